@@ -1,0 +1,87 @@
+/* Shared pieces of the evault command: options, errors, passphrases. */
+#ifndef EVAULT_CLI_H
+#define EVAULT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "evault.h"
+
+/* Exit codes (documented in docs/cli.md and `evault --help`). */
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,
+	EXIT_USAGE = 2,
+	EXIT_NOTFOUND = 3,
+	EXIT_AUTH = 4,
+	EXIT_CORRUPT = 5,
+	EXIT_DENIED = 6,
+	EXIT_EXISTS = 7,
+	EXIT_READONLY = 8,
+	EXIT_BUSY = 9,
+	EXIT_NOSPACE = 10,
+	EXIT_FORMAT = 11,
+};
+
+typedef struct cli {
+	const char *repo_path;	     /* --repo / EVAULT_REPO */
+	const char *identity_path;   /* --identity / EVAULT_IDENTITY / default */
+	const char *passphrase_file; /* --passphrase-file / EVAULT_PASSPHRASE_FILE */
+	char identity_default[4096];
+	evault_identity *id;
+	evault_repo *repo;
+} cli;
+
+typedef struct cli_command {
+	const char *name;
+	int (*run)(cli *c, int argc, char **argv);
+	const char *usage;
+	const char *summary;
+} cli_command;
+
+/* Prints "evault: <engine message>" and returns the exit code for it. */
+int cli_fail(void);
+/* Prints "evault: <message>" and returns EXIT_USAGE. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_exit_code(int engine_rc);
+
+/*
+ * Reads a passphrase from the passphrase file or the terminal (no echo).
+ * confirm: ask twice on a terminal. The result is in sodium_malloc memory:
+ * release with cli_passphrase_free.
+ */
+int cli_passphrase(cli *c, const char *prompt, bool confirm, char **out, size_t *len);
+void cli_passphrase_free(char *p, size_t len);
+
+/* Loads (and unlocks if unlock) the identity into c->id. Engine rc. */
+int cli_load_identity(cli *c, bool unlock);
+/*
+ * Opens the repository into c->repo, acting as nobody (public reads), as
+ * the identity's user known by its public key (no passphrase), or unlocked
+ * (the passphrase is asked: keys are opened, events signed).
+ */
+enum cli_as { CLI_AS_NOBODY, CLI_AS_PUBLIC, CLI_AS_UNLOCKED };
+int cli_open_repo(cli *c, enum cli_as as);
+
+/* getopt_long over a command's own arguments (argv[0] is the command name). */
+#define CLI_GETOPT_RESET() (optind = 0)
+
+int cmd_init(cli *c, int argc, char **argv);
+int cmd_identity(cli *c, int argc, char **argv);
+int cmd_user(cli *c, int argc, char **argv);
+int cmd_mission(cli *c, int argc, char **argv);
+int cmd_put(cli *c, int argc, char **argv);
+int cmd_get(cli *c, int argc, char **argv);
+int cmd_ls(cli *c, int argc, char **argv);
+int cmd_rm(cli *c, int argc, char **argv);
+int cmd_log(cli *c, int argc, char **argv);
+int cmd_audit(cli *c, int argc, char **argv);
+
+/* Identity helpers shared by init and identity (cmd_init.c). */
+int cli_kdf_level(const char *s, evault_kdf_level *out);
+int cli_identity_create_or_load(cli *c, const char *name, evault_kdf_level level, bool *created);
+
+/* Formats a Unix time as "2026-11-23 18:00:00Z" (UTC). */
+void cli_time(char out[32], long long t);
+
+#endif

@@ -1,0 +1,56 @@
+/* evault log: the signed history, newest first. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+typedef struct log_ctx {
+	long left;
+} log_ctx;
+
+static int print_event(const evault_event *ev, void *p)
+{
+	log_ctx *c = p;
+	char when[32];
+	if (c->left == 0)
+		return 1;
+	if (c->left > 0)
+		c->left--;
+	cli_time(when, ev->time);
+	printf("%-6llu %s  %-12s %-16s %-14s %s%s\n", (unsigned long long)ev->seq, when, ev->actor,
+	       ev->action, ev->mission[0] ? ev->mission : "-", ev->summary,
+	       ev->signed_ok ? "" : "  [SIGNATURE NOT VERIFIED]");
+	return 0;
+}
+
+int cmd_log(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"mission", required_argument, NULL, 'm'},
+					     {"count", required_argument, NULL, 'n'},
+					     {NULL, 0, NULL, 0}};
+	const char *mission = NULL;
+	log_ctx lc = {-1};
+	char *end;
+	int o;
+	CLI_GETOPT_RESET();
+	while ((o = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm': mission = optarg; break;
+		case 'n':
+			lc.left = strtol(optarg, &end, 10);
+			if (*end || lc.left < 0)
+				return cli_usage("-n takes a count");
+			break;
+		default: return cli_usage("usage: evault log [--mission MID] [-n COUNT]");
+		}
+	}
+	if (optind != argc)
+		return cli_usage("usage: evault log [--mission MID] [-n COUNT]");
+	if (cli_open_repo(c, CLI_AS_PUBLIC) < 0)
+		return cli_fail();
+	int rc = evault_log_walk(c->repo, mission, print_event, &lc);
+	if (rc < 0)
+		return cli_fail();
+	return EXIT_OK;
+}

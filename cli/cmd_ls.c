@@ -1,0 +1,76 @@
+/* evault ls: missions, a mission's classes, or a class's files. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct ls_opts {
+	bool lng;
+} ls_opts;
+
+static int print_mission(const char *mid, const char *status, void *p)
+{
+	ls_opts *o = p;
+	if (o->lng)
+		printf("%-8s %s/\n", status, mid);
+	else
+		printf("%s/\n", mid);
+	return 0;
+}
+
+static int print_entry(const evault_entry *e, void *p)
+{
+	ls_opts *o = p;
+	if (!o->lng) {
+		printf("%s%s\n", e->name, e->is_dir ? "/" : "");
+		return 0;
+	}
+	char when[32] = "-";
+	if (!e->is_dir)
+		cli_time(when, e->mtime);
+	printf("%c%04o %12llu %-20s %s%s\n", e->is_dir ? 'd' : '-', (unsigned)e->mode,
+	       (unsigned long long)e->size, when, e->name, e->is_dir ? "/" : "");
+	return 0;
+}
+
+int cmd_ls(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"long", no_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
+	ls_opts lo = {false};
+	int o;
+	CLI_GETOPT_RESET();
+	while ((o = getopt_long(argc, argv, "l", opts, NULL)) != -1) {
+		if (o != 'l')
+			return cli_usage("usage: evault ls [-l] [MID[/CLASS[/DIR]]]");
+		lo.lng = true;
+	}
+	if (argc - optind > 1)
+		return cli_usage("usage: evault ls [-l] [MID[/CLASS[/DIR]]]");
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0)
+		return cli_fail();
+	if (optind == argc)
+		return evault_mission_list(c->repo, print_mission, &lo) < 0 ? cli_fail() : EXIT_OK;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", argv[optind]);
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	if (!strchr(path, '/')) {
+		/* A mission: its classes the caller can read. */
+		evault_mission_view *v = NULL;
+		if (evault_mission_show(c->repo, path, &v) < 0)
+			return cli_fail();
+		for (int k = 0; k < 3; k++)
+			if (v->readable[k]) {
+				if (lo.lng)
+					printf("%-8s %6zu files  %s/\n", "class", v->files[k],
+					       evault_class_name((evault_class)k));
+				else
+					printf("%s/\n", evault_class_name((evault_class)k));
+			}
+		evault_mission_view_free(v);
+		return EXIT_OK;
+	}
+	return evault_file_list(c->repo, path, print_entry, &lo) < 0 ? cli_fail() : EXIT_OK;
+}

@@ -1,0 +1,123 @@
+/* evault mission: create, list, show, grant, revoke. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_MEMBERS 256
+
+static int create(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"client", required_argument, NULL, 'c'},
+					     {"site", required_argument, NULL, 's'},
+					     {"description", required_argument, NULL, 'd'},
+					     {"member", required_argument, NULL, 'm'},
+					     {NULL, 0, NULL, 0}};
+	evault_mission_info info = {NULL, NULL, NULL};
+	const char *members[MAX_MEMBERS];
+	size_t n = 0;
+	int o;
+	CLI_GETOPT_RESET();
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': info.client = optarg; break;
+		case 's': info.site = optarg; break;
+		case 'd': info.description = optarg; break;
+		case 'm':
+			if (n == MAX_MEMBERS)
+				return cli_usage("too many --member options");
+			members[n++] = optarg;
+			break;
+		default: return cli_usage("usage: evault mission create MID [--client C] [--site S] "
+					  "[--description D] [--member USER]...");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage("usage: evault mission create MID [--client C] [--site S] "
+				 "[--description D] [--member USER]...");
+	const char *mid = argv[optind];
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+	    evault_mission_create(c->repo, mid, &info, members, n) < 0)
+		return cli_fail();
+	printf("created mission %s\n", mid);
+	return EXIT_OK;
+}
+
+static int print_mission(const char *mid, const char *status, void *p)
+{
+	printf("%s\t%s\n", mid, status);
+	return 0;
+}
+
+static void print_list(const char *label, char **l, size_t n)
+{
+	printf("%-12s", label);
+	if (n == 0)
+		printf("-");
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "", l[i]);
+	printf("\n");
+}
+
+static int show(cli *c, const char *mid)
+{
+	evault_mission_view *v = NULL;
+	char when[32];
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 || evault_mission_show(c->repo, mid, &v) < 0)
+		return cli_fail();
+	cli_time(when, v->created);
+	printf("%-12s%s\n%-12s%s\n%-12s%s by %s\n", "mission", v->mid, "status", v->status,
+	       "created", when, v->created_by);
+	print_list("members", v->members, v->nmembers);
+	print_list("auditors", v->auditors, v->nauditors);
+	printf("%-12s%s\n", "photos", v->photo_authorised ? "authorised" : "not authorised");
+	if (v->has_info) {
+		printf("%-12s%s\n%-12s%s\n%-12s%s\n", "client", v->client, "site", v->site,
+		       "description", v->description);
+	}
+	printf("%-12s", "files");
+	for (int k = 0; k < 3; k++)
+		if (v->readable[k])
+			printf("%s%s %zu", k ? ", " : "", evault_class_name((evault_class)k), v->files[k]);
+	printf("\n");
+	evault_mission_view_free(v);
+	return EXIT_OK;
+}
+
+int cmd_mission(cli *c, int argc, char **argv)
+{
+	const char *usage = "usage: evault mission create|list|show|grant|revoke ...";
+	if (argc < 2)
+		return cli_usage("%s", usage);
+	const char *sub = argv[1];
+	if (strcmp(sub, "create") == 0)
+		return create(c, argc - 1, argv + 1);
+	if (strcmp(sub, "list") == 0) {
+		if (argc != 2)
+			return cli_usage("usage: evault mission list");
+		if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+		    evault_mission_list(c->repo, print_mission, NULL) < 0)
+			return cli_fail();
+		return EXIT_OK;
+	}
+	if (strcmp(sub, "show") == 0) {
+		if (argc != 3)
+			return cli_usage("usage: evault mission show MID");
+		return show(c, argv[2]);
+	}
+	if (strcmp(sub, "grant") == 0 || strcmp(sub, "revoke") == 0) {
+		bool grant = sub[0] == 'g';
+		if (argc != 4)
+			return cli_usage("usage: evault mission %s MID USER", sub);
+		if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+		    (grant ? evault_mission_grant(c->repo, argv[2], argv[3])
+			   : evault_mission_revoke(c->repo, argv[2], argv[3])) < 0)
+			return cli_fail();
+		printf("%s %s %s %s\n", grant ? "granted" : "revoked", argv[3], grant ? "on" : "from",
+		       argv[2]);
+		return EXIT_OK;
+	}
+	return cli_usage("unknown mission command '%s' (create, list, show, grant, revoke)", sub);
+}

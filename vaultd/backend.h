@@ -1,0 +1,50 @@
+/*
+ * The object backend: where encrypted objects live. Objects are immutable
+ * and named by the BLAKE2b-256 of their bytes, so a backend only stores and
+ * returns bytes by name; it never sees keys or plaintext. The local
+ * directory is the first backend; another (a Ceph RADOS pool) implements
+ * the same operations.
+ *
+ * Invariants of every backend:
+ *  1. put is atomic: a crash leaves the whole object or no object.
+ *  2. put of a name that exists with the right size is a no-op (dedup).
+ *  3. after sync returns, every object put before it is durable.
+ *  4. get returns the stored bytes; checking them against the name is the
+ *     caller's job (chunk_open does it), so a backend cannot lie silently.
+ */
+#ifndef EVAULT_BACKEND_H
+#define EVAULT_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evault/common.h"
+
+#define OBJECT_ID_LEN 32
+#define OBJECT_HEX_LEN 64
+
+typedef struct backend backend;
+typedef int (*backend_list_cb)(const uint8_t id[OBJECT_ID_LEN], void *payload);
+
+struct backend_ops {
+	int (*put)(backend *b, const uint8_t id[OBJECT_ID_LEN], const void *data, size_t len);
+	/* Replaces out's contents. EVAULT_ENOTFOUND if absent. */
+	int (*get)(backend *b, const uint8_t id[OBJECT_ID_LEN], evault_buf *out, size_t max);
+	/* 1 present, 0 absent, <0 error */
+	int (*exists)(backend *b, const uint8_t id[OBJECT_ID_LEN]);
+	int (*del)(backend *b, const uint8_t id[OBJECT_ID_LEN]);
+	int (*list)(backend *b, backend_list_cb cb, void *payload);
+	int (*sync)(backend *b);
+	void (*free)(backend *b);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+};
+
+/* REPO/objects/ab/<64 hex>, staging in REPO/tmp/. */
+int backend_local_open(backend **out, const char *repo_path);
+
+void object_id_hex(char out[OBJECT_HEX_LEN + 1], const uint8_t id[OBJECT_ID_LEN]);
+
+#endif

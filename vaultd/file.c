@@ -1,0 +1,686 @@
+/*
+ * Files in missions (DESIGN §3–§4). put streams a source through the
+ * pipeline (read -> compress/encrypt/hash/store on every core -> record ids
+ * in order), makes the objects durable, then records the encrypted manifest
+ * and the object list in one signed commit. get runs the pipeline the other
+ * way. Memory is bounded by the pipeline's slots whatever the file size.
+ *
+ * Crash safety of put: objects first (each atomic), then one commit. A
+ * crash before the commit leaves only unreferenced objects (collected by
+ * gc) and stale tmp/ entries; the history and every file are unchanged.
+ */
+#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "chunk.h"
+#include "evault/file.h"
+#include "manifest.h"
+#include "mission.h"
+#include "pipeline.h"
+#include "repo.h"
+#include "util.h"
+
+#define FID_LEN 16
+#define FID_HEX (FID_LEN * 2 + 1)
+#define MANIFEST_MAX (64u << 20)
+
+typedef struct vpath {
+	char mid[EVAULT_MID_MAX + 1];
+	evault_class cls;
+	char path[EVAULT_PATH_MAX + 1]; /* "" for the class itself */
+} vpath;
+
+/* "MID/CLASS[/PATH]"; need_path: PATH required. Trailing '/' allowed for dirs. */
+static int parse_vpath(vpath *v, const char *s, bool need_path)
+{
+	char tmp[EVAULT_MID_MAX + 1 + 16 + 1 + EVAULT_PATH_MAX + 2];
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n >= sizeof(tmp))
+		return evault_error_set(EVAULT_EINVAL, "invalid vault path (expected MID/CLASS/PATH)");
+	memcpy(tmp, s, n + 1);
+	if (!need_path && n > 1 && tmp[n - 1] == '/')
+		tmp[--n] = '\0';
+	char *cls = strchr(tmp, '/');
+	if (!cls)
+		return evault_error_set(EVAULT_EINVAL,
+					"invalid vault path '%.80s' (expected MID/CLASS/PATH)", s);
+	*cls++ = '\0';
+	char *rest = strchr(cls, '/');
+	if (rest)
+		*rest++ = '\0';
+	int rc;
+	if ((rc = check_mission_id(tmp)) < 0 || (rc = evault_class_parse(&v->cls, cls)) < 0)
+		return rc;
+	snprintf(v->mid, sizeof(v->mid), "%s", tmp);
+	if (rest && (rc = check_file_path(rest)) < 0)
+		return rc;
+	if (need_path && !rest)
+		return evault_error_set(EVAULT_EINVAL, "'%.80s' names a class, not a file", s);
+	snprintf(v->path, sizeof(v->path), "%s", rest ? rest : "");
+	return 0;
+}
+
+/* A decrypted entry of a class directory. */
+typedef struct entry {
+	char fid[FID_HEX];
+	manifest m;
+} entry;
+
+typedef struct entries {
+	entry *e;
+	size_t n, a;
+} entries;
+
+static void entries_clear(entries *es)
+{
+	for (size_t i = 0; i < es->n; i++)
+		manifest_clear(&es->e[i].m);
+	free(es->e);
+	memset(es, 0, sizeof(*es));
+}
+
+typedef struct scan_ctx {
+	evault_repo *repo;
+	const state *st;
+	const vpath *v;
+	const class_keys *k;
+	entries *out;
+	const char *want; /* only this path, or NULL for all */
+} scan_ctx;
+
+static int class_dir(evault_buf *b, const char *mid, evault_class cls)
+{
+	b->size = 0;
+	return evault_buf_printf(b, "missions/%s/%s", mid, evault_class_name(cls));
+}
+
+static int scan_one(const char *name, bool is_dir, void *p)
+{
+	scan_ctx *c = p;
+	evault_buf path = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT;
+	size_t n = strlen(name);
+	manifest m;
+	int rc = 0;
+	if (is_dir || n != FID_HEX - 1 + 4 || !is_hex(name, FID_HEX - 1)) {
+		if (!is_dir && n == FID_HEX - 1 + 5 && strcmp(name + n - 5, ".objs") == 0)
+			return 0;
+		return evault_error_set(EVAULT_ECORRUPT, "unexpected entry %s in %s/%s", name,
+					c->v->mid, evault_class_name(c->v->cls));
+	}
+	if (strcmp(name + FID_HEX - 1, ".enc") != 0)
+		return evault_error_set(EVAULT_ECORRUPT, "unexpected entry %s", name);
+	char fid[FID_HEX];
+	memcpy(fid, name, FID_HEX - 1);
+	fid[FID_HEX - 1] = '\0';
+	if ((rc = class_dir(&path, c->v->mid, c->v->cls)) < 0 ||
+	    (rc = evault_buf_printf(&path, "/%s", name)) < 0 ||
+	    (rc = state_read(c->st, path.ptr, &enc)) < 0)
+		goto done;
+	if ((rc = blob_open(&plain, c->k, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size)) < 0) {
+		rc = evault_error_set(rc, "manifest %s of %s/%s: %s", fid, c->v->mid,
+				      evault_class_name(c->v->cls), evault_error_last());
+		goto done;
+	}
+	if ((rc = manifest_decode(&m, plain.ptr, plain.size)) < 0)
+		goto done;
+	if (c->want && strcmp(m.path, c->want) != 0) {
+		manifest_clear(&m);
+		goto done;
+	}
+	entries *es = c->out;
+	if (es->n == es->a) {
+		size_t na = es->a ? es->a * 2 : 16;
+		entry *ne = realloc(es->e, na * sizeof(*ne));
+		if (!ne) {
+			manifest_clear(&m);
+			rc = error_oom();
+			goto done;
+		}
+		es->e = ne;
+		es->a = na;
+	}
+	memcpy(es->e[es->n].fid, fid, FID_HEX);
+	es->e[es->n].m = m;
+	es->n++;
+done:
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&plain);
+	return rc;
+}
+
+static int scan_class(entries *out, evault_repo *repo, const state *st, const vpath *v,
+		      const class_keys *k, const char *want)
+{
+	evault_buf dir = EVAULT_BUF_INIT;
+	scan_ctx c = {repo, st, v, k, out, want};
+	int rc = class_dir(&dir, v->mid, v->cls);
+	if (rc == 0)
+		rc = state_list(st, dir.ptr, scan_one, &c);
+	evault_buf_dispose(&dir);
+	return rc;
+}
+
+/* Opens the mission and class for the acting user: hidden unless it holds the key. */
+static int open_class(evault_repo *repo, const state *st, const vpath *v, mission_rec *m,
+		      class_keys **k)
+{
+	int rc;
+	if ((rc = repo_require_actor(repo)) < 0 || (rc = mission_load_visible(repo, st, v->mid, m)) < 0)
+		return rc;
+	rc = mission_class_keys(repo, m, v->cls, k);
+	if (rc == EVAULT_ENOTFOUND)
+		evault_error_set(rc, "no such mission or class: %s/%s", v->mid,
+				 evault_class_name(v->cls));
+	return rc;
+}
+
+static int check_writable(evault_repo *repo, const mission_rec *m)
+{
+	if (strcmp(m->status, "open") != 0)
+		return evault_error_set(EVAULT_EREADONLY, "mission %s is %s: read-only", m->mid,
+					m->status);
+	if (repo->role == EVAULT_ROLE_AUDITOR ||
+	    (repo->role == EVAULT_ROLE_TECHNICIAN && !mission_is_member(m, repo->actor)))
+		return evault_error_set(EVAULT_EREADONLY, "mission %s is read-only for %s", m->mid,
+					repo->actor);
+	return 0;
+}
+
+/* ---- put ---- */
+
+typedef struct put_slot {
+	uint8_t *plain;
+	size_t len;
+	uint8_t id[OBJECT_ID_LEN];
+} put_slot;
+
+typedef struct put_worker {
+	chunk_worker *cw;
+	evault_buf obj;
+} put_worker;
+
+typedef struct put_ctx {
+	evault_repo *repo;
+	const class_keys *k;
+	int fd;
+	size_t chunk_size;
+	bool eof;
+	uint64_t size;
+	uint8_t (*ids)[OBJECT_ID_LEN];
+	size_t nids, aids;
+} put_ctx;
+
+static int put_produce(void *p, size_t index, void *s)
+{
+	put_ctx *c = p;
+	put_slot *slot = s;
+	if (c->eof)
+		return 0;
+	ssize_t n = read_full(c->fd, slot->plain, c->chunk_size);
+	if (n < 0)
+		return error_errno("cannot read the source", NULL);
+	if ((size_t)n < c->chunk_size)
+		c->eof = true;
+	if (n == 0)
+		return 0;
+	slot->len = (size_t)n;
+	return 1;
+}
+
+static int put_work(void *p, size_t index, void *s, void *w)
+{
+	put_ctx *c = p;
+	put_slot *slot = s;
+	put_worker *pw = w;
+	int rc = chunk_seal(&pw->obj, slot->id, c->k, pw->cw, slot->plain, slot->len);
+	sodium_memzero(slot->plain, slot->len);
+	if (rc == 0)
+		rc = c->repo->objects->ops->put(c->repo->objects, slot->id, pw->obj.ptr, pw->obj.size);
+	return rc;
+}
+
+static int put_consume(void *p, size_t index, void *s)
+{
+	put_ctx *c = p;
+	put_slot *slot = s;
+	if (c->nids == c->aids) {
+		size_t na = c->aids ? c->aids * 2 : 64;
+		void *n = realloc(c->ids, na * OBJECT_ID_LEN);
+		if (!n)
+			return error_oom();
+		c->ids = n;
+		c->aids = na;
+	}
+	memcpy(c->ids[c->nids++], slot->id, OBJECT_ID_LEN);
+	c->size += slot->len;
+	return 0;
+}
+
+typedef struct pool {
+	void **slots, **workers;
+	size_t nslots, nworkers;
+} pool;
+
+/* Chunk buffers for the pipeline; plaintext buffers are wiped on release. */
+static void pool_free(pool *pl, size_t chunk_size)
+{
+	for (size_t i = 0; pl->slots && i < pl->nslots; i++) {
+		uint8_t **buf = pl->slots[i]; /* first member of both slot kinds */
+		if (buf && *buf) {
+			sodium_memzero(*buf, chunk_size);
+			free(*buf);
+		}
+		free(pl->slots[i]);
+	}
+	for (size_t i = 0; pl->workers && i < pl->nworkers; i++) {
+		put_worker *w = pl->workers[i]; /* same layout for get workers */
+		if (!w)
+			continue;
+		chunk_worker_free(w->cw);
+		evault_buf_dispose(&w->obj);
+		free(w);
+	}
+	free(pl->slots);
+	free(pl->workers);
+}
+
+typedef struct get_slot {
+	uint8_t *plain;
+	size_t len;
+} get_slot;
+
+static int pool_new(pool *pl, evault_repo *repo, bool get)
+{
+	size_t cs = repo->cfg.chunk_size;
+	memset(pl, 0, sizeof(*pl));
+	pl->nworkers = repo->nworkers;
+	pl->nslots = pl->nworkers * 2 + 1;
+	pl->slots = calloc(pl->nslots, sizeof(void *));
+	pl->workers = calloc(pl->nworkers, sizeof(void *));
+	if (!pl->slots || !pl->workers)
+		return error_oom();
+	for (size_t i = 0; i < pl->nslots; i++) {
+		size_t sz = get ? sizeof(get_slot) : sizeof(put_slot);
+		uint8_t **slot = calloc(1, sz);
+		if (!slot || !(*slot = malloc(cs)))
+			return error_oom();
+		pl->slots[i] = slot;
+	}
+	for (size_t i = 0; i < pl->nworkers; i++) {
+		put_worker *w = calloc(1, sizeof(*w));
+		if (!w)
+			return error_oom();
+		pl->workers[i] = w;
+		if (!(w->cw = chunk_worker_new(cs, repo->cfg.zstd_level)))
+			return EVAULT_ERROR;
+	}
+	return 0;
+}
+
+static void random_fid(char out[FID_HEX])
+{
+	uint8_t b[FID_LEN];
+	randombytes_buf(b, sizeof(b));
+	hex_encode(out, b, sizeof(b));
+}
+
+static int objs_text(evault_buf *out, const manifest *m)
+{
+	int rc = 0;
+	for (size_t i = 0; i < m->nchunks && rc == 0; i++) {
+		char hex[OBJECT_HEX_LEN + 1];
+		object_id_hex(hex, m->chunks[i]);
+		rc = evault_buf_printf(out, "%s\n", hex);
+	}
+	return rc;
+}
+
+/* Records manifest m as a new file of class v, replacing an entry of the same path if force. */
+static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force)
+{
+	state *st = NULL;
+	mission_rec mr;
+	class_keys *k = NULL;
+	entries old = {0};
+	evault_buf plain = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT,
+		   objs = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	char fid[FID_HEX];
+	int rc;
+	memset(&mr, 0, sizeof(mr));
+	/* Under the lock, on the current head: the mission may have changed meanwhile. */
+	if ((rc = state_begin(&st, repo, true)) < 0 || (rc = open_class(repo, st, v, &mr, &k)) < 0 ||
+	    (rc = check_writable(repo, &mr)) < 0 ||
+	    (rc = scan_class(&old, repo, st, v, k, m->path)) < 0)
+		goto done;
+	if (old.n && !force) {
+		rc = evault_error_set(EVAULT_EEXISTS, "%s/%s/%s already exists (use --force to replace it)",
+				      v->mid, evault_class_name(v->cls), m->path);
+		goto done;
+	}
+	for (size_t i = 0; i < old.n; i++) {
+		if ((rc = class_dir(&path, v->mid, v->cls)) < 0 ||
+		    (rc = evault_buf_printf(&path, "/%s.enc", old.e[i].fid)) < 0 ||
+		    (rc = state_remove(st, path.ptr)) < 0)
+			goto done;
+		path.size -= 4;
+		if ((rc = evault_buf_printf(&path, ".objs")) < 0 || (rc = state_remove(st, path.ptr)) < 0)
+			goto done;
+	}
+	random_fid(fid);
+	if ((rc = manifest_encode(&plain, m)) < 0 ||
+	    (rc = blob_seal(&enc, k, OBJ_KIND_MANIFEST, fid, plain.ptr, plain.size)) < 0 ||
+	    (rc = objs_text(&objs, m)) < 0 || (rc = class_dir(&path, v->mid, v->cls)) < 0 ||
+	    (rc = evault_buf_printf(&path, "/%s.enc", fid)) < 0 ||
+	    (rc = state_put(st, path.ptr, enc.ptr, enc.size)) < 0)
+		goto done;
+	path.size -= 4;
+	if ((rc = evault_buf_printf(&path, ".objs")) < 0 ||
+	    (rc = state_put(st, path.ptr, objs.ptr, objs.size)) < 0)
+		goto done;
+	if ((rc = evault_buf_printf(&sum, "%s file in %s/%s", old.n ? "Replace" : "Add", v->mid,
+				    evault_class_name(v->cls))) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\nEvault-Objects: %zu\n",
+				    evault_class_name(v->cls), fid, m->nchunks)) < 0)
+		goto done;
+	for (size_t i = 0; i < old.n && rc == 0; i++)
+		rc = evault_buf_printf(&tr, "Evault-Replaces: %s\n", old.e[i].fid);
+	if (rc < 0)
+		goto done;
+	state_event ev = {NULL, old.n ? "file.replace" : "file.add", v->mid, sum.ptr, tr.ptr};
+	rc = state_commit(st, &ev);
+done:
+	entries_clear(&old);
+	class_keys_free(k);
+	mission_rec_clear(&mr);
+	state_end(st);
+	evault_buf_dispose(&plain);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&objs);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
+int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_put_opts *opts)
+{
+	evault_put_opts defaults = EVAULT_PUT_OPTS_INIT;
+	state *st = NULL;
+	mission_rec mr;
+	class_keys *k = NULL;
+	vpath v;
+	pool pl = {0};
+	put_ctx c;
+	manifest m;
+	struct stat sb;
+	int rc;
+
+	memset(&mr, 0, sizeof(mr));
+	memset(&c, 0, sizeof(c));
+	memset(&m, 0, sizeof(m));
+	if (!opts)
+		opts = &defaults;
+	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, false)) < 0 ||
+	    (rc = open_class(repo, st, &v, &mr, &k)) < 0 || (rc = check_writable(repo, &mr)) < 0)
+		goto done;
+	state_end(st);
+	st = NULL;
+	if ((rc = pool_new(&pl, repo, false)) < 0)
+		goto done;
+	c.repo = repo;
+	c.k = k;
+	c.fd = fd;
+	c.chunk_size = repo->cfg.chunk_size;
+	static const pipeline_ops ops = {put_produce, put_work, put_consume};
+	if ((rc = pipeline_run(&ops, &c, pl.slots, pl.nslots, pl.workers, pl.nworkers)) < 0 ||
+	    (rc = repo->objects->ops->sync(repo->objects)) < 0)
+		goto done;
+
+	bool have_stat = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+	m.type = MANIFEST_TYPE_FILE;
+	m.path = v.path;
+	m.size = c.size;
+	m.mode = opts->mode ? opts->mode & 07777 : have_stat ? sb.st_mode & 07777 : 0644;
+	if (opts->mtime) {
+		m.mtime = opts->mtime;
+		m.mtime_nsec = opts->mtime_nsec;
+	} else if (have_stat) {
+		m.mtime = sb.st_mtim.tv_sec;
+		m.mtime_nsec = (uint32_t)sb.st_mtim.tv_nsec;
+	} else {
+		m.mtime = (int64_t)time(NULL);
+	}
+	m.added = (int64_t)time(NULL);
+	m.chunk_size = repo->cfg.chunk_size;
+	m.nchunks = c.nids;
+	m.chunks = c.ids;
+	rc = record_file(repo, &v, &m, opts->force);
+done:
+	pool_free(&pl, repo->cfg.chunk_size);
+	free(c.ids);
+	class_keys_free(k);
+	mission_rec_clear(&mr);
+	state_end(st);
+	return rc;
+}
+
+/* ---- get ---- */
+
+typedef struct get_ctx {
+	evault_repo *repo;
+	const class_keys *k;
+	const manifest *m;
+	int fd;
+} get_ctx;
+
+static int get_produce(void *p, size_t index, void *s)
+{
+	get_ctx *c = p;
+	return index < c->m->nchunks ? 1 : 0;
+}
+
+static int get_work(void *p, size_t index, void *s, void *w)
+{
+	get_ctx *c = p;
+	get_slot *slot = s;
+	put_worker *gw = w;
+	const manifest *m = c->m;
+	size_t want = index + 1 < m->nchunks ? m->chunk_size
+					      : (size_t)(m->size - (uint64_t)index * m->chunk_size);
+	int rc = c->repo->objects->ops->get(c->repo->objects, m->chunks[index], &gw->obj,
+					    m->chunk_size + OBJ_OVERHEAD);
+	if (rc == EVAULT_ENOTFOUND)
+		return evault_error_set(EVAULT_ECORRUPT, "%s", evault_error_last());
+	if (rc < 0)
+		return rc;
+	rc = chunk_open(slot->plain, m->chunk_size, &slot->len, c->k, gw->cw, m->chunks[index],
+			(const uint8_t *)gw->obj.ptr, gw->obj.size);
+	if (rc == 0 && slot->len != want)
+		rc = evault_error_set(EVAULT_ECORRUPT, "chunk %zu has %zu bytes, the manifest says %zu",
+				      index, slot->len, want);
+	return rc;
+}
+
+static int get_consume(void *p, size_t index, void *s)
+{
+	get_ctx *c = p;
+	get_slot *slot = s;
+	int rc = 0;
+	if (write_full(c->fd, slot->plain, slot->len) < 0)
+		rc = error_errno("cannot write the output", NULL);
+	sodium_memzero(slot->plain, slot->len);
+	return rc;
+}
+
+/* Finds one file: its manifest (caller clears) under the state st. */
+static int find_file(entries *out, evault_repo *repo, const state *st, const vpath *v,
+		     mission_rec *mr, class_keys **k)
+{
+	int rc = open_class(repo, st, v, mr, k);
+	if (rc == 0)
+		rc = scan_class(out, repo, st, v, *k, v->path);
+	if (rc == 0 && out->n == 0)
+		rc = evault_error_set(EVAULT_ENOTFOUND, "no such file: %s/%s/%s", v->mid,
+				      evault_class_name(v->cls), v->path);
+	if (rc == 0 && out->n > 1)
+		rc = evault_error_set(EVAULT_ECORRUPT, "%s/%s/%s is recorded twice", v->mid,
+				      evault_class_name(v->cls), v->path);
+	return rc;
+}
+
+int evault_file_get_fd(evault_repo *repo, const char *vp, int fd)
+{
+	state *st = NULL;
+	mission_rec mr;
+	class_keys *k = NULL;
+	entries es = {0};
+	pool pl = {0};
+	vpath v;
+	int rc;
+	memset(&mr, 0, sizeof(mr));
+	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, false)) < 0 ||
+	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0)
+		goto done;
+	const manifest *m = &es.e[0].m;
+	if (m->chunk_size > EVAULT_CHUNK_MAX) {
+		rc = evault_error_set(EVAULT_ECORRUPT, "manifest chunk size out of range");
+		goto done;
+	}
+	if (m->nchunks == 0)
+		goto done;
+	/* Chunk buffers are sized by the file's own chunk size. */
+	uint32_t saved = repo->cfg.chunk_size;
+	repo->cfg.chunk_size = m->chunk_size;
+	rc = pool_new(&pl, repo, true);
+	repo->cfg.chunk_size = saved;
+	if (rc < 0)
+		goto done;
+	get_ctx c = {repo, k, m, fd};
+	static const pipeline_ops ops = {get_produce, get_work, get_consume};
+	rc = pipeline_run(&ops, &c, pl.slots, pl.nslots, pl.workers, pl.nworkers);
+done:
+	pool_free(&pl, es.n ? es.e[0].m.chunk_size : 0);
+	entries_clear(&es);
+	class_keys_free(k);
+	mission_rec_clear(&mr);
+	state_end(st);
+	return rc;
+}
+
+/* ---- remove ---- */
+
+int evault_file_remove(evault_repo *repo, const char *vp)
+{
+	state *st = NULL;
+	mission_rec mr;
+	class_keys *k = NULL;
+	entries es = {0};
+	evault_buf path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	vpath v;
+	int rc;
+	memset(&mr, 0, sizeof(mr));
+	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
+	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0 || (rc = check_writable(repo, &mr)) < 0)
+		goto done;
+	if ((rc = class_dir(&path, v.mid, v.cls)) < 0 ||
+	    (rc = evault_buf_printf(&path, "/%s.enc", es.e[0].fid)) < 0 ||
+	    (rc = state_remove(st, path.ptr)) < 0)
+		goto done;
+	path.size -= 4;
+	if ((rc = evault_buf_printf(&path, ".objs")) < 0 || (rc = state_remove(st, path.ptr)) < 0 ||
+	    (rc = evault_buf_printf(&sum, "Remove file from %s/%s", v.mid,
+				    evault_class_name(v.cls))) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\n",
+				    evault_class_name(v.cls), es.e[0].fid)) < 0)
+		goto done;
+	state_event ev = {NULL, "file.remove", v.mid, sum.ptr, tr.ptr};
+	rc = state_commit(st, &ev);
+done:
+	entries_clear(&es);
+	class_keys_free(k);
+	mission_rec_clear(&mr);
+	state_end(st);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
+/* ---- list ---- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const evault_entry *)a)->name, ((const evault_entry *)b)->name);
+}
+
+int evault_file_list(evault_repo *repo, const char *vp, evault_entry_cb cb, void *payload)
+{
+	state *st = NULL;
+	mission_rec mr;
+	class_keys *k = NULL;
+	entries es = {0};
+	evault_entry *out = NULL;
+	size_t nout = 0;
+	vpath v;
+	int rc;
+	memset(&mr, 0, sizeof(mr));
+	if ((rc = parse_vpath(&v, vp, false)) < 0 || (rc = state_begin(&st, repo, false)) < 0 ||
+	    (rc = open_class(repo, st, &v, &mr, &k)) < 0 ||
+	    (rc = scan_class(&es, repo, st, &v, k, NULL)) < 0)
+		goto done;
+	size_t plen = strlen(v.path);
+	bool dir_seen = plen == 0;
+	if (es.n && !(out = calloc(es.n, sizeof(*out)))) {
+		rc = error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < es.n; i++) {
+		const manifest *m = &es.e[i].m;
+		const char *rel = m->path;
+		if (plen) {
+			if (strncmp(rel, v.path, plen) != 0 || rel[plen] != '/') {
+				if (strcmp(rel, v.path) == 0) {
+					rc = evault_error_set(EVAULT_EINVAL, "%s is a file, not a directory",
+							      vp);
+					goto done;
+				}
+				continue;
+			}
+			rel += plen + 1;
+			dir_seen = true;
+		}
+		char *slash = strchr(rel, '/');
+		if (slash) {
+			*slash = '\0'; /* the manifest's path is ours to cut */
+			bool dup = false;
+			for (size_t j = 0; j < nout && !dup; j++)
+				dup = out[j].is_dir && strcmp(out[j].name, rel) == 0;
+			if (!dup)
+				out[nout++] = (evault_entry){rel, true, 0, 0755, 0, ""};
+			continue;
+		}
+		out[nout++] = (evault_entry){rel, false, m->size, m->mode, m->mtime, m->content_type};
+	}
+	if (!dir_seen) {
+		rc = evault_error_set(EVAULT_ENOTFOUND, "no such directory: %s", vp);
+		goto done;
+	}
+	qsort(out, nout, sizeof(*out), entry_cmp);
+	for (size_t i = 0; i < nout && rc == 0; i++)
+		rc = cb(&out[i], payload);
+done:
+	free(out);
+	entries_clear(&es);
+	class_keys_free(k);
+	mission_rec_clear(&mr);
+	state_end(st);
+	return rc;
+}

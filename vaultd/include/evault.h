@@ -1,0 +1,13 @@
+/* The evault engine's public interface. */
+#ifndef EVAULT_H
+#define EVAULT_H
+
+#include "evault/common.h"
+#include "evault/file.h"
+#include "evault/identity.h"
+#include "evault/log.h"
+#include "evault/mission.h"
+#include "evault/repo.h"
+#include "evault/user.h"
+
+#endif

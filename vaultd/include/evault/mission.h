@@ -1,0 +1,52 @@
+/*
+ * Missions (DESIGN §5): compartments with three classes of content, each
+ * under its own key, sealed to the members who may read it. A mission the
+ * caller holds no key for is reported as not found, exactly like a mission
+ * that does not exist.
+ */
+#ifndef EVAULT_MISSION_H
+#define EVAULT_MISSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evault/repo.h"
+
+typedef struct evault_mission_info {
+	const char *client; /* encrypted: never in clear on disk or in history */
+	const char *site;
+	const char *description;
+} evault_mission_info;
+
+/* Admin only. Members must be technicians or admins. */
+int evault_mission_create(evault_repo *repo, const char *mid, const evault_mission_info *info,
+			  const char *const *members, size_t nmembers);
+
+typedef struct evault_mission_view {
+	char mid[65];
+	char status[16];
+	int64_t created;
+	char created_by[33];
+	char **members;
+	size_t nmembers;
+	char **auditors;
+	size_t nauditors;
+	bool photo_authorised;
+	bool has_info; /* client/site/description decrypted (caller holds the dossier key) */
+	char *client, *site, *description;
+	size_t files[3]; /* per class, when the caller holds that class's key */
+	bool readable[3];
+} evault_mission_view;
+
+typedef int (*evault_mission_cb)(const char *mid, const char *status, void *payload);
+/* Missions visible to the acting user (admins see all), sorted. */
+int evault_mission_list(evault_repo *repo, evault_mission_cb cb, void *payload);
+int evault_mission_show(evault_repo *repo, const char *mid, evault_mission_view **out);
+void evault_mission_view_free(evault_mission_view *v);
+/* Admin only. Technicians and admins become members (all classes); auditors
+ * get the dossier, read-only. */
+int evault_mission_grant(evault_repo *repo, const char *mid, const char *user);
+/* Admin only. The user's key copies are destroyed. */
+int evault_mission_revoke(evault_repo *repo, const char *mid, const char *user);
+
+#endif

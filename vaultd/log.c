@@ -1,0 +1,86 @@
+/*
+ * The history as people read it (evault log) and the allowed-signers file
+ * that lets stock git verify every commit (DESIGN §6). Full verification
+ * of the history is evault audit verify's job; log shows, per event,
+ * whether its signature verifies with the actor's key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evault/log.h"
+#include "mission.h"
+#include "repo.h"
+#include "state.h"
+#include "user.h"
+#include "util.h"
+
+typedef struct walk_ctx {
+	evault_repo *repo;
+	const char *mission;
+	bool see_all;
+	evault_event_cb cb;
+	void *payload;
+} walk_ctx;
+
+static int one_commit(const state_commit_info *ci, void *p)
+{
+	walk_ctx *c = p;
+	char seq[32], actor[64], action[64], mission[80], summary[256];
+	const char *nl = strchr(ci->message, '\n');
+	size_t sl = nl ? (size_t)(nl - ci->message) : strlen(ci->message);
+	if (sl >= sizeof(summary))
+		sl = sizeof(summary) - 1;
+	memcpy(summary, ci->message, sl);
+	summary[sl] = '\0';
+	if (trailer_get(seq, sizeof(seq), ci->message, "Evault-Seq") < 0)
+		snprintf(seq, sizeof(seq), "?");
+	if (trailer_get(actor, sizeof(actor), ci->message, "Evault-Actor") < 0)
+		snprintf(actor, sizeof(actor), "?");
+	if (trailer_get(action, sizeof(action), ci->message, "Evault-Action") < 0)
+		snprintf(action, sizeof(action), "?");
+	if (trailer_get(mission, sizeof(mission), ci->message, "Evault-Mission") < 0)
+		mission[0] = '\0';
+	if (c->mission && strcmp(mission, c->mission) != 0)
+		return 0;
+	if (mission[0] && !c->see_all && !mission_visible(c->repo, mission))
+		return 0;
+	evault_event ev = {strtoull(seq, NULL, 10), ci->time, ci->id_hex, actor, action,
+			   mission, summary, ci->signed_ok};
+	return c->cb(&ev, c->payload);
+}
+
+int evault_log_walk(evault_repo *repo, const char *mission, evault_event_cb cb, void *payload)
+{
+	int rc = repo_require_actor(repo);
+	if (rc < 0)
+		return rc;
+	if (mission && (rc = check_mission_id(mission)) < 0)
+		return rc;
+	walk_ctx c = {repo, mission,
+		      repo->role == EVAULT_ROLE_ADMIN || repo->role == EVAULT_ROLE_AUDITOR, cb,
+		      payload};
+	if (mission && !c.see_all && !mission_visible(repo, mission))
+		return mission_hidden(mission);
+	return state_walk(repo, one_commit, &c);
+}
+
+static int signer_line(const user_rec *u, void *p)
+{
+	evault_buf *out = p;
+	/* Drop the comment: the principal is the first field. */
+	const char *sp = strchr(u->key_line, ' ');
+	const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+	int n = sp2 ? (int)(sp2 - u->key_line) : (int)strlen(u->key_line);
+	return evault_buf_printf(out, "%s namespaces=\"git\" %.*s\n", u->name, n, u->key_line);
+}
+
+int evault_audit_allowed_signers(evault_repo *repo, evault_buf *out)
+{
+	state *st = NULL;
+	int rc = state_begin(&st, repo, false);
+	if (rc == 0)
+		rc = users_each(st, signer_line, out);
+	state_end(st);
+	return rc;
+}

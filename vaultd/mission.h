@@ -1,0 +1,53 @@
+/* Mission records (missions/<mid>/MISSION) and class-key access, private. */
+#ifndef EVAULT_MISSION_PRIV_H
+#define EVAULT_MISSION_PRIV_H
+
+#include <stdbool.h>
+
+#include "chunk.h"
+#include "evault/mission.h"
+#include "secret.h"
+#include "state.h"
+#include "user.h"
+
+typedef struct mission_rec {
+	char mid[EVAULT_MID_MAX + 1];
+	char status[16];
+	int64_t created;
+	char created_by[EVAULT_USER_MAX + 1];
+	char fp[EVAULT_CLASS_COUNT][CLASS_FP_HEX];
+	bool photo_authorised;
+	char **members;
+	size_t nmembers;
+	char **auditors;
+	size_t nauditors;
+} mission_rec;
+
+/* EVAULT_ENOTFOUND "no such mission" when absent. */
+int mission_load(const state *st, const char *mid, mission_rec *out);
+int mission_format(evault_buf *out, const mission_rec *m);
+void mission_rec_clear(mission_rec *m);
+bool mission_is_member(const mission_rec *m, const char *user);
+bool mission_is_auditor(const mission_rec *m, const char *user);
+
+/* The one error for "absent" and "not yours": it must not tell them apart. */
+int mission_hidden(const char *mid);
+/* Does the acting user hold a key copy of this mission? */
+bool mission_visible(evault_repo *repo, const char *mid);
+/*
+ * Loads a mission the acting user can see; a mission that does not exist
+ * and one the user holds no key for give the same mission_hidden error.
+ */
+int mission_load_visible(evault_repo *repo, const state *st, const char *mid, mission_rec *out);
+
+/* The acting user's copy of a class key, checked against the record. */
+int mission_open_key(evault_repo *repo, const mission_rec *m, evault_class cls, secret **out);
+int mission_class_keys(evault_repo *repo, const mission_rec *m, evault_class cls,
+		       class_keys **out);
+
+enum mission_seal_scope { MISSION_SEAL_ALL, MISSION_SEAL_DOSSIER };
+/* Seals the acting user's copies of the mission's class keys to another user. */
+int mission_seal_to(evault_repo *repo, const mission_rec *m, const user_rec *to,
+		    enum mission_seal_scope scope);
+
+#endif

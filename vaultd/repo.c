@@ -1,0 +1,303 @@
+/*
+ * Opening and creating repositories (DESIGN §3). A repository is usable
+ * once evault.conf exists: init writes it last, so an interrupted init
+ * leaves a directory that open refuses rather than a half-made vault.
+ */
+#include <stdio.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "identity.h"
+#include "pipeline.h"
+#include "repo.h"
+#include "state.h"
+#include "user.h"
+#include "util.h"
+
+#define CONF_MAX 4096
+
+int evault_global_init(void)
+{
+	static int done;
+	if (done)
+		return 0;
+	if (sodium_init() < 0)
+		return evault_error_set(EVAULT_ERROR, "libsodium failed to initialise");
+	if (state_global_init() < 0)
+		return EVAULT_ERROR;
+	done = 1;
+	return 0;
+}
+
+void evault_global_shutdown(void)
+{
+	state_global_shutdown();
+}
+
+static int dir_empty_or_absent(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return error_errno("cannot use", path);
+	}
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			rc = evault_error_set(EVAULT_EEXISTS, "%s exists and is not empty", path);
+			break;
+		}
+	closedir(d);
+	return rc;
+}
+
+static int open_parts(evault_repo *repo)
+{
+	evault_buf p = EVAULT_BUF_INIT;
+	int rc;
+	if ((rc = evault_buf_printf(&p, "%s/audit.git", repo->path)) < 0 ||
+	    (rc = state_db_open(&repo->db, p.ptr)) < 0 ||
+	    (rc = backend_local_open(&repo->objects, repo->path)) < 0 ||
+	    (rc = keystore_local_open(&repo->keys, repo->path)) < 0)
+		goto done;
+done:
+	evault_buf_dispose(&p);
+	return rc;
+}
+
+static evault_repo *repo_alloc(const char *path)
+{
+	evault_repo *repo = calloc(1, sizeof(*repo));
+	if (!repo || !(repo->path = strdup(path))) {
+		free(repo);
+		error_oom();
+		return NULL;
+	}
+	size_t n = strlen(repo->path);
+	while (n > 1 && repo->path[n - 1] == '/')
+		repo->path[--n] = '\0';
+	repo->nworkers = pipeline_default_workers();
+	return repo;
+}
+
+int evault_repo_init(evault_repo **out, const char *path, const evault_init_opts *opts,
+		     evault_identity *admin, const char *admin_name)
+{
+	evault_repo *repo = NULL;
+	evault_buf p = EVAULT_BUF_INIT, conf = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT,
+		   tr = EVAULT_BUF_INIT;
+	state *st = NULL;
+	user_rec u;
+	int rc;
+	static const char *const dirs[] = {"objects", "keys", "keys/missions", "tmp"};
+
+	*out = NULL;
+	if ((rc = evault_global_init()) < 0 || (rc = check_user_name(admin_name)) < 0)
+		return rc;
+	if (!evault_identity_unlocked(admin))
+		return evault_error_set(EVAULT_EAUTH, "the admin identity must be unlocked");
+	if ((rc = dir_empty_or_absent(path)) < 0)
+		return rc;
+	if (!(repo = repo_alloc(path)))
+		return EVAULT_ERROR;
+	config_defaults(&repo->cfg);
+	if (opts && opts->chunk_size) {
+		if (opts->chunk_size < EVAULT_CHUNK_MIN || opts->chunk_size > EVAULT_CHUNK_MAX) {
+			rc = evault_error_set(EVAULT_EINVAL, "chunk size must be between %u and %u bytes",
+					      EVAULT_CHUNK_MIN, EVAULT_CHUNK_MAX);
+			goto done;
+		}
+		repo->cfg.chunk_size = opts->chunk_size;
+	}
+	if (opts && opts->zstd_level) {
+		if (opts->zstd_level < 1 || opts->zstd_level > 19) {
+			rc = evault_error_set(EVAULT_EINVAL, "zstd level must be between 1 and 19");
+			goto done;
+		}
+		repo->cfg.zstd_level = opts->zstd_level;
+	}
+	if ((rc = mkdir_p(repo->path, 0700)) < 0)
+		goto done;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		p.size = 0;
+		if ((rc = evault_buf_printf(&p, "%s/%s", repo->path, dirs[i])) < 0 ||
+		    (rc = mkdir_p(p.ptr, 0700)) < 0)
+			goto done;
+	}
+	p.size = 0;
+	if ((rc = evault_buf_printf(&p, "%s/audit.git", repo->path)) < 0 ||
+	    (rc = state_db_create(p.ptr)) < 0 || (rc = open_parts(repo)) < 0)
+		goto done;
+
+	/* Root commit: the vault's settings and its first admin. */
+	repo->id = admin;
+	snprintf(repo->actor, sizeof(repo->actor), "%s", admin_name);
+	repo->role = EVAULT_ROLE_ADMIN;
+	repo->have_actor = true;
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "%s", admin_name);
+	u.role = EVAULT_ROLE_ADMIN;
+	snprintf(u.status, sizeof(u.status), "active");
+	memcpy(u.pk, identity_public_key(admin), sizeof(u.pk));
+	if ((rc = sshkey_format_public(&text, u.pk, admin_name)) < 0)
+		goto done;
+	snprintf(u.key_line, sizeof(u.key_line), "%s", text.ptr);
+	text.size = 0;
+	if ((rc = config_format(&conf, &repo->cfg)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
+	    (rc = state_put(st, "VAULT", conf.ptr, conf.size)) < 0 ||
+	    (rc = user_format(&text, &u)) < 0)
+		goto done;
+	char upath[64];
+	snprintf(upath, sizeof(upath), "users/%s", admin_name);
+	if ((rc = state_put(st, upath, text.ptr, text.size)) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Vault: %s\nEvault-User: %s\nEvault-Role: admin\n",
+				    repo->cfg.vault_id_hex, admin_name)) < 0)
+		goto done;
+	state_event ev = {admin_name, "vault.init", NULL, "Create vault", tr.ptr};
+	if ((rc = state_commit(st, &ev)) < 0)
+		goto done;
+	p.size = 0;
+	if ((rc = evault_buf_printf(&p, "%s/evault.conf", repo->path)) < 0 ||
+	    (rc = file_write_atomic(p.ptr, conf.ptr, conf.size, 0644)) < 0)
+		goto done;
+	*out = repo;
+	repo = NULL;
+done:
+	state_end(st);
+	evault_repo_free(repo);
+	evault_buf_dispose(&p);
+	evault_buf_dispose(&conf);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
+int evault_repo_open(evault_repo **out, const char *path)
+{
+	evault_repo *repo = NULL;
+	evault_buf p = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT;
+	state *st = NULL;
+	config recorded;
+	int rc;
+
+	*out = NULL;
+	if ((rc = evault_global_init()) < 0)
+		return rc;
+	if (!(repo = repo_alloc(path)))
+		return EVAULT_ERROR;
+	if ((rc = evault_buf_printf(&p, "%s/evault.conf", repo->path)) < 0)
+		goto done;
+	if ((rc = file_read_all(&text, p.ptr, CONF_MAX)) < 0) {
+		if (rc == EVAULT_ENOTFOUND)
+			evault_error_set(rc, "%s is not an evault repository (no evault.conf)", path);
+		goto done;
+	}
+	if ((rc = config_parse(&repo->cfg, text.ptr, text.size)) < 0 || (rc = open_parts(repo)) < 0)
+		goto done;
+	/* The settings in force are those the signed root recorded. */
+	if ((rc = state_begin(&st, repo, false)) < 0)
+		goto done;
+	text.size = 0;
+	if (state_is_empty(st) || state_read(st, "VAULT", &text) < 0 ||
+	    config_parse(&recorded, text.ptr, text.size) < 0) {
+		rc = evault_error_set(EVAULT_ECORRUPT, "%s: the history has no valid VAULT record", path);
+		goto done;
+	}
+	if (memcmp(recorded.vault_id, repo->cfg.vault_id, sizeof(recorded.vault_id)) != 0 ||
+	    recorded.chunk_size != repo->cfg.chunk_size) {
+		rc = evault_error_set(EVAULT_ECORRUPT,
+				      "%s: evault.conf does not match the vault's history", path);
+		goto done;
+	}
+	*out = repo;
+	repo = NULL;
+done:
+	state_end(st);
+	evault_repo_free(repo);
+	evault_buf_dispose(&p);
+	evault_buf_dispose(&text);
+	return rc;
+}
+
+int evault_repo_set_identity(evault_repo *repo, evault_identity *id)
+{
+	state *st = NULL;
+	key_owner_ctx owner = {identity_public_key(id), ""};
+	user_rec u;
+	int rc = state_begin(&st, repo, false);
+	if (rc < 0)
+		return rc;
+	if ((rc = users_each(st, find_key_owner, &owner)) < 0)
+		goto done;
+	if (!owner.name[0]) {
+		rc = evault_error_set(EVAULT_EDENIED,
+				      "identity %s (%s) is not a user of this vault",
+				      evault_identity_name(id), evault_identity_fingerprint(id));
+		goto done;
+	}
+	if ((rc = user_load(st, owner.name, &u)) < 0)
+		goto done;
+	if (strcmp(u.status, "active") != 0) {
+		rc = evault_error_set(EVAULT_EDENIED, "user %s is %s", u.name, u.status);
+		goto done;
+	}
+	repo->id = id;
+	snprintf(repo->actor, sizeof(repo->actor), "%s", u.name);
+	repo->role = u.role;
+	repo->have_actor = true;
+done:
+	state_end(st);
+	return rc;
+}
+
+int repo_require_actor(evault_repo *repo)
+{
+	if (!repo->have_actor || !repo->id)
+		return evault_error_set(EVAULT_EDENIED, "no identity given for this operation");
+	return 0;
+}
+
+const char *evault_repo_actor(const evault_repo *repo)
+{
+	return repo->have_actor ? repo->actor : NULL;
+}
+
+evault_role evault_repo_actor_role(const evault_repo *repo)
+{
+	return repo->role;
+}
+
+const char *evault_repo_vault_id(const evault_repo *repo)
+{
+	return repo->cfg.vault_id_hex;
+}
+
+uint32_t evault_repo_chunk_size(const evault_repo *repo)
+{
+	return repo->cfg.chunk_size;
+}
+
+void evault_repo_set_workers(evault_repo *repo, size_t n)
+{
+	repo->nworkers = n ? (n > 64 ? 64 : n) : pipeline_default_workers();
+}
+
+void evault_repo_free(evault_repo *repo)
+{
+	if (!repo)
+		return;
+	state_db_free(repo->db);
+	if (repo->objects)
+		repo->objects->ops->free(repo->objects);
+	if (repo->keys)
+		repo->keys->ops->free(repo->keys);
+	free(repo->path);
+	free(repo);
+}

@@ -1,0 +1,31 @@
+/* The repository handle shared by engine modules (private). */
+#ifndef EVAULT_REPO_PRIV_H
+#define EVAULT_REPO_PRIV_H
+
+#include <stdbool.h>
+
+#include "backend.h"
+#include "config.h"
+#include "evault/repo.h"
+#include "keystore.h"
+#include "names.h"
+
+struct state_db;
+
+struct evault_repo {
+	char *path;
+	config cfg;
+	struct state_db *db;
+	backend *objects;
+	keystore *keys;
+	evault_identity *id; /* borrowed, may be NULL */
+	char actor[EVAULT_USER_MAX + 1];
+	evault_role role;
+	bool have_actor;
+	size_t nworkers;
+};
+
+/* The acting user: EVAULT_EDENIED when no identity or it is no user here. */
+int repo_require_actor(evault_repo *repo);
+
+#endif

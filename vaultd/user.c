@@ -1,0 +1,189 @@
+/*
+ * Users (docs/format.md §users/<name>). A user record is text:
+ *   name bob / role technician / status active / key ssh-ed25519 AAAA... bob
+ * Adding an admin also seals every mission's keys to the new admin, since
+ * admins hold all mission keys (DESIGN §5).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity.h"
+#include "mission.h"
+#include "repo.h"
+#include "user.h"
+#include "util.h"
+
+int user_load(const state *st, const char *name, user_rec *out)
+{
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	char role[32];
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if (!user_name_valid(name))
+		return evault_error_set(EVAULT_ENOTFOUND, "no such user: %.40s", name);
+	if ((rc = evault_buf_printf(&path, "users/%s", name)) < 0)
+		return rc;
+	if ((rc = state_read(st, path.ptr, &text)) < 0) {
+		if (rc == EVAULT_ENOTFOUND)
+			evault_error_set(rc, "no such user: %s", name);
+		goto done;
+	}
+	rc = EVAULT_ECORRUPT;
+	if (text_get(out->name, sizeof(out->name), text.ptr, text.size, "name") < 0 ||
+	    strcmp(out->name, name) != 0 ||
+	    text_get(role, sizeof(role), text.ptr, text.size, "role") < 0 ||
+	    evault_role_parse(&out->role, role) < 0 ||
+	    text_get(out->status, sizeof(out->status), text.ptr, text.size, "status") < 0 ||
+	    text_get(out->key_line, sizeof(out->key_line), text.ptr, text.size, "key") < 0 ||
+	    sshkey_parse_public(out->pk, out->key_line) < 0) {
+		evault_error_set(rc, "user record %s is damaged", name);
+		goto done;
+	}
+	rc = 0;
+done:
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+int user_format(evault_buf *out, const user_rec *u)
+{
+	return evault_buf_printf(out, "name %s\nrole %s\nstatus %s\nkey %s\n", u->name,
+				 evault_role_name(u->role), u->status, u->key_line);
+}
+
+typedef struct each_ctx {
+	const state *st;
+	user_each_cb cb;
+	void *payload;
+} each_ctx;
+
+static int each_entry(const char *name, bool is_dir, void *p)
+{
+	each_ctx *c = p;
+	user_rec u;
+	if (is_dir)
+		return evault_error_set(EVAULT_ECORRUPT, "unexpected directory users/%s", name);
+	int rc = user_load(c->st, name, &u);
+	return rc < 0 ? rc : c->cb(&u, c->payload);
+}
+
+int users_each(const state *st, user_each_cb cb, void *payload)
+{
+	each_ctx c = {st, cb, payload};
+	return state_list(st, "users", each_entry, &c);
+}
+
+typedef struct reseal_ctx {
+	evault_repo *repo;
+	state *st;
+	const user_rec *to;
+} reseal_ctx;
+
+static int reseal_mission(const char *mid, bool is_dir, void *p)
+{
+	reseal_ctx *c = p;
+	mission_rec m;
+	int rc = mission_load(c->st, mid, &m);
+	if (rc < 0)
+		return rc;
+	rc = mission_seal_to(c->repo, &m, c->to, MISSION_SEAL_ALL);
+	mission_rec_clear(&m);
+	return rc;
+}
+
+int find_key_owner(const user_rec *u, void *p)
+{
+	key_owner_ctx *c = p;
+	if (memcmp(u->pk, c->pk, SSH_ED25519_PK_LEN) == 0)
+		snprintf(c->name, sizeof(c->name), "%s", u->name);
+	return 0;
+}
+
+int evault_user_add(evault_repo *repo, const char *name, evault_role role, const char *pubkey_line)
+{
+	state *st = NULL;
+	user_rec u, existing;
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT,
+		   tr = EVAULT_BUF_INIT;
+	char fp[SSH_FINGERPRINT_LEN];
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	if ((rc = repo_require_actor(repo)) < 0 || (rc = check_user_name(name)) < 0)
+		return rc;
+	if (repo->role != EVAULT_ROLE_ADMIN)
+		return evault_error_set(EVAULT_EDENIED, "only an admin can add users");
+	if ((rc = sshkey_parse_public(u.pk, pubkey_line)) < 0)
+		return rc;
+	snprintf(u.name, sizeof(u.name), "%s", name);
+	u.role = role;
+	snprintf(u.status, sizeof(u.status), "active");
+	if ((rc = sshkey_format_public(&text, u.pk, name)) < 0)
+		goto done;
+	snprintf(u.key_line, sizeof(u.key_line), "%s", text.ptr);
+	text.size = 0;
+	if ((rc = state_begin(&st, repo, true)) < 0)
+		goto done;
+	if (user_load(st, name, &existing) == 0) {
+		rc = evault_error_set(EVAULT_EEXISTS, "user %s already exists", name);
+		goto done;
+	}
+	/* One key, one user: the actor is found by key. */
+	key_owner_ctx owner = {u.pk, ""};
+	if ((rc = users_each(st, find_key_owner, &owner)) < 0)
+		goto done;
+	if (owner.name[0]) {
+		rc = evault_error_set(EVAULT_EEXISTS, "that key already belongs to user %s",
+				      owner.name);
+		goto done;
+	}
+	if ((rc = user_format(&text, &u)) < 0 || (rc = evault_buf_printf(&path, "users/%s", name)) < 0 ||
+	    (rc = state_put(st, path.ptr, text.ptr, text.size)) < 0)
+		goto done;
+	if (role == EVAULT_ROLE_ADMIN) {
+		reseal_ctx c = {repo, st, &u};
+		if ((rc = state_list(st, "missions", reseal_mission, &c)) < 0)
+			goto done;
+	}
+	sshkey_fingerprint(fp, u.pk);
+	if ((rc = evault_buf_printf(&sum, "Add user %s (%s)", name, evault_role_name(role))) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-User: %s\nEvault-Role: %s\nEvault-Key: %s\n", name,
+				    evault_role_name(role), fp)) < 0)
+		goto done;
+	state_event ev = {NULL, "user.add", NULL, sum.ptr, tr.ptr};
+	rc = state_commit(st, &ev);
+done:
+	state_end(st);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
+typedef struct list_ctx {
+	evault_user_cb cb;
+	void *payload;
+} list_ctx;
+
+static int list_one(const user_rec *u, void *p)
+{
+	list_ctx *c = p;
+	char fp[SSH_FINGERPRINT_LEN];
+	sshkey_fingerprint(fp, u->pk);
+	evault_user_info info = {u->name, u->role, u->status, u->key_line, fp};
+	return c->cb(&info, c->payload);
+}
+
+int evault_user_list(evault_repo *repo, evault_user_cb cb, void *payload)
+{
+	state *st = NULL;
+	list_ctx c = {cb, payload};
+	int rc = state_begin(&st, repo, false);
+	if (rc == 0)
+		rc = users_each(st, list_one, &c);
+	state_end(st);
+	return rc;
+}

@@ -1,0 +1,74 @@
+/*
+ * Small helpers shared by engine modules: encodings, careful file I/O
+ * (atomic replace, fsync of directories), and wire-format readers/writers.
+ */
+#ifndef EVAULT_UTIL_H
+#define EVAULT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "evault/common.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Error from errno: ENOSPC and EDQUOT become EVAULT_ENOSPC. */
+int error_errno(const char *what, const char *path);
+int error_oom(void);
+
+void hex_encode(char *out, const uint8_t *in, size_t len); /* out holds 2*len+1 */
+int hex_decode(uint8_t *out, size_t outlen, const char *in, size_t inlen);
+bool is_hex(const char *s, size_t len);
+
+/* Standard base64 with padding (OpenSSH armour and key blobs). */
+int b64_encode(evault_buf *out, const uint8_t *in, size_t len);
+int b64_decode(evault_buf *out, const char *in, size_t len);
+
+/* Reads a whole file, at most max bytes; larger is EVAULT_ECORRUPT. */
+int file_read_all(evault_buf *out, const char *path, size_t max);
+/* Writes to path.tmp-XXXX in the same directory, fsyncs, renames, fsyncs the dir. */
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Creates path with O_EXCL|O_NOFOLLOW, writes, fsyncs, fsyncs the dir. */
+int file_write_new(const char *path, const void *data, size_t len, mode_t mode);
+int fsync_dir(const char *dir);
+int fsync_parent(const char *path);
+/* Overwrites a small file with zeros, fsyncs, unlinks, fsyncs the dir. */
+int file_shred(const char *path);
+/* mkdir -p with the given mode; existing directories are fine. */
+int mkdir_p(const char *path, mode_t mode);
+int write_full(int fd, const void *buf, size_t len);
+/* Reads up to len bytes, short only at end of file; returns count or -1. */
+ssize_t read_full(int fd, void *buf, size_t len);
+/* Makes room for len bytes (plus a NUL) without changing the contents. */
+int buf_reserve(evault_buf *buf, size_t len);
+int path_join(evault_buf *out, const char *a, const char *b);
+
+/* Wire helpers: big-endian integers and SSH-style length-prefixed strings. */
+void put_u32(uint8_t *p, uint32_t v);
+uint32_t get_u32(const uint8_t *p);
+void put_u64(uint8_t *p, uint64_t v);
+uint64_t get_u64(const uint8_t *p);
+int buf_put_u32(evault_buf *b, uint32_t v);
+int buf_put_u64(evault_buf *b, uint64_t v);
+int buf_put_string(evault_buf *b, const void *data, size_t len);
+
+/* A bounds-checked reader over untrusted bytes. */
+typedef struct reader {
+	const uint8_t *p;
+	size_t left;
+	bool bad;
+} reader;
+void reader_init(reader *r, const void *data, size_t len);
+uint8_t reader_u8(reader *r);
+uint32_t reader_u32(reader *r);
+uint64_t reader_u64(reader *r);
+const uint8_t *reader_bytes(reader *r, size_t len);
+/* An SSH string: u32 length then bytes; *len set. */
+const uint8_t *reader_string(reader *r, size_t *len);
+
+/* Text lines "key value" (state files): value of the first line with key, or NULL. */
+int text_get(char *out, size_t outlen, const char *text, size_t textlen, const char *key);
+
+#endif
