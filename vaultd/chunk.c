@@ -147,7 +147,8 @@ static void make_ad(uint8_t *ad, size_t *adlen, const uint8_t h[OBJ_HEADER_LEN],
 	n += k->adlen;
 	if (el > 64)
 		el = 64;
-	memcpy(ad + n, extra, el);
+	if (el)
+		memcpy(ad + n, extra, el);
 	*adlen = n + el;
 }
 

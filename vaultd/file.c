@@ -58,12 +58,15 @@ static int parse_vpath(vpath *v, const char *s, bool need_path)
 	int rc;
 	if ((rc = check_mission_id(tmp)) < 0 || (rc = evault_class_parse(&v->cls, cls)) < 0)
 		return rc;
-	snprintf(v->mid, sizeof(v->mid), "%s", tmp);
+	memcpy(v->mid, tmp, strlen(tmp) + 1); /* valid ids fit */
 	if (rest && (rc = check_file_path(rest)) < 0)
 		return rc;
 	if (need_path && !rest)
 		return evault_error_set(EVAULT_EINVAL, "'%.80s' names a class, not a file", s);
-	snprintf(v->path, sizeof(v->path), "%s", rest ? rest : "");
+	if (rest)
+		memcpy(v->path, rest, strlen(rest) + 1); /* valid paths fit */
+	else
+		v->path[0] = '\0';
 	return 0;
 }
 

@@ -56,7 +56,8 @@ int manifest_decode(manifest *m, const void *data, size_t len)
 	    m->chunk_size == 0 || m->mtime_nsec >= 1000000000u || (m->mode & ~07777u) ||
 	    n != manifest_chunk_count(m->size, m->chunk_size) || r.left != n * OBJECT_ID_LEN)
 		goto bad;
-	memcpy(m->content_type, ct, clen);
+	if (clen)
+		memcpy(m->content_type, ct, clen);
 	m->content_type[clen] = '\0';
 	if (!(m->path = malloc(plen + 1)))
 		return error_oom();
@@ -67,7 +68,8 @@ int manifest_decode(manifest *m, const void *data, size_t len)
 	m->nchunks = (size_t)n;
 	if (n && !(m->chunks = malloc(n * OBJECT_ID_LEN)))
 		return error_oom();
-	memcpy(m->chunks, r.p, n * OBJECT_ID_LEN);
+	if (n)
+		memcpy(m->chunks, r.p, n * OBJECT_ID_LEN);
 	return 0;
 bad:
 	manifest_clear(m);
