@@ -1,0 +1,104 @@
+# Shared helpers for evault's end-to-end tests. Each tNNNN-*.sh sources
+# this, drives the real `evault` binary on a fresh temporary repository,
+# and ends with `finish`, which prints "N passed, M failed".
+set -u
+
+EVAULT_BIN=${EVAULT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/evault}
+[ -x "$EVAULT_BIN" ] || { echo "evault binary not found: $EVAULT_BIN" >&2; exit 2; }
+T=$(mktemp -d /tmp/evault-e2e.XXXXXX)
+trap 'cleanup_test' EXIT
+PASSED=0
+FAILED=0
+TEST_NAME=$(basename "$0" .sh)
+
+cleanup_test() {
+	for m in "${MOUNTS[@]:-}"; do [ -n "$m" ] && umount -l "$m" 2>/dev/null; done
+	rm -rf "$T"
+}
+MOUNTS=()
+
+ok() { PASSED=$((PASSED + 1)); printf '  ok   %s\n' "$*"; }
+ko() { FAILED=$((FAILED + 1)); printf '  FAIL %s\n' "$*"; }
+
+finish() {
+	printf '%s: %d passed, %d failed\n' "$TEST_NAME" "$PASSED" "$FAILED"
+	[ "$FAILED" -eq 0 ]
+}
+
+# evault as a given user: as alice|bob|... ARGS
+as() {
+	local who=$1; shift
+	"$EVAULT_BIN" --identity "$T/$who.id" --passphrase-file "$T/$who.pass" "$@"
+}
+
+# Runs a command, expects exit code CODE; on failure prints what happened.
+# Stdout goes to $T/out, stderr to $T/err.
+expect() {
+	local code=$1 what=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	local rc=$?
+	if [ "$rc" -eq "$code" ]; then ok "$what"; return 0; fi
+	ko "$what (exit $rc, wanted $code): $(head -c 300 "$T/err")"
+	return 1
+}
+
+# Like expect, and the error must be exactly one line starting "evault: ".
+expect_error() {
+	local code=$1 what=$2; shift 2
+	expect "$code" "$what" "$@" || return 1
+	local lines
+	lines=$(wc -l <"$T/err")
+	if [ "$lines" -ne 1 ] || ! grep -q '^evault: ' "$T/err"; then
+		ko "$what: error is not one 'evault: ' line: $(cat "$T/err")"
+		return 1
+	fi
+}
+
+check() { # check "what" test-expression...
+	local what=$1; shift
+	if "$@"; then ok "$what"; else ko "$what"; fi
+}
+
+# Every object's bytes hash (BLAKE2b-256, computed by coreutils, not evault)
+# to its name: a keyless check independent of evault.
+objects_intact() {
+	local f name
+	while IFS= read -r f; do
+		name=$(basename "$f")
+		[ "$(b2sum -l 256 "$f" | cut -c1-64)" = "$name" ] || { echo "bad object $f"; return 1; }
+	done < <(find "$1/objects" -type f)
+	return 0
+}
+
+# Every commit of the repository verifies with stock git and the vault's signers.
+git_verify_all() {
+	local repo=$1 signers=$T/allowed-signers c
+	"$EVAULT_BIN" -R "$repo" audit allowed-signers >"$signers" || return 1
+	for c in $(git -C "$repo/audit.git" rev-list main); do
+		git -C "$repo/audit.git" -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$signers" \
+			verify-commit "$c" 2>/dev/null || { echo "commit $c does not verify"; return 1; }
+	done
+}
+
+# A new identity for NAME with a passphrase file; prints its public line.
+new_identity() {
+	printf 'passphrase of %s\n' "$1" >"$T/$1.pass"
+	as "$1" identity new --name "$1" 2>/dev/null
+}
+
+# A vault at $T/vault with admin alice, technicians bob and carol, auditor dave,
+# and mission M-1 with member bob. Sets EVAULT_REPO.
+standard_vault() {
+	export EVAULT_REPO=$T/vault
+	printf 'passphrase of alice\n' >"$T/alice.pass"
+	as alice init --admin alice "$@" >/dev/null 2>&1 || { echo "init failed"; exit 1; }
+	local who role
+	for who in bob:technician carol:technician dave:auditor; do
+		role=${who#*:}
+		who=${who%%:*}
+		as alice user add "$who" --role "$role" --pubkey "$(new_identity "$who")" >/dev/null ||
+			{ echo "user add $who failed"; exit 1; }
+	done
+	as alice mission create M-1 --client "Client One SA" --site "Lyon" --member bob >/dev/null ||
+		{ echo "mission create failed"; exit 1; }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Round trips of every awkward size, a 1 GiB sparse-ish file, dedup.
+. "$(dirname "$0")/lib.sh"
+standard_vault --chunk-size 65536
+cs=65536
+
+for n in 0 1 $((cs - 1)) $cs $((cs + 1)) $((3 * cs + 17)); do
+	head -c "$n" /dev/urandom >"$T/f$n"
+	as bob put "$T/f$n" M-1/dossier/ >/dev/null 2>"$T/err" || ko "put $n bytes: $(cat "$T/err")"
+	as bob get "M-1/dossier/f$n" "$T/g$n" 2>"$T/err" || ko "get $n bytes: $(cat "$T/err")"
+	check "round trip of $n bytes" cmp -s "$T/f$n" "$T/g$n"
+done
+
+# A compressible file is stored smaller than it is.
+yes "intervention report line" | head -c 2000000 >"$T/text"
+before=$(du -sb "$T/vault/objects" | cut -f1)
+as bob put "$T/text" M-1/work/ >/dev/null
+after=$(du -sb "$T/vault/objects" | cut -f1)
+check "text is compressed (stored $((after - before)) bytes for 2000000)" test $((after - before)) -lt 200000
+as bob get M-1/work/text "$T/text.out"
+check "compressed round trip" cmp -s "$T/text" "$T/text.out"
+
+# Dedup: the same bytes again in the same class add no object.
+n_before=$(find "$T/vault/objects" -type f | wc -l)
+as bob put "$T/f$((3 * cs + 17))" M-1/dossier/copy.bin >/dev/null
+n_after=$(find "$T/vault/objects" -type f | wc -l)
+check "identical content is stored once" test "$n_before" -eq "$n_after"
+
+# 1 GiB, mostly holes with some random blocks: bounded memory, one zero object.
+truncate -s 1G "$T/big"
+for off in 0 100 5000 16383; do
+	head -c 65536 /dev/urandom | dd of="$T/big" bs=65536 seek="$off" conv=notrunc 2>/dev/null
+done
+/usr/bin/time -f '%M' -o "$T/rss" "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" put "$T/big" M-1/work/ >/dev/null
+check "put of 1 GiB" test $? -eq 0
+rss=$(cat "$T/rss")
+check "put memory stays bounded (${rss} KiB peak)" test "$rss" -lt 200000
+/usr/bin/time -f '%M' -o "$T/rss" "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" get M-1/work/big >"$T/big.out"
+check "get of 1 GiB" test $? -eq 0
+rss=$(cat "$T/rss")
+check "get memory stays bounded (${rss} KiB peak)" test "$rss" -lt 200000
+check "1 GiB round trip is byte-identical" cmp -s "$T/big" "$T/big.out"
+rm -f "$T/big.out"
+check "objects are all intact (b2sum)" objects_intact "$T/vault"
+finish
