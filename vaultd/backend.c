@@ -1,10 +1,14 @@
 /*
- * Local directory object backend (see backend.h). An object is written to
- * REPO/tmp/, fsynced, renamed to REPO/objects/ab/<hex>; the fan-out
- * directories touched are remembered and fsynced once by sync(), which
- * callers run before they commit anything that references the objects.
+ * Local directory object backend (see backend.h). An object is written as
+ * an unnamed file in REPO/objects/ab/ (O_TMPFILE), fsynced, then linked
+ * to its name; where that is not available, it is written to REPO/tmp/,
+ * fsynced and renamed into place. Either way a crash leaves the whole
+ * object or none. The fan-out directories touched are remembered and
+ * fsynced once by sync(), which callers run before they commit anything
+ * that references the objects.
  * Safe for concurrent use by the pipeline's worker threads.
  */
+#define _GNU_SOURCE /* O_TMPFILE (Linux); elsewhere the rename path is used */
 #include <stdio.h>
 #include <dirent.h>
 #include <errno.h>
@@ -41,38 +45,103 @@ static void object_path(char *out, size_t n, local_backend *b, const uint8_t id[
 	snprintf(out, n, "%s/%.2s/%s", b->objects, hex, hex);
 }
 
+/* Writes data to fd and makes it durable. */
+static int write_sync(int fd, const char *what, const void *data, size_t len)
+{
+	if (write_full(fd, data, len) < 0)
+		return error_errno("cannot write object", what);
+	if (fsync(fd) < 0)
+		return error_errno("cannot sync object", what);
+	return 0;
+}
+
+/*
+ * The portable way, also used to replace a damaged object: a named
+ * temporary file in tmp/, renamed over the final name.
+ */
+static int put_via_rename(local_backend *b, const char *path, const char *dir, const void *data,
+			  size_t len)
+{
+	char tmp[4096];
+	int rc;
+	snprintf(tmp, sizeof(tmp), "%s/obj-%.16s-%08x", b->tmp, path + strlen(path) - 64,
+		 randombytes_random());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return error_errno("cannot create object", tmp);
+	rc = write_sync(fd, tmp, data, len);
+	if (close(fd) < 0 && rc == 0)
+		rc = error_errno("cannot close object", tmp);
+	if (rc == 0 && mkdir(dir, 0755) < 0 && errno != EEXIST)
+		rc = error_errno("cannot create directory", dir);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = error_errno("cannot store object", path);
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+/*
+ * The fast way on Linux: an unnamed file in the final directory
+ * (O_TMPFILE), written and synced, then given its name with linkat. A
+ * crash before linkat leaves nothing at all. Returns 1 when the kernel or
+ * filesystem cannot do it, so the caller falls back.
+ */
+static int put_via_tmpfile(const char *path, const char *dir, const void *data, size_t len)
+{
+#ifdef O_TMPFILE
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return error_errno("cannot create directory", dir);
+		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444);
+	}
+	if (fd < 0) {
+		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+			return 1;
+		return error_errno("cannot create object in", dir);
+	}
+	char proc[64];
+	int rc = write_sync(fd, path, data, len);
+	if (rc == 0) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0) {
+			if (errno == EEXIST)
+				rc = 0; /* stored meanwhile by another writer: same bytes */
+			else if (errno == ENOENT || errno == EPERM || errno == EXDEV)
+				rc = 1; /* no /proc: fall back */
+			else
+				rc = error_errno("cannot store object", path);
+		}
+	}
+	close(fd);
+	return rc;
+#else
+	(void)path, (void)dir, (void)data, (void)len;
+	return 1;
+#endif
+}
+
 static int local_put(backend *base, const uint8_t id[OBJECT_ID_LEN], const void *data, size_t len)
 {
 	local_backend *b = (local_backend *)base;
-	char path[4096], tmp[4096], dir[4096];
+	char path[4096], dir[4096];
 	struct stat st;
-	int fd, rc = 0;
+	int rc = 1;
 
 	object_path(path, sizeof(path), b, id);
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len)
-		return 0; /* dedup: the name is the hash of these bytes */
-	snprintf(tmp, sizeof(tmp), "%s/obj-%.16s-%08x", b->tmp, path + strlen(path) - 64,
-		 randombytes_random());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
-	if (fd < 0)
-		return error_errno("cannot create object", tmp);
-	if (write_full(fd, data, len) < 0)
-		rc = error_errno("cannot write object", tmp);
-	else if (fsync(fd) < 0)
-		rc = error_errno("cannot sync object", tmp);
-	if (close(fd) < 0 && rc == 0)
-		rc = error_errno("cannot close object", tmp);
-	if (rc == 0) {
-		snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(path) - 65), path);
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			rc = error_errno("cannot create directory", dir);
-		else if (rename(tmp, path) < 0)
-			rc = error_errno("cannot store object", path);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(path) - 65), path);
+	if (stat(path, &st) == 0) {
+		if (S_ISREG(st.st_mode) && (size_t)st.st_size == len)
+			return 0; /* dedup: the name is the hash of these bytes */
+		rc = put_via_rename(b, path, dir, data, len); /* damaged copy: replace it */
+	} else {
+		rc = put_via_tmpfile(path, dir, data, len);
+		if (rc == 1)
+			rc = put_via_rename(b, path, dir, data, len);
 	}
-	if (rc < 0) {
-		unlink(tmp);
+	if (rc < 0)
 		return rc;
-	}
 	pthread_mutex_lock(&b->lock);
 	b->dirty[id[0] / 8] |= (uint8_t)(1u << (id[0] % 8));
 	b->top_dirty = true;

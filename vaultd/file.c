@@ -304,7 +304,9 @@ static int pool_new(pool *pl, evault_repo *repo, bool get)
 {
 	size_t cs = repo->cfg.chunk_size;
 	memset(pl, 0, sizeof(*pl));
-	pl->nworkers = repo->nworkers;
+	/* put workers wait in fsync for part of each chunk: twice as many as
+	 * cores keeps the cores busy meanwhile (tests/bench/put_get.sh). */
+	pl->nworkers = get ? repo->nworkers : repo->nworkers * 2;
 	pl->nslots = pl->nworkers * 2 + 1;
 	pl->slots = calloc(pl->nslots, sizeof(void *));
 	pl->workers = calloc(pl->nworkers, sizeof(void *));

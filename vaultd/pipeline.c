@@ -156,6 +156,9 @@ int pipeline_run(const pipeline_ops *ops, void *ctx, void **slots, size_t nslots
 size_t pipeline_default_workers(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *e = getenv("EVAULT_THREADS"); /* documented in docs/cli.md */
+	if (e && atol(e) > 0)
+		n = atol(e);
 	if (n < 1)
 		return 1;
 	return n > 64 ? 64 : (size_t)n;

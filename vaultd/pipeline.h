@@ -26,7 +26,8 @@ typedef struct pipeline_ops {
 int pipeline_run(const pipeline_ops *ops, void *ctx, void **slots, size_t nslots, void **workers,
 		 size_t nworkers);
 
-/* Number of worker threads to use: the machine's online cores (1..64). */
+/* Worker threads for chunk work: EVAULT_THREADS if set, else the online
+ * cores (1..64). */
 size_t pipeline_default_workers(void);
 
 #endif

@@ -78,12 +78,33 @@ static void truncated_object_is_rewritten(void **s)
 	free(dir);
 }
 
+static void no_temporary_names_on_linux(void **s)
+{
+	/* On Linux, objects go through O_TMPFILE: tmp/ is never used, so a
+	 * crash cannot leave a stale temporary object behind. */
+	char *dir = make_tmpdir(), sub[600];
+	backend *b = NULL;
+	uint8_t id[32];
+	snprintf(sub, sizeof(sub), "%s/objects", dir);
+	mkdir(sub, 0700);
+	snprintf(sub, sizeof(sub), "%s/tmp", dir);
+	write_bytes(sub, "not a directory", 15); /* the rename path cannot work, even for root */
+	assert_int_equal(backend_local_open(&b, dir), 0);
+	object_hash(id, "linux", 5);
+	assert_int_equal(b->ops->put(b, id, "linux", 5), 0);
+	assert_int_equal(b->ops->exists(b, id), 1);
+	b->ops->free(b);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	assert_true(sodium_init() >= 0);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(put_get_list_delete),
 		cmocka_unit_test(truncated_object_is_rewritten),
+		cmocka_unit_test(no_temporary_names_on_linux),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One command for a newcomer: install what is needed, build, and run the
+# main job on a demo vault created under ./demo/ (init, a technician, a
+# mission, a put and a get, the signed log verified with stock git).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+scripts/build.sh build
+ev=$PWD/build/evault
+demo=$PWD/demo
+rm -rf "$demo"
+mkdir -p "$demo"
+chmod 700 "$demo"
+# Demo passphrases in files so the demo runs unattended; real users type
+# theirs at the prompt (see README).
+printf 'demo passphrase for alice\n' >"$demo/alice.pass"
+printf 'demo passphrase for bob\n' >"$demo/bob.pass"
+export EVAULT_REPO=$demo/vault
+alice() { echo "\$ evault $*    # as alice (admin)" >&2; "$ev" --identity "$demo/alice.id" --passphrase-file "$demo/alice.pass" "$@"; }
+bob() { echo "\$ evault $*    # as bob (technician)" >&2; "$ev" --identity "$demo/bob.id" --passphrase-file "$demo/bob.pass" "$@"; }
+alice init --admin alice
+bob identity new --name bob >"$demo/bob.pub"
+alice user add bob --role technician --pubkey "$(cat "$demo/bob.pub")"
+alice mission create M-2026-0042 --client "Demo client" --site "Demo site" --member bob
+printf 'Intervention report: alarm panel serviced, all zones tested.\n' >"$demo/rapport.txt"
+bob put "$demo/rapport.txt" M-2026-0042/dossier/
+echo "code 4711 for the side door, to rotate at the end" | bob put - M-2026-0042/codes/side-door.txt
+bob ls -l M-2026-0042/dossier
+bob get M-2026-0042/dossier/rapport.txt
+bob log
+echo "\$ evault audit allowed-signers > allowed-signers; git log --show-signature" >&2
+"$ev" audit allowed-signers >"$demo/allowed-signers"
+git -C "$EVAULT_REPO/audit.git" -c gpg.format=ssh \
+	-c gpg.ssh.allowedSignersFile="$demo/allowed-signers" log --show-signature --format='%h %s'
+echo
+echo "demo vault ready: export EVAULT_REPO=$EVAULT_REPO"

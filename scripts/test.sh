@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds with warnings as
+# errors, runs the unit tests (cmocka, via ctest) and the end-to-end tests
+# (the real evault binary), then does both again under ASan+UBSan.
+# Ends with one line "suite: N passed, M failed"; exits non-zero on failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh || exit 1
+total_pass=0
+total_fail=0
+
+count_ctest() { # log -> adds to totals
+	local line p f t
+	line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$1" | tail -1)
+	t=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
+	f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/')
+	[ -n "$t" ] || { t=1; f=1; }
+	p=$((t - f))
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+}
+count_e2e() {
+	local line p f
+	line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+	p=$(echo "$line" | sed -E 's/e2e: ([0-9]+) passed.*/\1/')
+	f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed/\1/')
+	[ -n "$p" ] || { p=0; f=1; }
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+}
+
+run_set() { # name builddir cmake-args...
+	local name=$1 dir=$2
+	shift 2
+	echo "=== $name: build"
+	if ! scripts/build.sh "$dir" "$@"; then
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	echo "=== $name: unit tests"
+	(cd "$dir" && ctest --output-on-failure) 2>&1 | tee "$dir/unit.log"
+	count_ctest "$dir/unit.log"
+	echo "=== $name: end-to-end tests"
+	EVAULT_BIN=$PWD/$dir/evault tests/e2e/run.sh 2>&1 | tee "$dir/e2e.log"
+	count_e2e "$dir/e2e.log"
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+run_set release build
+run_set asan+ubsan build-asan -DEVAULT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+echo "suite: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): put and get throughput of evault on a 1 GiB
+# incompressible file, next to the in-process ceiling of the crypto
+# pipeline (keyed BLAKE2b nonce + XChaCha20-Poly1305 + BLAKE2b name over
+# the same bytes, all cores, no I/O) and the raw write speed of the
+# filesystem (dd with fsync). Target: put >= 60% of the ceiling.
+# TMPDIR chooses the filesystem (e.g. TMPDIR=/dev/shm to leave the disk out).
+#
+# usage: tests/bench/put_get.sh [SIZE_MIB] [RUNS]   (defaults 1024, 3)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+size_mib=${1:-1024}
+runs=${2:-3}
+[ -x build/evault ] || scripts/build.sh build >/dev/null
+ev=$PWD/build/evault
+dir=$(mktemp -d "${TMPDIR:-/tmp}/evault-bench.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+export EVAULT_REPO=$dir/vault EVAULT_IDENTITY=$dir/id EVAULT_PASSPHRASE_FILE=$dir/pass
+echo "bench passphrase" >"$dir/pass"
+"$ev" init --admin bench >/dev/null 2>&1
+head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$dir/data"
+bytes=$((size_mib * 1024 * 1024))
+
+now() { date +%s.%N; }
+mbps() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
+best() { sort -g | tail -1; }
+
+disk=$(for i in $(seq "$runs"); do
+	dd if="$dir/data" of="$dir/dd.out" bs=1M conv=fsync 2>&1 | tail -1 | awk '{ v = $(NF-1); u = $NF; if (u == "GB/s") v *= 1000; print v }'
+	rm -f "$dir/dd.out"
+done | best)
+ceil=$(for i in $(seq "$runs"); do build/evault-bench-pipeline "$dir/data" | sed -E 's/ceiling_mb_s=([0-9.]+).*/\1/'; done | best)
+puts=()
+gets=()
+for i in $(seq "$runs"); do
+	# a new mission per run: new class keys, so no object is a dedup no-op,
+	# and nothing is deleted between runs
+	"$ev" mission create "M-BENCH-$i" >/dev/null
+	sync
+	t0=$(now); "$ev" put "$dir/data" "M-BENCH-$i/dossier/data.bin" >/dev/null; t1=$(now)
+	puts+=("$(mbps "$(echo "$t1 - $t0" | bc -l)")")
+	t0=$(now); "$ev" get "M-BENCH-$i/dossier/data.bin" >/dev/null; t1=$(now)
+	gets+=("$(mbps "$(echo "$t1 - $t0" | bc -l)")")
+done
+put_best=$(printf '%s\n' "${puts[@]}" | best)
+get_best=$(printf '%s\n' "${gets[@]}" | best)
+echo "machine:      $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+echo "file:         ${size_mib} MiB incompressible, chunk 1 MiB, $runs runs (best shown)"
+echo "ceiling:      $ceil MB/s   (in-process hash+encrypt+hash, all cores)"
+echo "disk:         $disk MB/s   (dd of the same bytes to the same filesystem, fsync)"
+echo "put:          $put_best MB/s   runs: ${puts[*]}"
+echo "get:          $get_best MB/s   runs: ${gets[*]}"
+awk -v p="$put_best" -v c="$ceil" 'BEGIN { printf "put/ceiling:  %.0f%%   (target: 60%% or more)\n", 100 * p / c }'
