@@ -6,9 +6,12 @@
  * the same operations.
  *
  * Invariants of every backend:
- *  1. put is atomic: a crash leaves the whole object or no object.
- *  2. put of a name that exists with the right size is a no-op (dedup).
- *  3. after sync returns, every object put before it is durable.
+ *  1. put and publish are atomic: an object has its name only once all its
+ *     bytes are durable, so a crash leaves the whole object or no object.
+ *  2. put or stage of a name that exists with the right size is a no-op
+ *     (dedup).
+ *  3. after sync returns, every object put or published before it is
+ *     durable under its name.
  *  4. get returns the stored bytes; checking them against the name is the
  *     caller's job (chunk_open does it), so a backend cannot lie silently.
  */
@@ -24,6 +27,7 @@
 #define OBJECT_HEX_LEN 64
 
 typedef struct backend backend;
+typedef struct backend_staged backend_staged;
 typedef int (*backend_list_cb)(const uint8_t id[OBJECT_ID_LEN], void *payload);
 
 struct backend_ops {
@@ -34,6 +38,16 @@ struct backend_ops {
 	int (*exists)(backend *b, const uint8_t id[OBJECT_ID_LEN]);
 	int (*del)(backend *b, const uint8_t id[OBJECT_ID_LEN]);
 	int (*list)(backend *b, backend_list_cb cb, void *payload);
+	/*
+	 * Bulk writes: stage writes an object without naming it (*out is NULL
+	 * when the object exists already); publish makes a batch durable with
+	 * one flush, then names each object, and releases the batch; discard
+	 * releases a batch without naming anything.
+	 */
+	int (*stage)(backend *b, const uint8_t id[OBJECT_ID_LEN], const void *data, size_t len,
+		     backend_staged **out);
+	int (*publish)(backend *b, backend_staged **staged, size_t n);
+	void (*discard)(backend *b, backend_staged **staged, size_t n);
 	int (*sync)(backend *b);
 	void (*free)(backend *b);
 };

@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -203,7 +204,11 @@ typedef struct put_slot {
 	uint8_t *plain;
 	size_t len;
 	uint8_t id[OBJECT_ID_LEN];
+	backend_staged *staged; /* written, not yet named; NULL if deduplicated */
 } put_slot;
+
+/* Objects published (made durable, then named) together: one flush each. */
+#define PUBLISH_BATCH 64
 
 typedef struct put_worker {
 	chunk_worker *cw;
@@ -219,7 +224,85 @@ typedef struct put_ctx {
 	uint64_t size;
 	uint8_t (*ids)[OBJECT_ID_LEN];
 	size_t nids, aids;
+	backend_staged *batch[PUBLISH_BATCH];
+	size_t nbatch;
+	/* A publisher thread flushes and names one batch while the next fills. */
+	pthread_t publisher;
+	bool publisher_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	backend_staged *sending[PUBLISH_BATCH];
+	size_t nsending;
+	bool busy, quit;
+	int publish_rc;
+	char publish_err[512];
 } put_ctx;
+
+static void *publisher_main(void *p)
+{
+	put_ctx *c = p;
+	backend *b = c->repo->objects;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->busy && !c->quit)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (!c->busy)
+			break;
+		size_t n = c->nsending;
+		pthread_mutex_unlock(&c->mu);
+		int rc = c->publish_rc == 0 ? b->ops->publish(b, c->sending, n) : 0;
+		if (rc < 0)
+			snprintf(c->publish_err, sizeof(c->publish_err), "%s", evault_error_last());
+		b->ops->discard(b, c->sending, n); /* after a failure, release the rest */
+		pthread_mutex_lock(&c->mu);
+		if (rc < 0 && c->publish_rc == 0)
+			c->publish_rc = rc;
+		c->busy = false;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Hands the filled batch to the publisher, waiting while it is busy. */
+static int publish_async(put_ctx *c)
+{
+	pthread_mutex_lock(&c->mu);
+	while (c->busy)
+		pthread_cond_wait(&c->cv, &c->mu);
+	int rc = c->publish_rc;
+	if (rc == 0) {
+		memcpy(c->sending, c->batch, c->nbatch * sizeof(c->batch[0]));
+		c->nsending = c->nbatch;
+		c->nbatch = 0;
+		c->busy = true;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (rc < 0)
+		return evault_error_set(rc, "%s", c->publish_err);
+	return 0;
+}
+
+/* Waits for the publisher to finish; returns its first error. */
+static int publisher_stop(put_ctx *c)
+{
+	if (!c->publisher_started)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	while (c->busy)
+		pthread_cond_wait(&c->cv, &c->mu);
+	c->quit = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->publisher, NULL);
+	c->publisher_started = false;
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	if (c->publish_rc < 0)
+		return evault_error_set(c->publish_rc, "%s", c->publish_err);
+	return 0;
+}
 
 static int put_produce(void *p, size_t index, void *s)
 {
@@ -235,6 +318,7 @@ static int put_produce(void *p, size_t index, void *s)
 	if (n == 0)
 		return 0;
 	slot->len = (size_t)n;
+	slot->staged = NULL;
 	return 1;
 }
 
@@ -246,7 +330,8 @@ static int put_work(void *p, size_t index, void *s, void *w)
 	int rc = chunk_seal(&pw->obj, slot->id, c->k, pw->cw, slot->plain, slot->len);
 	sodium_memzero(slot->plain, slot->len);
 	if (rc == 0)
-		rc = c->repo->objects->ops->put(c->repo->objects, slot->id, pw->obj.ptr, pw->obj.size);
+		rc = c->repo->objects->ops->stage(c->repo->objects, slot->id, pw->obj.ptr,
+						  pw->obj.size, &slot->staged);
 	return rc;
 }
 
@@ -264,6 +349,12 @@ static int put_consume(void *p, size_t index, void *s)
 	}
 	memcpy(c->ids[c->nids++], slot->id, OBJECT_ID_LEN);
 	c->size += slot->len;
+	if (slot->staged) {
+		c->batch[c->nbatch++] = slot->staged;
+		slot->staged = NULL;
+	}
+	if (c->nbatch == PUBLISH_BATCH)
+		return publish_async(c);
 	return 0;
 }
 
@@ -304,8 +395,8 @@ static int pool_new(pool *pl, evault_repo *repo, bool get)
 {
 	size_t cs = repo->cfg.chunk_size;
 	memset(pl, 0, sizeof(*pl));
-	/* put workers wait in fsync for part of each chunk: twice as many as
-	 * cores keeps the cores busy meanwhile (tests/bench/put_get.sh). */
+	/* put: two workers per core keep the cores busy while others wait on
+	 * page-cache writes and the publisher's flush (tests/bench/put_get.sh). */
 	pl->nworkers = get ? repo->nworkers : repo->nworkers * 2;
 	pl->nslots = pl->nworkers * 2 + 1;
 	pl->slots = calloc(pl->nslots, sizeof(void *));
@@ -445,8 +536,29 @@ int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_p
 	c.fd = fd;
 	c.chunk_size = repo->cfg.chunk_size;
 	static const pipeline_ops ops = {put_produce, put_work, put_consume};
-	if ((rc = pipeline_run(&ops, &c, pl.slots, pl.nslots, pl.workers, pl.nworkers)) < 0 ||
-	    (rc = repo->objects->ops->sync(repo->objects)) < 0)
+	backend *b = repo->objects;
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	if (pthread_create(&c.publisher, NULL, publisher_main, &c) != 0) {
+		pthread_mutex_destroy(&c.mu);
+		pthread_cond_destroy(&c.cv);
+		rc = evault_error_set(EVAULT_ERROR, "cannot start a thread");
+		goto done;
+	}
+	c.publisher_started = true;
+	rc = pipeline_run(&ops, &c, pl.slots, pl.nslots, pl.workers, pl.nworkers);
+	int prc = publisher_stop(&c);
+	if (rc == 0)
+		rc = prc;
+	if (rc == 0)
+		rc = b->ops->publish(b, c.batch, c.nbatch);
+	else
+		b->ops->discard(b, c.batch, c.nbatch);
+	c.nbatch = 0;
+	/* Items worked but never consumed still hold staged objects. */
+	for (size_t i = 0; i < pl.nslots; i++)
+		b->ops->discard(b, &((put_slot *)pl.slots[i])->staged, 1);
+	if (rc < 0 || (rc = b->ops->sync(b)) < 0)
 		goto done;
 
 	bool have_stat = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
@@ -469,6 +581,7 @@ int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_p
 	m.chunks = c.ids;
 	rc = record_file(repo, &v, &m, opts->force);
 done:
+	publisher_stop(&c);
 	pool_free(&pl, repo->cfg.chunk_size);
 	free(c.ids);
 	class_keys_free(k);

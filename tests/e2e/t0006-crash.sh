@@ -27,6 +27,7 @@ for delay in 0.05 0.3 0.8; do
 		as bob rm M-1/dossier/big.bin
 	fi
 	check "after kill -9 at ${delay}s: every object hashes to its name" objects_intact "$T/vault"
+	check "after kill -9 at ${delay}s: no stale temporary file in tmp/" test -z "$(ls -A "$T/vault/tmp")"
 	expect 0 "after kill -9 at ${delay}s: the next command works" as bob get M-1/work/small
 done
 expect 0 "put after the crashes" as bob put "$T/big" M-1/dossier/big.bin

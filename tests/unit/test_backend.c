@@ -1,6 +1,8 @@
 /* The local object backend: atomic put, dedup, get, list, delete. */
 #include "helpers.h"
 
+#include <sys/wait.h>
+
 #include <sodium.h>
 
 #include "backend.h"
@@ -98,6 +100,50 @@ static void no_temporary_names_on_linux(void **s)
 	free(dir);
 }
 
+static int count_dir(const char *path)
+{
+	char cmd[800];
+	snprintf(cmd, sizeof(cmd), "exit $(find %s -type f | wc -l)", path);
+	return WEXITSTATUS(system(cmd));
+}
+
+static void staged_objects_appear_only_when_published(void **s)
+{
+	char *dir = make_tmpdir(), sub[600];
+	backend *b = NULL;
+	backend_staged *st[3] = {NULL, NULL, NULL};
+	uint8_t id[3][32];
+	const char *data[3] = {"one", "two", "three"};
+	snprintf(sub, sizeof(sub), "%s/objects", dir);
+	mkdir(sub, 0700);
+	snprintf(sub, sizeof(sub), "%s/tmp", dir);
+	mkdir(sub, 0700);
+	assert_int_equal(backend_local_open(&b, dir), 0);
+	for (int i = 0; i < 3; i++) {
+		object_hash(id[i], data[i], strlen(data[i]));
+		assert_int_equal(b->ops->stage(b, id[i], data[i], strlen(data[i]), &st[i]), 0);
+		assert_non_null(st[i]);
+		assert_int_equal(b->ops->exists(b, id[i]), 0); /* no name before publish */
+	}
+	snprintf(sub, sizeof(sub), "%s", dir);
+	assert_int_equal(count_dir(sub), 0); /* nothing named anywhere yet */
+	assert_int_equal(b->ops->publish(b, st, 2), 0);
+	assert_null(st[0]);
+	assert_int_equal(b->ops->exists(b, id[0]), 1);
+	assert_int_equal(b->ops->exists(b, id[1]), 1);
+	b->ops->discard(b, &st[2], 1);
+	assert_null(st[2]);
+	assert_int_equal(b->ops->exists(b, id[2]), 0);
+	assert_int_equal(count_dir(sub), 2); /* a discarded object leaves no file */
+	/* staging what exists is a dedup no-op */
+	backend_staged *again = NULL;
+	assert_int_equal(b->ops->stage(b, id[0], data[0], 3, &again), 0);
+	assert_null(again);
+	b->ops->free(b);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	assert_true(sodium_init() >= 0);
@@ -105,6 +151,7 @@ int main(void)
 		cmocka_unit_test(put_get_list_delete),
 		cmocka_unit_test(truncated_object_is_rewritten),
 		cmocka_unit_test(no_temporary_names_on_linux),
+		cmocka_unit_test(staged_objects_appear_only_when_published),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
