@@ -24,6 +24,7 @@
 #include "evault/common.h"
 
 #define OBJECT_ID_LEN 32
+#define BACKEND_ALIGN 4096
 #define OBJECT_HEX_LEN 64
 
 typedef struct backend backend;
@@ -42,10 +43,13 @@ struct backend_ops {
 	 * Bulk writes: stage writes an object without naming it (*out is NULL
 	 * when the object exists already); publish makes a batch durable with
 	 * one flush, then names each object, and releases the batch; discard
-	 * releases a batch without naming anything.
+	 * releases a batch without naming anything. room is how many bytes
+	 * the caller owns at data (>= len): when data is BACKEND_ALIGN-aligned
+	 * and room reaches len rounded up to BACKEND_ALIGN, the backend may
+	 * write directly from it (direct I/O), overwriting the bytes after len.
 	 */
-	int (*stage)(backend *b, const uint8_t id[OBJECT_ID_LEN], const void *data, size_t len,
-		     backend_staged **out);
+	int (*stage)(backend *b, const uint8_t id[OBJECT_ID_LEN], void *data, size_t len,
+		     size_t room, backend_staged **out);
 	int (*publish)(backend *b, backend_staged **staged, size_t n);
 	void (*discard)(backend *b, backend_staged **staged, size_t n);
 	int (*sync)(backend *b);

@@ -331,7 +331,7 @@ static int put_work(void *p, size_t index, void *s, void *w)
 	sodium_memzero(slot->plain, slot->len);
 	if (rc == 0)
 		rc = c->repo->objects->ops->stage(c->repo->objects, slot->id, pw->obj.ptr,
-						  pw->obj.size, &slot->staged);
+						  pw->obj.size, pw->obj.asize, &slot->staged);
 	return rc;
 }
 
@@ -395,9 +395,10 @@ static int pool_new(pool *pl, evault_repo *repo, bool get)
 {
 	size_t cs = repo->cfg.chunk_size;
 	memset(pl, 0, sizeof(*pl));
-	/* put: two workers per core keep the cores busy while others wait on
-	 * page-cache writes and the publisher's flush (tests/bench/put_get.sh). */
-	pl->nworkers = get ? repo->nworkers : repo->nworkers * 2;
+	/* Two workers per core keep the cores busy while others wait on the
+	 * disk: direct writes and flushes (put), reads of separate object files
+	 * (get). Measured in tests/bench/put_get.sh. */
+	pl->nworkers = repo->nworkers * 2;
 	pl->nslots = pl->nworkers * 2 + 1;
 	pl->slots = calloc(pl->nslots, sizeof(void *));
 	pl->workers = calloc(pl->nworkers, sizeof(void *));
@@ -417,6 +418,13 @@ static int pool_new(pool *pl, evault_repo *repo, bool get)
 		pl->workers[i] = w;
 		if (!(w->cw = chunk_worker_new(cs, repo->cfg.zstd_level)))
 			return EVAULT_ERROR;
+		/* Object buffers aligned and sized in whole blocks, so the backend
+		 * can write them with direct I/O; big enough never to be regrown. */
+		size_t cap = (cs + OBJ_OVERHEAD + BACKEND_ALIGN) & ~(size_t)(BACKEND_ALIGN - 1);
+		void *p = NULL;
+		if (posix_memalign(&p, BACKEND_ALIGN, cap) != 0)
+			return error_oom();
+		w->obj = (evault_buf){p, 0, cap};
 	}
 	return 0;
 }

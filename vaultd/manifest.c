@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "manifest.h"
 #include "names.h"
 #include "util.h"
@@ -80,6 +82,8 @@ void manifest_clear(manifest *m)
 {
 	if (!m)
 		return;
+	if (m->path) /* a decrypted file name is client data: wipe it */
+		sodium_memzero(m->path, strlen(m->path));
 	free(m->path);
 	free(m->chunks);
 	memset(m, 0, sizeof(*m));

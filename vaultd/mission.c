@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "identity.h"
 #include "mission.h"
 #include "repo.h"
@@ -604,9 +606,12 @@ void evault_mission_view_free(evault_mission_view *v)
 		return;
 	free_list(v->members, v->nmembers);
 	free_list(v->auditors, v->nauditors);
-	free(v->client);
-	free(v->site);
-	free(v->description);
+	char *info[] = {v->client, v->site, v->description};
+	for (size_t i = 0; i < 3; i++) { /* decrypted client data: wipe it */
+		if (info[i])
+			sodium_memzero(info[i], strlen(info[i]));
+		free(info[i]);
+	}
 	free(v);
 }
 

@@ -121,7 +121,8 @@ static void staged_objects_appear_only_when_published(void **s)
 	assert_int_equal(backend_local_open(&b, dir), 0);
 	for (int i = 0; i < 3; i++) {
 		object_hash(id[i], data[i], strlen(data[i]));
-		assert_int_equal(b->ops->stage(b, id[i], data[i], strlen(data[i]), &st[i]), 0);
+		assert_int_equal(b->ops->stage(b, id[i], (void *)data[i], strlen(data[i]),
+						strlen(data[i]), &st[i]), 0);
 		assert_non_null(st[i]);
 		assert_int_equal(b->ops->exists(b, id[i]), 0); /* no name before publish */
 	}
@@ -137,11 +138,49 @@ static void staged_objects_appear_only_when_published(void **s)
 	assert_int_equal(count_dir(sub), 2); /* a discarded object leaves no file */
 	/* staging what exists is a dedup no-op */
 	backend_staged *again = NULL;
-	assert_int_equal(b->ops->stage(b, id[0], data[0], 3, &again), 0);
+	assert_int_equal(b->ops->stage(b, id[0], (void *)data[0], 3, 3, &again), 0);
 	assert_null(again);
 	b->ops->free(b);
 	rm_rf(dir);
 	free(dir);
+}
+
+static void direct_write_in(const char *base)
+{
+	char dir[600], sub[700];
+	backend *b = NULL;
+	backend_staged *st = NULL;
+	evault_buf out = EVAULT_BUF_INIT;
+	uint8_t id[32], *buf = NULL;
+	snprintf(dir, sizeof(dir), "%s/evault-unit-direct-%d", base, (int)getpid());
+	mkdir(dir, 0700);
+	snprintf(sub, sizeof(sub), "%s/objects", dir);
+	mkdir(sub, 0700);
+	snprintf(sub, sizeof(sub), "%s/tmp", dir);
+	mkdir(sub, 0700);
+	assert_int_equal(posix_memalign((void **)&buf, BACKEND_ALIGN, 3 * BACKEND_ALIGN), 0);
+	randombytes_buf(buf, 3 * BACKEND_ALIGN);
+	uint8_t *copy = malloc(5000);
+	memcpy(copy, buf, 5000);
+	object_hash(id, buf, 5000);
+	assert_int_equal(backend_local_open(&b, dir), 0);
+	/* 5000 bytes with room for two whole blocks: direct I/O where allowed */
+	assert_int_equal(b->ops->stage(b, id, buf, 5000, 2 * BACKEND_ALIGN, &st), 0);
+	assert_int_equal(b->ops->publish(b, &st, 1), 0);
+	assert_int_equal(b->ops->get(b, id, &out, 1 << 20), 0);
+	assert_int_equal(out.size, 5000); /* padding truncated away */
+	assert_memory_equal(out.ptr, copy, 5000);
+	b->ops->free(b);
+	evault_buf_dispose(&out);
+	free(buf);
+	free(copy);
+	rm_rf(dir);
+}
+
+static void direct_writes_exact_bytes(void **s)
+{
+	direct_write_in("/tmp");     /* the disk's filesystem: O_DIRECT */
+	direct_write_in("/dev/shm"); /* tmpfs refuses O_DIRECT: buffered fallback */
 }
 
 int main(void)
@@ -152,6 +191,7 @@ int main(void)
 		cmocka_unit_test(truncated_object_is_rewritten),
 		cmocka_unit_test(no_temporary_names_on_linux),
 		cmocka_unit_test(staged_objects_appear_only_when_published),
+		cmocka_unit_test(direct_writes_exact_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
