@@ -24,7 +24,7 @@ enum {
 };
 
 typedef struct cli {
-	const char *repo_path;	     /* --repo / EVAULT_REPO */
+	const char *repo_path;       /* --repo / EVAULT_REPO */
 	const char *identity_path;   /* --identity / EVAULT_IDENTITY / default */
 	const char *passphrase_file; /* --passphrase-file / EVAULT_PASSPHRASE_FILE */
 	char identity_default[4096];

@@ -44,7 +44,8 @@ int cmd_get(cli *c, int argc, char **argv)
 	if (close(fd) < 0 && rc == 0)
 		rc = evault_error_set(EVAULT_ERROR, "cannot write %s: %s", target, strerror(errno));
 	if (rc == 0 && rename(tmp, target) < 0)
-		rc = evault_error_set(EVAULT_ERROR, "cannot create %s: %s", target, strerror(errno));
+		rc =
+		    evault_error_set(EVAULT_ERROR, "cannot create %s: %s", target, strerror(errno));
 	if (rc < 0) {
 		unlink(tmp);
 		return cli_fail();

@@ -93,7 +93,8 @@ int cmd_init(cli *c, int argc, char **argv)
 		}
 	}
 	if (!admin || optind != argc)
-		return cli_usage("usage: evault init --admin NAME [--chunk-size BYTES] [--zstd-level N]");
+		return cli_usage(
+		    "usage: evault init --admin NAME [--chunk-size BYTES] [--zstd-level N]");
 	if (!c->repo_path)
 		return cli_usage("no repository: set EVAULT_REPO or use --repo PATH");
 	bool created;

@@ -30,8 +30,9 @@ static int create(cli *c, int argc, char **argv)
 				return cli_usage("too many --member options");
 			members[n++] = optarg;
 			break;
-		default: return cli_usage("usage: evault mission create MID [--client C] [--site S] "
-					  "[--description D] [--member USER]...");
+		default:
+			return cli_usage("usage: evault mission create MID [--client C] [--site S] "
+					 "[--description D] [--member USER]...");
 		}
 	}
 	if (optind != argc - 1)
@@ -80,7 +81,8 @@ static int show(cli *c, const char *mid)
 	printf("%-12s", "files");
 	for (int k = 0; k < 3; k++)
 		if (v->readable[k])
-			printf("%s%s %zu", k ? ", " : "", evault_class_name((evault_class)k), v->files[k]);
+			printf("%s%s %zu", k ? ", " : "", evault_class_name((evault_class)k),
+			       v->files[k]);
 	printf("\n");
 	evault_mission_view_free(v);
 	return EXIT_OK;
@@ -115,8 +117,8 @@ int cmd_mission(cli *c, int argc, char **argv)
 		    (grant ? evault_mission_grant(c->repo, argv[2], argv[3])
 			   : evault_mission_revoke(c->repo, argv[2], argv[3])) < 0)
 			return cli_fail();
-		printf("%s %s %s %s\n", grant ? "granted" : "revoked", argv[3], grant ? "on" : "from",
-		       argv[2]);
+		printf("%s %s %s %s\n", grant ? "granted" : "revoked", argv[3],
+		       grant ? "on" : "from", argv[2]);
 		return EXIT_OK;
 	}
 	return cli_usage("unknown mission command '%s' (create, list, show, grant, revoke)", sub);

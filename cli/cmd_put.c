@@ -21,8 +21,7 @@ static bool dest_is_dir(const char *dest)
 	return s && !strchr(s + 1, '/');
 }
 
-static int put_one(cli *c, const char *src, const char *dest, bool dir,
-		   const evault_put_opts *po)
+static int put_one(cli *c, const char *src, const char *dest, bool dir, const evault_put_opts *po)
 {
 	char target[8192];
 	int fd = 0;
@@ -62,8 +61,7 @@ static int put_one(cli *c, const char *src, const char *dest, bool dir,
 
 int cmd_put(cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
 	evault_put_opts po = EVAULT_PUT_OPTS_INIT;
 	int o;
 	CLI_GETOPT_RESET();

@@ -18,11 +18,13 @@ int cmd_user(cli *c, int argc, char **argv)
 					     {"pubkey", required_argument, NULL, 'p'},
 					     {NULL, 0, NULL, 0}};
 	if (argc < 2)
-		return cli_usage("usage: evault user add NAME --role ROLE --pubkey KEY | user list");
+		return cli_usage(
+		    "usage: evault user add NAME --role ROLE --pubkey KEY | user list");
 	if (strcmp(argv[1], "list") == 0) {
 		if (argc != 2)
 			return cli_usage("usage: evault user list");
-		if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_user_list(c->repo, print_user, NULL) < 0)
+		if (cli_open_repo(c, CLI_AS_NOBODY) < 0 ||
+		    evault_user_list(c->repo, print_user, NULL) < 0)
 			return cli_fail();
 		return EXIT_OK;
 	}

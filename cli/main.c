@@ -11,46 +11,47 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
-	{"init", cmd_init, "init --admin NAME [--chunk-size BYTES] [--zstd-level N] [--kdf LEVEL]",
-	 "create a repository; the admin's identity is created if absent"},
-	{"identity", cmd_identity, "identity new --name NAME [--kdf LEVEL] | identity show",
-	 "create or show your identity (key pair)"},
-	{"user", cmd_user, "user add NAME --role ROLE --pubkey KEY | user list",
-	 "manage users (admin)"},
-	{"mission", cmd_mission,
-	 "mission create MID [--client C] [--site S] [--description D] [--member USER]... |\n"
-	 "                 list | show MID | grant MID USER | revoke MID USER",
-	 "manage missions"},
-	{"put", cmd_put, "put [-f] SRC... MID/CLASS/[PATH]   (SRC '-' reads stdin)",
-	 "store files in a mission"},
-	{"get", cmd_get, "get MID/CLASS/PATH [OUT]   (stdout when OUT is absent or '-')",
-	 "read a file back"},
-	{"ls", cmd_ls, "ls [-l] [MID[/CLASS[/DIR]]]", "list missions, classes or files"},
-	{"rm", cmd_rm, "rm MID/CLASS/PATH...", "remove files"},
-	{"log", cmd_log, "log [--mission MID] [-n COUNT]", "show the signed history"},
-	{"audit", cmd_audit, "audit allowed-signers", "files for auditors (stock git)"},
+    {"init", cmd_init, "init --admin NAME [--chunk-size BYTES] [--zstd-level N] [--kdf LEVEL]",
+     "create a repository; the admin's identity is created if absent"},
+    {"identity", cmd_identity, "identity new --name NAME [--kdf LEVEL] | identity show",
+     "create or show your identity (key pair)"},
+    {"user", cmd_user, "user add NAME --role ROLE --pubkey KEY | user list",
+     "manage users (admin)"},
+    {"mission", cmd_mission,
+     "mission create MID [--client C] [--site S] [--description D] [--member USER]... |\n"
+     "                 list | show MID | grant MID USER | revoke MID USER",
+     "manage missions"},
+    {"put", cmd_put, "put [-f] SRC... MID/CLASS/[PATH]   (SRC '-' reads stdin)",
+     "store files in a mission"},
+    {"get", cmd_get, "get MID/CLASS/PATH [OUT]   (stdout when OUT is absent or '-')",
+     "read a file back"},
+    {"ls", cmd_ls, "ls [-l] [MID[/CLASS[/DIR]]]", "list missions, classes or files"},
+    {"rm", cmd_rm, "rm MID/CLASS/PATH...", "remove files"},
+    {"log", cmd_log, "log [--mission MID] [-n COUNT]", "show the signed history"},
+    {"audit", cmd_audit, "audit allowed-signers", "files for auditors (stock git)"},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: evault [-R REPO] [--identity FILE] [--passphrase-file FILE] COMMAND [ARGS]\n\n"
-		   "commands:\n");
+	fprintf(
+	    f,
+	    "usage: evault [-R REPO] [--identity FILE] [--passphrase-file FILE] COMMAND [ARGS]\n\n"
+	    "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f,
-		"\nglobal options (anywhere on the line):\n"
-		"  -R, --repo PATH          repository (default: $EVAULT_REPO)\n"
-		"  --identity FILE          identity file (default: $EVAULT_IDENTITY, else\n"
-		"                           ~/.config/evault/identity)\n"
-		"  --passphrase-file FILE   read the passphrase from FILE (default:\n"
-		"                           $EVAULT_PASSPHRASE_FILE, else ask on the terminal)\n"
-		"  -h, --help               this help; 'evault help COMMAND' for a command\n"
-		"  --version                print the version\n"
-		"\nexit codes:\n"
-		"  0 ok   1 error   2 usage or invalid name   3 not found (or not yours)\n"
-		"  4 wrong passphrase or failed authentication   5 corrupt data\n"
-		"  6 not allowed for your role   7 already exists   8 read-only\n"
-		"  9 repository busy   10 no space left   11 repository from a newer evault\n");
+	fprintf(f, "\nglobal options (anywhere on the line):\n"
+		   "  -R, --repo PATH          repository (default: $EVAULT_REPO)\n"
+		   "  --identity FILE          identity file (default: $EVAULT_IDENTITY, else\n"
+		   "                           ~/.config/evault/identity)\n"
+		   "  --passphrase-file FILE   read the passphrase from FILE (default:\n"
+		   "                           $EVAULT_PASSPHRASE_FILE, else ask on the terminal)\n"
+		   "  -h, --help               this help; 'evault help COMMAND' for a command\n"
+		   "  --version                print the version\n"
+		   "\nexit codes:\n"
+		   "  0 ok   1 error   2 usage or invalid name   3 not found (or not yours)\n"
+		   "  4 wrong passphrase or failed authentication   5 corrupt data\n"
+		   "  6 not allowed for your role   7 already exists   8 read-only\n"
+		   "  9 repository busy   10 no space left   11 repository from a newer evault\n");
 }
 
 static const cli_command *find(const char *name)
@@ -125,8 +126,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (!c.identity_path || !*c.identity_path) {
 		const char *home = getenv("HOME");
-		snprintf(c.identity_default, sizeof(c.identity_default), "%s/.config/evault/identity",
-			 home && *home ? home : ".");
+		snprintf(c.identity_default, sizeof(c.identity_default),
+			 "%s/.config/evault/identity", home && *home ? home : ".");
 		c.identity_path = c.identity_default;
 	}
 	if (version) {

@@ -34,8 +34,8 @@ typedef struct local_backend {
 	char *tmp;     /* REPO/tmp */
 	pthread_mutex_t lock;
 	uint8_t dirty[256 / 8]; /* fan-out directories to fsync at sync() */
-	bool have_proc;		/* /proc/self/fd usable for linkat */
-	_Atomic bool direct_ok;	/* O_DIRECT not yet refused by this filesystem */
+	bool have_proc;         /* /proc/self/fd usable for linkat */
+	_Atomic bool direct_ok; /* O_DIRECT not yet refused by this filesystem */
 	bool top_dirty;
 } local_backend;
 
@@ -52,8 +52,8 @@ static void object_path(char *out, size_t n, local_backend *b, const uint8_t id[
 }
 
 struct backend_staged {
-	int fd;		 /* unnamed file (O_TMPFILE), or -1 */
-	char tmp[4096];	 /* named temporary file when fd is -1 */
+	int fd;          /* unnamed file (O_TMPFILE), or -1 */
+	char tmp[4096];  /* named temporary file when fd is -1 */
 	char path[4096]; /* final name */
 	uint8_t fanout;
 };
@@ -141,8 +141,7 @@ static int write_direct(local_backend *b, const char *dir, void *data, size_t le
  * An unnamed file in the final directory (O_TMPFILE, Linux): a crash
  * before it is linked leaves nothing at all. 1 when unavailable here.
  */
-static int stage_unnamed(local_backend *b, backend_staged *st, void *data, size_t len,
-			 size_t room)
+static int stage_unnamed(local_backend *b, backend_staged *st, void *data, size_t len, size_t room)
 {
 #ifdef O_TMPFILE
 	char dir[4096];
@@ -386,16 +385,16 @@ static void local_free(backend *base)
 }
 
 static const struct backend_ops local_ops = {
-	.put = local_put,
-	.get = local_get,
-	.exists = local_exists,
-	.del = local_del,
-	.list = local_list,
-	.sync = local_sync,
-	.stage = local_stage,
-	.publish = local_publish,
-	.discard = local_discard,
-	.free = local_free,
+    .put = local_put,
+    .get = local_get,
+    .exists = local_exists,
+    .del = local_del,
+    .list = local_list,
+    .sync = local_sync,
+    .stage = local_stage,
+    .publish = local_publish,
+    .discard = local_discard,
+    .free = local_free,
 };
 
 int backend_local_open(backend **out, const char *repo_path)

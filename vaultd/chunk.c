@@ -44,8 +44,8 @@ static secret *derive(const secret *key, uint64_t id, size_t len)
 	return s;
 }
 
-int class_keys_new(class_keys **out, const secret *key, const uint8_t vault_id[16],
-		   const char *mid, evault_class cls)
+int class_keys_new(class_keys **out, const secret *key, const uint8_t vault_id[16], const char *mid,
+		   evault_class cls)
 {
 	class_keys *k;
 	size_t midlen = strlen(mid);
@@ -158,7 +158,8 @@ static int try_compress(chunk_worker *w, const uint8_t *plain, size_t len, size_
 	if (len < 64)
 		return 0;
 	if (len >= SAMPLE_MIN) {
-		size_t s = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, plain, SAMPLE_LEN, 1);
+		size_t s =
+		    ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, plain, SAMPLE_LEN, 1);
 		if (ZSTD_isError(s) || s > SAMPLE_LEN - SAMPLE_LEN / 16)
 			return 0; /* incompressible sample: photos, archives */
 	}
@@ -232,8 +233,8 @@ int chunk_open(uint8_t *out, size_t cap, size_t *outlen, const class_keys *k, ch
 		return corrupt(id, "larger than a chunk");
 	make_ad(ad, &adlen, obj, k, NULL);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    dst, NULL, NULL, obj + OBJ_HEADER_LEN + OBJ_NONCE_LEN, inlen + OBJ_TAG_LEN, ad,
-		    adlen, obj + OBJ_HEADER_LEN, k->content->data) != 0)
+		dst, NULL, NULL, obj + OBJ_HEADER_LEN + OBJ_NONCE_LEN, inlen + OBJ_TAG_LEN, ad,
+		adlen, obj + OBJ_HEADER_LEN, k->content->data) != 0)
 		return corrupt(id, "authentication failed (tampered, or not of this mission)");
 	if (!compressed) {
 		*outlen = inlen;
@@ -288,11 +289,11 @@ int blob_open(evault_buf *out, const class_keys *k, enum obj_kind kind, const ch
 		return rc;
 	make_ad(ad, &adlen, o, k, ad_extra);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    (uint8_t *)out->ptr, NULL, NULL, o + OBJ_HEADER_LEN + OBJ_NONCE_LEN,
-		    len - OBJ_HEADER_LEN - OBJ_NONCE_LEN, ad, adlen, o + OBJ_HEADER_LEN,
-		    kind_key(k, kind)->data) != 0)
-		return evault_error_set(EVAULT_ECORRUPT,
-					"encrypted record fails authentication (tampered or moved)");
+		(uint8_t *)out->ptr, NULL, NULL, o + OBJ_HEADER_LEN + OBJ_NONCE_LEN,
+		len - OBJ_HEADER_LEN - OBJ_NONCE_LEN, ad, adlen, o + OBJ_HEADER_LEN,
+		kind_key(k, kind)->data) != 0)
+		return evault_error_set(
+		    EVAULT_ECORRUPT, "encrypted record fails authentication (tampered or moved)");
 	out->size = len - OBJ_OVERHEAD;
 	out->ptr[out->size] = '\0';
 	return 0;

@@ -35,8 +35,8 @@ enum obj_kind { OBJ_KIND_CHUNK = 1, OBJ_KIND_MANIFEST = 2, OBJ_KIND_INFO = 3 };
 typedef struct class_keys class_keys;
 
 /* Derives the subkeys of one class key of one mission. */
-int class_keys_new(class_keys **out, const secret *key, const uint8_t vault_id[16],
-		   const char *mid, evault_class cls);
+int class_keys_new(class_keys **out, const secret *key, const uint8_t vault_id[16], const char *mid,
+		   evault_class cls);
 void class_keys_free(class_keys *k);
 /* Public fingerprint of a class key (a KDF output, reveals nothing of the key). */
 void class_key_fingerprint(char out[CLASS_FP_HEX], const secret *key);
@@ -56,7 +56,8 @@ int chunk_seal(evault_buf *out, uint8_t id[OBJECT_ID_LEN], const class_keys *k, 
  * EVAULT_ECORRUPT naming the object.
  */
 int chunk_open(uint8_t *out, size_t cap, size_t *outlen, const class_keys *k, chunk_worker *w,
-	       const uint8_t id[OBJECT_ID_LEN], const uint8_t *obj, size_t objlen) EVAULT_WARN_UNUSED;
+	       const uint8_t id[OBJECT_ID_LEN], const uint8_t *obj,
+	       size_t objlen) EVAULT_WARN_UNUSED;
 
 /*
  * Small encrypted records kept in the history (manifests, mission info),

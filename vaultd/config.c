@@ -95,12 +95,13 @@ int config_parse(config *c, const char *text, size_t len)
 			ok = parse_num(&num, val, 1, 100) == 0;
 			c->retention_years = (unsigned)num;
 		} else {
-			return evault_error_set(EVAULT_ECORRUPT, "evault.conf:%d: unknown setting '%.40s'",
-						lineno, key);
+			return evault_error_set(EVAULT_ECORRUPT,
+						"evault.conf:%d: unknown setting '%.40s'", lineno,
+						key);
 		}
 		if (!ok)
-			return evault_error_set(EVAULT_ECORRUPT,
-						"evault.conf:%d: invalid value for %s", lineno, key);
+			return evault_error_set(
+			    EVAULT_ECORRUPT, "evault.conf:%d: invalid value for %s", lineno, key);
 		if (seen & bit)
 			return evault_error_set(EVAULT_ECORRUPT, "evault.conf:%d: %s given twice",
 						lineno, key);

@@ -44,7 +44,8 @@ static int parse_vpath(vpath *v, const char *s, bool need_path)
 	char tmp[EVAULT_MID_MAX + 1 + 16 + 1 + EVAULT_PATH_MAX + 2];
 	size_t n = s ? strlen(s) : 0;
 	if (n == 0 || n >= sizeof(tmp))
-		return evault_error_set(EVAULT_EINVAL, "invalid vault path (expected MID/CLASS/PATH)");
+		return evault_error_set(EVAULT_EINVAL,
+					"invalid vault path (expected MID/CLASS/PATH)");
 	memcpy(tmp, s, n + 1);
 	if (!need_path && n > 1 && tmp[n - 1] == '/')
 		tmp[--n] = '\0';
@@ -177,7 +178,8 @@ static int open_class(evault_repo *repo, const state *st, const vpath *v, missio
 		      class_keys **k)
 {
 	int rc;
-	if ((rc = repo_require_actor(repo)) < 0 || (rc = mission_load_visible(repo, st, v->mid, m)) < 0)
+	if ((rc = repo_require_actor(repo)) < 0 ||
+	    (rc = mission_load_visible(repo, st, v->mid, m)) < 0)
 		return rc;
 	rc = mission_class_keys(repo, m, v->cls, k);
 	if (rc == EVAULT_ENOTFOUND)
@@ -460,13 +462,14 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	int rc;
 	memset(&mr, 0, sizeof(mr));
 	/* Under the lock, on the current head: the mission may have changed meanwhile. */
-	if ((rc = state_begin(&st, repo, true)) < 0 || (rc = open_class(repo, st, v, &mr, &k)) < 0 ||
-	    (rc = check_writable(repo, &mr)) < 0 ||
+	if ((rc = state_begin(&st, repo, true)) < 0 ||
+	    (rc = open_class(repo, st, v, &mr, &k)) < 0 || (rc = check_writable(repo, &mr)) < 0 ||
 	    (rc = scan_class(&old, repo, st, v, k, m->path)) < 0)
 		goto done;
 	if (old.n && !force) {
-		rc = evault_error_set(EVAULT_EEXISTS, "%s/%s/%s already exists (use --force to replace it)",
-				      v->mid, evault_class_name(v->cls), m->path);
+		rc = evault_error_set(EVAULT_EEXISTS,
+				      "%s/%s/%s already exists (use --force to replace it)", v->mid,
+				      evault_class_name(v->cls), m->path);
 		goto done;
 	}
 	for (size_t i = 0; i < old.n; i++) {
@@ -475,7 +478,8 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 		    (rc = state_remove(st, path.ptr)) < 0)
 			goto done;
 		path.size -= 4;
-		if ((rc = evault_buf_printf(&path, ".objs")) < 0 || (rc = state_remove(st, path.ptr)) < 0)
+		if ((rc = evault_buf_printf(&path, ".objs")) < 0 ||
+		    (rc = state_remove(st, path.ptr)) < 0)
 			goto done;
 	}
 	random_fid(fid);
@@ -620,7 +624,7 @@ static int get_work(void *p, size_t index, void *s, void *w)
 	put_worker *gw = w;
 	const manifest *m = c->m;
 	size_t want = index + 1 < m->nchunks ? m->chunk_size
-					      : (size_t)(m->size - (uint64_t)index * m->chunk_size);
+					     : (size_t)(m->size - (uint64_t)index * m->chunk_size);
 	int rc = c->repo->objects->ops->get(c->repo->objects, m->chunks[index], &gw->obj,
 					    m->chunk_size + OBJ_OVERHEAD);
 	if (rc == EVAULT_ENOTFOUND)
@@ -630,8 +634,9 @@ static int get_work(void *p, size_t index, void *s, void *w)
 	rc = chunk_open(slot->plain, m->chunk_size, &slot->len, c->k, gw->cw, m->chunks[index],
 			(const uint8_t *)gw->obj.ptr, gw->obj.size);
 	if (rc == 0 && slot->len != want)
-		rc = evault_error_set(EVAULT_ECORRUPT, "chunk %zu has %zu bytes, the manifest says %zu",
-				      index, slot->len, want);
+		rc = evault_error_set(EVAULT_ECORRUPT,
+				      "chunk %zu has %zu bytes, the manifest says %zu", index,
+				      slot->len, want);
 	return rc;
 }
 
@@ -714,7 +719,8 @@ int evault_file_remove(evault_repo *repo, const char *vp)
 	int rc;
 	memset(&mr, 0, sizeof(mr));
 	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
-	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0 || (rc = check_writable(repo, &mr)) < 0)
+	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0 ||
+	    (rc = check_writable(repo, &mr)) < 0)
 		goto done;
 	if ((rc = class_dir(&path, v.mid, v.cls)) < 0 ||
 	    (rc = evault_buf_printf(&path, "/%s.enc", es.e[0].fid)) < 0 ||
@@ -774,8 +780,8 @@ int evault_file_list(evault_repo *repo, const char *vp, evault_entry_cb cb, void
 		if (plen) {
 			if (strncmp(rel, v.path, plen) != 0 || rel[plen] != '/') {
 				if (strcmp(rel, v.path) == 0) {
-					rc = evault_error_set(EVAULT_EINVAL, "%s is a file, not a directory",
-							      vp);
+					rc = evault_error_set(EVAULT_EINVAL,
+							      "%s is a file, not a directory", vp);
 					goto done;
 				}
 				continue;
@@ -793,7 +799,8 @@ int evault_file_list(evault_repo *repo, const char *vp, evault_entry_cb cb, void
 				out[nout++] = (evault_entry){rel, true, 0, 0755, 0, ""};
 			continue;
 		}
-		out[nout++] = (evault_entry){rel, false, m->size, m->mode, m->mtime, m->content_type};
+		out[nout++] =
+		    (evault_entry){rel, false, m->size, m->mode, m->mtime, m->content_type};
 	}
 	if (!dir_seen) {
 		rc = evault_error_set(EVAULT_ENOTFOUND, "no such directory: %s", vp);

@@ -39,7 +39,7 @@ struct evault_identity {
 	uint8_t salt[ID_SALT_LEN];
 	uint8_t sealed[ID_NONCE_LEN + ID_CT_LEN];
 	evault_buf header; /* associated data: the header lines as stored */
-	secret *sk;	   /* 64-byte libsodium secret key once unlocked */
+	secret *sk;        /* 64-byte libsodium secret key once unlocked */
 };
 
 static int derive_key(secret **out, const evault_identity *id, const char *pass, size_t passlen)
@@ -64,9 +64,9 @@ static int build_header(evault_identity *id)
 	hex_encode(salt_hex, id->salt, sizeof(id->salt));
 	id->header.size = 0;
 	if (rc == 0)
-		rc = evault_buf_printf(&id->header, "%s\nname %s\npublic %s\nkdf argon2id13 %llu %zu %s\n",
-				       ID_MAGIC, id->name, line.ptr, id->opslimit, id->memlimit,
-				       salt_hex);
+		rc = evault_buf_printf(
+		    &id->header, "%s\nname %s\npublic %s\nkdf argon2id13 %llu %zu %s\n", ID_MAGIC,
+		    id->name, line.ptr, id->opslimit, id->memlimit, salt_hex);
 	evault_buf_dispose(&line);
 	return rc;
 }
@@ -115,9 +115,9 @@ int evault_identity_create(evault_identity **out, const char *path, const char *
 	if ((rc = build_header(id)) < 0 || (rc = derive_key(&key, id, pass, passlen)) < 0)
 		goto done;
 	randombytes_buf(id->sealed, ID_NONCE_LEN);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		id->sealed + ID_NONCE_LEN, NULL, seed->data, ID_SEED_LEN,
-		(const uint8_t *)id->header.ptr, id->header.size, NULL, id->sealed, key->data);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(id->sealed + ID_NONCE_LEN, NULL, seed->data,
+						   ID_SEED_LEN, (const uint8_t *)id->header.ptr,
+						   id->header.size, NULL, id->sealed, key->data);
 	hex_encode(hex, id->sealed, sizeof(id->sealed));
 	if ((rc = evault_buf_put(&file, id->header.ptr, id->header.size)) < 0 ||
 	    (rc = evault_buf_printf(&file, "secret %s\n", hex)) < 0)
@@ -206,8 +206,8 @@ int evault_identity_load(evault_identity **out, const char *path)
 	*out = NULL;
 	if ((rc = file_read_all(&text, path, ID_MAX_FILE)) < 0) {
 		if (rc == EVAULT_ENOTFOUND)
-			evault_error_set(rc, "no identity at %s (create one with 'evault identity new')",
-					 path);
+			evault_error_set(
+			    rc, "no identity at %s (create one with 'evault identity new')", path);
 		return rc;
 	}
 	if (!(id = calloc(1, sizeof(*id)))) {
@@ -238,15 +238,15 @@ int evault_identity_unlock(evault_identity *id, const char *pass, size_t passlen
 	if (!(seed = secret_new(ID_SEED_LEN)) || !(sk = secret_new(SSH_ED25519_SK_LEN)))
 		goto done;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    seed->data, NULL, NULL, id->sealed + ID_NONCE_LEN, ID_CT_LEN,
-		    (const uint8_t *)id->header.ptr, id->header.size, id->sealed, key->data) != 0) {
+		seed->data, NULL, NULL, id->sealed + ID_NONCE_LEN, ID_CT_LEN,
+		(const uint8_t *)id->header.ptr, id->header.size, id->sealed, key->data) != 0) {
 		rc = evault_error_set(EVAULT_EAUTH, "wrong passphrase for identity '%s'", id->name);
 		goto done;
 	}
 	crypto_sign_seed_keypair(pk, sk->data, seed->data);
 	if (sodium_memcmp(pk, id->pk, sizeof(pk)) != 0) {
-		rc = evault_error_set(EVAULT_ECORRUPT, "identity '%s': secret and public key differ",
-				      id->name);
+		rc = evault_error_set(EVAULT_ECORRUPT,
+				      "identity '%s': secret and public key differ", id->name);
 		goto done;
 	}
 	id->sk = sk;
@@ -302,8 +302,7 @@ int identity_sign(evault_buf *out, const evault_identity *id, const char *ns, co
 	return sshsig_sign(out, id->sk->data, ns, msg, len);
 }
 
-int identity_open_sealed(secret **out, const evault_identity *id, const uint8_t *sealed,
-			 size_t len)
+int identity_open_sealed(secret **out, const evault_identity *id, const uint8_t *sealed, size_t len)
 {
 	secret *xsk = NULL, *plain = NULL;
 	uint8_t xpk[crypto_box_PUBLICKEYBYTES];

@@ -141,11 +141,11 @@ static void local_free(keystore *base)
 }
 
 static const struct keystore_ops local_ops = {
-	.put = local_put,
-	.get = local_get,
-	.destroy = local_destroy,
-	.list = local_list,
-	.free = local_free,
+    .put = local_put,
+    .get = local_get,
+    .destroy = local_destroy,
+    .list = local_list,
+    .free = local_free,
 };
 
 int keystore_local_open(keystore **out, const char *repo_path)

@@ -45,8 +45,14 @@ static int one_commit(const state_commit_info *ci, void *p)
 		return 0;
 	if (mission[0] && !c->see_all && !mission_visible(c->repo, mission))
 		return 0;
-	evault_event ev = {strtoull(seq, NULL, 10), ci->time, ci->id_hex, actor, action,
-			   mission, summary, ci->signed_ok};
+	evault_event ev = {strtoull(seq, NULL, 10),
+			   ci->time,
+			   ci->id_hex,
+			   actor,
+			   action,
+			   mission,
+			   summary,
+			   ci->signed_ok};
 	return c->cb(&ev, c->payload);
 }
 

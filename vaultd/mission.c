@@ -134,8 +134,8 @@ static int parse_line(mission_rec *m, char *line, unsigned *seen)
 		bool member = k[0] == 'm';
 		return list_add(member ? &m->members : &m->auditors,
 				member ? &m->nmembers : &m->nauditors, v) < 0
-			       ? -1
-			       : 0;
+			   ? -1
+			   : 0;
 	} else {
 		return -1;
 	}
@@ -183,10 +183,11 @@ done:
 
 int mission_format(evault_buf *out, const mission_rec *m)
 {
-	int rc = evault_buf_printf(out, "mission %s\nstatus %s\ncreated %lld\ncreated-by %s\n", m->mid,
-				   m->status, (long long)m->created, m->created_by);
+	int rc = evault_buf_printf(out, "mission %s\nstatus %s\ncreated %lld\ncreated-by %s\n",
+				   m->mid, m->status, (long long)m->created, m->created_by);
 	for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++)
-		rc = evault_buf_printf(out, "key %s %s\n", evault_class_name((evault_class)c), m->fp[c]);
+		rc = evault_buf_printf(out, "key %s %s\n", evault_class_name((evault_class)c),
+				       m->fp[c]);
 	if (rc == 0)
 		rc = evault_buf_printf(out, "photo-authorisation %s\n",
 				       m->photo_authorised ? "yes" : "no");
@@ -248,8 +249,8 @@ int mission_open_key(evault_repo *repo, const mission_rec *m, evault_class cls, 
 	class_key_fingerprint(fp, key);
 	if (strcmp(fp, m->fp[cls]) != 0) {
 		rc = evault_error_set(EVAULT_ECORRUPT,
-				      "key copy of %s/%s does not match the mission's record", m->mid,
-				      evault_class_name(cls));
+				      "key copy of %s/%s does not match the mission's record",
+				      m->mid, evault_class_name(cls));
 		goto done;
 	}
 	*out = key;
@@ -260,8 +261,7 @@ done:
 	return rc;
 }
 
-int mission_class_keys(evault_repo *repo, const mission_rec *m, evault_class cls,
-		       class_keys **out)
+int mission_class_keys(evault_repo *repo, const mission_rec *m, evault_class cls, class_keys **out)
 {
 	secret *key = NULL;
 	int rc = mission_open_key(repo, m, cls, &key);
@@ -277,8 +277,8 @@ static int seal_key(evault_repo *repo, const char *mid, evault_class cls, const 
 	evault_buf sealed = EVAULT_BUF_INIT;
 	int rc = seal_to_public(&sealed, to->pk, key->data, key->len);
 	if (rc == 0)
-		rc = repo->keys->ops->put(repo->keys, mid, cls, to->name, (const uint8_t *)sealed.ptr,
-					  sealed.size);
+		rc = repo->keys->ops->put(repo->keys, mid, cls, to->name,
+					  (const uint8_t *)sealed.ptr, sealed.size);
 	evault_buf_dispose(&sealed);
 	return rc;
 }
@@ -344,7 +344,8 @@ static void destroy_copies(evault_repo *repo, const char *mid, const recipients 
 {
 	for (size_t i = 0; i < r->n; i++)
 		for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
-			repo->keys->ops->destroy(repo->keys, mid, (evault_class)c, r->users[i].name);
+			repo->keys->ops->destroy(repo->keys, mid, (evault_class)c,
+						 r->users[i].name);
 }
 
 int evault_mission_create(evault_repo *repo, const char *mid, const evault_mission_info *info,
@@ -422,8 +423,9 @@ int evault_mission_create(evault_repo *repo, const char *mid, const evault_missi
 	    (rc = state_put(st, path.ptr, text.ptr, text.size)) < 0)
 		goto done;
 	if ((rc = evault_buf_printf(&sum, "Create mission %s", mid)) < 0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Members: %zu\nEvault-Key-Dossier: %s\n"
-					 "Evault-Key-Work: %s\nEvault-Key-Codes: %s\n",
+	    (rc = evault_buf_printf(&tr,
+				    "Evault-Members: %zu\nEvault-Key-Dossier: %s\n"
+				    "Evault-Key-Work: %s\nEvault-Key-Codes: %s\n",
 				    m.nmembers, m.fp[0], m.fp[1], m.fp[2])) < 0)
 		goto done;
 	state_event ev = {NULL, "mission.create", mid, sum.ptr, tr.ptr};
@@ -526,7 +528,8 @@ static int decode_info(evault_mission_view *v, evault_repo *repo, const state *s
 	const uint8_t *magic = reader_bytes(&r, 4);
 	if (!magic || memcmp(magic, "EVI1", 4) != 0 || !(v->client = take_string(&r)) ||
 	    !(v->site = take_string(&r)) || !(v->description = take_string(&r)) || r.left) {
-		rc = evault_error_set(EVAULT_ECORRUPT, "mission %s: info record is damaged", m->mid);
+		rc =
+		    evault_error_set(EVAULT_ECORRUPT, "mission %s: info record is damaged", m->mid);
 		goto done;
 	}
 	v->has_info = true;
@@ -570,7 +573,7 @@ int evault_mission_show(evault_repo *repo, const char *mid, evault_mission_view 
 	for (int c = 0; c < EVAULT_CLASS_COUNT; c++) {
 		b.size = 0;
 		v->readable[c] =
-			repo->keys->ops->get(repo->keys, mid, (evault_class)c, repo->actor, &b) == 0;
+		    repo->keys->ops->get(repo->keys, mid, (evault_class)c, repo->actor, &b) == 0;
 		if (!v->readable[c])
 			continue;
 		path.size = 0;
@@ -622,7 +625,8 @@ static int begin_membership(evault_repo *repo, const char *mid, const char *user
 	int rc;
 	if ((rc = require_admin(repo, what)) < 0 || (rc = check_mission_id(mid)) < 0 ||
 	    (rc = check_user_name(user)) < 0 || (rc = state_begin(st, repo, true)) < 0 ||
-	    (rc = mission_load_visible(repo, *st, mid, m)) < 0 || (rc = user_load(*st, user, u)) < 0)
+	    (rc = mission_load_visible(repo, *st, mid, m)) < 0 ||
+	    (rc = user_load(*st, user, u)) < 0)
 		return rc;
 	if (strcmp(m->status, "open") != 0)
 		return evault_error_set(EVAULT_EREADONLY, "mission %s is %s: membership is fixed",
@@ -630,8 +634,8 @@ static int begin_membership(evault_repo *repo, const char *mid, const char *user
 	return 0;
 }
 
-static int commit_membership(state *st, const mission_rec *m, const char *action,
-			     const char *verb, const char *user, const char *as)
+static int commit_membership(state *st, const mission_rec *m, const char *action, const char *verb,
+			     const char *user, const char *as)
 {
 	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT,
 		   tr = EVAULT_BUF_INIT;
@@ -704,7 +708,8 @@ int evault_mission_revoke(evault_repo *repo, const char *mid, const char *user)
 	/* Admins keep their copies: they hold every mission's keys (DESIGN §5). */
 	if (u.role != EVAULT_ROLE_ADMIN)
 		for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
-			if ((rc = repo->keys->ops->destroy(repo->keys, mid, (evault_class)c, user)) < 0)
+			if ((rc = repo->keys->ops->destroy(repo->keys, mid, (evault_class)c,
+							   user)) < 0)
 				goto done;
 	list_del(m.members, &m.nmembers, user);
 	list_del(m.auditors, &m.nauditors, user);

@@ -42,8 +42,7 @@ int mission_load_visible(evault_repo *repo, const state *st, const char *mid, mi
 
 /* The acting user's copy of a class key, checked against the record. */
 int mission_open_key(evault_repo *repo, const mission_rec *m, evault_class cls, secret **out);
-int mission_class_keys(evault_repo *repo, const mission_rec *m, evault_class cls,
-		       class_keys **out);
+int mission_class_keys(evault_repo *repo, const mission_rec *m, evault_class cls, class_keys **out);
 
 enum mission_seal_scope { MISSION_SEAL_ALL, MISSION_SEAL_DOSSIER };
 /* Seals the acting user's copies of the mission's class keys to another user. */

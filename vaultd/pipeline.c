@@ -55,8 +55,8 @@ static void *worker_main(void *p)
 	run *r = a->r;
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		while (!r->stop &&
-		       !(r->dispatched < r->produced && r->state[r->dispatched % r->nslots] == READY))
+		while (!r->stop && !(r->dispatched < r->produced &&
+				     r->state[r->dispatched % r->nslots] == READY))
 			pthread_cond_wait(&r->cv, &r->mu);
 		if (r->stop)
 			break;

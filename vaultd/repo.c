@@ -110,7 +110,8 @@ int evault_repo_init(evault_repo **out, const char *path, const evault_init_opts
 	config_defaults(&repo->cfg);
 	if (opts && opts->chunk_size) {
 		if (opts->chunk_size < EVAULT_CHUNK_MIN || opts->chunk_size > EVAULT_CHUNK_MAX) {
-			rc = evault_error_set(EVAULT_EINVAL, "chunk size must be between %u and %u bytes",
+			rc = evault_error_set(EVAULT_EINVAL,
+					      "chunk size must be between %u and %u bytes",
 					      EVAULT_CHUNK_MIN, EVAULT_CHUNK_MAX);
 			goto done;
 		}
@@ -150,7 +151,8 @@ int evault_repo_init(evault_repo **out, const char *path, const evault_init_opts
 		goto done;
 	snprintf(u.key_line, sizeof(u.key_line), "%s", text.ptr);
 	text.size = 0;
-	if ((rc = config_format(&conf, &repo->cfg)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
+	if ((rc = config_format(&conf, &repo->cfg)) < 0 ||
+	    (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = state_put(st, "VAULT", conf.ptr, conf.size)) < 0 ||
 	    (rc = user_format(&text, &u)) < 0)
 		goto done;
@@ -196,7 +198,8 @@ int evault_repo_open(evault_repo **out, const char *path)
 		goto done;
 	if ((rc = file_read_all(&text, p.ptr, CONF_MAX)) < 0) {
 		if (rc == EVAULT_ENOTFOUND)
-			evault_error_set(rc, "%s is not an evault repository (no evault.conf)", path);
+			evault_error_set(rc, "%s is not an evault repository (no evault.conf)",
+					 path);
 		goto done;
 	}
 	if ((rc = config_parse(&repo->cfg, text.ptr, text.size)) < 0 || (rc = open_parts(repo)) < 0)
@@ -207,7 +210,8 @@ int evault_repo_open(evault_repo **out, const char *path)
 	text.size = 0;
 	if (state_is_empty(st) || state_read(st, "VAULT", &text) < 0 ||
 	    config_parse(&recorded, text.ptr, text.size) < 0) {
-		rc = evault_error_set(EVAULT_ECORRUPT, "%s: the history has no valid VAULT record", path);
+		rc = evault_error_set(EVAULT_ECORRUPT, "%s: the history has no valid VAULT record",
+				      path);
 		goto done;
 	}
 	if (memcmp(recorded.vault_id, repo->cfg.vault_id, sizeof(recorded.vault_id)) != 0 ||
@@ -237,9 +241,9 @@ int evault_repo_set_identity(evault_repo *repo, evault_identity *id)
 	if ((rc = users_each(st, find_key_owner, &owner)) < 0)
 		goto done;
 	if (!owner.name[0]) {
-		rc = evault_error_set(EVAULT_EDENIED,
-				      "identity %s (%s) is not a user of this vault",
-				      evault_identity_name(id), evault_identity_fingerprint(id));
+		rc =
+		    evault_error_set(EVAULT_EDENIED, "identity %s (%s) is not a user of this vault",
+				     evault_identity_name(id), evault_identity_fingerprint(id));
 		goto done;
 	}
 	if ((rc = user_load(st, owner.name, &u)) < 0)

@@ -21,8 +21,7 @@ static int key_blob(evault_buf *b, const uint8_t pk[SSH_ED25519_PK_LEN])
 	return rc < 0 ? rc : buf_put_string(b, pk, SSH_ED25519_PK_LEN);
 }
 
-int sshkey_format_public(evault_buf *out, const uint8_t pk[SSH_ED25519_PK_LEN],
-			 const char *comment)
+int sshkey_format_public(evault_buf *out, const uint8_t pk[SSH_ED25519_PK_LEN], const char *comment)
 {
 	evault_buf blob = EVAULT_BUF_INIT;
 	int rc;
@@ -94,7 +93,8 @@ static int signed_data(evault_buf *sd, const char *ns, const void *msg, size_t m
 	int rc;
 	if ((rc = evault_buf_put(sd, "SSHSIG", 6)) < 0 ||
 	    (rc = buf_put_string(sd, ns, strlen(ns))) < 0 || (rc = buf_put_string(sd, "", 0)) < 0 ||
-	    (rc = buf_put_string(sd, "sha512", 6)) < 0 || (rc = buf_put_string(sd, h, sizeof(h))) < 0)
+	    (rc = buf_put_string(sd, "sha512", 6)) < 0 ||
+	    (rc = buf_put_string(sd, h, sizeof(h))) < 0)
 		return rc;
 	return 0;
 }

@@ -56,7 +56,8 @@ struct state {
 static int git_fail(const char *what)
 {
 	const git_error *e = git_error_last();
-	return evault_error_set(EVAULT_ERROR, "%s: %s", what, e && e->message ? e->message : "git error");
+	return evault_error_set(EVAULT_ERROR, "%s: %s", what,
+				e && e->message ? e->message : "git error");
 }
 
 int state_global_init(void)
@@ -81,8 +82,8 @@ int state_db_create(const char *gitdir)
 	git_config *cfg = NULL;
 	git_repository_init_options opts;
 	git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
-	opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
-		     GIT_REPOSITORY_INIT_NO_REINIT;
+	opts.flags =
+	    GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
 	opts.initial_head = "main";
 	opts.description = "evault audit history (see docs/auditing.md)\n";
 	int rc = 0;
@@ -105,7 +106,8 @@ int state_db_open(state_db **out, const char *gitdir)
 		return error_oom();
 	if (git_repository_open_bare(&db->git, gitdir) < 0) {
 		free(db);
-		return evault_error_set(EVAULT_ECORRUPT, "%s is not a readable audit repository", gitdir);
+		return evault_error_set(EVAULT_ECORRUPT, "%s is not a readable audit repository",
+					gitdir);
 	}
 	*out = db;
 	return 0;
@@ -158,8 +160,9 @@ static int take_lock(state *st)
 			goto done;
 		}
 		if (waited >= LOCK_WAIT_MS) {
-			rc = evault_error_set(EVAULT_ELOCKED,
-					      "the repository is busy: another evault holds its lock");
+			rc = evault_error_set(
+			    EVAULT_ELOCKED,
+			    "the repository is busy: another evault holds its lock");
 			goto done;
 		}
 		struct timespec ts = {0, 10 * 1000 * 1000};
@@ -184,7 +187,8 @@ static int load_head(state *st)
 	git_oid_tostr(st->head_hex, sizeof(st->head_hex), &st->head);
 	if (git_commit_lookup(&st->commit, git, &st->head) < 0 ||
 	    git_commit_tree(&st->tree, st->commit) < 0)
-		return evault_error_set(EVAULT_ECORRUPT, "history head %s is unreadable", st->head_hex);
+		return evault_error_set(EVAULT_ECORRUPT, "history head %s is unreadable",
+					st->head_hex);
 	char seq[32];
 	char *end;
 	if (trailer_get(seq, sizeof(seq), git_commit_message(st->commit), "Evault-Seq") < 0)
@@ -349,8 +353,8 @@ static int build_tree(git_oid *out, state *st)
 	if (!base) {
 		git_treebuilder *tb = NULL;
 		git_oid eid;
-		if (git_treebuilder_new(&tb, git, NULL) < 0 || git_treebuilder_write(&eid, tb) < 0 ||
-		    git_tree_lookup(&empty, git, &eid) < 0) {
+		if (git_treebuilder_new(&tb, git, NULL) < 0 ||
+		    git_treebuilder_write(&eid, tb) < 0 || git_tree_lookup(&empty, git, &eid) < 0) {
 			git_treebuilder_free(tb);
 			return git_fail("cannot build the state tree");
 		}
@@ -398,7 +402,8 @@ int state_commit(state *st, const state_event *ev)
 		rc = git_fail("cannot read the new state tree");
 		goto done;
 	}
-	if ((rc = evault_buf_printf(&msg, "%s\n\nEvault-Seq: %llu\nEvault-Action: %s\nEvault-Actor: %s\n",
+	if ((rc = evault_buf_printf(&msg,
+				    "%s\n\nEvault-Seq: %llu\nEvault-Action: %s\nEvault-Actor: %s\n",
 				    ev->summary, (unsigned long long)seq, ev->action, actor)) < 0)
 		goto done;
 	if (ev->mission && (rc = evault_buf_printf(&msg, "Evault-Mission: %s\n", ev->mission)) < 0)
@@ -474,13 +479,15 @@ static bool signature_ok(state *cur, git_commit *c, bool *has_sig)
 	*has_sig = git_commit_header_field(&hdr, c, "gpgsig") == 0;
 	if (!*has_sig)
 		goto done;
-	if (git_commit_extract_signature(&sig, &signed_data, git_commit_owner(c), &id, "gpgsig") < 0 ||
+	if (git_commit_extract_signature(&sig, &signed_data, git_commit_owner(c), &id, "gpgsig") <
+		0 ||
 	    sig.size != hdr.size || memcmp(sig.ptr, hdr.ptr, hdr.size) != 0)
 		goto done;
 	if (trailer_get(actor, sizeof(actor), git_commit_message(c), "Evault-Actor") < 0 ||
 	    !user_name_valid(actor))
 		goto done;
-	if (evault_buf_printf(&path, "users/%s", actor) < 0 || state_read(cur, path.ptr, &user) < 0 ||
+	if (evault_buf_printf(&path, "users/%s", actor) < 0 ||
+	    state_read(cur, path.ptr, &user) < 0 ||
 	    text_get(keyline, sizeof(keyline), user.ptr, user.size, "key") < 0 ||
 	    sshkey_parse_public(expected, keyline) < 0)
 		goto done;
@@ -506,8 +513,7 @@ int state_walk(evault_repo *repo, state_walk_cb cb, void *payload)
 		return rc;
 	if (!cur->have_head)
 		goto done;
-	if (git_revwalk_new(&walk, repo->db->git) < 0 ||
-	    git_revwalk_push(walk, &cur->head) < 0) {
+	if (git_revwalk_new(&walk, repo->db->git) < 0 || git_revwalk_push(walk, &cur->head) < 0) {
 		rc = git_fail("cannot walk the history");
 		goto done;
 	}

@@ -60,7 +60,7 @@ typedef struct state_commit_info {
 	const char *id_hex;
 	int64_t time;
 	const char *message;
-	bool signed_ok;	  /* signature verifies with the actor's current key */
+	bool signed_ok; /* signature verifies with the actor's current key */
 	bool has_signature;
 } state_commit_info;
 typedef int (*state_walk_cb)(const state_commit_info *c, void *payload);

@@ -139,7 +139,8 @@ int evault_user_add(evault_repo *repo, const char *name, evault_role role, const
 				      owner.name);
 		goto done;
 	}
-	if ((rc = user_format(&text, &u)) < 0 || (rc = evault_buf_printf(&path, "users/%s", name)) < 0 ||
+	if ((rc = user_format(&text, &u)) < 0 ||
+	    (rc = evault_buf_printf(&path, "users/%s", name)) < 0 ||
 	    (rc = state_put(st, path.ptr, text.ptr, text.size)) < 0)
 		goto done;
 	if (role == EVAULT_ROLE_ADMIN) {

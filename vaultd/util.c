@@ -143,8 +143,8 @@ int b64_decode(evault_buf *out, const char *in, size_t len)
 	uint8_t *tmp = malloc(cap ? cap : 1);
 	if (!tmp)
 		return error_oom();
-	if (sodium_base642bin(tmp, cap, in, len, NULL, &n, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0) {
+	if (sodium_base642bin(tmp, cap, in, len, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) !=
+	    0) {
 		free(tmp);
 		return evault_error_set(EVAULT_EINVAL, "invalid base64");
 	}

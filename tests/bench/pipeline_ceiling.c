@@ -33,9 +33,10 @@ static void *run(void *p)
 	uint8_t nonce[24], id[32];
 	for (size_t off = j->first * j->chunk; off < j->size; off += j->step * j->chunk) {
 		size_t n = j->size - off < j->chunk ? j->size - off : j->chunk;
-		crypto_generichash(nonce, sizeof(nonce), j->data + off, n, j->nkey, sizeof(j->nkey));
-		crypto_aead_xchacha20poly1305_ietf_encrypt(out, NULL, j->data + off, n, NULL, 0, NULL,
-							   nonce, j->key);
+		crypto_generichash(nonce, sizeof(nonce), j->data + off, n, j->nkey,
+				   sizeof(j->nkey));
+		crypto_aead_xchacha20poly1305_ietf_encrypt(out, NULL, j->data + off, n, NULL, 0,
+							   NULL, nonce, j->key);
 		crypto_generichash(id, sizeof(id), out, n + 16, NULL, 0);
 	}
 	free(out);

@@ -122,7 +122,8 @@ static void staged_objects_appear_only_when_published(void **s)
 	for (int i = 0; i < 3; i++) {
 		object_hash(id[i], data[i], strlen(data[i]));
 		assert_int_equal(b->ops->stage(b, id[i], (void *)data[i], strlen(data[i]),
-						strlen(data[i]), &st[i]), 0);
+					       strlen(data[i]), &st[i]),
+				 0);
 		assert_non_null(st[i]);
 		assert_int_equal(b->ops->exists(b, id[i]), 0); /* no name before publish */
 	}
@@ -187,11 +188,11 @@ int main(void)
 {
 	assert_true(sodium_init() >= 0);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(put_get_list_delete),
-		cmocka_unit_test(truncated_object_is_rewritten),
-		cmocka_unit_test(no_temporary_names_on_linux),
-		cmocka_unit_test(staged_objects_appear_only_when_published),
-		cmocka_unit_test(direct_writes_exact_bytes),
+	    cmocka_unit_test(put_get_list_delete),
+	    cmocka_unit_test(truncated_object_is_rewritten),
+	    cmocka_unit_test(no_temporary_names_on_linux),
+	    cmocka_unit_test(staged_objects_appear_only_when_published),
+	    cmocka_unit_test(direct_writes_exact_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

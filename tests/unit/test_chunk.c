@@ -19,7 +19,8 @@ static int setup(void **s)
 	key = secret_random(32);
 	assert_int_equal(class_keys_new(&k, key, vid, "M-1", EVAULT_CLASS_DOSSIER), 0);
 	assert_int_equal(class_keys_new(&k_other_class, key, vid, "M-1", EVAULT_CLASS_WORK), 0);
-	assert_int_equal(class_keys_new(&k_other_mission, key, vid, "M-2", EVAULT_CLASS_DOSSIER), 0);
+	assert_int_equal(class_keys_new(&k_other_mission, key, vid, "M-2", EVAULT_CLASS_DOSSIER),
+			 0);
 	w = chunk_worker_new(CS, 3);
 	return 0;
 }
@@ -87,11 +88,13 @@ static void tampering_detected(void **s)
 	/* a flipped bit anywhere: the name no longer matches */
 	for (size_t i = 0; i < obj.size; i += 7) {
 		o[i] ^= 0x40;
-		assert_int_equal(chunk_open(out, sizeof(out), &n, k, w, id, o, obj.size), EVAULT_ECORRUPT);
+		assert_int_equal(chunk_open(out, sizeof(out), &n, k, w, id, o, obj.size),
+				 EVAULT_ECORRUPT);
 		o[i] ^= 0x40;
 	}
 	/* truncated */
-	assert_int_equal(chunk_open(out, sizeof(out), &n, k, w, id, o, obj.size - 1), EVAULT_ECORRUPT);
+	assert_int_equal(chunk_open(out, sizeof(out), &n, k, w, id, o, obj.size - 1),
+			 EVAULT_ECORRUPT);
 	/* re-named after tampering (hash recomputed): the MAC still fails */
 	o[OBJ_HEADER_LEN + OBJ_NONCE_LEN] ^= 1;
 	object_hash(id2, o, obj.size);
@@ -118,9 +121,11 @@ static void blobs(void **s)
 	/* moved to another file id, kind, class */
 	assert_int_equal(blob_open(&dec, k, OBJ_KIND_MANIFEST, "fid2", enc.ptr, enc.size),
 			 EVAULT_ECORRUPT);
-	assert_int_equal(blob_open(&dec, k, OBJ_KIND_INFO, "fid1", enc.ptr, enc.size), EVAULT_ECORRUPT);
-	assert_int_equal(blob_open(&dec, k_other_class, OBJ_KIND_MANIFEST, "fid1", enc.ptr, enc.size),
+	assert_int_equal(blob_open(&dec, k, OBJ_KIND_INFO, "fid1", enc.ptr, enc.size),
 			 EVAULT_ECORRUPT);
+	assert_int_equal(
+	    blob_open(&dec, k_other_class, OBJ_KIND_MANIFEST, "fid1", enc.ptr, enc.size),
+	    EVAULT_ECORRUPT);
 	enc.ptr[enc.size - 1] ^= 1;
 	assert_int_equal(blob_open(&dec, k, OBJ_KIND_MANIFEST, "fid1", enc.ptr, enc.size),
 			 EVAULT_ECORRUPT);
@@ -144,9 +149,9 @@ static void fingerprints(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(round_trips),	      cmocka_unit_test(deterministic_per_class),
-		cmocka_unit_test(tampering_detected), cmocka_unit_test(blobs),
-		cmocka_unit_test(fingerprints),
+	    cmocka_unit_test(round_trips),        cmocka_unit_test(deterministic_per_class),
+	    cmocka_unit_test(tampering_detected), cmocka_unit_test(blobs),
+	    cmocka_unit_test(fingerprints),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,8 +31,8 @@ static void bad_files(void **s)
 {
 	assert_int_equal(parse("format 1\n" ID "chunk-size 1048576\n"), 0);
 	assert_int_equal(parse("format 2\n" ID "chunk-size 1048576\n"), EVAULT_EFORMAT);
-	assert_int_equal(parse("format 1\n" ID), EVAULT_ECORRUPT);		    /* no chunk size */
-	assert_int_equal(parse(ID "chunk-size 1048576\n"), EVAULT_ECORRUPT);	    /* no format */
+	assert_int_equal(parse("format 1\n" ID), EVAULT_ECORRUPT);           /* no chunk size */
+	assert_int_equal(parse(ID "chunk-size 1048576\n"), EVAULT_ECORRUPT); /* no format */
 	assert_int_equal(parse("format 1\n" ID "chunk-size 12\n"), EVAULT_ECORRUPT); /* too small */
 	assert_int_equal(parse("format 1\n" ID "chunk-size -5\n"), EVAULT_ECORRUPT);
 	assert_int_equal(parse("format 1\n" ID "chunk-size 1048576\nbogus 1\n"), EVAULT_ECORRUPT);
@@ -49,8 +49,8 @@ int main(void)
 {
 	assert_true(sodium_init() >= 0);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(round_trip),
-		cmocka_unit_test(bad_files),
+	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(bad_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

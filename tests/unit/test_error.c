@@ -9,7 +9,8 @@ static void set_and_read(void **s)
 {
 	evault_error_clear();
 	assert_int_equal(evault_error_code(), EVAULT_OK);
-	assert_int_equal(evault_error_set(EVAULT_ENOTFOUND, "no such %s", "thing"), EVAULT_ENOTFOUND);
+	assert_int_equal(evault_error_set(EVAULT_ENOTFOUND, "no such %s", "thing"),
+			 EVAULT_ENOTFOUND);
 	assert_string_equal(evault_error_last(), "no such thing");
 	assert_int_equal(evault_error_code(), EVAULT_ENOTFOUND);
 }
@@ -40,9 +41,9 @@ static void per_thread(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(set_and_read),
-		cmocka_unit_test(newlines_are_folded),
-		cmocka_unit_test(per_thread),
+	    cmocka_unit_test(set_and_read),
+	    cmocka_unit_test(newlines_are_folded),
+	    cmocka_unit_test(per_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,8 @@ static void create_and_unlock(void **s)
 	evault_identity *a = NULL, *b = NULL;
 	evault_buf la = EVAULT_BUF_INIT, lb = EVAULT_BUF_INIT;
 	struct stat st;
-	assert_int_equal(evault_identity_create(&a, path, "bob", "pw", 2, EVAULT_KDF_INTERACTIVE), 0);
+	assert_int_equal(evault_identity_create(&a, path, "bob", "pw", 2, EVAULT_KDF_INTERACTIVE),
+			 0);
 	assert_true(evault_identity_unlocked(a));
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -140,9 +141,9 @@ int main(void)
 {
 	assert_true(sodium_init() >= 0);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(create_and_unlock), cmocka_unit_test(wrong_passphrase),
-		cmocka_unit_test(no_overwrite_no_empty), cmocka_unit_test(tampered_file),
-		cmocka_unit_test(sealed_keys),
+	    cmocka_unit_test(create_and_unlock),     cmocka_unit_test(wrong_passphrase),
+	    cmocka_unit_test(no_overwrite_no_empty), cmocka_unit_test(tampered_file),
+	    cmocka_unit_test(sealed_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

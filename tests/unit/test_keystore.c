@@ -40,8 +40,10 @@ static void put_get_destroy(void **s)
 	assert_int_equal(ks->ops->list(ks, "M-2", EVAULT_CLASS_WORK, count_cb, &n), 0);
 	assert_int_equal(n, 0);
 	/* names that would escape the store are refused */
-	assert_int_equal(ks->ops->put(ks, "../x", EVAULT_CLASS_WORK, "bob", sealed, 80), EVAULT_EINVAL);
-	assert_int_equal(ks->ops->put(ks, "M-1", EVAULT_CLASS_WORK, "../b", sealed, 80), EVAULT_EINVAL);
+	assert_int_equal(ks->ops->put(ks, "../x", EVAULT_CLASS_WORK, "bob", sealed, 80),
+			 EVAULT_EINVAL);
+	assert_int_equal(ks->ops->put(ks, "M-1", EVAULT_CLASS_WORK, "../b", sealed, 80),
+			 EVAULT_EINVAL);
 	/* a damaged key file is reported, not misread */
 	snprintf(path, sizeof(path), "%s/keys/missions/M-1/work/carol.sealed", dir);
 	write_bytes(path, "XXXX", 4);

@@ -8,7 +8,7 @@ static void round_trip(void **s)
 	uint8_t ids[3][32];
 	memset(ids, 7, sizeof(ids));
 	manifest m = {MANIFEST_TYPE_FILE, "photos/a.jpg", 2 * 65536 + 5, 0644, 1763920000, 5,
-		      1763920001, "image/jpeg", 65536, 3, ids};
+		      1763920001,         "image/jpeg",   65536,         3,    ids};
 	manifest d;
 	evault_buf b = EVAULT_BUF_INIT;
 	assert_int_equal(manifest_encode(&b, &m), 0);
@@ -55,8 +55,8 @@ static void inconsistent_refused(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(round_trip),
-		cmocka_unit_test(inconsistent_refused),
+	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(inconsistent_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,10 +71,10 @@ static void roles_and_classes(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(mission_ids),
-		cmocka_unit_test(user_names),
-		cmocka_unit_test(paths),
-		cmocka_unit_test(roles_and_classes),
+	    cmocka_unit_test(mission_ids),
+	    cmocka_unit_test(user_names),
+	    cmocka_unit_test(paths),
+	    cmocka_unit_test(roles_and_classes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

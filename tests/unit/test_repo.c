@@ -14,7 +14,8 @@
 static char *dir;
 static char repo_path[512];
 static evault_identity *alice, *bob, *carol, *dave;
-static evault_repo *ra, *rb, *rc_, *rd; /* acting as alice (admin), bob, carol (techs), dave (auditor) */
+static evault_repo *ra, *rb, *rc_,
+    *rd; /* acting as alice (admin), bob, carol (techs), dave (auditor) */
 
 static evault_identity *make_id(const char *name)
 {
@@ -124,9 +125,11 @@ static void repo_refusals(void **s)
 	snprintf(conf, sizeof(conf), "cp -a %s %s", repo_path, p);
 	assert_int_equal(system(conf), 0);
 	snprintf(conf, sizeof(conf), "%s/evault.conf", p);
-	write_bytes(conf, "format 1\nvault-id 00112233445566778899aabbccddeeff\nchunk-size 65536\n", 68);
+	write_bytes(conf, "format 1\nvault-id 00112233445566778899aabbccddeeff\nchunk-size 65536\n",
+		    68);
 	assert_int_equal(evault_repo_open(&r, p), EVAULT_ECORRUPT);
-	write_bytes(conf, "format 7\nvault-id 00112233445566778899aabbccddeeff\nchunk-size 65536\n", 68);
+	write_bytes(conf, "format 7\nvault-id 00112233445566778899aabbccddeeff\nchunk-size 65536\n",
+		    68);
 	assert_int_equal(evault_repo_open(&r, p), EVAULT_EFORMAT);
 	write_bytes(conf, "garbage", 7);
 	assert_int_equal(evault_repo_open(&r, p), EVAULT_ECORRUPT);
@@ -147,8 +150,10 @@ static void user_rules(void **s)
 	/* a technician cannot add users */
 	assert_int_equal(evault_user_add(rb, "eve", EVAULT_ROLE_ADMIN, line.ptr), EVAULT_EDENIED);
 	/* same name, same key */
-	assert_int_equal(evault_user_add(ra, "bob", EVAULT_ROLE_TECHNICIAN, line.ptr), EVAULT_EEXISTS);
-	assert_int_equal(evault_user_add(ra, "bob2", EVAULT_ROLE_TECHNICIAN, line.ptr), EVAULT_EEXISTS);
+	assert_int_equal(evault_user_add(ra, "bob", EVAULT_ROLE_TECHNICIAN, line.ptr),
+			 EVAULT_EEXISTS);
+	assert_int_equal(evault_user_add(ra, "bob2", EVAULT_ROLE_TECHNICIAN, line.ptr),
+			 EVAULT_EEXISTS);
 	assert_int_equal(evault_user_add(ra, "Bad/Name", EVAULT_ROLE_TECHNICIAN, line.ptr),
 			 EVAULT_EINVAL);
 	assert_int_equal(evault_user_add(ra, "eve", EVAULT_ROLE_TECHNICIAN, "ssh-rsa AAAA"),
@@ -441,17 +446,17 @@ static void concurrent_writers(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(repo_refusals),
-		cmocka_unit_test(user_rules),
-		cmocka_unit_test(mission_rules),
-		cmocka_unit_test(non_members_see_nothing),
-		cmocka_unit_test(round_trips),
-		cmocka_unit_test(dedup),
-		cmocka_unit_test(listing),
-		cmocka_unit_test(bad_paths),
-		cmocka_unit_test(auditor_and_grants),
-		cmocka_unit_test(corrupted_object_never_yields_wrong_bytes),
-		cmocka_unit_test(concurrent_writers),
+	    cmocka_unit_test(repo_refusals),
+	    cmocka_unit_test(user_rules),
+	    cmocka_unit_test(mission_rules),
+	    cmocka_unit_test(non_members_see_nothing),
+	    cmocka_unit_test(round_trips),
+	    cmocka_unit_test(dedup),
+	    cmocka_unit_test(listing),
+	    cmocka_unit_test(bad_paths),
+	    cmocka_unit_test(auditor_and_grants),
+	    cmocka_unit_test(corrupted_object_never_yields_wrong_bytes),
+	    cmocka_unit_test(concurrent_writers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

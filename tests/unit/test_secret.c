@@ -35,9 +35,9 @@ int main(void)
 {
 	assert_true(sodium_init() >= 0);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(new_is_zeroed),
-		cmocka_unit_test(dup_copies),
-		cmocka_unit_test(random_differs),
+	    cmocka_unit_test(new_is_zeroed),
+	    cmocka_unit_test(dup_copies),
+	    cmocka_unit_test(random_differs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

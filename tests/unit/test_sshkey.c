@@ -26,7 +26,8 @@ static void public_line_round_trip(void **s)
 	assert_memory_equal(pk, back, 32);
 	assert_int_equal(sshkey_parse_public(back, "ssh-rsa AAAAB3NzaC1yc2E bob"), EVAULT_EINVAL);
 	assert_int_equal(sshkey_parse_public(back, "ssh-ed25519 !!!"), EVAULT_EINVAL);
-	assert_int_equal(sshkey_parse_public(back, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"), EVAULT_EINVAL);
+	assert_int_equal(sshkey_parse_public(back, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"),
+			 EVAULT_EINVAL);
 	evault_buf_dispose(&line);
 }
 
@@ -105,9 +106,11 @@ int main(void)
 {
 	assert_true(sodium_init() >= 0);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(public_line_round_trip), cmocka_unit_test(fingerprint_matches_openssh),
-		cmocka_unit_test(sign_verify),		  cmocka_unit_test(forged_signature_fails),
-		cmocka_unit_test(openssh_vector_verifies),
+	    cmocka_unit_test(public_line_round_trip),
+	    cmocka_unit_test(fingerprint_matches_openssh),
+	    cmocka_unit_test(sign_verify),
+	    cmocka_unit_test(forged_signature_fails),
+	    cmocka_unit_test(openssh_vector_verifies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,7 +107,8 @@ static void moved_ref_is_refused(void **s)
 	char cmd[1200];
 	assert_int_equal(state_begin(&a, repo, true), 0);
 	uint64_t seq = state_seq(a);
-	snprintf(cmd, sizeof(cmd), "git -C %s/audit.git update-ref refs/heads/main main~1", repo_path);
+	snprintf(cmd, sizeof(cmd), "git -C %s/audit.git update-ref refs/heads/main main~1",
+		 repo_path);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(state_put(a, "k1", "1", 1), 0);
 	state_event ev = {NULL, "test.a", NULL, "a", NULL};
@@ -136,9 +137,9 @@ static void lock_is_exclusive(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(root_commit), cmocka_unit_test(edits_and_seq),
-		cmocka_unit_test(history_signed), cmocka_unit_test(trailers),
-		cmocka_unit_test(moved_ref_is_refused), cmocka_unit_test(lock_is_exclusive),
+	    cmocka_unit_test(root_commit),          cmocka_unit_test(edits_and_seq),
+	    cmocka_unit_test(history_signed),       cmocka_unit_test(trailers),
+	    cmocka_unit_test(moved_ref_is_refused), cmocka_unit_test(lock_is_exclusive),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -95,9 +95,12 @@ int main(void)
 {
 	assert_true(sodium_init() >= 0);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(hex_round_trip),	   cmocka_unit_test(base64_round_trip),
-		cmocka_unit_test(atomic_write_replaces_whole), cmocka_unit_test(shred_removes),
-		cmocka_unit_test(reader_bounds),	   cmocka_unit_test(text_lines),
+	    cmocka_unit_test(hex_round_trip),
+	    cmocka_unit_test(base64_round_trip),
+	    cmocka_unit_test(atomic_write_replaces_whole),
+	    cmocka_unit_test(shred_removes),
+	    cmocka_unit_test(reader_bounds),
+	    cmocka_unit_test(text_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

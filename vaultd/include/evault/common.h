@@ -57,7 +57,10 @@ typedef struct evault_buf {
 	size_t size;
 	size_t asize;
 } evault_buf;
-#define EVAULT_BUF_INIT {NULL, 0, 0}
+#define EVAULT_BUF_INIT                                                                            \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 int evault_buf_put(evault_buf *buf, const void *data, size_t len);
 int evault_buf_printf(evault_buf *buf, const char *fmt, ...) EVAULT_PRINTF(2, 3);
 /* Wipes the contents before releasing them (buffers may hold plaintext). */

@@ -14,13 +14,16 @@
 
 typedef struct evault_put_opts {
 	unsigned version;
-	bool force;	     /* replace an existing file of the same path */
-	uint32_t mode;	     /* 0: from the source, or 0644 */
-	int64_t mtime;	     /* 0: from the source, or now */
+	bool force;    /* replace an existing file of the same path */
+	uint32_t mode; /* 0: from the source, or 0644 */
+	int64_t mtime; /* 0: from the source, or now */
 	uint32_t mtime_nsec;
 } evault_put_opts;
 #define EVAULT_PUT_OPTS_VERSION 1
-#define EVAULT_PUT_OPTS_INIT {EVAULT_PUT_OPTS_VERSION, false, 0, 0, 0}
+#define EVAULT_PUT_OPTS_INIT                                                                       \
+	{                                                                                          \
+		EVAULT_PUT_OPTS_VERSION, false, 0, 0, 0                                            \
+	}
 
 /* Reads fd to its end and stores it at vpath. Members of an open mission. */
 int evault_file_put_fd(evault_repo *repo, const char *vpath, int fd, const evault_put_opts *opts);

@@ -16,10 +16,13 @@ typedef struct evault_repo evault_repo;
 typedef struct evault_init_opts {
 	unsigned version;
 	uint32_t chunk_size; /* 0: 1 MiB */
-	int zstd_level;	     /* 0: 3 */
+	int zstd_level;      /* 0: 3 */
 } evault_init_opts;
 #define EVAULT_INIT_OPTS_VERSION 1
-#define EVAULT_INIT_OPTS_INIT {EVAULT_INIT_OPTS_VERSION, 0, 0}
+#define EVAULT_INIT_OPTS_INIT                                                                      \
+	{                                                                                          \
+		EVAULT_INIT_OPTS_VERSION, 0, 0                                                     \
+	}
 
 /*
  * Creates a repository at path (absent or an empty directory) whose first

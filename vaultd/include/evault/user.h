@@ -7,8 +7,8 @@
 typedef struct evault_user_info {
 	const char *name;
 	evault_role role;
-	const char *status;	 /* "active" */
-	const char *key_line;	 /* ssh-ed25519 AAAA... name */
+	const char *status;      /* "active" */
+	const char *key_line;    /* ssh-ed25519 AAAA... name */
 	const char *fingerprint; /* SHA256:... */
 } evault_user_info;
 
