@@ -8,6 +8,19 @@
 #include "backend.h"
 #include "chunk.h"
 
+/* A local backend over dir, with its objects/ and tmp/ directories. */
+static backend *open_store(const char *dir)
+{
+	char sub[700];
+	backend *b = NULL;
+	snprintf(sub, sizeof(sub), "%s/objects", dir);
+	mkdir(sub, 0700);
+	snprintf(sub, sizeof(sub), "%s/tmp", dir);
+	mkdir(sub, 0700);
+	assert_int_equal(backend_local_open(&b, dir), 0);
+	return b;
+}
+
 static int count_cb(const uint8_t id[OBJECT_ID_LEN], void *p)
 {
 	(*(int *)p)++;
@@ -16,15 +29,11 @@ static int count_cb(const uint8_t id[OBJECT_ID_LEN], void *p)
 
 static void put_get_list_delete(void **s)
 {
-	char *dir = make_tmpdir(), sub[600];
+	char *dir = make_tmpdir();
 	backend *b = NULL;
 	evault_buf out = EVAULT_BUF_INIT;
 	uint8_t id[32], id2[32];
-	snprintf(sub, sizeof(sub), "%s/objects", dir);
-	mkdir(sub, 0700);
-	snprintf(sub, sizeof(sub), "%s/tmp", dir);
-	mkdir(sub, 0700);
-	assert_int_equal(backend_local_open(&b, dir), 0);
+	b = open_store(dir);
 	object_hash(id, "hello", 5);
 	object_hash(id2, "world!", 6);
 	assert_int_equal(b->ops->exists(b, id), 0);
@@ -55,15 +64,11 @@ static void put_get_list_delete(void **s)
 
 static void truncated_object_is_rewritten(void **s)
 {
-	char *dir = make_tmpdir(), sub[600], hex[65], path[800];
+	char *dir = make_tmpdir(), hex[65], path[800];
 	backend *b = NULL;
 	evault_buf out = EVAULT_BUF_INIT;
 	uint8_t id[32];
-	snprintf(sub, sizeof(sub), "%s/objects", dir);
-	mkdir(sub, 0700);
-	snprintf(sub, sizeof(sub), "%s/tmp", dir);
-	mkdir(sub, 0700);
-	assert_int_equal(backend_local_open(&b, dir), 0);
+	b = open_store(dir);
 	object_hash(id, "payload", 7);
 	assert_int_equal(b->ops->put(b, id, "payload", 7), 0);
 	object_id_hex(hex, id);
@@ -114,11 +119,7 @@ static void staged_objects_appear_only_when_published(void **s)
 	backend_staged *st[3] = {NULL, NULL, NULL};
 	uint8_t id[3][32];
 	const char *data[3] = {"one", "two", "three"};
-	snprintf(sub, sizeof(sub), "%s/objects", dir);
-	mkdir(sub, 0700);
-	snprintf(sub, sizeof(sub), "%s/tmp", dir);
-	mkdir(sub, 0700);
-	assert_int_equal(backend_local_open(&b, dir), 0);
+	b = open_store(dir);
 	for (int i = 0; i < 3; i++) {
 		object_hash(id[i], data[i], strlen(data[i]));
 		assert_int_equal(b->ops->stage(b, id[i], (void *)data[i], strlen(data[i]),
