@@ -1,16 +1,158 @@
-/* evault audit: what auditors need. allowed-signers feeds stock git. */
+/*
+ * evault audit: what auditors need. verify replays the history; its exit
+ * codes are its own: 0 verified, 1 a verification failure (the message
+ * names the commit and the rule), 2 usage or unreadable input.
+ */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
+enum { VERIFY_OK = 0, VERIFY_FAILED = 1, VERIFY_UNREADABLE = 2 };
+
+static int read_file(const char *path, evault_buf *out)
+{
+	FILE *f = fopen(path, "rb");
+	char buf[4096];
+	size_t n;
+	if (!f)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && out->size < (1 << 20))
+		evault_buf_put(out, buf, n);
+	fclose(f);
+	return 0;
+}
+
+static int verify(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"objects", no_argument, NULL, 'o'},
+					     {"checkpoint", required_argument, NULL, 'c'},
+					     {NULL, 0, NULL, 0}};
+	evault_verify_opts vo = EVAULT_VERIFY_OPTS_INIT;
+	evault_verify_result res;
+	evault_buf cp = EVAULT_BUF_INIT;
+	const char *cpfile = NULL;
+	int o, rc;
+	CLI_GETOPT_RESET();
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o': vo.objects = true; break;
+		case 'c': cpfile = optarg; break;
+		default:
+			return cli_usage(
+			    "usage: evault audit verify [--objects] [--checkpoint FILE] [BUNDLE]");
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage(
+		    "usage: evault audit verify [--objects] [--checkpoint FILE] [BUNDLE]");
+	if (cpfile) {
+		if (read_file(cpfile, &cp) < 0)
+			return cli_usage("cannot read checkpoint %s", cpfile);
+		vo.checkpoint = cp.ptr;
+		vo.checkpoint_len = cp.size;
+	}
+	const char *bundle = optind < argc ? argv[optind] : NULL;
+	if (bundle) {
+		rc = evault_audit_verify_bundle(bundle, &vo, &res);
+	} else {
+		rc = cli_open_repo(c, CLI_AS_NOBODY);
+		if (rc == EVAULT_ECORRUPT) {
+			fprintf(stderr, "evault: verification FAILED: %s\n", evault_error_last());
+			evault_buf_dispose(&cp);
+			return VERIFY_FAILED;
+		}
+		if (rc == 0)
+			rc = evault_audit_verify(c->repo, &vo, &res);
+	}
+	evault_buf_dispose(&cp);
+	if (rc == EVAULT_ECORRUPT) { /* damaged history or bundle: it does not verify */
+		fprintf(stderr, "evault: verification FAILED: %s\n", evault_error_last());
+		return VERIFY_FAILED;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "evault: %s\n", evault_error_last());
+		return VERIFY_UNREADABLE;
+	}
+	if (!res.ok) {
+		if (res.bad_commit[0])
+			fprintf(stderr, "evault: verification FAILED at commit %s: %s\n",
+				res.bad_commit, res.reason);
+		else
+			fprintf(stderr, "evault: verification FAILED: %s\n", res.reason);
+		return VERIFY_FAILED;
+	}
+	char first[32], last[32];
+	cli_time(first, res.first_time);
+	cli_time(last, res.last_time);
+	printf("OK vault %s head %.12s seq %llu, %llu events from %s to %s", res.vault_id, res.head,
+	       (unsigned long long)res.seq, (unsigned long long)res.events, first, last);
+	if (vo.objects)
+		printf(", %llu objects intact", (unsigned long long)res.objects);
+	if (cpfile)
+		printf(", contains checkpoint %s", cpfile);
+	printf("\n");
+	return VERIFY_OK;
+}
+
+static int export(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+					     {"mission", required_argument, NULL, 'm'},
+					     {NULL, 0, NULL, 0}};
+	const char *out = NULL, *mission = NULL;
+	int o;
+	CLI_GETOPT_RESET();
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o': out = optarg; break;
+		case 'm': mission = optarg; break;
+		default: return cli_usage("usage: evault audit export --out DIR [--mission MID]");
+		}
+	}
+	if (!out || optind != argc)
+		return cli_usage("usage: evault audit export --out DIR [--mission MID]");
+	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_audit_export(c->repo, out, mission) < 0)
+		return cli_fail();
+	printf("exported to %s (history.bundle, allowed_signers, README.txt%s)\n", out,
+	       mission ? ", mission-log.txt" : "");
+	return EXIT_OK;
+}
+
 int cmd_audit(cli *c, int argc, char **argv)
 {
-	if (argc != 2 || strcmp(argv[1], "allowed-signers") != 0)
-		return cli_usage("usage: evault audit allowed-signers");
+	const char *usage = "usage: evault audit verify|checkpoint|export|show|allowed-signers ...";
 	evault_buf out = EVAULT_BUF_INIT;
-	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_audit_allowed_signers(c->repo, &out) < 0)
+	if (argc < 2)
+		return cli_usage("%s", usage);
+	const char *sub = argv[1];
+	if (strcmp(sub, "verify") == 0)
+		return verify(c, argc - 1, argv + 1);
+	if (strcmp(sub, "export") == 0)
+		return export(c, argc - 1, argv + 1);
+	int rc;
+	if (strcmp(sub, "allowed-signers") == 0 && argc == 2) {
+		rc = cli_open_repo(c, CLI_AS_NOBODY);
+		if (rc == 0)
+			rc = evault_audit_allowed_signers(c->repo, &out);
+	} else if (strcmp(sub, "checkpoint") == 0 && argc == 2) {
+		rc = cli_open_repo(c, CLI_AS_UNLOCKED);
+		if (rc == 0)
+			rc = evault_audit_checkpoint(c->repo, &out);
+	} else if (strcmp(sub, "show") == 0 && argc == 3) {
+		rc = cli_open_repo(c, CLI_AS_NOBODY);
+		if (rc == 0)
+			rc = evault_audit_show(c->repo, argv[2], &out);
+	} else {
+		return cli_usage("%s", usage);
+	}
+	if (rc < 0) {
+		evault_buf_dispose(&out);
 		return cli_fail();
+	}
 	fwrite(out.ptr, 1, out.size, stdout);
 	evault_buf_dispose(&out);
 	return EXIT_OK;

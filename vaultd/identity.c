@@ -302,6 +302,14 @@ int identity_sign(evault_buf *out, const evault_identity *id, const char *ns, co
 	return sshsig_sign(out, id->sk->data, ns, msg, len);
 }
 
+int identity_sign_raw(uint8_t sig[64], const evault_identity *id, const void *msg, size_t len)
+{
+	if (!id->sk)
+		return evault_error_set(EVAULT_EAUTH, "identity '%s' is locked", id->name);
+	crypto_sign_detached(sig, NULL, msg, len, id->sk->data);
+	return 0;
+}
+
 int identity_open_sealed(secret **out, const evault_identity *id, const uint8_t *sealed, size_t len)
 {
 	secret *xsk = NULL, *plain = NULL;

@@ -142,24 +142,22 @@ static int parse_line(mission_rec *m, char *line, unsigned *seen)
 	return 0;
 }
 
-int mission_load(const state *st, const char *mid, mission_rec *out)
+int mission_parse(mission_rec *out, const char *mid, const char *text, size_t len)
 {
-	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
 	unsigned seen = 0;
-	int rc;
+	int rc = 0;
 	memset(out, 0, sizeof(*out));
 	if (!mission_id_valid(mid))
 		return check_mission_id(mid);
 	snprintf(out->mid, sizeof(out->mid), "%s", mid);
-	if ((rc = evault_buf_printf(&path, "missions/%s/MISSION", mid)) < 0)
-		return rc;
-	if ((rc = state_read(st, path.ptr, &text)) < 0) {
-		if (rc == EVAULT_ENOTFOUND)
-			mission_hidden(mid);
-		goto done;
-	}
-	char *p = text.ptr, *end = text.ptr + text.size;
-	rc = 0;
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return error_oom();
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	char *p = copy, *end = copy + len;
+	if (memchr(copy, '\0', len))
+		rc = -1;
 	while (p < end && rc == 0) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl) {
@@ -171,11 +169,29 @@ int mission_load(const state *st, const char *mid, mission_rec *out)
 			rc = -1;
 		p = nl + 1;
 	}
+	free(copy);
 	if (rc < 0 || seen != (1 | 2 | 4 | 8 | 16)) {
 		mission_rec_clear(out);
-		rc = evault_error_set(EVAULT_ECORRUPT, "mission record %s is damaged", mid);
+		return evault_error_set(EVAULT_ECORRUPT, "mission record %s is damaged", mid);
 	}
-done:
+	return 0;
+}
+
+int mission_load(const state *st, const char *mid, mission_rec *out)
+{
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if (!mission_id_valid(mid))
+		return check_mission_id(mid);
+	if ((rc = evault_buf_printf(&path, "missions/%s/MISSION", mid)) < 0)
+		return rc;
+	if ((rc = state_read(st, path.ptr, &text)) < 0) {
+		if (rc == EVAULT_ENOTFOUND)
+			mission_hidden(mid);
+	} else {
+		rc = mission_parse(out, mid, text.ptr, text.size);
+	}
 	evault_buf_dispose(&text);
 	evault_buf_dispose(&path);
 	return rc;

@@ -23,6 +23,8 @@ typedef struct mission_rec {
 	size_t nauditors;
 } mission_rec;
 
+/* Parses the MISSION record of mid; EVAULT_ECORRUPT if it is not one. */
+int mission_parse(mission_rec *out, const char *mid, const char *text, size_t len);
 /* EVAULT_ENOTFOUND "no such mission" when absent. */
 int mission_load(const state *st, const char *mid, mission_rec *out);
 int mission_format(evault_buf *out, const mission_rec *m);

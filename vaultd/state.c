@@ -66,6 +66,9 @@ int state_global_init(void)
 		return evault_error_set(EVAULT_ERROR, "libgit2 failed to initialise");
 	/* Durable history: fsync objects and refs (libgit2 does not by default). */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	/* Bounded memory whatever the history's length (audit verify walks it all). */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(16 * 1024 * 1024));
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(32 * 1024 * 1024));
 	/* Untrusted repositories: verify object hashes as they are read. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
 	return 0;
@@ -111,6 +114,11 @@ int state_db_open(state_db **out, const char *gitdir)
 	}
 	*out = db;
 	return 0;
+}
+
+struct git_repository *state_db_git(state_db *db)
+{
+	return db->git;
 }
 
 void state_db_free(state_db *db)

@@ -14,10 +14,24 @@
 #include "user.h"
 #include "util.h"
 
+int user_parse(user_rec *out, const char *name, const char *text, size_t len)
+{
+	char role[32];
+	memset(out, 0, sizeof(*out));
+	if (!user_name_valid(name) ||
+	    text_get(out->name, sizeof(out->name), text, len, "name") < 0 ||
+	    strcmp(out->name, name) != 0 || text_get(role, sizeof(role), text, len, "role") < 0 ||
+	    evault_role_parse(&out->role, role) < 0 ||
+	    text_get(out->status, sizeof(out->status), text, len, "status") < 0 ||
+	    text_get(out->key_line, sizeof(out->key_line), text, len, "key") < 0 ||
+	    sshkey_parse_public(out->pk, out->key_line) < 0)
+		return evault_error_set(EVAULT_ECORRUPT, "user record %.40s is damaged", name);
+	return 0;
+}
+
 int user_load(const state *st, const char *name, user_rec *out)
 {
 	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
-	char role[32];
 	int rc;
 	memset(out, 0, sizeof(*out));
 	if (!user_name_valid(name))
@@ -27,21 +41,9 @@ int user_load(const state *st, const char *name, user_rec *out)
 	if ((rc = state_read(st, path.ptr, &text)) < 0) {
 		if (rc == EVAULT_ENOTFOUND)
 			evault_error_set(rc, "no such user: %s", name);
-		goto done;
+	} else {
+		rc = user_parse(out, name, text.ptr, text.size);
 	}
-	rc = EVAULT_ECORRUPT;
-	if (text_get(out->name, sizeof(out->name), text.ptr, text.size, "name") < 0 ||
-	    strcmp(out->name, name) != 0 ||
-	    text_get(role, sizeof(role), text.ptr, text.size, "role") < 0 ||
-	    evault_role_parse(&out->role, role) < 0 ||
-	    text_get(out->status, sizeof(out->status), text.ptr, text.size, "status") < 0 ||
-	    text_get(out->key_line, sizeof(out->key_line), text.ptr, text.size, "key") < 0 ||
-	    sshkey_parse_public(out->pk, out->key_line) < 0) {
-		evault_error_set(rc, "user record %s is damaged", name);
-		goto done;
-	}
-	rc = 0;
-done:
 	evault_buf_dispose(&text);
 	evault_buf_dispose(&path);
 	return rc;

@@ -15,6 +15,8 @@ typedef struct user_rec {
 	char key_line[256];
 } user_rec;
 
+/* Parses the record of user name; EVAULT_ECORRUPT if it is not one. */
+int user_parse(user_rec *out, const char *name, const char *text, size_t len);
 /* EVAULT_ENOTFOUND if there is no such user; EVAULT_ECORRUPT if unreadable. */
 int user_load(const state *st, const char *name, user_rec *out);
 int user_format(evault_buf *out, const user_rec *u);

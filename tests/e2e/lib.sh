@@ -6,7 +6,7 @@ set -u
 EVAULT_BIN=${EVAULT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/evault}
 [ -x "$EVAULT_BIN" ] || { echo "evault binary not found: $EVAULT_BIN" >&2; exit 2; }
 T=$(mktemp -d /tmp/evault-e2e.XXXXXX)
-trap 'cleanup_test' EXIT
+trap "cleanup_test" EXIT
 PASSED=0
 FAILED=0
 TEST_NAME=$(basename "$0" .sh)

@@ -2,6 +2,7 @@
 #ifndef EVAULT_H
 #define EVAULT_H
 
+#include "evault/audit.h"
 #include "evault/common.h"
 #include "evault/file.h"
 #include "evault/identity.h"

@@ -1,0 +1,123 @@
+/*
+ * Test and benchmark fixture: appends many valid events to a repository
+ * quickly. It creates MISSIONS missions, then EVENTS file.add events spread
+ * over them and their classes, each a real encrypted manifest (of an empty
+ * file) signed by the admin, exactly as evault put records them. Git's
+ * fsync is turned off: this builds fixtures, it is not how evault writes.
+ *
+ * usage: evault-gen-history REPO IDENTITY PASSFILE EVENTS [MISSIONS]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <git2.h>
+#include <sodium.h>
+
+#include "chunk.h"
+#include "evault.h"
+#include "manifest.h"
+#include "mission.h"
+#include "repo.h"
+#include "state.h"
+#include "util.h"
+
+static int die(const char *what)
+{
+	fprintf(stderr, "evault-gen-history: %s: %s\n", what, evault_error_last());
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 5) {
+		fprintf(stderr,
+			"usage: evault-gen-history REPO IDENTITY PASSFILE EVENTS [MISSIONS]\n");
+		return 2;
+	}
+	long events = atol(argv[4]), nmissions = argc > 5 ? atol(argv[5]) : 100;
+	evault_repo *repo = NULL;
+	evault_identity *id = NULL;
+	evault_buf pass = EVAULT_BUF_INIT;
+	if (evault_global_init() < 0)
+		return die("init");
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+	if (file_read_all(&pass, argv[3], 1024) < 0)
+		return die("passphrase");
+	size_t pl = strcspn(pass.ptr, "\r\n");
+	if (evault_repo_open(&repo, argv[1]) < 0 || evault_identity_load(&id, argv[2]) < 0 ||
+	    evault_identity_unlock(id, pass.ptr, pl) < 0 || evault_repo_set_identity(repo, id) < 0)
+		return die("open");
+	char mid[32];
+	for (long m = 0; m < nmissions; m++) {
+		snprintf(mid, sizeof(mid), "M-GEN-%04ld", m);
+		int rc = evault_mission_create(repo, mid, NULL, NULL, 0);
+		if (rc < 0 && rc != EVAULT_EEXISTS)
+			return die("mission create");
+	}
+	class_keys *keys[1000][3] = {{NULL}};
+	if (nmissions > 1000)
+		nmissions = 1000;
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (long i = 0; i < events; i++) {
+		long m = i % nmissions;
+		evault_class cls = (evault_class)((i / nmissions) % 3);
+		snprintf(mid, sizeof(mid), "M-GEN-%04ld", m);
+		state *st = NULL;
+		mission_rec mr;
+		if (state_begin(&st, repo, true) < 0 || mission_load(st, mid, &mr) < 0)
+			return die("state");
+		if (!keys[m][cls] && mission_class_keys(repo, &mr, cls, &keys[m][cls]) < 0)
+			return die("keys");
+		mission_rec_clear(&mr);
+		char path[64], fid[33], dir[128], p[200], sum[128], tr[256];
+		uint8_t rnd[16];
+		randombytes_buf(rnd, sizeof(rnd));
+		hex_encode(fid, rnd, sizeof(rnd));
+		snprintf(path, sizeof(path), "generated/file-%ld.txt", i);
+		manifest mf = {MANIFEST_TYPE_FILE,
+			       path,
+			       0,
+			       0644,
+			       (int64_t)time(NULL),
+			       0,
+			       (int64_t)time(NULL),
+			       "",
+			       evault_repo_chunk_size(repo),
+			       0,
+			       NULL};
+		evault_buf plain = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT;
+		if (manifest_encode(&plain, &mf) < 0 ||
+		    blob_seal(&enc, keys[m][cls], OBJ_KIND_MANIFEST, fid, plain.ptr, plain.size) <
+			0)
+			return die("manifest");
+		snprintf(dir, sizeof(dir), "missions/%s/%s", mid, evault_class_name(cls));
+		snprintf(p, sizeof(p), "%s/%s.enc", dir, fid);
+		if (state_put(st, p, enc.ptr, enc.size) < 0)
+			return die("put");
+		snprintf(p, sizeof(p), "%s/%s.objs", dir, fid);
+		if (state_put(st, p, "", 0) < 0)
+			return die("put");
+		snprintf(sum, sizeof(sum), "Add file in %s/%s", mid, evault_class_name(cls));
+		snprintf(tr, sizeof(tr), "Evault-Class: %s\nEvault-File: %s\nEvault-Objects: 0\n",
+			 evault_class_name(cls), fid);
+		state_event ev = {NULL, "file.add", mid, sum, tr};
+		if (state_commit(st, &ev) < 0)
+			return die("commit");
+		state_end(st);
+		evault_buf_dispose(&plain);
+		evault_buf_dispose(&enc);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	fprintf(stderr, "generated %ld events in %.1f s\n", events, s);
+	for (long m = 0; m < nmissions; m++)
+		for (int c = 0; c < 3; c++)
+			class_keys_free(keys[m][c]);
+	evault_repo_free(repo);
+	evault_identity_free(id);
+	evault_buf_dispose(&pass);
+	return 0;
+}

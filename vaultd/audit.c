@@ -1,0 +1,1364 @@
+/*
+ * History verification, checkpoints, export bundles (DESIGN §6,
+ * docs/auditing.md). With state.c this is the audit module: the only
+ * engine files that include git2.h.
+ *
+ * verify walks from the head back to the root along the single parent
+ * chain and checks every commit against its parent: memory stays constant
+ * whatever the history's length. Because the walk goes backwards, the
+ * failure reported is the oldest one seen, i.e. the first bad commit.
+ *
+ * Invariants checked for every commit C with parent P (root: no P):
+ *  1. C has at most one parent; only the root has none.
+ *  2. Evault-Seq(C) = Evault-Seq(P) + 1; the root's is 0.
+ *  3. time(C) >= time(P) - TIME_TOLERANCE.
+ *  4. C carries an SSHSIG (namespace git) in its gpgsig header, equal to
+ *     what git_commit_extract_signature finds, made by the key that the
+ *     actor had in P's state (the root: in its own state).
+ *  5. The actor is an active user in P whose role allows the action.
+ *  6. The tree of C differs from P's exactly as the action allows.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <sodium.h>
+
+#include "chunk.h"
+#include "config.h"
+#include "evault/audit.h"
+#include "evault/log.h"
+#include "identity.h"
+#include "mission.h"
+#include "repo.h"
+#include "sshkey.h"
+#include "state.h"
+#include "user.h"
+#include "util.h"
+
+#define MAIN_REF "refs/heads/main"
+/* Clocks of different machines disagree: a commit may be this much older
+ * than its parent (seconds) before verification fails. */
+#define TIME_TOLERANCE 300
+#define VERIFIED_FILE "audit-verified"
+#define BUNDLE_HEADER "# v2 git bundle\n"
+
+typedef struct verifier {
+	git_repository *git;
+	const char *expected_vault; /* from evault.conf, or NULL for a bundle */
+	evault_verify_result *res;
+	bool failed;
+	/* the commit being checked */
+	const git_oid *id;
+	char actor[EVAULT_USER_MAX + 1];
+	char action[40];
+	char mission[EVAULT_MID_MAX + 1];
+	const char *message;
+} verifier;
+
+static int git_fail(const char *what)
+{
+	const git_error *e = git_error_last();
+	return evault_error_set(EVAULT_ECORRUPT, "%s: %s", what,
+				e && e->message ? e->message : "git error");
+}
+
+/* Records a rule broken by the commit being checked. Returns 1. */
+static int bad(verifier *v, const char *fmt, ...) EVAULT_PRINTF(2, 3);
+static int bad(verifier *v, const char *fmt, ...)
+{
+	va_list ap;
+	/* walking backwards: each failure found is older than the last one */
+	v->failed = true;
+	git_oid_tostr(v->res->bad_commit, sizeof(v->res->bad_commit), v->id);
+	va_start(ap, fmt);
+	vsnprintf(v->res->reason, sizeof(v->res->reason), fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+/* The blob at path in tree; EVAULT_ENOTFOUND if there is none. */
+static int blob_at(evault_buf *out, git_repository *git, git_tree *tree, const char *path)
+{
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	int rc = 0;
+	out->size = 0;
+	if (!tree || git_tree_entry_bypath(&e, tree, path) < 0)
+		return EVAULT_ENOTFOUND;
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    git_blob_lookup(&b, git, git_tree_entry_id(e)) < 0)
+		rc = EVAULT_ECORRUPT;
+	else
+		rc = evault_buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+static int load_user(user_rec *u, git_repository *git, git_tree *tree, const char *name)
+{
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	int rc = evault_buf_printf(&path, "users/%s", name);
+	if (rc == 0 && (rc = blob_at(&text, git, tree, path.ptr)) == 0)
+		rc = user_parse(u, name, text.ptr, text.size);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+static int load_mission(mission_rec *m, git_repository *git, git_tree *tree, const char *mid)
+{
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	int rc = evault_buf_printf(&path, "missions/%s/MISSION", mid);
+	memset(m, 0, sizeof(*m));
+	if (rc == 0 && (rc = blob_at(&text, git, tree, path.ptr)) == 0)
+		rc = mission_parse(m, mid, text.ptr, text.size);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+/* ---- one-level tree comparison ---- */
+
+typedef struct change {
+	const git_tree_entry *old, *new; /* NULL: added / removed */
+} change;
+
+typedef struct delta {
+	change c[8];
+	size_t n;
+	bool more; /* more than fit: never allowed by any rule */
+} delta;
+
+static void delta_add(delta *d, const git_tree_entry *a, const git_tree_entry *b)
+{
+	if (d->n < sizeof(d->c) / sizeof(d->c[0]))
+		d->c[d->n++] = (change){a, b};
+	else
+		d->more = true;
+}
+
+/* Differences between two trees' entries (either may be NULL: empty). */
+static void tree_delta(delta *d, const git_tree *a, const git_tree *b)
+{
+	size_t na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0;
+	size_t i = 0, j = 0;
+	memset(d, 0, sizeof(*d));
+	while (i < na || j < nb) {
+		const git_tree_entry *ea = i < na ? git_tree_entry_byindex(a, i) : NULL;
+		const git_tree_entry *eb = j < nb ? git_tree_entry_byindex(b, j) : NULL;
+		int c = !ea ? 1 : !eb ? -1 : git_tree_entry_cmp(ea, eb);
+		if (c < 0) {
+			delta_add(d, ea, NULL);
+			i++;
+		} else if (c > 0) {
+			delta_add(d, NULL, eb);
+			j++;
+		} else {
+			if (!git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb)) ||
+			    git_tree_entry_filemode(ea) != git_tree_entry_filemode(eb))
+				delta_add(d, ea, eb);
+			i++;
+			j++;
+		}
+		if (d->more)
+			return;
+	}
+}
+
+static const char *change_name(const change *c)
+{
+	return git_tree_entry_name(c->new ? c->new : c->old);
+}
+
+/* The subtree named by a change's new (or old) side; NULL if not a tree. */
+static git_tree *change_tree(git_repository *git, const git_tree_entry *e)
+{
+	git_tree *t = NULL;
+	if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE)
+		git_tree_lookup(&t, git, git_tree_entry_id(e));
+	return t;
+}
+
+static bool is_blob(const git_tree_entry *e)
+{
+	return e && git_tree_entry_type(e) == GIT_OBJECT_BLOB;
+}
+
+/* Exactly one top-level entry changed, and it is name. */
+static int only_top(verifier *v, const delta *d, const char *name)
+{
+	if (d->more || d->n != 1 || strcmp(change_name(&d->c[0]), name) != 0)
+		return bad(v, "%s may change only %s/ in the state", v->action, name);
+	return 0;
+}
+
+/* ---- per-action rules ---- */
+
+static int check_user_add(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
+{
+	char user[64], role[32];
+	delta d;
+	git_tree *pu = NULL, *cu = NULL;
+	user_rec u;
+	int r = only_top(v, top, "users");
+	if (r)
+		return r;
+	if (trailer_get(user, sizeof(user), v->message, "Evault-User") < 0 ||
+	    trailer_get(role, sizeof(role), v->message, "Evault-Role") < 0)
+		return bad(v, "user.add without Evault-User and Evault-Role");
+	pu = change_tree(v->git, top->c[0].old);
+	cu = change_tree(v->git, top->c[0].new);
+	tree_delta(&d, pu, cu);
+	if (!cu || d.more || d.n != 1 || d.c[0].old || !is_blob(d.c[0].new) ||
+	    strcmp(git_tree_entry_name(d.c[0].new), user) != 0)
+		r = bad(v, "user.add must add exactly users/%s and change nothing else", user);
+	else if (load_user(&u, v->git, ct, user) < 0)
+		r = bad(v, "user.add: the record of %s is not valid", user);
+	else if (strcmp(evault_role_name(u.role), role) != 0 || strcmp(u.status, "active") != 0)
+		r = bad(v, "user.add: the record of %s disagrees with the event", user);
+	git_tree_free(pu);
+	git_tree_free(cu);
+	(void)pt;
+	return r;
+}
+
+/* The mission subtree change of a mission event: only missions/<mid> changed. */
+static int mission_change(verifier *v, const delta *top, git_tree **pm, git_tree **cm, delta *inner)
+{
+	delta d;
+	git_tree *pms = NULL, *cms = NULL;
+	int r = only_top(v, top, "missions");
+	if (r)
+		return r;
+	pms = change_tree(v->git, top->c[0].old);
+	cms = change_tree(v->git, top->c[0].new);
+	tree_delta(&d, pms, cms);
+	if (!cms || d.more || d.n != 1 || strcmp(change_name(&d.c[0]), v->mission) != 0)
+		r = bad(v, "%s may change only missions/%s", v->action, v->mission);
+	else {
+		*pm = change_tree(v->git, d.c[0].old);
+		*cm = change_tree(v->git, d.c[0].new);
+		if (!*cm)
+			r = bad(v, "%s removes missions/%s", v->action, v->mission);
+		else
+			tree_delta(inner, *pm, *cm);
+	}
+	git_tree_free(pms);
+	git_tree_free(cms);
+	return r;
+}
+
+static int check_mission_create(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
+{
+	git_tree *pm = NULL, *cm = NULL;
+	delta d;
+	mission_rec m;
+	int r = mission_change(v, top, &pm, &cm, &d);
+	memset(&m, 0, sizeof(m));
+	if (r)
+		goto done;
+	bool ok = !pm && !d.more && d.n == 2;
+	for (size_t i = 0; ok && i < d.n; i++)
+		ok = !d.c[i].old && is_blob(d.c[i].new) &&
+		     (strcmp(change_name(&d.c[i]), "MISSION") == 0 ||
+		      strcmp(change_name(&d.c[i]), "info.enc") == 0);
+	if (!ok) {
+		r = bad(v, "mission.create must add exactly a new mission's MISSION and info.enc");
+		goto done;
+	}
+	if (load_mission(&m, v->git, ct, v->mission) < 0) {
+		r = bad(v, "mission.create: the MISSION record is not valid");
+		goto done;
+	}
+	if (strcmp(m.status, "open") != 0 || strcmp(m.created_by, v->actor) != 0 || m.nauditors) {
+		r = bad(v, "mission.create: a new mission must be open, created by its actor, "
+			   "without auditors");
+		goto done;
+	}
+	for (size_t i = 0; i < m.nmembers; i++) {
+		user_rec u;
+		if (load_user(&u, v->git, pt, m.members[i]) < 0 || u.role == EVAULT_ROLE_AUDITOR ||
+		    strcmp(u.status, "active") != 0) {
+			r = bad(v, "mission.create: member %s is not an active technician or admin",
+				m.members[i]);
+			goto done;
+		}
+	}
+done:
+	mission_rec_clear(&m);
+	git_tree_free(pm);
+	git_tree_free(cm);
+	return r;
+}
+
+/* new = old with user added (grant) or removed (revoke) from one list. */
+static bool membership_step(const mission_rec *o, const mission_rec *n, const char *user,
+			    bool grant, bool auditor)
+{
+	if (strcmp(o->status, n->status) != 0 || strcmp(o->created_by, n->created_by) != 0 ||
+	    o->created != n->created || o->photo_authorised != n->photo_authorised)
+		return false;
+	for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
+		if (strcmp(o->fp[c], n->fp[c]) != 0)
+			return false;
+	const mission_rec *big = grant ? n : o, *small = grant ? o : n;
+	char *const *bl = auditor ? big->auditors : big->members;
+	size_t bn = auditor ? big->nauditors : big->nmembers;
+	char *const *sl = auditor ? small->auditors : small->members;
+	size_t sn = auditor ? small->nauditors : small->nmembers;
+	char *const *ol = auditor ? big->members : big->auditors;
+	size_t on = auditor ? big->nmembers : big->nauditors;
+	char *const *osl = auditor ? small->members : small->auditors;
+	size_t osn = auditor ? small->nmembers : small->nauditors;
+	if (bn != sn + 1 || on != osn)
+		return false;
+	for (size_t i = 0; i < on; i++)
+		if (strcmp(ol[i], osl[i]) != 0)
+			return false;
+	/* both lists sorted: big is small plus user */
+	size_t j = 0;
+	bool seen = false;
+	for (size_t i = 0; i < bn; i++) {
+		if (!seen && strcmp(bl[i], user) == 0) {
+			seen = true;
+			continue;
+		}
+		if (j >= sn || strcmp(bl[i], sl[j]) != 0)
+			return false;
+		j++;
+	}
+	return seen;
+}
+
+static int check_membership(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
+{
+	git_tree *pm = NULL, *cm = NULL;
+	delta d;
+	mission_rec o, n;
+	char user[64], as[16];
+	bool grant = strcmp(v->action, "mission.grant") == 0;
+	int r = mission_change(v, top, &pm, &cm, &d);
+	memset(&o, 0, sizeof(o));
+	memset(&n, 0, sizeof(n));
+	if (r)
+		goto done;
+	if (trailer_get(user, sizeof(user), v->message, "Evault-User") < 0 ||
+	    trailer_get(as, sizeof(as), v->message, "Evault-As") < 0 ||
+	    (strcmp(as, "member") && strcmp(as, "auditor"))) {
+		r = bad(v, "%s without Evault-User and Evault-As", v->action);
+		goto done;
+	}
+	if (!pm || d.more || d.n != 1 || !d.c[0].old || !d.c[0].new ||
+	    strcmp(change_name(&d.c[0]), "MISSION") != 0) {
+		r = bad(v, "%s may change only the MISSION record of an existing mission",
+			v->action);
+		goto done;
+	}
+	if (load_mission(&o, v->git, pt, v->mission) < 0 ||
+	    load_mission(&n, v->git, ct, v->mission) < 0) {
+		r = bad(v, "%s: a MISSION record is not valid", v->action);
+		goto done;
+	}
+	if (strcmp(o.status, "open") != 0) {
+		r = bad(v, "%s on mission %s, which is %s", v->action, v->mission, o.status);
+		goto done;
+	}
+	user_rec u;
+	bool auditor = strcmp(as, "auditor") == 0;
+	if (grant && (load_user(&u, v->git, pt, user) < 0 || strcmp(u.status, "active") != 0 ||
+		      (u.role == EVAULT_ROLE_AUDITOR) != auditor)) {
+		r = bad(v, "mission.grant to %s, who is not an active user of that role", user);
+		goto done;
+	}
+	if (!membership_step(&o, &n, user, grant, auditor))
+		r = bad(v, "%s must %s exactly %s %s the %ss of %s", v->action,
+			grant ? "add" : "remove", user, grant ? "to" : "from", as, v->mission);
+done:
+	mission_rec_clear(&o);
+	mission_rec_clear(&n);
+	git_tree_free(pm);
+	git_tree_free(cm);
+	return r;
+}
+
+static bool is_fid_entry(const change *c, const char *fid, const char *ext, bool added)
+{
+	const git_tree_entry *e = added ? c->new : c->old;
+	const git_tree_entry *other = added ? c->old : c->new;
+	char want[64];
+	snprintf(want, sizeof(want), "%s%s", fid, ext);
+	return is_blob(e) && !other && strcmp(git_tree_entry_name(e), want) == 0;
+}
+
+static int check_file_event(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
+{
+	git_tree *pm = NULL, *cm = NULL, *pc = NULL, *cc = NULL;
+	delta d, f;
+	mission_rec m;
+	char cls[16], fid[40], replaces[40] = "";
+	int r = mission_change(v, top, &pm, &cm, &d);
+	memset(&m, 0, sizeof(m));
+	if (r)
+		goto done;
+	if (trailer_get(cls, sizeof(cls), v->message, "Evault-Class") < 0 ||
+	    trailer_get(fid, sizeof(fid), v->message, "Evault-File") < 0 || strlen(fid) != 32 ||
+	    !is_hex(fid, 32)) {
+		r = bad(v, "%s without a valid Evault-Class and Evault-File", v->action);
+		goto done;
+	}
+	evault_class c;
+	if (evault_class_parse(&c, cls) < 0) {
+		r = bad(v, "%s names an unknown class", v->action);
+		goto done;
+	}
+	if (!pm || d.more || d.n != 1 || strcmp(change_name(&d.c[0]), cls) != 0) {
+		r = bad(v, "%s may change only missions/%s/%s", v->action, v->mission, cls);
+		goto done;
+	}
+	if (load_mission(&m, v->git, pt, v->mission) < 0) {
+		r = bad(v, "%s: the MISSION record is not valid", v->action);
+		goto done;
+	}
+	if (strcmp(m.status, "open") != 0) {
+		r = bad(v, "%s on mission %s, which is %s", v->action, v->mission, m.status);
+		goto done;
+	}
+	user_rec u;
+	if (load_user(&u, v->git, pt, v->actor) < 0 ||
+	    !(u.role == EVAULT_ROLE_ADMIN ||
+	      (u.role == EVAULT_ROLE_TECHNICIAN && mission_is_member(&m, v->actor)))) {
+		r = bad(v, "%s by %s, who is not a member of %s", v->action, v->actor, v->mission);
+		goto done;
+	}
+	pc = change_tree(v->git, d.c[0].old);
+	cc = change_tree(v->git, d.c[0].new);
+	tree_delta(&f, pc, cc);
+	bool add = strcmp(v->action, "file.add") == 0, rep = strcmp(v->action, "file.replace") == 0;
+	if (rep && (trailer_get(replaces, sizeof(replaces), v->message, "Evault-Replaces") < 0 ||
+		    strlen(replaces) != 32)) {
+		r = bad(v, "file.replace without Evault-Replaces");
+		goto done;
+	}
+	size_t want = add ? 2 : rep ? 4 : 2;
+	bool ok = !f.more && f.n == want;
+	for (size_t i = 0; ok && i < f.n; i++) {
+		const change *ch = &f.c[i];
+		if (add || rep)
+			ok = is_fid_entry(ch, fid, ".enc", true) ||
+			     is_fid_entry(ch, fid, ".objs", true) ||
+			     (rep && (is_fid_entry(ch, replaces, ".enc", false) ||
+				      is_fid_entry(ch, replaces, ".objs", false)));
+		else
+			ok = is_fid_entry(ch, fid, ".enc", false) ||
+			     is_fid_entry(ch, fid, ".objs", false);
+	}
+	if (!ok)
+		r = bad(v, "%s must %s exactly the entries of file %s in %s/%s", v->action,
+			add   ? "add"
+			: rep ? "replace"
+			      : "remove",
+			fid, v->mission, cls);
+done:
+	mission_rec_clear(&m);
+	git_tree_free(pm);
+	git_tree_free(cm);
+	git_tree_free(pc);
+	git_tree_free(cc);
+	return r;
+}
+
+static int check_root(verifier *v, git_tree *ct)
+{
+	evault_buf text = EVAULT_BUF_INIT;
+	config cfg;
+	char vid[64], user[64];
+	user_rec u;
+	delta d;
+	git_tree *users = NULL;
+	int r = 0;
+	if (strcmp(v->action, "vault.init") != 0) {
+		r = bad(v, "the root commit is not vault.init");
+		goto done;
+	}
+	if (blob_at(&text, v->git, ct, "VAULT") < 0 ||
+	    config_parse(&cfg, text.ptr, text.size) < 0) {
+		r = bad(v, "the root commit has no valid VAULT record");
+		goto done;
+	}
+	if (trailer_get(vid, sizeof(vid), v->message, "Evault-Vault") < 0 ||
+	    strcmp(vid, cfg.vault_id_hex) != 0) {
+		r = bad(v, "the root commit's Evault-Vault is not the VAULT record's id");
+		goto done;
+	}
+	snprintf(v->res->vault_id, sizeof(v->res->vault_id), "%s", cfg.vault_id_hex);
+	if (v->expected_vault && strcmp(v->expected_vault, cfg.vault_id_hex) != 0) {
+		r = bad(v, "the history is of vault %s, evault.conf says %s", cfg.vault_id_hex,
+			v->expected_vault);
+		goto done;
+	}
+	git_tree_entry *ue = NULL;
+	if (git_tree_entry_bypath(&ue, ct, "users") == 0) {
+		users = change_tree(v->git, ue);
+		git_tree_entry_free(ue);
+	}
+	tree_delta(&d, NULL, users);
+	if (git_tree_entrycount(ct) != 2 || !users || d.n != 1 ||
+	    trailer_get(user, sizeof(user), v->message, "Evault-User") < 0 ||
+	    strcmp(user, v->actor) != 0 || load_user(&u, v->git, ct, user) < 0 ||
+	    u.role != EVAULT_ROLE_ADMIN) {
+		r = bad(v, "the root commit must hold VAULT and exactly one admin, its actor");
+		goto done;
+	}
+done:
+	git_tree_free(users);
+	evault_buf_dispose(&text);
+	return r;
+}
+
+/* Invariant 4: the signature, from the header only, by the actor's key in state. */
+static int check_signature(verifier *v, git_commit *c, git_tree *keys_tree)
+{
+	git_buf hdr = GIT_BUF_INIT_CONST(NULL, 0), sig = GIT_BUF_INIT_CONST(NULL, 0),
+		data = GIT_BUF_INIT_CONST(NULL, 0);
+	uint8_t signer[SSH_ED25519_PK_LEN];
+	user_rec u;
+	int r = 0;
+	git_oid id = *git_commit_id(c);
+	if (git_commit_header_field(&hdr, c, "gpgsig") < 0) {
+		r = bad(v, "the commit is not signed (no gpgsig header)");
+		goto done;
+	}
+	if (git_commit_extract_signature(&sig, &data, v->git, &id, "gpgsig") < 0 ||
+	    sig.size != hdr.size || memcmp(sig.ptr, hdr.ptr, hdr.size) != 0) {
+		r = bad(v, "the signature is not where git looks for it (gpgsig header)");
+		goto done;
+	}
+	if (load_user(&u, v->git, keys_tree, v->actor) < 0) {
+		r = bad(v, "actor %s is not a user of the vault at that point", v->actor);
+		goto done;
+	}
+	if (sshsig_verify(signer, sig.ptr, sig.size, "git", data.ptr, data.size) < 0) {
+		r = bad(v, "the signature does not verify (%s)", evault_error_last());
+		goto done;
+	}
+	if (sodium_memcmp(signer, u.pk, sizeof(signer)) != 0)
+		r = bad(v, "signed by a key that is not %s's", v->actor);
+done:
+	git_buf_dispose(&hdr);
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	return r;
+}
+
+static int check_commit(verifier *v, git_commit *c, git_commit *parent)
+{
+	git_tree *ct = NULL, *pt = NULL;
+	char seq[32];
+	int r = 0;
+	v->message = git_commit_message(c);
+	v->mission[0] = '\0';
+	if (trailer_get(seq, sizeof(seq), v->message, "Evault-Seq") < 0 ||
+	    trailer_get(v->actor, sizeof(v->actor), v->message, "Evault-Actor") < 0 ||
+	    trailer_get(v->action, sizeof(v->action), v->message, "Evault-Action") < 0 ||
+	    !user_name_valid(v->actor))
+		return bad(v, "the commit lacks Evault-Seq, Evault-Actor or Evault-Action");
+	char *end;
+	errno = 0;
+	uint64_t s = strtoull(seq, &end, 10);
+	if (*end || !*seq || errno)
+		return bad(v, "Evault-Seq is not a number");
+	uint64_t want = 0;
+	if (parent) {
+		char ps[32];
+		if (trailer_get(ps, sizeof(ps), git_commit_message(parent), "Evault-Seq") == 0)
+			want = strtoull(ps, NULL, 10) + 1;
+	}
+	if (s != want)
+		return bad(v, "Evault-Seq is %llu where %llu follows", (unsigned long long)s,
+			   (unsigned long long)want);
+	if (parent && git_commit_time(c) + TIME_TOLERANCE < git_commit_time(parent))
+		return bad(v, "commit time goes back %lld s, more than the %d s tolerated",
+			   (long long)(git_commit_time(parent) - git_commit_time(c)),
+			   TIME_TOLERANCE);
+	if (git_commit_tree(&ct, c) < 0 || (parent && git_commit_tree(&pt, parent) < 0)) {
+		r = bad(v, "the commit's tree is unreadable");
+		goto done;
+	}
+	if ((r = check_signature(v, c, parent ? pt : ct)) != 0)
+		goto done;
+	if (!parent) {
+		r = check_root(v, ct);
+		goto done;
+	}
+	/* invariant 5: an active user whose role allows the action */
+	user_rec actor;
+	if (load_user(&actor, v->git, pt, v->actor) < 0 || strcmp(actor.status, "active") != 0) {
+		r = bad(v, "actor %s is not an active user at that point", v->actor);
+		goto done;
+	}
+	bool admin_only =
+	    strcmp(v->action, "user.add") == 0 || strcmp(v->action, "mission.create") == 0 ||
+	    strcmp(v->action, "mission.grant") == 0 || strcmp(v->action, "mission.revoke") == 0;
+	if (admin_only && actor.role != EVAULT_ROLE_ADMIN) {
+		r = bad(v, "%s by %s, a %s: only admins may", v->action, v->actor,
+			evault_role_name(actor.role));
+		goto done;
+	}
+	bool mission_event =
+	    strncmp(v->action, "mission.", 8) == 0 || strncmp(v->action, "file.", 5) == 0;
+	if (mission_event &&
+	    (trailer_get(v->mission, sizeof(v->mission), v->message, "Evault-Mission") < 0 ||
+	     !mission_id_valid(v->mission))) {
+		r = bad(v, "%s without a valid Evault-Mission", v->action);
+		goto done;
+	}
+	/* invariant 6 */
+	delta top;
+	tree_delta(&top, pt, ct);
+	if (strcmp(v->action, "user.add") == 0)
+		r = check_user_add(v, pt, ct, &top);
+	else if (strcmp(v->action, "mission.create") == 0)
+		r = check_mission_create(v, pt, ct, &top);
+	else if (strcmp(v->action, "mission.grant") == 0 ||
+		 strcmp(v->action, "mission.revoke") == 0)
+		r = check_membership(v, pt, ct, &top);
+	else if (strcmp(v->action, "file.add") == 0 || strcmp(v->action, "file.replace") == 0 ||
+		 strcmp(v->action, "file.remove") == 0)
+		r = check_file_event(v, pt, ct, &top);
+	else if (strcmp(v->action, "vault.init") == 0)
+		r = bad(v, "vault.init is only allowed as the root commit");
+	else
+		r = bad(v, "unknown action %.40s", v->action);
+done:
+	git_tree_free(ct);
+	git_tree_free(pt);
+	return r;
+}
+
+/* Walks head -> root; fills res. 0 ran (res->ok says), <0 could not run. */
+static int verify_chain(git_repository *git, const git_oid *head, const char *expected_vault,
+			evault_verify_result *res)
+{
+	verifier v;
+	git_commit *c = NULL, *parent = NULL;
+	int rc = 0;
+	memset(&v, 0, sizeof(v));
+	v.git = git;
+	v.expected_vault = expected_vault;
+	v.res = res;
+	git_oid_tostr(res->head, sizeof(res->head), head);
+	if (git_commit_lookup(&c, git, head) < 0)
+		return git_fail("cannot read the history head");
+	char seq[32];
+	if (trailer_get(seq, sizeof(seq), git_commit_message(c), "Evault-Seq") == 0)
+		res->seq = strtoull(seq, NULL, 10);
+	res->last_time = git_commit_time(c);
+	while (c) {
+		unsigned np = git_commit_parentcount(c);
+		v.id = git_commit_id(c);
+		parent = NULL;
+		if (np > 1) {
+			bad(&v, "a merge commit: the history must be linear");
+		} else if (np == 1 && git_commit_parent(&parent, c, 0) < 0) {
+			bad(&v, "the parent commit is missing or unreadable");
+		} else {
+			check_commit(&v, c, parent);
+		}
+		res->events++;
+		res->first_time = git_commit_time(c);
+		git_commit_free(c);
+		c = parent;
+		if (np == 1 && !parent)
+			break;
+	}
+	res->ok = !v.failed;
+	return rc;
+}
+
+/* ---- object checks (keyless) ---- */
+
+typedef struct objs_ctx {
+	evault_repo *repo;
+	evault_verify_result *res;
+	bool failed;
+} objs_ctx;
+
+static int check_objects_in(objs_ctx *o, git_repository *git, git_tree *tree, const char *where)
+{
+	size_t n = git_tree_entrycount(tree);
+	evault_buf obj = EVAULT_BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0 && !o->failed; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			git_tree *sub = NULL;
+			char path[1024];
+			snprintf(path, sizeof(path), "%s%s/", where, name);
+			if (git_tree_lookup(&sub, git, git_tree_entry_id(e)) < 0)
+				return git_fail("cannot read the state");
+			rc = check_objects_in(o, git, sub, path);
+			git_tree_free(sub);
+			continue;
+		}
+		size_t nl = strlen(name);
+		if (nl < 5 || strcmp(name + nl - 5, ".objs") != 0)
+			continue;
+		git_blob *b = NULL;
+		if (git_blob_lookup(&b, git, git_tree_entry_id(e)) < 0)
+			return git_fail("cannot read an object list");
+		const char *p = git_blob_rawcontent(b);
+		size_t len = (size_t)git_blob_rawsize(b);
+		for (size_t off = 0; off + 65 <= len && !o->failed; off += 65) {
+			uint8_t id[OBJECT_ID_LEN], actual[OBJECT_ID_LEN];
+			if (p[off + 64] != '\n' || hex_decode(id, sizeof(id), p + off, 64) < 0) {
+				snprintf(o->res->reason, sizeof(o->res->reason),
+					 "%s%s is not a list of object names", where, name);
+				o->failed = true;
+				break;
+			}
+			int g = o->repo->objects->ops->get(o->repo->objects, id, &obj, 64u << 20);
+			if (g == 0)
+				object_hash(actual, obj.ptr, obj.size);
+			if (g < 0 || sodium_memcmp(actual, id, sizeof(id)) != 0) {
+				snprintf(o->res->reason, sizeof(o->res->reason),
+					 "object %.64s of %s%s is %s", p + off, where, name,
+					 g == EVAULT_ENOTFOUND ? "missing"
+					 : g < 0               ? "unreadable"
+						 : "corrupt (does not hash to its name)");
+				o->failed = true;
+				break;
+			}
+			o->res->objects++;
+		}
+		if (!o->failed && len % 65 != 0) {
+			snprintf(o->res->reason, sizeof(o->res->reason),
+				 "%s%s is not a list of object names", where, name);
+			o->failed = true;
+		}
+		git_blob_free(b);
+	}
+	evault_buf_dispose(&obj);
+	return rc;
+}
+
+/* ---- rollback tripwires: reflog and the last verified head ---- */
+
+static bool descends_or_equal(git_repository *git, const git_oid *head, const git_oid *old)
+{
+	git_commit *c = NULL;
+	if (git_oid_equal(head, old))
+		return true;
+	/* the usual case, one event forward: O(1) instead of a graph search */
+	if (git_commit_lookup(&c, git, head) == 0) {
+		bool child = git_commit_parentcount(c) == 1 &&
+			     git_oid_equal(git_commit_parent_id(c, 0), old);
+		git_commit_free(c);
+		if (child)
+			return true;
+	}
+	return git_graph_descendant_of(git, head, old) == 1;
+}
+
+/*
+ * Every move of main in the reflog must be a fast-forward, and the reflog
+ * must end at the head. The file is read a line at a time (each line:
+ * "<old> <new> <who> <time> <tz>\t<message>"): memory stays constant
+ * whatever the history's length.
+ */
+static void check_reflog(git_repository *git, const git_oid *head, evault_verify_result *res)
+{
+	evault_buf path = EVAULT_BUF_INIT;
+	char line[4096], last[GIT_OID_HEXSZ + 1] = "";
+	bool any = false;
+	if (evault_buf_printf(&path, "%s/logs/%s", git_repository_path(git), MAIN_REF) < 0)
+		return;
+	FILE *f = fopen(path.ptr, "r");
+	evault_buf_dispose(&path);
+	if (!f)
+		return; /* no reflog: the last verified head and checkpoints remain */
+	while (res->ok && fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+		bool whole = n > 0 && line[n - 1] == '\n';
+		while (!whole && n == sizeof(line) - 1) { /* skip the rest of a long line */
+			int ch;
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+			whole = true;
+		}
+		git_oid o, nw;
+		if (n < 82 || line[40] != ' ' || line[81] != ' ' || git_oid_fromstrn(&o, line, 40) < 0 ||
+		    git_oid_fromstrn(&nw, line + 41, 40) < 0) {
+			res->ok = false;
+			snprintf(res->reason, sizeof(res->reason), "the reflog of main is damaged");
+			break;
+		}
+		any = true;
+		memcpy(last, line + 41, GIT_OID_HEXSZ);
+		last[GIT_OID_HEXSZ] = '\0';
+		if (!git_oid_is_zero(&o) && !descends_or_equal(git, &nw, &o)) {
+			res->ok = false;
+			snprintf(res->bad_commit, sizeof(res->bad_commit), "%s", last);
+			snprintf(res->reason, sizeof(res->reason),
+				 "the reflog shows main moved backwards or sideways (from %.12s to "
+				 "%.12s): history rewritten",
+				 line, last);
+		}
+	}
+	fclose(f);
+	git_oid end;
+	if (res->ok && any && (git_oid_fromstr(&end, last) < 0 || !git_oid_equal(&end, head))) {
+		res->ok = false;
+		git_oid_tostr(res->bad_commit, sizeof(res->bad_commit), head);
+		snprintf(res->reason, sizeof(res->reason),
+			 "main was changed without a reflog entry (the reflog ends at %.12s)", last);
+	}
+}
+
+static void check_last_verified(evault_repo *repo, git_repository *git, const git_oid *head,
+				evault_verify_result *res)
+{
+	evault_buf path = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT;
+	char hex[64], seq[32];
+	git_oid old;
+	if (evault_buf_printf(&path, "%s/%s", repo->path, VERIFIED_FILE) < 0 ||
+	    file_read_all(&text, path.ptr, 4096) < 0)
+		goto done;
+	if (text_get(hex, sizeof(hex), text.ptr, text.size, "head") < 0 ||
+	    text_get(seq, sizeof(seq), text.ptr, text.size, "seq") < 0 ||
+	    git_oid_fromstr(&old, hex) < 0) {
+		res->ok = false;
+		snprintf(res->reason, sizeof(res->reason), "%s is damaged", VERIFIED_FILE);
+		goto done;
+	}
+	if (!descends_or_equal(git, head, &old)) {
+		res->ok = false;
+		git_oid_tostr(res->bad_commit, sizeof(res->bad_commit), head);
+		snprintf(res->reason, sizeof(res->reason),
+			 "the history no longer contains the head verified before (seq %s, %.12s): "
+			 "rewritten or rolled back",
+			 seq, hex);
+	}
+done:
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&text);
+}
+
+static void record_verified(evault_repo *repo, const evault_verify_result *res)
+{
+	evault_buf path = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT;
+	if (evault_buf_printf(&path, "%s/%s", repo->path, VERIFIED_FILE) == 0 &&
+	    evault_buf_printf(&text, "seq %llu\nhead %s\n", (unsigned long long)res->seq,
+			      res->head) == 0)
+		file_write_atomic(path.ptr, text.ptr, text.size, 0644);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&text);
+}
+
+/* ---- checkpoints (C2SP signed note) ---- */
+
+#define CP_ORIGIN "evault-vault/"
+static const char em_dash[] = "\xe2\x80\x94";
+
+/* C2SP signed-note key id for an Ed25519 key: SHA-256(name \n 0x01 pk)[:4]. */
+static void note_key_id(uint8_t out[4], const char *name, const uint8_t pk[32])
+{
+	crypto_hash_sha256_state h;
+	uint8_t d[32], t = 0x01;
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const uint8_t *)name, strlen(name));
+	crypto_hash_sha256_update(&h, (const uint8_t *)"\n", 1);
+	crypto_hash_sha256_update(&h, &t, 1);
+	crypto_hash_sha256_update(&h, pk, 32);
+	crypto_hash_sha256_final(&h, d);
+	memcpy(out, d, 4);
+}
+
+int evault_audit_checkpoint(evault_repo *repo, evault_buf *out)
+{
+	state *st = NULL;
+	evault_buf body = EVAULT_BUF_INIT, sig = EVAULT_BUF_INIT;
+	git_oid head;
+	int rc;
+	if ((rc = repo_require_actor(repo)) < 0 || (rc = state_begin(&st, repo, false)) < 0)
+		goto done;
+	if (git_oid_fromstr(&head, state_head_hex(st)) < 0) {
+		rc = evault_error_set(EVAULT_ECORRUPT, "no history head");
+		goto done;
+	}
+	if ((rc = evault_buf_printf(&body, "%s%s\n%llu\n", CP_ORIGIN, repo->cfg.vault_id_hex,
+				    (unsigned long long)state_seq(st))) < 0 ||
+	    (rc = b64_encode(&body, head.id, GIT_OID_RAWSZ)) < 0 ||
+	    (rc = evault_buf_printf(&body, "\ntime %lld\n", (long long)time(NULL))) < 0)
+		goto done;
+	uint8_t blob[4 + crypto_sign_BYTES];
+	const uint8_t *pk = identity_public_key(repo->id);
+	note_key_id(blob, repo->actor, pk);
+	if ((rc = identity_sign_raw(blob + 4, repo->id, body.ptr, body.size)) < 0)
+		goto done;
+	if ((rc = evault_buf_put(out, body.ptr, body.size)) < 0 ||
+	    (rc = evault_buf_printf(out, "\n%s %s ", em_dash, repo->actor)) < 0 ||
+	    (rc = b64_encode(out, blob, sizeof(blob))) < 0 ||
+	    (rc = evault_buf_put(out, "\n", 1)) < 0)
+		goto done;
+done:
+	state_end(st);
+	evault_buf_dispose(&body);
+	evault_buf_dispose(&sig);
+	return rc;
+}
+
+/* Checks a checkpoint against the history whose head is head. */
+static void check_checkpoint(git_repository *git, const git_oid *head, const char *text, size_t len,
+			     evault_verify_result *res)
+{
+	char *copy = malloc(len + 1);
+	evault_buf hash = EVAULT_BUF_INIT, sigb = EVAULT_BUF_INIT, ub = EVAULT_BUF_INIT;
+	git_commit *cp = NULL;
+	git_tree *tree = NULL;
+	const char *why = NULL;
+	if (!copy) {
+		why = "out of memory";
+		goto done;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	char *sep = strstr(copy, "\n\n");
+	if (memchr(text, '\0', len) || !sep) {
+		why = "not a signed note";
+		goto done;
+	}
+	size_t bodylen = (size_t)(sep - copy) + 1;
+	char origin[128], seqs[32], hashs[128];
+	int used = 0;
+	if (sscanf(copy, "%127[^\n]\n%31[0-9]\n%127[^\n]\n%n", origin, seqs, hashs, &used) != 3 ||
+	    strncmp(origin, CP_ORIGIN, strlen(CP_ORIGIN)) != 0) {
+		why = "not an evault checkpoint";
+		goto done;
+	}
+	if (strcmp(origin + strlen(CP_ORIGIN), res->vault_id) != 0) {
+		why = "it is a checkpoint of another vault";
+		goto done;
+	}
+	git_oid id;
+	if (b64_decode(&hash, hashs, strlen(hashs)) < 0 || hash.size != GIT_OID_RAWSZ) {
+		why = "its head is not a commit id";
+		goto done;
+	}
+	git_oid_fromraw(&id, (const uint8_t *)hash.ptr);
+	/* the signature line: "— name base64" */
+	char *line = sep + 2, name[64], b64[256];
+	size_t dl = strlen(em_dash);
+	if (strncmp(line, em_dash, dl) != 0 || sscanf(line + dl, " %63s %255s", name, b64) != 2 ||
+	    b64_decode(&sigb, b64, strlen(b64)) < 0 || sigb.size != 4 + crypto_sign_BYTES) {
+		why = "its signature line is malformed";
+		goto done;
+	}
+	if (git_commit_lookup(&cp, git, &id) < 0) {
+		why = "its head is not in this history (rewritten or rolled back)";
+		goto done;
+	}
+	char cseq[32];
+	if (trailer_get(cseq, sizeof(cseq), git_commit_message(cp), "Evault-Seq") < 0 ||
+	    strcmp(cseq, seqs) != 0) {
+		why = "its sequence number does not match its commit";
+		goto done;
+	}
+	if (!descends_or_equal(git, head, &id)) {
+		why = "today's history does not contain it (rewritten or rolled back)";
+		goto done;
+	}
+	user_rec u;
+	uint8_t kid[4];
+	if (git_commit_tree(&tree, cp) < 0 || !user_name_valid(name) ||
+	    load_user(&u, git, tree, name) < 0) {
+		why = "its signer was not a user of the vault at that point";
+		goto done;
+	}
+	note_key_id(kid, name, u.pk);
+	if (memcmp(kid, sigb.ptr, 4) != 0 ||
+	    crypto_sign_verify_detached((const uint8_t *)sigb.ptr + 4, (const uint8_t *)copy,
+					bodylen, u.pk) != 0) {
+		why = "its signature does not verify";
+		goto done;
+	}
+done:
+	if (why) {
+		res->ok = false;
+		res->bad_commit[0] = '\0';
+		snprintf(res->reason, sizeof(res->reason), "checkpoint: %s", why);
+	}
+	git_tree_free(tree);
+	git_commit_free(cp);
+	evault_buf_dispose(&hash);
+	evault_buf_dispose(&sigb);
+	evault_buf_dispose(&ub);
+	free(copy);
+}
+
+/* ---- verify ---- */
+
+static int verify_git(git_repository *git, evault_repo *repo, const evault_verify_opts *opts,
+		      evault_verify_result *res)
+{
+	git_oid head;
+	int rc;
+	if (git_reference_name_to_id(&head, git, MAIN_REF) < 0)
+		return evault_error_set(EVAULT_ECORRUPT, "the history has no main branch");
+	if ((rc = verify_chain(git, &head, repo ? repo->cfg.vault_id_hex : NULL, res)) < 0)
+		return rc;
+	if (res->ok && repo) {
+		check_reflog(git, &head, res);
+		if (res->ok)
+			check_last_verified(repo, git, &head, res);
+	}
+	if (res->ok && opts->checkpoint)
+		check_checkpoint(git, &head, opts->checkpoint, opts->checkpoint_len, res);
+	if (res->ok && opts->objects && repo) {
+		git_commit *c = NULL;
+		git_tree *t = NULL;
+		objs_ctx o = {repo, res, false};
+		if (git_commit_lookup(&c, git, &head) < 0 || git_commit_tree(&t, c) < 0)
+			rc = git_fail("cannot read the head");
+		else
+			rc = check_objects_in(&o, git, t, "");
+		git_tree_free(t);
+		git_commit_free(c);
+		if (o.failed) {
+			res->ok = false;
+			res->bad_commit[0] = '\0';
+		}
+	}
+	return rc;
+}
+
+int evault_audit_verify(evault_repo *repo, const evault_verify_opts *opts,
+			evault_verify_result *res)
+{
+	evault_verify_opts defaults = EVAULT_VERIFY_OPTS_INIT;
+	memset(res, 0, sizeof(*res));
+	int rc = verify_git(state_db_git(repo->db), repo, opts ? opts : &defaults, res);
+	if (rc == 0 && res->ok)
+		record_verified(repo, res);
+	return rc;
+}
+
+/* ---- bundles ---- */
+
+int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
+			       evault_verify_result *res)
+{
+	evault_verify_opts defaults = EVAULT_VERIFY_OPTS_INIT;
+	evault_buf data = EVAULT_BUF_INIT, file = EVAULT_BUF_INIT;
+	git_repository *git = NULL;
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
+	git_reference *ref = NULL;
+	char tmp[] = "/tmp/evault-bundle-XXXXXX";
+	bool made = false;
+	struct stat sb;
+	int rc = 0;
+	memset(res, 0, sizeof(*res));
+	if (!opts)
+		opts = &defaults;
+	if (opts->objects)
+		return evault_error_set(EVAULT_EINVAL,
+					"a bundle holds no objects: --objects needs a "
+					"repository");
+	if ((rc = evault_global_init()) < 0)
+		return rc;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		rc = evault_buf_printf(&file, "%s/history.bundle", path);
+	else
+		rc = evault_buf_printf(&file, "%s", path);
+	if (rc < 0 || (rc = file_read_all(&data, file.ptr, (size_t)4 << 30)) < 0)
+		goto done;
+	/* header: "# v2 git bundle", "<id> refs/heads/main", "<id> HEAD", blank line */
+	size_t hl = strlen(BUNDLE_HEADER);
+	const char *nl = NULL;
+	git_oid head, other;
+	if (data.size < hl + 100 || memcmp(data.ptr, BUNDLE_HEADER, hl) != 0 ||
+	    git_oid_fromstrn(&head, data.ptr + hl, 40) < 0 ||
+	    strncmp(data.ptr + hl + 40, " refs/heads/main\n", 17) != 0 ||
+	    git_oid_fromstrn(&other, data.ptr + hl + 57, 40) < 0 ||
+	    strncmp(data.ptr + hl + 97, " HEAD\n\n", 7) != 0 || !git_oid_equal(&head, &other)) {
+		rc = evault_error_set(EVAULT_ECORRUPT, "%s is not an evault history bundle",
+				      file.ptr);
+		goto done;
+	}
+	nl = data.ptr + hl + 104;
+	if (!mkdtemp(tmp)) {
+		rc = error_errno("cannot create a directory in", "/tmp");
+		goto done;
+	}
+	made = true;
+	git_transfer_progress stats;
+	memset(&stats, 0, sizeof(stats));
+	if (git_repository_init(&git, tmp, 1) < 0 || git_repository_odb(&odb, git) < 0 ||
+	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
+	    wp->append(wp, nl, data.size - (size_t)(nl - data.ptr), &stats) < 0 ||
+	    wp->commit(wp, &stats) < 0) {
+		rc = git_fail("the bundle's pack is unreadable");
+		goto done;
+	}
+	if (git_reference_create(&ref, git, MAIN_REF, &head, 1, NULL) < 0) {
+		rc = git_fail("the bundle's head is not in its pack");
+		goto done;
+	}
+	rc = verify_git(git, NULL, opts, res);
+done:
+	if (wp)
+		wp->free(wp);
+	git_reference_free(ref);
+	git_odb_free(odb);
+	git_repository_free(git);
+	if (made) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+		if (system(cmd) != 0) {
+			/* a leftover temporary copy of public history; nothing secret */
+		}
+	}
+	evault_buf_dispose(&data);
+	evault_buf_dispose(&file);
+	return rc;
+}
+
+static int write_bundle(git_repository *git, const char *path)
+{
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	git_buf pack = GIT_BUF_INIT_CONST(NULL, 0);
+	evault_buf out = EVAULT_BUF_INIT;
+	git_oid head;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc = 0;
+	if (git_reference_name_to_id(&head, git, MAIN_REF) < 0 ||
+	    git_packbuilder_new(&pb, git) < 0 || git_revwalk_new(&walk, git) < 0 ||
+	    git_revwalk_push(walk, &head) < 0 || git_packbuilder_insert_walk(pb, walk) < 0 ||
+	    git_packbuilder_write_buf(&pack, pb) < 0) {
+		rc = git_fail("cannot pack the history");
+		goto done;
+	}
+	git_oid_tostr(hex, sizeof(hex), &head);
+	if ((rc = evault_buf_printf(&out, "%s%s refs/heads/main\n%s HEAD\n\n", BUNDLE_HEADER, hex,
+				    hex)) < 0 ||
+	    (rc = evault_buf_put(&out, pack.ptr, pack.size)) < 0)
+		goto done;
+	rc = file_write_new(path, out.ptr, out.size, 0644);
+done:
+	git_buf_dispose(&pack);
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	evault_buf_dispose(&out);
+	return rc;
+}
+
+static const char export_readme[] =
+    "evault audit export\n"
+    "===================\n\n"
+    "history.bundle    the vault's whole signed history (a git bundle)\n"
+    "allowed_signers   every user's public key, for git and ssh-keygen\n"
+    "mission-log.txt   (with --mission) the events of one mission\n\n"
+    "Verify with evault, without any key or repository:\n\n"
+    "    evault audit verify DIR [--checkpoint CHECKPOINT]\n\n"
+    "Verify with stock git and OpenSSH only:\n\n"
+    "    git clone --bare DIR/history.bundle vault.git\n"
+    "    git -C vault.git -c gpg.format=ssh \\\n"
+    "        -c gpg.ssh.allowedSignersFile=\"$PWD/DIR/allowed_signers\" \\\n"
+    "        log --show-signature\n\n"
+    "Stock git proves each commit was signed by a key in allowed_signers and\n"
+    "that the chain of commits is intact. Only 'evault audit verify' also\n"
+    "proves that each signer held that key and a role allowing the action at\n"
+    "that point, and that each event changed the state only as its action\n"
+    "allows. Take allowed_signers from the company, not only from this\n"
+    "directory, and keep a signed checkpoint to detect a rewritten history.\n"
+    "Client data is encrypted in the history; mission ids are references.\n";
+
+typedef struct mission_log_ctx {
+	evault_buf *out;
+	const char *mission;
+} mission_log_ctx;
+
+static int mission_log_line(const state_commit_info *ci, void *p)
+{
+	mission_log_ctx *c = p;
+	char mid[80], seq[32], actor[64], action[64], when[32];
+	if (trailer_get(mid, sizeof(mid), ci->message, "Evault-Mission") < 0 ||
+	    strcmp(mid, c->mission) != 0)
+		return 0;
+	trailer_get(seq, sizeof(seq), ci->message, "Evault-Seq");
+	trailer_get(actor, sizeof(actor), ci->message, "Evault-Actor");
+	trailer_get(action, sizeof(action), ci->message, "Evault-Action");
+	time_t t = (time_t)ci->time;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return evault_buf_printf(c->out, "%s %s %s %s %s\n", seq, when, ci->id_hex, actor, action);
+}
+
+int evault_audit_export(evault_repo *repo, const char *dir, const char *mission)
+{
+	evault_buf path = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT;
+	int rc;
+	if (mission && (rc = check_mission_id(mission)) < 0)
+		return rc;
+	if (mkdir(dir, 0755) < 0) {
+		if (errno == EEXIST)
+			return evault_error_set(EVAULT_EEXISTS, "%s already exists", dir);
+		return error_errno("cannot create", dir);
+	}
+	if ((rc = evault_buf_printf(&path, "%s/history.bundle", dir)) < 0 ||
+	    (rc = write_bundle(state_db_git(repo->db), path.ptr)) < 0)
+		goto done;
+	path.size = 0;
+	if ((rc = evault_audit_allowed_signers(repo, &text)) < 0 ||
+	    (rc = evault_buf_printf(&path, "%s/allowed_signers", dir)) < 0 ||
+	    (rc = file_write_new(path.ptr, text.ptr, text.size, 0644)) < 0)
+		goto done;
+	path.size = 0;
+	if ((rc = evault_buf_printf(&path, "%s/README.txt", dir)) < 0 ||
+	    (rc = file_write_new(path.ptr, export_readme, strlen(export_readme), 0644)) < 0)
+		goto done;
+	if (mission) {
+		text.size = 0;
+		mission_log_ctx c = {&text, mission};
+		path.size = 0;
+		if ((rc = evault_buf_printf(&text,
+					    "# events of mission %s, newest first: seq time "
+					    "commit actor action\n",
+					    mission)) < 0 ||
+		    (rc = state_walk(repo, mission_log_line, &c)) < 0 ||
+		    (rc = evault_buf_printf(&path, "%s/mission-log.txt", dir)) < 0 ||
+		    (rc = file_write_new(path.ptr, text.ptr, text.size, 0644)) < 0)
+			goto done;
+	}
+done:
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&text);
+	return rc;
+}
+
+/* ---- show ---- */
+
+static int find_by_seq(git_repository *git, uint64_t want, git_oid *out)
+{
+	git_oid id;
+	git_commit *c = NULL;
+	if (git_reference_name_to_id(&id, git, MAIN_REF) < 0)
+		return evault_error_set(EVAULT_ECORRUPT, "the history has no main branch");
+	while (git_commit_lookup(&c, git, &id) == 0) {
+		char seq[32];
+		bool hit =
+		    trailer_get(seq, sizeof(seq), git_commit_message(c), "Evault-Seq") == 0 &&
+		    strtoull(seq, NULL, 10) == want;
+		bool more = git_commit_parentcount(c) == 1;
+		git_oid parent = more ? *git_commit_parent_id(c, 0) : id;
+		git_commit_free(c);
+		if (hit) {
+			*out = id;
+			return 0;
+		}
+		if (!more)
+			break;
+		id = parent;
+	}
+	return evault_error_set(EVAULT_ENOTFOUND, "no event with sequence number %llu",
+				(unsigned long long)want);
+}
+
+static int diff_line(const git_diff_delta *d, float progress, void *p)
+{
+	evault_buf *out = p;
+	char st = d->status == GIT_DELTA_ADDED ? 'A' : d->status == GIT_DELTA_DELETED ? 'D' : 'M';
+	return evault_buf_printf(out, "    %c %s\n", st,
+				 d->new_file.path ? d->new_file.path : d->old_file.path);
+}
+
+int evault_audit_show(evault_repo *repo, const char *which, evault_buf *out)
+{
+	git_repository *git = state_db_git(repo->db);
+	git_commit *c = NULL, *parent = NULL;
+	git_tree *ct = NULL, *pt = NULL;
+	git_diff *diff = NULL;
+	git_object *obj = NULL;
+	git_oid id;
+	int rc = 0;
+	size_t wl = strlen(which);
+	bool digits = wl > 0 && wl <= 19 && strspn(which, "0123456789") == wl;
+	if (digits) {
+		if ((rc = find_by_seq(git, strtoull(which, NULL, 10), &id)) < 0)
+			return rc;
+	} else if (wl < 4 || wl > 40 || !is_hex(which, wl) ||
+		   git_revparse_single(&obj, git, which) < 0 ||
+		   git_object_type(obj) != GIT_OBJECT_COMMIT) {
+		git_object_free(obj);
+		return evault_error_set(EVAULT_ENOTFOUND,
+					"no event %.64s (a sequence number or a "
+					"commit id)",
+					which);
+	} else {
+		git_oid_cpy(&id, git_object_id(obj));
+		git_object_free(obj);
+	}
+	if (git_commit_lookup(&c, git, &id) < 0)
+		return git_fail("cannot read the event");
+	if (git_commit_parentcount(c) == 1 && git_commit_parent(&parent, c, 0) < 0) {
+		rc = git_fail("cannot read the event's parent");
+		goto done;
+	}
+	/* the signature, as verify judges it for this one commit */
+	evault_verify_result res;
+	verifier v;
+	memset(&res, 0, sizeof(res));
+	memset(&v, 0, sizeof(v));
+	v.git = git;
+	v.res = &res;
+	v.id = &id;
+	check_commit(&v, c, parent);
+	char when[32], hex[GIT_OID_HEXSZ + 1];
+	time_t t = (time_t)git_commit_time(c);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+	git_oid_tostr(hex, sizeof(hex), &id);
+	if ((rc = evault_buf_printf(out, "commit  %s\ntime    %s\nverdict %s%s\n\n", hex, when,
+				    v.failed ? "FAILS: " : "valid (signature, role, changes)",
+				    v.failed ? res.reason : "")) < 0)
+		goto done;
+	/* the message, summary and trailers */
+	const char *msg = git_commit_message(c);
+	for (const char *p = msg; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		if ((rc = evault_buf_printf(out, "    %.*s\n", (int)n, p)) < 0)
+			goto done;
+		p += n + (nl ? 1 : 0);
+	}
+	if ((rc = evault_buf_printf(out, "\nchanges\n")) < 0)
+		goto done;
+	if (git_commit_tree(&ct, c) < 0 || (parent && git_commit_tree(&pt, parent) < 0) ||
+	    git_diff_tree_to_tree(&diff, git, pt, ct, NULL) < 0) {
+		rc = git_fail("cannot compare the event's state");
+		goto done;
+	}
+	rc = git_diff_foreach(diff, diff_line, NULL, NULL, NULL, out);
+	if (rc > 0)
+		rc = 0;
+done:
+	git_diff_free(diff);
+	git_tree_free(ct);
+	git_tree_free(pt);
+	git_commit_free(parent);
+	git_commit_free(c);
+	return rc;
+}
