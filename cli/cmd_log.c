@@ -18,8 +18,9 @@ static int print_event(const evault_event *ev, void *p)
 	if (c->left > 0)
 		c->left--;
 	cli_time(when, ev->time);
-	printf("%-6llu %s  %-12s %-16s %-14s %s%s\n", (unsigned long long)ev->seq, when, ev->actor,
-	       ev->action, ev->mission[0] ? ev->mission : "-", ev->summary,
+	printf("%-6llu %s  %-12s %-16s %-14s %s%s%s%s\n", (unsigned long long)ev->seq, when,
+	       ev->actor, ev->action, ev->mission[0] ? ev->mission : "-", ev->summary,
+	       ev->file && ev->file[0] ? ": " : "", ev->file ? ev->file : "",
 	       ev->signed_ok ? "" : "  [SIGNATURE NOT VERIFIED]");
 	return 0;
 }
@@ -28,8 +29,10 @@ int cmd_log(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"mission", required_argument, NULL, 'm'},
 					     {"count", required_argument, NULL, 'n'},
+					     {"names", no_argument, NULL, 'N'},
 					     {NULL, 0, NULL, 0}};
 	const char *mission = NULL;
+	bool names = false;
 	log_ctx lc = {-1};
 	char *end;
 	int o;
@@ -37,19 +40,21 @@ int cmd_log(cli *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': mission = optarg; break;
+		case 'N': names = true; break;
 		case 'n':
 			lc.left = strtol(optarg, &end, 10);
 			if (*end || lc.left < 0)
 				return cli_usage("-n takes a count");
 			break;
-		default: return cli_usage("usage: evault log [--mission MID] [-n COUNT]");
+		default: return cli_usage("usage: evault log [--mission MID] [-n COUNT] [--names]");
 		}
 	}
 	if (optind != argc)
-		return cli_usage("usage: evault log [--mission MID] [-n COUNT]");
-	if (cli_open_repo(c, CLI_AS_PUBLIC) < 0)
+		return cli_usage("usage: evault log [--mission MID] [-n COUNT] [--names]");
+	if (cli_open_repo(c, names ? CLI_AS_UNLOCKED : CLI_AS_PUBLIC) < 0)
 		return cli_fail();
-	int rc = evault_log_walk(c->repo, mission, print_event, &lc);
+	int rc = names ? evault_log_walk_names(c->repo, mission, print_event, &lc)
+		       : evault_log_walk(c->repo, mission, print_event, &lc);
 	if (rc < 0)
 		return cli_fail();
 	return EXIT_OK;

@@ -27,7 +27,8 @@ static const cli_command commands[] = {
      "read a file back"},
     {"ls", cmd_ls, "ls [-l] [MID[/CLASS[/DIR]]]", "list missions, classes or files"},
     {"rm", cmd_rm, "rm MID/CLASS/PATH...", "remove files"},
-    {"log", cmd_log, "log [--mission MID] [-n COUNT]", "show the signed history"},
+    {"log", cmd_log, "log [--mission MID] [-n COUNT] [--names]",
+	 "show the signed history (--names: decrypted file names you may read)"},
     {"audit", cmd_audit, "audit allowed-signers", "files for auditors (stock git)"},
 };
 

@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "chunk.h"
 #include "evault/log.h"
+#include "manifest.h"
 #include "mission.h"
 #include "repo.h"
 #include "state.h"
@@ -19,9 +23,49 @@ typedef struct walk_ctx {
 	evault_repo *repo;
 	const char *mission;
 	bool see_all;
+	bool names;
 	evault_event_cb cb;
 	void *payload;
 } walk_ctx;
+
+/* The decrypted path of a file event, or "" when the user holds no key. */
+static void file_name(walk_ctx *c, const state_commit_info *ci, const char *action,
+		      const char *mission, char *out, size_t outlen)
+{
+	char cls[16], fid[40];
+	evault_class k;
+	mission_rec m;
+	class_keys *keys = NULL;
+	state *st = NULL;
+	evault_buf enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	manifest mf;
+	out[0] = '\0';
+	memset(&m, 0, sizeof(m));
+	if (strncmp(action, "file.", 5) != 0 ||
+	    trailer_get(cls, sizeof(cls), ci->message, "Evault-Class") < 0 ||
+	    trailer_get(fid, sizeof(fid), ci->message, "Evault-File") < 0 ||
+	    evault_class_parse(&k, cls) < 0 || !is_hex(fid, strlen(fid)))
+		goto done;
+	if (state_begin(&st, c->repo, false) < 0 || mission_load(st, mission, &m) < 0 ||
+	    mission_class_keys(c->repo, &m, k, &keys) < 0)
+		goto done;
+	bool removed = strcmp(action, "file.remove") == 0;
+	if (evault_buf_printf(&path, "missions/%s/%s/%s.enc", mission, cls, fid) < 0 ||
+	    state_read_at(c->repo, ci->id_hex, removed, path.ptr, &enc) < 0 ||
+	    blob_open(&plain, keys, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size) < 0 ||
+	    manifest_decode(&mf, plain.ptr, plain.size) < 0)
+		goto done;
+	snprintf(out, outlen, "%s/%s", cls, mf.path);
+	manifest_clear(&mf);
+done:
+	evault_error_clear();
+	class_keys_free(keys);
+	mission_rec_clear(&m);
+	state_end(st);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&plain);
+	evault_buf_dispose(&path);
+}
 
 static int one_commit(const state_commit_info *ci, void *p)
 {
@@ -45,30 +89,43 @@ static int one_commit(const state_commit_info *ci, void *p)
 		return 0;
 	if (mission[0] && !c->see_all && !mission_visible(c->repo, mission))
 		return 0;
-	evault_event ev = {strtoull(seq, NULL, 10),
-			   ci->time,
-			   ci->id_hex,
-			   actor,
-			   action,
-			   mission,
-			   summary,
-			   ci->signed_ok};
-	return c->cb(&ev, c->payload);
+	char file[EVAULT_PATH_MAX + 32] = "";
+	if (c->names && mission[0])
+		file_name(c, ci, action, mission, file, sizeof(file));
+	evault_event ev = {
+	    strtoull(seq, NULL, 10), ci->time, ci->id_hex, actor, action, mission, summary,
+	    ci->signed_ok,           file};
+	int rc = c->cb(&ev, c->payload);
+	sodium_memzero(file, sizeof(file)); /* a decrypted name is client data */
+	return rc;
 }
 
-int evault_log_walk(evault_repo *repo, const char *mission, evault_event_cb cb, void *payload)
+static int walk(evault_repo *repo, const char *mission, bool names, evault_event_cb cb,
+		void *payload)
 {
 	int rc = repo_require_actor(repo);
 	if (rc < 0)
 		return rc;
 	if (mission && (rc = check_mission_id(mission)) < 0)
 		return rc;
-	walk_ctx c = {repo, mission,
-		      repo->role == EVAULT_ROLE_ADMIN || repo->role == EVAULT_ROLE_AUDITOR, cb,
-		      payload};
+	walk_ctx c = {
+	    repo,  mission, repo->role == EVAULT_ROLE_ADMIN || repo->role == EVAULT_ROLE_AUDITOR,
+	    names, cb,      payload};
 	if (mission && !c.see_all && !mission_visible(repo, mission))
 		return mission_hidden(mission);
 	return state_walk(repo, one_commit, &c);
+}
+
+int evault_log_walk(evault_repo *repo, const char *mission, evault_event_cb cb, void *payload)
+{
+	return walk(repo, mission, false, cb, payload);
+}
+
+int evault_log_walk_names(evault_repo *repo, const char *mission, evault_event_cb cb, void *payload)
+{
+	if (!repo->id || !evault_identity_unlocked(repo->id))
+		return evault_error_set(EVAULT_EAUTH, "file names need the unlocked identity");
+	return walk(repo, mission, true, cb, payload);
 }
 
 static int signer_line(const user_rec *u, void *p)

@@ -67,7 +67,8 @@ int state_global_init(void)
 	/* Durable history: fsync objects and refs (libgit2 does not by default). */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	/* Bounded memory whatever the history's length (audit verify walks it all). */
-	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(16 * 1024 * 1024));
+	const char *mb = getenv("EVAULT_EXP_CACHE_MB");
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)((mb ? atol(mb) : 16) * 1024 * 1024));
 	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(32 * 1024 * 1024));
 	/* Untrusted repositories: verify object hashes as they are read. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
@@ -509,6 +510,35 @@ done:
 	evault_buf_dispose(&user);
 	evault_buf_dispose(&path);
 	return ok;
+}
+
+int state_read_at(evault_repo *repo, const char *id_hex, bool parent, const char *path,
+		  evault_buf *out)
+{
+	git_repository *git = repo->db->git;
+	git_commit *c = NULL, *p = NULL;
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	git_oid id;
+	int rc = EVAULT_ENOTFOUND;
+	out->size = 0;
+	if (git_oid_fromstr(&id, id_hex) < 0 || git_commit_lookup(&c, git, &id) < 0)
+		goto done;
+	if (parent && git_commit_parent(&p, c, 0) < 0)
+		goto done;
+	if (git_commit_tree(&t, parent ? p : c) < 0 || git_tree_entry_bypath(&e, t, path) < 0 ||
+	    git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    git_blob_lookup(&b, git, git_tree_entry_id(e)) < 0)
+		goto done;
+	rc = evault_buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+done:
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	git_commit_free(p);
+	git_commit_free(c);
+	return rc;
 }
 
 int state_walk(evault_repo *repo, state_walk_cb cb, void *payload)

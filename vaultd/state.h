@@ -68,6 +68,10 @@ typedef struct state_commit_info {
 typedef int (*state_walk_cb)(const state_commit_info *c, void *payload);
 int state_walk(evault_repo *repo, state_walk_cb cb, void *payload);
 
+/* The blob at path in the state of commit id_hex (parent: of its parent). */
+int state_read_at(evault_repo *repo, const char *id_hex, bool parent, const char *path,
+		  evault_buf *out);
+
 /* Value of trailer key in a commit message ("Key: value"); 0 or ENOTFOUND. */
 int trailer_get(char *out, size_t outlen, const char *message, const char *key);
 

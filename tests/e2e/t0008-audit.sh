@@ -30,6 +30,18 @@ expect_error 3 "show of an unknown event" "$EVAULT_BIN" audit show 999
 expect 2 "verify usage error" "$EVAULT_BIN" audit verify --bogus
 expect 2 "verify of something that is not a vault" "$EVAULT_BIN" -R "$T" audit verify
 
+# A granted auditor: the dossier, read-only, and the detailed log with names.
+expect 0 "a granted auditor reads the detailed log" as dave log --names --mission M-1
+check "with the dossier's decrypted file names" grep -q ': dossier/photo$' "$T/out"
+check "but no name from the work class" test "$(grep -c ': work/' "$T/out")" -eq 0
+expect 0 "a member's detailed log names work files too" as bob log --names --mission M-1
+check "work names for the member" grep -q ': work/notes.txt$' "$T/out"
+expect 0 "the auditor reads the dossier" as dave get M-1/dossier/r
+expect_error 8 "and cannot write to it" as dave put "$T/r" M-1/dossier/r2
+expect_error 3 "a non-member gets no detailed log" as carol log --names --mission M-1
+expect 0 "names are not in the plain log" as dave log --mission M-1
+check "plain log without names" test "$(grep -c ': dossier/' "$T/out")" -eq 0
+
 # Export and stock tools.
 expect 0 "export" "$EVAULT_BIN" audit export --out "$T/exp" --mission M-1
 check "export has bundle, signers, README, mission log" test -f "$T/exp/history.bundle" -a -f "$T/exp/allowed_signers" -a -f "$T/exp/README.txt" -a -f "$T/exp/mission-log.txt"

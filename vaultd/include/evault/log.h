@@ -16,6 +16,7 @@ typedef struct evault_event {
 	const char *mission; /* "" if none */
 	const char *summary;
 	bool signed_ok; /* signature verifies with the actor's key */
+	const char *file; /* with names: the decrypted path of a file event, else "" */
 } evault_event;
 
 typedef int (*evault_event_cb)(const evault_event *ev, void *payload);
@@ -25,6 +26,13 @@ typedef int (*evault_event_cb)(const evault_event *ev, void *payload);
  * an admin or auditor.
  */
 int evault_log_walk(evault_repo *repo, const char *mission, evault_event_cb cb, void *payload);
+/*
+ * The same, and for file events in classes the acting user holds a key
+ * for (members; granted auditors for the dossier), the file's decrypted
+ * path in ev->file. The identity must be unlocked.
+ */
+int evault_log_walk_names(evault_repo *repo, const char *mission, evault_event_cb cb,
+			  void *payload);
 
 /* "name namespaces="git" ssh-ed25519 AAAA..." lines for git's
  * gpg.ssh.allowedSignersFile, one per user ever added. */
