@@ -796,7 +796,8 @@ static void check_reflog(git_repository *git, const git_oid *head, evault_verify
 			whole = true;
 		}
 		git_oid o, nw;
-		if (n < 82 || line[40] != ' ' || line[81] != ' ' || git_oid_fromstrn(&o, line, 40) < 0 ||
+		if (n < 82 || line[40] != ' ' || line[81] != ' ' ||
+		    git_oid_fromstrn(&o, line, 40) < 0 ||
 		    git_oid_fromstrn(&nw, line + 41, 40) < 0) {
 			res->ok = false;
 			snprintf(res->reason, sizeof(res->reason), "the reflog of main is damaged");
@@ -820,7 +821,8 @@ static void check_reflog(git_repository *git, const git_oid *head, evault_verify
 		res->ok = false;
 		git_oid_tostr(res->bad_commit, sizeof(res->bad_commit), head);
 		snprintf(res->reason, sizeof(res->reason),
-			 "main was changed without a reflog entry (the reflog ends at %.12s)", last);
+			 "main was changed without a reflog entry (the reflog ends at %.12s)",
+			 last);
 	}
 }
 

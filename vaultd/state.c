@@ -67,8 +67,10 @@ int state_global_init(void)
 	/* Durable history: fsync objects and refs (libgit2 does not by default). */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	/* Bounded memory whatever the history's length (audit verify walks it all). */
-	const char *mb = getenv("EVAULT_EXP_CACHE_MB");
-	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)((mb ? atol(mb) : 16) * 1024 * 1024));
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(16 * 1024 * 1024));
+	/* Pack files are mapped in 4 MiB windows, at most 32 MiB at once (the
+	 * 64-bit default is one window of up to 1 GiB, i.e. the whole pack). */
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)(4 * 1024 * 1024));
 	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(32 * 1024 * 1024));
 	/* Untrusted repositories: verify object hashes as they are read. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
