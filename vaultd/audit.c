@@ -1106,9 +1106,23 @@ int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
 	git_transfer_progress stats;
 	memset(&stats, 0, sizeof(stats));
 	if (git_repository_init(&git, tmp, 1) < 0 || git_repository_odb(&odb, git) < 0 ||
-	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
-	    wp->append(wp, nl, data.size - (size_t)(nl - data.ptr), &stats) < 0 ||
-	    wp->commit(wp, &stats) < 0) {
+	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0) {
+		rc = git_fail("cannot index the bundle");
+		goto done;
+	}
+	/* fed in pieces, as from a network: libgit2's indexer misreads one
+	 * large append of a big pack ("unexpected data at the end") */
+	size_t left = data.size - (size_t)(nl - data.ptr);
+	for (const char *p = nl; left > 0;) {
+		size_t n = left < 65536 ? left : 65536;
+		if (wp->append(wp, p, n, &stats) < 0) {
+			rc = git_fail("the bundle's pack is unreadable");
+			goto done;
+		}
+		p += n;
+		left -= n;
+	}
+	if (wp->commit(wp, &stats) < 0) {
 		rc = git_fail("the bundle's pack is unreadable");
 		goto done;
 	}
@@ -1296,18 +1310,16 @@ int evault_audit_show(evault_repo *repo, const char *which, evault_buf *out)
 	git_oid id;
 	int rc = 0;
 	size_t wl = strlen(which);
-	bool digits = wl > 0 && wl <= 19 && strspn(which, "0123456789") == wl;
-	if (digits) {
-		if ((rc = find_by_seq(git, strtoull(which, NULL, 10), &id)) < 0)
-			return rc;
+	/* up to 11 digits: a sequence number first, else a commit id prefix */
+	bool digits = wl > 0 && wl <= 11 && strspn(which, "0123456789") == wl;
+	if (digits && find_by_seq(git, strtoull(which, NULL, 10), &id) == 0) {
+		/* found by sequence number */
 	} else if (wl < 4 || wl > 40 || !is_hex(which, wl) ||
 		   git_revparse_single(&obj, git, which) < 0 ||
 		   git_object_type(obj) != GIT_OBJECT_COMMIT) {
 		git_object_free(obj);
 		return evault_error_set(EVAULT_ENOTFOUND,
-					"no event %.64s (a sequence number or a "
-					"commit id)",
-					which);
+					"no event %.64s (a sequence number or a commit id)", which);
 	} else {
 		git_oid_cpy(&id, git_object_id(obj));
 		git_object_free(obj);

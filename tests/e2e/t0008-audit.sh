@@ -24,7 +24,7 @@ check "checkpoint in signed-note form" grep -q "^evault-vault/" "$T/cp.txt"
 expect 0 "verify --checkpoint" "$EVAULT_BIN" audit verify --checkpoint "$T/cp.txt"
 expect 0 "show by seq" "$EVAULT_BIN" audit show 4
 check "show names the action and verdict" grep -q 'verdict valid' "$T/out"
-expect 0 "show by commit id" "$EVAULT_BIN" audit show "$(G "$T/vault" rev-parse --short main)"
+expect 0 "show by commit id" "$EVAULT_BIN" audit show "$(G "$T/vault" rev-parse --short=12 main)"
 check "show lists the changes" grep -q "^    M missions/M-1/MISSION" "$T/out"
 expect_error 3 "show of an unknown event" "$EVAULT_BIN" audit show 999
 expect 2 "verify usage error" "$EVAULT_BIN" audit verify --bogus
