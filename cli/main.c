@@ -28,8 +28,11 @@ static const cli_command commands[] = {
     {"ls", cmd_ls, "ls [-l] [MID[/CLASS[/DIR]]]", "list missions, classes or files"},
     {"rm", cmd_rm, "rm MID/CLASS/PATH...", "remove files"},
     {"log", cmd_log, "log [--mission MID] [-n COUNT] [--names]",
-	 "show the signed history (--names: decrypted file names you may read)"},
-    {"audit", cmd_audit, "audit allowed-signers", "files for auditors (stock git)"},
+     "show the signed history (--names: decrypted file names you may read)"},
+    {"audit", cmd_audit,
+     "audit verify [--objects] [--checkpoint FILE] [BUNDLE] | checkpoint |\n"
+     "                 export --out DIR [--mission MID] | show SEQ|COMMIT | allowed-signers",
+     "verify the history, checkpoints, exports for auditors"},
 };
 
 static void usage(FILE *f)

@@ -27,6 +27,8 @@ check "show names the action and verdict" grep -q 'verdict valid' "$T/out"
 expect 0 "show by commit id" "$EVAULT_BIN" audit show "$(G "$T/vault" rev-parse --short=12 main)"
 check "show lists the changes" grep -q "^    M missions/M-1/MISSION" "$T/out"
 expect_error 3 "show of an unknown event" "$EVAULT_BIN" audit show 999
+expect 0 "help for audit" "$EVAULT_BIN" help audit
+check "help lists the audit subcommands" grep -q 'verify .*checkpoint' "$T/out"
 expect 2 "verify usage error" "$EVAULT_BIN" audit verify --bogus
 expect 2 "verify of something that is not a vault" "$EVAULT_BIN" -R "$T" audit verify
 
