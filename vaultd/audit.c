@@ -1065,7 +1065,7 @@ int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
 	git_odb *odb = NULL;
 	git_odb_writepack *wp = NULL;
 	git_reference *ref = NULL;
-	char tmp[] = "/tmp/evault-bundle-XXXXXX";
+	char tmp[4096];
 	bool made = false;
 	struct stat sb;
 	int rc = 0;
@@ -1098,8 +1098,10 @@ int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
 		goto done;
 	}
 	nl = data.ptr + hl + 104;
+	const char *tmpdir = getenv("TMPDIR");
+	snprintf(tmp, sizeof(tmp), "%s/evault-bundle-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if (!mkdtemp(tmp)) {
-		rc = error_errno("cannot create a directory in", "/tmp");
+		rc = error_errno("cannot create a directory in", tmpdir ? tmpdir : "/tmp");
 		goto done;
 	}
 	made = true;
@@ -1137,13 +1139,8 @@ done:
 	git_reference_free(ref);
 	git_odb_free(odb);
 	git_repository_free(git);
-	if (made) {
-		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0) {
-			/* a leftover temporary copy of public history; nothing secret */
-		}
-	}
+	if (made)
+		remove_tree(tmp); /* a temporary copy of public history */
 	evault_buf_dispose(&data);
 	evault_buf_dispose(&file);
 	return rc;

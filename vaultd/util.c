@@ -4,8 +4,10 @@
  * file (write to a temporary name in the same directory, fsync, rename,
  * fsync the directory).
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -343,6 +345,19 @@ int mkdir_p(const char *path, mode_t mode)
 	}
 	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
 		return error_errno("cannot create directory", tmp);
+	return 0;
+}
+
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int remove_tree(const char *path)
+{
+	if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		return error_errno("cannot remove", path);
 	return 0;
 }
 

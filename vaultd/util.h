@@ -44,6 +44,8 @@ ssize_t read_full(int fd, void *buf, size_t len);
 /* Makes room for len bytes (plus a NUL) without changing the contents. */
 int buf_reserve(evault_buf *buf, size_t len);
 int path_join(evault_buf *out, const char *a, const char *b);
+/* Removes a directory tree (no symlink is followed). */
+int remove_tree(const char *path);
 
 /* Wire helpers: big-endian integers and SSH-style length-prefixed strings. */
 void put_u32(uint8_t *p, uint32_t v);

@@ -48,7 +48,9 @@ check "plain log without names" test "$(grep -c ': dossier/' "$T/out")" -eq 0
 expect 0 "export" "$EVAULT_BIN" audit export --out "$T/exp" --mission M-1
 check "export has bundle, signers, README, mission log" test -f "$T/exp/history.bundle" -a -f "$T/exp/allowed_signers" -a -f "$T/exp/README.txt" -a -f "$T/exp/mission-log.txt"
 check "mission log lists only M-1 events" test "$(grep -vc "^#" "$T/exp/mission-log.txt")" -eq 6
-expect 0 "the bundle verifies without a repository or keys" env -u EVAULT_REPO "$EVAULT_BIN" audit verify "$T/exp"
+mkdir "$T/tmpdir"
+expect 0 "the bundle verifies without a repository or keys" env -u EVAULT_REPO TMPDIR="$T/tmpdir" "$EVAULT_BIN" audit verify "$T/exp"
+check "its temporary copy is removed (in TMPDIR)" test -z "$(ls -A "$T/tmpdir")"
 expect 0 "with the checkpoint too" env -u EVAULT_REPO "$EVAULT_BIN" audit verify --checkpoint "$T/cp.txt" "$T/exp/history.bundle"
 git clone -q --bare "$T/exp/history.bundle" "$T/clone.git"
 bad=0
