@@ -30,30 +30,40 @@ static int verify(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"objects", no_argument, NULL, 'o'},
 					     {"checkpoint", required_argument, NULL, 'c'},
+					     {"signers", required_argument, NULL, 's'},
 					     {NULL, 0, NULL, 0}};
 	evault_verify_opts vo = EVAULT_VERIFY_OPTS_INIT;
 	evault_verify_result res;
-	evault_buf cp = EVAULT_BUF_INIT;
-	const char *cpfile = NULL;
+	evault_buf cp = EVAULT_BUF_INIT, signers = EVAULT_BUF_INIT;
+	const char *cpfile = NULL, *sfile = NULL;
 	int o, rc;
 	CLI_GETOPT_RESET();
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'o': vo.objects = true; break;
 		case 'c': cpfile = optarg; break;
+		case 's': sfile = optarg; break;
 		default:
-			return cli_usage(
-			    "usage: evault audit verify [--objects] [--checkpoint FILE] [BUNDLE]");
+			return cli_usage("usage: evault audit verify [--objects] [--checkpoint "
+					 "FILE] [--signers FILE] [BUNDLE]");
 		}
 	}
 	if (argc - optind > 1)
-		return cli_usage(
-		    "usage: evault audit verify [--objects] [--checkpoint FILE] [BUNDLE]");
+		return cli_usage("usage: evault audit verify [--objects] [--checkpoint FILE] "
+				 "[--signers FILE] [BUNDLE]");
 	if (cpfile) {
 		if (read_file(cpfile, &cp) < 0)
 			return cli_usage("cannot read checkpoint %s", cpfile);
 		vo.checkpoint = cp.ptr;
 		vo.checkpoint_len = cp.size;
+	}
+	if (sfile) {
+		if (read_file(sfile, &signers) < 0) {
+			evault_buf_dispose(&cp);
+			return cli_usage("cannot read allowed signers %s", sfile);
+		}
+		vo.signers = signers.ptr;
+		vo.signers_len = signers.size;
 	}
 	const char *bundle = optind < argc ? argv[optind] : NULL;
 	if (bundle) {
@@ -63,12 +73,14 @@ static int verify(cli *c, int argc, char **argv)
 		if (rc == EVAULT_ECORRUPT) {
 			fprintf(stderr, "evault: verification FAILED: %s\n", evault_error_last());
 			evault_buf_dispose(&cp);
+			evault_buf_dispose(&signers);
 			return VERIFY_FAILED;
 		}
 		if (rc == 0)
 			rc = evault_audit_verify(c->repo, &vo, &res);
 	}
 	evault_buf_dispose(&cp);
+	evault_buf_dispose(&signers);
 	if (rc == EVAULT_ECORRUPT) { /* damaged history or bundle: it does not verify */
 		fprintf(stderr, "evault: verification FAILED: %s\n", evault_error_last());
 		return VERIFY_FAILED;
@@ -94,6 +106,8 @@ static int verify(cli *c, int argc, char **argv)
 		printf(", %llu objects intact", (unsigned long long)res.objects);
 	if (cpfile)
 		printf(", contains checkpoint %s", cpfile);
+	if (sfile)
+		printf(", every signer in %s", sfile);
 	printf("\n");
 	return VERIFY_OK;
 }

@@ -30,8 +30,9 @@ static const cli_command commands[] = {
     {"log", cmd_log, "log [--mission MID] [-n COUNT] [--names]",
      "show the signed history (--names: decrypted file names you may read)"},
     {"audit", cmd_audit,
-     "audit verify [--objects] [--checkpoint FILE] [BUNDLE] | checkpoint |\n"
-     "                 export --out DIR [--mission MID] | show SEQ|COMMIT | allowed-signers",
+     "audit verify [--objects] [--checkpoint FILE] [--signers FILE] [BUNDLE] |\n"
+     "                 checkpoint | export --out DIR [--mission MID] | show SEQ|COMMIT |\n"
+     "                 allowed-signers",
      "verify the history, checkpoints, exports for auditors"},
 };
 

@@ -50,8 +50,16 @@
 #define VERIFIED_FILE "audit-verified"
 #define BUNDLE_HEADER "# v2 git bundle\n"
 
+/* Keys pinned by an allowed-signers file given to verify. */
+typedef struct pinned {
+	char name[EVAULT_USER_MAX + 1];
+	uint8_t pk[SSH_ED25519_PK_LEN];
+} pinned;
+
 typedef struct verifier {
 	git_repository *git;
+	const pinned *pins; /* NULL: no pinning */
+	size_t npins;
 	const char *expected_vault; /* from evault.conf, or NULL for a bundle */
 	evault_verify_result *res;
 	bool failed;
@@ -550,8 +558,19 @@ static int check_signature(verifier *v, git_commit *c, git_tree *keys_tree)
 		r = bad(v, "the signature does not verify (%s)", evault_error_last());
 		goto done;
 	}
-	if (sodium_memcmp(signer, u.pk, sizeof(signer)) != 0)
+	if (sodium_memcmp(signer, u.pk, sizeof(signer)) != 0) {
 		r = bad(v, "signed by a key that is not %s's", v->actor);
+		goto done;
+	}
+	if (v->pins) {
+		bool listed = false;
+		for (size_t i = 0; i < v->npins && !listed; i++)
+			listed = strcmp(v->pins[i].name, v->actor) == 0 &&
+				 sodium_memcmp(v->pins[i].pk, signer, sizeof(signer)) == 0;
+		if (!listed)
+			r = bad(v, "%s's signing key is not the one the allowed signers given list",
+				v->actor);
+	}
 done:
 	git_buf_dispose(&hdr);
 	git_buf_dispose(&sig);
@@ -644,15 +663,61 @@ done:
 	return r;
 }
 
+/*
+ * Parses an allowed-signers file: "principal[,principal...] [options]
+ * ssh-ed25519 BASE64 [comment]" per line; other key types are skipped.
+ */
+static int parse_signers(pinned **out, size_t *n, const char *text, size_t len)
+{
+	*out = NULL;
+	*n = 0;
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[1024];
+		if (ll < sizeof(line) && ll > 0 && p[0] != '#') {
+			memcpy(line, p, ll);
+			line[ll] = '\0';
+			char *key = strstr(line, " ssh-ed25519 ");
+			uint8_t pk[SSH_ED25519_PK_LEN];
+			if (key && sshkey_parse_public(pk, key + 1) == 0) {
+				char *sp = strchr(line, ' ');
+				*sp = '\0';
+				for (char *name = strtok(line, ","); name;
+				     name = strtok(NULL, ",")) {
+					if (!user_name_valid(name))
+						continue;
+					pinned *np = realloc(*out, (*n + 1) * sizeof(**out));
+					if (!np)
+						return error_oom();
+					*out = np;
+					snprintf(np[*n].name, sizeof(np[*n].name), "%s", name);
+					memcpy(np[*n].pk, pk, sizeof(pk));
+					(*n)++;
+				}
+			}
+		}
+		p += ll + 1;
+	}
+	evault_error_clear();
+	if (*n == 0)
+		return evault_error_set(EVAULT_EINVAL,
+					"no ssh-ed25519 key in the allowed signers given");
+	return 0;
+}
+
 /* Walks head -> root; fills res. 0 ran (res->ok says), <0 could not run. */
 static int verify_chain(git_repository *git, const git_oid *head, const char *expected_vault,
-			evault_verify_result *res)
+			const pinned *pins, size_t npins, evault_verify_result *res)
 {
 	verifier v;
 	git_commit *c = NULL, *parent = NULL;
 	int rc = 0;
 	memset(&v, 0, sizeof(v));
 	v.git = git;
+	v.pins = pins;
+	v.npins = npins;
 	v.expected_vault = expected_vault;
 	v.res = res;
 	git_oid_tostr(res->head, sizeof(res->head), head);
@@ -1014,9 +1079,18 @@ static int verify_git(git_repository *git, evault_repo *repo, const evault_verif
 {
 	git_oid head;
 	int rc;
-	if (git_reference_name_to_id(&head, git, MAIN_REF) < 0)
+	pinned *pins = NULL;
+	size_t npins = 0;
+	if (opts->signers &&
+	    (rc = parse_signers(&pins, &npins, opts->signers, opts->signers_len)) < 0)
+		return rc;
+	if (git_reference_name_to_id(&head, git, MAIN_REF) < 0) {
+		free(pins);
 		return evault_error_set(EVAULT_ECORRUPT, "the history has no main branch");
-	if ((rc = verify_chain(git, &head, repo ? repo->cfg.vault_id_hex : NULL, res)) < 0)
+	}
+	rc = verify_chain(git, &head, repo ? repo->cfg.vault_id_hex : NULL, pins, npins, res);
+	free(pins);
+	if (rc < 0)
 		return rc;
 	if (res->ok && repo) {
 		check_reflog(git, &head, res);

@@ -52,6 +52,16 @@ mkdir "$T/tmpdir"
 expect 0 "the bundle verifies without a repository or keys" env -u EVAULT_REPO TMPDIR="$T/tmpdir" "$EVAULT_BIN" audit verify "$T/exp"
 check "its temporary copy is removed (in TMPDIR)" test -z "$(ls -A "$T/tmpdir")"
 expect 0 "with the checkpoint too" env -u EVAULT_REPO "$EVAULT_BIN" audit verify --checkpoint "$T/cp.txt" "$T/exp/history.bundle"
+expect 0 "verify with the allowed signers pinned" "$EVAULT_BIN" audit verify --signers "$T/exp/allowed_signers" "$T/exp"
+check "the OK line says so" grep -q 'every signer in' "$T/out"
+# a fabricated history: a vault whose "alice" holds another key
+printf 'another passphrase\n' >"$T/fake.pass"
+"$EVAULT_BIN" -R "$T/fake" --identity "$T/fake.id" --passphrase-file "$T/fake.pass" init --admin alice >/dev/null 2>&1
+root=$(git -C "$T/fake/audit.git" rev-list --max-parents=0 main)
+"$EVAULT_BIN" -R "$T/fake" audit verify --signers "$T/exp/allowed_signers" >"$T/out" 2>"$T/err"
+check "a fabricated history fails against the pinned signers, at its root" test $? -eq 1 -a -n "$(grep "FAILED at commit $root: alice's signing key is not" "$T/err")"
+echo "# nothing" >"$T/empty-signers"
+expect 2 "an allowed-signers file without keys is a usage error" "$EVAULT_BIN" audit verify --signers "$T/empty-signers"
 git clone -q --bare "$T/exp/history.bundle" "$T/clone.git"
 bad=0
 for c in $(git -C "$T/clone.git" rev-list main); do

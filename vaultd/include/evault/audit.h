@@ -16,12 +16,15 @@ typedef struct evault_verify_opts {
 	bool objects;           /* also: every object a live file needs exists, intact */
 	const char *checkpoint; /* a checkpoint's text to check against, or NULL */
 	size_t checkpoint_len;
+	/* allowed-signers text obtained out of band, or NULL: every commit must
+	 * be signed by its actor's key as listed there */
+	const char *signers;
+	size_t signers_len;
 } evault_verify_opts;
 #define EVAULT_VERIFY_OPTS_VERSION 1
-#define EVAULT_VERIFY_OPTS_INIT                                                                    \
-	{                                                                                          \
-		EVAULT_VERIFY_OPTS_VERSION, false, NULL, 0                                         \
-	}
+/* clang-format off */
+#define EVAULT_VERIFY_OPTS_INIT {EVAULT_VERIFY_OPTS_VERSION, false, NULL, 0, NULL, 0}
+/* clang-format on */
 
 typedef struct evault_verify_result {
 	bool ok;
