@@ -32,5 +32,7 @@ echo "\$ evault audit allowed-signers > allowed-signers; git log --show-signatur
 "$ev" audit allowed-signers >"$demo/allowed-signers"
 git -C "$EVAULT_REPO/audit.git" -c gpg.format=ssh \
 	-c gpg.ssh.allowedSignersFile="$demo/allowed-signers" log --show-signature --format='%h %s'
+echo "\$ evault audit verify --objects" >&2
+"$ev" audit verify --objects
 echo
 echo "demo vault ready: export EVAULT_REPO=$EVAULT_REPO"
