@@ -2,7 +2,7 @@
 # Installs what evault needs to build and test, from Debian's packages.
 # Idempotent: installs only what is missing. Uses sudo when not root.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config git openssh-client coreutils time
+pkgs=(build-essential cmake pkg-config git openssh-client coreutils time bsdutils util-linux
       libsodium-dev libzstd-dev libgit2-dev libcmocka-dev)
 missing=()
 for p in "${pkgs[@]}"; do
