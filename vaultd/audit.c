@@ -407,7 +407,8 @@ static bool is_fid_entry(const change *c, const char *fid, const char *ext, bool
 	return is_blob(e) && !other && strcmp(git_tree_entry_name(e), want) == 0;
 }
 
-static int check_file_event(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
+static int check_file_event(verifier *v, git_tree *pt, git_tree *ct, const delta *top,
+			    const user_rec *u)
 {
 	git_tree *pm = NULL, *cm = NULL, *pc = NULL, *cc = NULL;
 	delta d, f;
@@ -440,10 +441,8 @@ static int check_file_event(verifier *v, git_tree *pt, git_tree *ct, const delta
 		r = bad(v, "%s on mission %s, which is %s", v->action, v->mission, m.status);
 		goto done;
 	}
-	user_rec u;
-	if (load_user(&u, v->git, pt, v->actor) < 0 ||
-	    !(u.role == EVAULT_ROLE_ADMIN ||
-	      (u.role == EVAULT_ROLE_TECHNICIAN && mission_is_member(&m, v->actor)))) {
+	if (!(u->role == EVAULT_ROLE_ADMIN ||
+	      (u->role == EVAULT_ROLE_TECHNICIAN && mission_is_member(&m, v->actor)))) {
 		r = bad(v, "%s by %s, who is not a member of %s", v->action, v->actor, v->mission);
 		goto done;
 	}
@@ -533,12 +532,11 @@ done:
 }
 
 /* Invariant 4: the signature, from the header only, by the actor's key in state. */
-static int check_signature(verifier *v, git_commit *c, git_tree *keys_tree)
+static int check_signature(verifier *v, git_commit *c, const user_rec *u)
 {
 	git_buf hdr = GIT_BUF_INIT_CONST(NULL, 0), sig = GIT_BUF_INIT_CONST(NULL, 0),
 		data = GIT_BUF_INIT_CONST(NULL, 0);
 	uint8_t signer[SSH_ED25519_PK_LEN];
-	user_rec u;
 	int r = 0;
 	git_oid id = *git_commit_id(c);
 	if (git_commit_header_field(&hdr, c, "gpgsig") < 0) {
@@ -550,15 +548,11 @@ static int check_signature(verifier *v, git_commit *c, git_tree *keys_tree)
 		r = bad(v, "the signature is not where git looks for it (gpgsig header)");
 		goto done;
 	}
-	if (load_user(&u, v->git, keys_tree, v->actor) < 0) {
-		r = bad(v, "actor %s is not a user of the vault at that point", v->actor);
-		goto done;
-	}
 	if (sshsig_verify(signer, sig.ptr, sig.size, "git", data.ptr, data.size) < 0) {
 		r = bad(v, "the signature does not verify (%s)", evault_error_last());
 		goto done;
 	}
-	if (sodium_memcmp(signer, u.pk, sizeof(signer)) != 0) {
+	if (sodium_memcmp(signer, u->pk, sizeof(signer)) != 0) {
 		r = bad(v, "signed by a key that is not %s's", v->actor);
 		goto done;
 	}
@@ -612,15 +606,20 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 		r = bad(v, "the commit's tree is unreadable");
 		goto done;
 	}
-	if ((r = check_signature(v, c, parent ? pt : ct)) != 0)
+	/* the actor's record in the state the commit was made on (the root: its own) */
+	user_rec actor;
+	if (load_user(&actor, v->git, parent ? pt : ct, v->actor) < 0) {
+		r = bad(v, "actor %s is not a user of the vault at that point", v->actor);
+		goto done;
+	}
+	if ((r = check_signature(v, c, &actor)) != 0)
 		goto done;
 	if (!parent) {
 		r = check_root(v, ct);
 		goto done;
 	}
 	/* invariant 5: an active user whose role allows the action */
-	user_rec actor;
-	if (load_user(&actor, v->git, pt, v->actor) < 0 || strcmp(actor.status, "active") != 0) {
+	if (strcmp(actor.status, "active") != 0) {
 		r = bad(v, "actor %s is not an active user at that point", v->actor);
 		goto done;
 	}
@@ -652,7 +651,7 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 		r = check_membership(v, pt, ct, &top);
 	else if (strcmp(v->action, "file.add") == 0 || strcmp(v->action, "file.replace") == 0 ||
 		 strcmp(v->action, "file.remove") == 0)
-		r = check_file_event(v, pt, ct, &top);
+		r = check_file_event(v, pt, ct, &top, &actor);
 	else if (strcmp(v->action, "vault.init") == 0)
 		r = bad(v, "vault.init is only allowed as the root commit");
 	else

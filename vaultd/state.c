@@ -68,6 +68,11 @@ int state_global_init(void)
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	/* Bounded memory whatever the history's length (audit verify walks it all). */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(16 * 1024 * 1024));
+	/* Directories and small records are read several times per event:
+	 * cache trees of any size and blobs up to 4 KiB (libgit2 caches no
+	 * blob and no tree over 4 KiB by default), within the cap above. */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)(1024 * 1024));
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_BLOB, (size_t)4096);
 	/* Pack files are mapped in 4 MiB windows, at most 32 MiB at once (the
 	 * 64-bit default is one window of up to 1 GiB, i.e. the whole pack). */
 	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)(4 * 1024 * 1024));
