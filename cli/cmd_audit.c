@@ -13,17 +13,27 @@
 
 enum { VERIFY_OK = 0, VERIFY_FAILED = 1, VERIFY_UNREADABLE = 2 };
 
-static int read_file(const char *path, evault_buf *out)
+#define INPUT_MAX (1 << 20)
+
+/* Reads a small input file whole; over INPUT_MAX is refused, not cut. */
+static int read_file(const char *path, evault_buf *out, const char *what)
 {
 	FILE *f = fopen(path, "rb");
 	char buf[4096];
 	size_t n;
+	int rc = 0;
 	if (!f)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && out->size < (1 << 20))
-		evault_buf_put(out, buf, n);
+		return cli_usage("cannot read %s %s", what, path);
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (out->size + n > INPUT_MAX)
+			rc = cli_usage("%s %s is larger than 1 MiB", what, path);
+		else if (evault_buf_put(out, buf, n) < 0)
+			rc = cli_fail();
+	}
+	if (rc == 0 && ferror(f))
+		rc = cli_usage("cannot read %s %s", what, path);
 	fclose(f);
-	return 0;
+	return rc;
 }
 
 static int verify(cli *c, int argc, char **argv)
@@ -52,15 +62,18 @@ static int verify(cli *c, int argc, char **argv)
 		return cli_usage("usage: evault audit verify [--objects] [--checkpoint FILE] "
 				 "[--signers FILE] [BUNDLE]");
 	if (cpfile) {
-		if (read_file(cpfile, &cp) < 0)
-			return cli_usage("cannot read checkpoint %s", cpfile);
+		if ((rc = read_file(cpfile, &cp, "checkpoint")) != 0) {
+			evault_buf_dispose(&cp);
+			return VERIFY_UNREADABLE;
+		}
 		vo.checkpoint = cp.ptr;
 		vo.checkpoint_len = cp.size;
 	}
 	if (sfile) {
-		if (read_file(sfile, &signers) < 0) {
+		if ((rc = read_file(sfile, &signers, "allowed signers")) != 0) {
 			evault_buf_dispose(&cp);
-			return cli_usage("cannot read allowed signers %s", sfile);
+			evault_buf_dispose(&signers);
+			return VERIFY_UNREADABLE;
 		}
 		vo.signers = signers.ptr;
 		vo.signers_len = signers.size;

@@ -952,7 +952,7 @@ static void note_key_id(uint8_t out[4], const char *name, const uint8_t pk[32])
 int evault_audit_checkpoint(evault_repo *repo, evault_buf *out)
 {
 	state *st = NULL;
-	evault_buf body = EVAULT_BUF_INIT, sig = EVAULT_BUF_INIT;
+	evault_buf body = EVAULT_BUF_INIT;
 	git_oid head;
 	int rc;
 	if ((rc = repo_require_actor(repo)) < 0 || (rc = state_begin(&st, repo, false)) < 0)
@@ -979,7 +979,6 @@ int evault_audit_checkpoint(evault_repo *repo, evault_buf *out)
 done:
 	state_end(st);
 	evault_buf_dispose(&body);
-	evault_buf_dispose(&sig);
 	return rc;
 }
 
@@ -988,7 +987,7 @@ static void check_checkpoint(git_repository *git, const git_oid *head, const cha
 			     evault_verify_result *res)
 {
 	char *copy = malloc(len + 1);
-	evault_buf hash = EVAULT_BUF_INIT, sigb = EVAULT_BUF_INIT, ub = EVAULT_BUF_INIT;
+	evault_buf hash = EVAULT_BUF_INIT, sigb = EVAULT_BUF_INIT;
 	git_commit *cp = NULL;
 	git_tree *tree = NULL;
 	const char *why = NULL;
@@ -1067,7 +1066,6 @@ done:
 	git_commit_free(cp);
 	evault_buf_dispose(&hash);
 	evault_buf_dispose(&sigb);
-	evault_buf_dispose(&ub);
 	free(copy);
 }
 
