@@ -36,6 +36,7 @@
 #include "evault/audit.h"
 #include "evault/log.h"
 #include "identity.h"
+#include "layout.h"
 #include "mission.h"
 #include "repo.h"
 #include "sshkey.h"
@@ -407,11 +408,67 @@ static bool is_fid_entry(const change *c, const char *fid, const char *ext, bool
 	return is_blob(e) && !other && strcmp(git_tree_entry_name(e), want) == 0;
 }
 
+/*
+ * The entries a file event may touch under its class directory: fid's
+ * (added, or removed for file.remove) and, for file.replace, the replaced
+ * fid's (removed). Descends only into the buckets those fids belong to
+ * (layout.h); anything else changed, at any level, is a violation.
+ */
+typedef struct file_rule {
+	verifier *v;
+	const char *fid, *replaces;
+	bool adds;
+	size_t count; /* leaf entries changed */
+} file_rule;
+
+static bool file_entries_ok(file_rule *fr, const git_tree_entry *old, const git_tree_entry *new,
+			    const char *bucket, int depth)
+{
+	if ((old && git_tree_entry_type(old) != GIT_OBJECT_TREE) ||
+	    (new &&git_tree_entry_type(new) != GIT_OBJECT_TREE))
+		return false;
+	git_tree *a = change_tree(fr->v->git, old), *b = change_tree(fr->v->git, new);
+	delta d = {0};
+	bool ok = (!old || a) && (!new || b);
+	if (ok) {
+		tree_delta(&d, a, b);
+		ok = !d.more;
+	}
+	for (size_t i = 0; ok && i < d.n; i++) {
+		const change *ch = &d.c[i];
+		const char *name = change_name(ch);
+		if (depth < LAYOUT_FANOUT) {
+			char sub[LAYOUT_FANOUT + 1];
+			memcpy(sub, bucket, (size_t)depth);
+			sub[depth] = name[0];
+			sub[depth + 1] = '\0';
+			bool mine = strncmp(sub, fr->fid, (size_t)depth + 1) == 0;
+			bool theirs =
+			    fr->replaces && strncmp(sub, fr->replaces, (size_t)depth + 1) == 0;
+			ok = name[0] && name[1] == '\0' && (mine || theirs) &&
+			     file_entries_ok(fr, ch->old, ch->new, sub, depth + 1);
+			continue;
+		}
+		fr->count++;
+		if (fr->adds)
+			ok = is_fid_entry(ch, fr->fid, ".enc", true) ||
+			     is_fid_entry(ch, fr->fid, ".objs", true) ||
+			     (fr->replaces && (is_fid_entry(ch, fr->replaces, ".enc", false) ||
+					       is_fid_entry(ch, fr->replaces, ".objs", false)));
+		else
+			ok = is_fid_entry(ch, fr->fid, ".enc", false) ||
+			     is_fid_entry(ch, fr->fid, ".objs", false);
+	}
+	git_tree_free(a);
+	git_tree_free(b);
+	return ok;
+}
+
 static int check_file_event(verifier *v, git_tree *pt, git_tree *ct, const delta *top,
 			    const user_rec *u)
 {
-	git_tree *pm = NULL, *cm = NULL, *pc = NULL, *cc = NULL;
-	delta d, f;
+	git_tree *pm = NULL, *cm = NULL;
+	delta d;
 	mission_rec m;
 	char cls[16], fid[40], replaces[40] = "";
 	int r = mission_change(v, top, &pm, &cm, &d);
@@ -446,29 +503,15 @@ static int check_file_event(verifier *v, git_tree *pt, git_tree *ct, const delta
 		r = bad(v, "%s by %s, who is not a member of %s", v->action, v->actor, v->mission);
 		goto done;
 	}
-	pc = change_tree(v->git, d.c[0].old);
-	cc = change_tree(v->git, d.c[0].new);
-	tree_delta(&f, pc, cc);
 	bool add = strcmp(v->action, "file.add") == 0, rep = strcmp(v->action, "file.replace") == 0;
 	if (rep && (trailer_get(replaces, sizeof(replaces), v->message, "Evault-Replaces") < 0 ||
-		    strlen(replaces) != 32)) {
+		    strlen(replaces) != 32 || !is_hex(replaces, 32))) {
 		r = bad(v, "file.replace without Evault-Replaces");
 		goto done;
 	}
+	file_rule rule = {v, fid, rep ? replaces : NULL, add || rep, 0};
 	size_t want = add ? 2 : rep ? 4 : 2;
-	bool ok = !f.more && f.n == want;
-	for (size_t i = 0; ok && i < f.n; i++) {
-		const change *ch = &f.c[i];
-		if (add || rep)
-			ok = is_fid_entry(ch, fid, ".enc", true) ||
-			     is_fid_entry(ch, fid, ".objs", true) ||
-			     (rep && (is_fid_entry(ch, replaces, ".enc", false) ||
-				      is_fid_entry(ch, replaces, ".objs", false)));
-		else
-			ok = is_fid_entry(ch, fid, ".enc", false) ||
-			     is_fid_entry(ch, fid, ".objs", false);
-	}
-	if (!ok)
+	if (!file_entries_ok(&rule, d.c[0].old, d.c[0].new, "", 0) || rule.count != want)
 		r = bad(v, "%s must %s exactly the entries of file %s in %s/%s", v->action,
 			add   ? "add"
 			: rep ? "replace"
@@ -478,8 +521,6 @@ done:
 	mission_rec_clear(&m);
 	git_tree_free(pm);
 	git_tree_free(cm);
-	git_tree_free(pc);
-	git_tree_free(cc);
 	return r;
 }
 

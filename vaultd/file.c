@@ -22,6 +22,7 @@
 
 #include "chunk.h"
 #include "evault/file.h"
+#include "layout.h"
 #include "manifest.h"
 #include "mission.h"
 #include "pipeline.h"
@@ -100,32 +101,13 @@ typedef struct scan_ctx {
 	const char *want; /* only this path, or NULL for all */
 } scan_ctx;
 
-static int class_dir(evault_buf *b, const char *mid, evault_class cls)
-{
-	b->size = 0;
-	return evault_buf_printf(b, "missions/%s/%s", mid, evault_class_name(cls));
-}
-
-static int scan_one(const char *name, bool is_dir, void *p)
+static int scan_one(const char *fid, void *p)
 {
 	scan_ctx *c = p;
 	evault_buf path = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT;
-	size_t n = strlen(name);
 	manifest m;
 	int rc = 0;
-	if (is_dir || n != FID_HEX - 1 + 4 || !is_hex(name, FID_HEX - 1)) {
-		if (!is_dir && n == FID_HEX - 1 + 5 && strcmp(name + n - 5, ".objs") == 0)
-			return 0;
-		return evault_error_set(EVAULT_ECORRUPT, "unexpected entry %s in %s/%s", name,
-					c->v->mid, evault_class_name(c->v->cls));
-	}
-	if (strcmp(name + FID_HEX - 1, ".enc") != 0)
-		return evault_error_set(EVAULT_ECORRUPT, "unexpected entry %s", name);
-	char fid[FID_HEX];
-	memcpy(fid, name, FID_HEX - 1);
-	fid[FID_HEX - 1] = '\0';
-	if ((rc = class_dir(&path, c->v->mid, c->v->cls)) < 0 ||
-	    (rc = evault_buf_printf(&path, "/%s", name)) < 0 ||
+	if ((rc = layout_file_path(&path, c->v->mid, c->v->cls, fid, ".enc")) < 0 ||
 	    (rc = state_read(c->st, path.ptr, &enc)) < 0)
 		goto done;
 	if ((rc = blob_open(&plain, c->k, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size)) < 0) {
@@ -164,13 +146,8 @@ done:
 static int scan_class(entries *out, evault_repo *repo, const state *st, const vpath *v,
 		      const class_keys *k, const char *want)
 {
-	evault_buf dir = EVAULT_BUF_INIT;
 	scan_ctx c = {repo, st, v, k, out, want};
-	int rc = class_dir(&dir, v->mid, v->cls);
-	if (rc == 0)
-		rc = state_list(st, dir.ptr, scan_one, &c);
-	evault_buf_dispose(&dir);
-	return rc;
+	return layout_each_file(st, v->mid, v->cls, scan_one, &c);
 }
 
 /* Opens the mission and class for the acting user: hidden unless it holds the key. */
@@ -473,8 +450,7 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 		goto done;
 	}
 	for (size_t i = 0; i < old.n; i++) {
-		if ((rc = class_dir(&path, v->mid, v->cls)) < 0 ||
-		    (rc = evault_buf_printf(&path, "/%s.enc", old.e[i].fid)) < 0 ||
+		if ((rc = layout_file_path(&path, v->mid, v->cls, old.e[i].fid, ".enc")) < 0 ||
 		    (rc = state_remove(st, path.ptr)) < 0)
 			goto done;
 		path.size -= 4;
@@ -485,8 +461,8 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	random_fid(fid);
 	if ((rc = manifest_encode(&plain, m)) < 0 ||
 	    (rc = blob_seal(&enc, k, OBJ_KIND_MANIFEST, fid, plain.ptr, plain.size)) < 0 ||
-	    (rc = objs_text(&objs, m)) < 0 || (rc = class_dir(&path, v->mid, v->cls)) < 0 ||
-	    (rc = evault_buf_printf(&path, "/%s.enc", fid)) < 0 ||
+	    (rc = objs_text(&objs, m)) < 0 ||
+	    (rc = layout_file_path(&path, v->mid, v->cls, fid, ".enc")) < 0 ||
 	    (rc = state_put(st, path.ptr, enc.ptr, enc.size)) < 0)
 		goto done;
 	path.size -= 4;
@@ -722,8 +698,7 @@ int evault_file_remove(evault_repo *repo, const char *vp)
 	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0 ||
 	    (rc = check_writable(repo, &mr)) < 0)
 		goto done;
-	if ((rc = class_dir(&path, v.mid, v.cls)) < 0 ||
-	    (rc = evault_buf_printf(&path, "/%s.enc", es.e[0].fid)) < 0 ||
+	if ((rc = layout_file_path(&path, v.mid, v.cls, es.e[0].fid, ".enc")) < 0 ||
 	    (rc = state_remove(st, path.ptr)) < 0)
 		goto done;
 	path.size -= 4;

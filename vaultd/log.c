@@ -12,6 +12,7 @@
 
 #include "chunk.h"
 #include "evault/log.h"
+#include "layout.h"
 #include "manifest.h"
 #include "mission.h"
 #include "repo.h"
@@ -50,7 +51,7 @@ static void file_name(walk_ctx *c, const state_commit_info *ci, const char *acti
 	    mission_class_keys(c->repo, &m, k, &keys) < 0)
 		goto done;
 	bool removed = strcmp(action, "file.remove") == 0;
-	if (evault_buf_printf(&path, "missions/%s/%s/%s.enc", mission, cls, fid) < 0 ||
+	if (strlen(fid) != LAYOUT_FID_LEN || layout_file_path(&path, mission, k, fid, ".enc") < 0 ||
 	    state_read_at(c->repo, ci->id_hex, removed, path.ptr, &enc) < 0 ||
 	    blob_open(&plain, keys, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size) < 0 ||
 	    manifest_decode(&mf, plain.ptr, plain.size) < 0)

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "identity.h"
+#include "layout.h"
 #include "mission.h"
 #include "repo.h"
 #include "util.h"
@@ -505,11 +506,10 @@ static char **copy_list(char *const *l, size_t n)
 	return c;
 }
 
-static int count_enc(const char *name, bool is_dir, void *p)
+static int count_file(const char *fid, void *p)
 {
-	size_t n = strlen(name);
-	if (!is_dir && n > 4 && strcmp(name + n - 4, ".enc") == 0)
-		(*(size_t *)p)++;
+	(void)fid;
+	(*(size_t *)p)++;
 	return 0;
 }
 
@@ -562,7 +562,7 @@ int evault_mission_show(evault_repo *repo, const char *mid, evault_mission_view 
 	state *st = NULL;
 	mission_rec m;
 	evault_mission_view *v = NULL;
-	evault_buf path = EVAULT_BUF_INIT, b = EVAULT_BUF_INIT;
+	evault_buf b = EVAULT_BUF_INIT;
 	int rc;
 	*out = NULL;
 	memset(&m, 0, sizeof(m));
@@ -592,10 +592,7 @@ int evault_mission_show(evault_repo *repo, const char *mid, evault_mission_view 
 		    repo->keys->ops->get(repo->keys, mid, (evault_class)c, repo->actor, &b) == 0;
 		if (!v->readable[c])
 			continue;
-		path.size = 0;
-		if ((rc = evault_buf_printf(&path, "missions/%s/%s", mid,
-					    evault_class_name((evault_class)c))) < 0 ||
-		    (rc = state_list(st, path.ptr, count_enc, &v->files[c])) < 0)
+		if ((rc = layout_each_file(st, mid, (evault_class)c, count_file, &v->files[c])) < 0)
 			goto done;
 	}
 	evault_error_clear();
@@ -607,7 +604,6 @@ done:
 	evault_mission_view_free(v);
 	mission_rec_clear(&m);
 	state_end(st);
-	evault_buf_dispose(&path);
 	evault_buf_dispose(&b);
 	return rc;
 }

@@ -17,6 +17,7 @@
 
 #include "chunk.h"
 #include "evault.h"
+#include "layout.h"
 #include "manifest.h"
 #include "mission.h"
 #include "repo.h"
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
 		if (!keys[m][cls] && mission_class_keys(repo, &mr, cls, &keys[m][cls]) < 0)
 			return die("keys");
 		mission_rec_clear(&mr);
-		char path[64], fid[33], dir[128], p[200], sum[128], tr[256];
+		char path[64], fid[33], sum[128], tr[256];
 		uint8_t rnd[16];
 		randombytes_buf(rnd, sizeof(rnd));
 		hex_encode(fid, rnd, sizeof(rnd));
@@ -93,13 +94,13 @@ int main(int argc, char **argv)
 		    blob_seal(&enc, keys[m][cls], OBJ_KIND_MANIFEST, fid, plain.ptr, plain.size) <
 			0)
 			return die("manifest");
-		snprintf(dir, sizeof(dir), "missions/%s/%s", mid, evault_class_name(cls));
-		snprintf(p, sizeof(p), "%s/%s.enc", dir, fid);
-		if (state_put(st, p, enc.ptr, enc.size) < 0)
+		evault_buf p = EVAULT_BUF_INIT;
+		if (layout_file_path(&p, mid, cls, fid, ".enc") < 0 ||
+		    state_put(st, p.ptr, enc.ptr, enc.size) < 0 ||
+		    layout_file_path(&p, mid, cls, fid, ".objs") < 0 ||
+		    state_put(st, p.ptr, "", 0) < 0)
 			return die("put");
-		snprintf(p, sizeof(p), "%s/%s.objs", dir, fid);
-		if (state_put(st, p, "", 0) < 0)
-			return die("put");
+		evault_buf_dispose(&p);
 		snprintf(sum, sizeof(sum), "Add file in %s/%s", mid, evault_class_name(cls));
 		snprintf(tr, sizeof(tr), "Evault-Class: %s\nEvault-File: %s\nEvault-Objects: 0\n",
 			 evault_class_name(cls), fid);

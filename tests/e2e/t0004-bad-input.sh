@@ -43,7 +43,7 @@ expect_error 2 "stdin without a name" as bob put - M-1/work/
 cp -a "$T/vault" "$T/pristine"
 flip() { chmod u+w "$1"; printf '\x01' | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
 # The file's first object, from its keyless .objs list in the history.
-first=$(git -C "$T/vault/audit.git" show "main:missions/M-1/work/$(git -C "$T/vault/audit.git" ls-tree --name-only main missions/M-1/work/ | grep objs$ | head -1 | xargs basename)" | head -1)
+first=$(git -C "$T/vault/audit.git" show "main:$(git -C "$T/vault/audit.git" ls-tree -r --name-only main missions/M-1/work/ | grep objs$ | head -1)" | head -1)
 path="$T/vault/objects/${first:0:2}/$first"
 check "object of the file located" test -f "$path"
 flip "$path" 200

@@ -122,7 +122,7 @@ G "$T/v" update-ref refs/heads/main "$newparent"
 failed_at "a middle commit dropped and the rest re-parented" "$first"
 
 fresh
-o1=$(G "$T/v" show "main:missions/M-1/dossier/$(G "$T/v" ls-tree --name-only main missions/M-1/dossier/ | grep objs$ | head -1 | xargs basename)" | head -1)
+o1=$(G "$T/v" show "main:$(G "$T/v" ls-tree -r --name-only main missions/M-1/dossier/ | grep objs$ | head -1)" | head -1)
 o2=$(find "$T/v/objects" -type f ! -name "$o1" | head -1)
 p1="$T/v/objects/${o1:0:2}/$o1"
 chmod u+w "$p1" "$o2"; cp "$p1" "$T/swap"; cp "$o2" "$p1"; cp "$T/swap" "$o2"
@@ -175,6 +175,30 @@ Evault-Role: admin")
 G "$T/v" update-ref refs/heads/main "$forged"
 failed_at "user.add forged and signed by a technician" "$forged"
 check "named as a role violation" grep -q "only admins may" "$T/err"
+
+fresh
+# a member adds a file whose entries sit outside the fid's buckets (layout: <f0>/<f1>/<fid>)
+enc=$(G "$T/v" ls-tree -r main missions/M-1/work/ | awk '/\.enc$/ {print $3; exit}')
+fid=00112233445566778899aabbccddeeff
+export GIT_INDEX_FILE=$T/index
+G "$T/v" read-tree main
+G "$T/v" update-index --add --cacheinfo "100644,$enc,missions/M-1/work/f/f/$fid.enc" \
+	--cacheinfo "100644,$enc,missions/M-1/work/f/f/$fid.objs"
+tree=$(G "$T/v" write-tree)
+unset GIT_INDEX_FILE
+seq=$(( $(G "$T/v" log -1 --format=%B main | sed -n 's/^Evault-Seq: //p') + 1 ))
+forged=$(commit_as "$T/tech" "$(G "$T/v" rev-parse main)" "$tree" -m "Add file in M-1/work" -m "Evault-Seq: $seq
+Evault-Action: file.add
+Evault-Actor: tech
+Evault-Mission: M-1
+Evault-Class: work
+Evault-File: $fid
+Evault-Objects: 0")
+G "$T/v" update-ref refs/heads/main "$forged"
+failed_at "a file.add with its entries in another fid's bucket" "$forged"
+check "named as a file-entry violation" grep -q "must add exactly the entries of file $fid" "$T/err"
+expect_error 5 "and ls reports the misplaced entry as corruption" as bob -R "$T/v" ls M-1/work
+check "naming the entry" grep -q "unexpected entry $fid.enc in missions/M-1/work/f/f" "$T/err"
 
 fresh
 # replay an old signed commit on top of the head

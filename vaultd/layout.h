@@ -1,0 +1,32 @@
+/*
+ * Where a mission's files live in the state tree (docs/format.md):
+ *
+ *   missions/<mid>/<class>/<f0>/<f1>/<fid>.enc    manifest (class key)
+ *   missions/<mid>/<class>/<f0>/<f1>/<fid>.objs   object names
+ *
+ * fid is 32 random lowercase hex digits; f0 and f1 are its first two. The
+ * two levels of 16 buckets keep every tree an event rewrites (or an
+ * auditor re-reads) small whatever the number of files in a class.
+ */
+#ifndef EVAULT_LAYOUT_H
+#define EVAULT_LAYOUT_H
+
+#include "evault/common.h"
+#include "state.h"
+
+#define LAYOUT_FID_LEN 32
+#define LAYOUT_FANOUT 2 /* levels of one hex digit each */
+
+/* b = "missions/<mid>/<class>" (b is reset first). */
+int layout_class_dir(evault_buf *b, const char *mid, evault_class cls);
+/* b = the path of fid's entry with extension ext (".enc" or ".objs"). */
+int layout_file_path(evault_buf *b, const char *mid, evault_class cls, const char *fid,
+		     const char *ext);
+
+/* Calls cb with each file id of the class (order: by fid). Any entry that
+ * is not where the layout puts it is EVAULT_ECORRUPT. */
+typedef int (*layout_file_cb)(const char *fid, void *payload);
+int layout_each_file(const state *st, const char *mid, evault_class cls, layout_file_cb cb,
+		     void *payload);
+
+#endif
