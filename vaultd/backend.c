@@ -185,8 +185,11 @@ static int local_stage(backend *base, const uint8_t id[OBJECT_ID_LEN], void *dat
 	object_path(st->path, sizeof(st->path), b, id);
 	if (stat(st->path, &sb) == 0) {
 		if (S_ISREG(sb.st_mode) && (size_t)sb.st_size == len) {
+			/* dedup: the name is the hash of these bytes. Its time says
+			 * "in use" so that gc's grace period keeps it (docs/format.md). */
+			utimensat(AT_FDCWD, st->path, NULL, 0);
 			free(st);
-			return 0; /* dedup: the name is the hash of these bytes */
+			return 0;
 		}
 		rc = stage_named(b, st, data, len); /* a damaged copy: replace it */
 	} else {
@@ -311,6 +314,22 @@ static int local_exists(backend *base, const uint8_t id[OBJECT_ID_LEN])
 	return errno == ENOENT ? 0 : error_errno("cannot check object", path);
 }
 
+static int local_stat(backend *base, const uint8_t id[OBJECT_ID_LEN], uint64_t *size,
+		      int64_t *mtime)
+{
+	local_backend *b = (local_backend *)base;
+	char path[4096];
+	struct stat sb;
+	object_path(path, sizeof(path), b, id);
+	if (stat(path, &sb) < 0)
+		return errno == ENOENT ? evault_error_set(EVAULT_ENOTFOUND, "object %s is missing",
+							  path + strlen(path) - 64)
+				       : error_errno("cannot stat object", path);
+	*size = (uint64_t)sb.st_size;
+	*mtime = (int64_t)sb.st_mtim.tv_sec;
+	return 0;
+}
+
 static int local_del(backend *base, const uint8_t id[OBJECT_ID_LEN])
 {
 	local_backend *b = (local_backend *)base;
@@ -388,6 +407,7 @@ static const struct backend_ops local_ops = {
     .put = local_put,
     .get = local_get,
     .exists = local_exists,
+    .stat = local_stat,
     .del = local_del,
     .list = local_list,
     .sync = local_sync,

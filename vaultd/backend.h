@@ -37,6 +37,8 @@ struct backend_ops {
 	int (*get)(backend *b, const uint8_t id[OBJECT_ID_LEN], evault_buf *out, size_t max);
 	/* 1 present, 0 absent, <0 error */
 	int (*exists)(backend *b, const uint8_t id[OBJECT_ID_LEN]);
+	/* Stored size and last write (or dedup) time; EVAULT_ENOTFOUND if absent. */
+	int (*stat)(backend *b, const uint8_t id[OBJECT_ID_LEN], uint64_t *size, int64_t *mtime);
 	int (*del)(backend *b, const uint8_t id[OBJECT_ID_LEN]);
 	int (*list)(backend *b, backend_list_cb cb, void *payload);
 	/*

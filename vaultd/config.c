@@ -19,6 +19,10 @@ void config_defaults(config *c)
 	c->chunk_size = EVAULT_CHUNK_DEFAULT;
 	c->zstd_level = 3;
 	c->retention_years = 10;
+	c->close_requires_dossier = true;
+	c->open_days_max = 90;
+	c->scrub_per_mille = 10;
+	c->gc_grace_minutes = 60;
 }
 
 static int parse_num(unsigned long *out, const char *v, unsigned long lo, unsigned long hi)
@@ -36,12 +40,26 @@ static int parse_num(unsigned long *out, const char *v, unsigned long lo, unsign
 
 int config_parse(config *c, const char *text, size_t len)
 {
-	enum { K_FORMAT = 1, K_ID = 2, K_CHUNK = 4, K_ZSTD = 8, K_RET = 16 };
+	enum {
+		K_FORMAT = 1,
+		K_ID = 2,
+		K_CHUNK = 4,
+		K_ZSTD = 8,
+		K_RET = 16,
+		K_CLOSE = 32,
+		K_OPEN = 64,
+		K_SCRUB = 128,
+		K_GRACE = 256
+	};
 	unsigned seen = 0;
 	int lineno = 0;
 	memset(c, 0, sizeof(*c));
 	c->zstd_level = 3;
 	c->retention_years = 10;
+	c->close_requires_dossier = true;
+	c->open_days_max = 90;
+	c->scrub_per_mille = 10;
+	c->gc_grace_minutes = 60;
 	if (memchr(text, '\0', len))
 		return evault_error_set(EVAULT_ECORRUPT, "evault.conf: contains a NUL byte");
 	const char *p = text, *end = text + len;
@@ -94,6 +112,22 @@ int config_parse(config *c, const char *text, size_t len)
 			bit = K_RET;
 			ok = parse_num(&num, val, 1, 100) == 0;
 			c->retention_years = (unsigned)num;
+		} else if (strcmp(key, "close-requires-dossier") == 0) {
+			bit = K_CLOSE;
+			ok = strcmp(val, "yes") == 0 || strcmp(val, "no") == 0;
+			c->close_requires_dossier = strcmp(val, "yes") == 0;
+		} else if (strcmp(key, "open-days-max") == 0) {
+			bit = K_OPEN;
+			ok = parse_num(&num, val, 1, 36500) == 0;
+			c->open_days_max = (unsigned)num;
+		} else if (strcmp(key, "scrub-per-mille") == 0) {
+			bit = K_SCRUB;
+			ok = parse_num(&num, val, 0, 1000) == 0;
+			c->scrub_per_mille = (unsigned)num;
+		} else if (strcmp(key, "gc-grace-minutes") == 0) {
+			bit = K_GRACE;
+			ok = parse_num(&num, val, 0, 100000) == 0;
+			c->gc_grace_minutes = (unsigned)num;
 		} else {
 			return evault_error_set(EVAULT_ECORRUPT,
 						"evault.conf:%d: unknown setting '%.40s'", lineno,
@@ -124,7 +158,12 @@ int config_format(evault_buf *out, const config *c)
 				 "vault-id %s\n"
 				 "chunk-size %u\n"
 				 "zstd-level %d\n"
-				 "retention-years %u\n",
+				 "retention-years %u\n"
+				 "close-requires-dossier %s\n"
+				 "open-days-max %u\n"
+				 "scrub-per-mille %u\n"
+				 "gc-grace-minutes %u\n",
 				 c->format, c->vault_id_hex, c->chunk_size, c->zstd_level,
-				 c->retention_years);
+				 c->retention_years, c->close_requires_dossier ? "yes" : "no",
+				 c->open_days_max, c->scrub_per_mille, c->gc_grace_minutes);
 }

@@ -22,6 +22,7 @@
 
 #include "chunk.h"
 #include "evault/file.h"
+#include "files.h"
 #include "layout.h"
 #include "manifest.h"
 #include "mission.h"
@@ -73,18 +74,10 @@ static int parse_vpath(vpath *v, const char *s, bool need_path)
 	return 0;
 }
 
-/* A decrypted entry of a class directory. */
-typedef struct entry {
-	char fid[FID_HEX];
-	manifest m;
-} entry;
+typedef file_entry entry;
+typedef file_list entries;
 
-typedef struct entries {
-	entry *e;
-	size_t n, a;
-} entries;
-
-static void entries_clear(entries *es)
+void file_list_clear(file_list *es)
 {
 	for (size_t i = 0; i < es->n; i++)
 		manifest_clear(&es->e[i].m);
@@ -95,7 +88,8 @@ static void entries_clear(entries *es)
 typedef struct scan_ctx {
 	evault_repo *repo;
 	const state *st;
-	const vpath *v;
+	const char *mid;
+	evault_class cls;
 	const class_keys *k;
 	entries *out;
 	const char *want; /* only this path, or NULL for all */
@@ -107,12 +101,12 @@ static int scan_one(const char *fid, void *p)
 	evault_buf path = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT;
 	manifest m;
 	int rc = 0;
-	if ((rc = layout_file_path(&path, c->v->mid, c->v->cls, fid, ".enc")) < 0 ||
+	if ((rc = layout_file_path(&path, c->mid, c->cls, fid, ".enc")) < 0 ||
 	    (rc = state_read(c->st, path.ptr, &enc)) < 0)
 		goto done;
 	if ((rc = blob_open(&plain, c->k, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size)) < 0) {
-		rc = evault_error_set(rc, "manifest %s of %s/%s: %s", fid, c->v->mid,
-				      evault_class_name(c->v->cls), evault_error_last());
+		rc = evault_error_set(rc, "manifest %s of %s/%s: %s", fid, c->mid,
+				      evault_class_name(c->cls), evault_error_last());
 		goto done;
 	}
 	if ((rc = manifest_decode(&m, plain.ptr, plain.size)) < 0)
@@ -143,11 +137,17 @@ done:
 	return rc;
 }
 
+int file_scan(file_list *out, evault_repo *repo, const state *st, const char *mid, evault_class cls,
+	      const class_keys *k, const char *want)
+{
+	scan_ctx c = {repo, st, mid, cls, k, out, want};
+	return layout_each_file(st, mid, cls, scan_one, &c);
+}
+
 static int scan_class(entries *out, evault_repo *repo, const state *st, const vpath *v,
 		      const class_keys *k, const char *want)
 {
-	scan_ctx c = {repo, st, v, k, out, want};
-	return layout_each_file(st, v->mid, v->cls, scan_one, &c);
+	return file_scan(out, repo, st, v->mid, v->cls, k, want);
 }
 
 /* Opens the mission and class for the acting user: hidden unless it holds the key. */
@@ -426,6 +426,44 @@ static int objs_text(evault_buf *out, const manifest *m)
 	return rc;
 }
 
+int file_record(state *st, const char *mid, evault_class cls, const class_keys *k,
+		const manifest *m, char fid[LAYOUT_FID_LEN + 1])
+{
+	evault_buf plain = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT,
+		   objs = EVAULT_BUF_INIT;
+	int rc;
+	random_fid(fid);
+	if ((rc = manifest_encode(&plain, m)) < 0 ||
+	    (rc = blob_seal(&enc, k, OBJ_KIND_MANIFEST, fid, plain.ptr, plain.size)) < 0 ||
+	    (rc = objs_text(&objs, m)) < 0 ||
+	    (rc = layout_file_path(&path, mid, cls, fid, ".enc")) < 0 ||
+	    (rc = state_put(st, path.ptr, enc.ptr, enc.size)) < 0 ||
+	    (rc = layout_file_path(&path, mid, cls, fid, ".objs")) < 0 ||
+	    (rc = state_put(st, path.ptr, objs.ptr, objs.size)) < 0)
+		goto done;
+done:
+	sodium_memzero(plain.ptr, plain.size);
+	evault_buf_dispose(&plain);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&objs);
+	return rc;
+}
+
+int file_unrecord(state *st, const char *mid, evault_class cls, const char *fid)
+{
+	evault_buf path = EVAULT_BUF_INIT;
+	int rc;
+	if ((rc = layout_file_path(&path, mid, cls, fid, ".enc")) < 0 ||
+	    (rc = state_remove(st, path.ptr)) < 0 ||
+	    (rc = layout_file_path(&path, mid, cls, fid, ".objs")) < 0 ||
+	    (rc = state_remove(st, path.ptr)) < 0)
+		goto done;
+done:
+	evault_buf_dispose(&path);
+	return rc;
+}
+
 /* Records manifest m as a new file of class v, replacing an entry of the same path if force. */
 static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force)
 {
@@ -433,8 +471,7 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	mission_rec mr;
 	class_keys *k = NULL;
 	entries old = {0};
-	evault_buf plain = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT,
-		   objs = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
 	char fid[FID_HEX];
 	int rc;
 	memset(&mr, 0, sizeof(mr));
@@ -449,25 +486,23 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 				      evault_class_name(v->cls), m->path);
 		goto done;
 	}
-	for (size_t i = 0; i < old.n; i++) {
-		if ((rc = layout_file_path(&path, v->mid, v->cls, old.e[i].fid, ".enc")) < 0 ||
-		    (rc = state_remove(st, path.ptr)) < 0)
+	/* gc deletes unreferenced objects under this lock: every object this
+	 * file names must still be there now that no gc can run. */
+	for (size_t i = 0; i < m->nchunks; i++) {
+		int e = repo->objects->ops->exists(repo->objects, m->chunks[i]);
+		if (e <= 0) {
+			rc = e < 0 ? e
+				   : evault_error_set(EVAULT_ERROR,
+						      "an object of %s was collected during the "
+						      "put: put it again",
+						      m->path);
 			goto done;
-		path.size -= 4;
-		if ((rc = evault_buf_printf(&path, ".objs")) < 0 ||
-		    (rc = state_remove(st, path.ptr)) < 0)
-			goto done;
+		}
 	}
-	random_fid(fid);
-	if ((rc = manifest_encode(&plain, m)) < 0 ||
-	    (rc = blob_seal(&enc, k, OBJ_KIND_MANIFEST, fid, plain.ptr, plain.size)) < 0 ||
-	    (rc = objs_text(&objs, m)) < 0 ||
-	    (rc = layout_file_path(&path, v->mid, v->cls, fid, ".enc")) < 0 ||
-	    (rc = state_put(st, path.ptr, enc.ptr, enc.size)) < 0)
-		goto done;
-	path.size -= 4;
-	if ((rc = evault_buf_printf(&path, ".objs")) < 0 ||
-	    (rc = state_put(st, path.ptr, objs.ptr, objs.size)) < 0)
+	for (size_t i = 0; i < old.n; i++)
+		if ((rc = file_unrecord(st, v->mid, v->cls, old.e[i].fid)) < 0)
+			goto done;
+	if ((rc = file_record(st, v->mid, v->cls, k, m, fid)) < 0)
 		goto done;
 	if ((rc = evault_buf_printf(&sum, "%s file in %s/%s", old.n ? "Replace" : "Add", v->mid,
 				    evault_class_name(v->cls))) < 0 ||
@@ -481,14 +516,10 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	state_event ev = {NULL, old.n ? "file.replace" : "file.add", v->mid, sum.ptr, tr.ptr};
 	rc = state_commit(st, &ev);
 done:
-	entries_clear(&old);
+	file_list_clear(&old);
 	class_keys_free(k);
 	mission_rec_clear(&mr);
 	state_end(st);
-	evault_buf_dispose(&plain);
-	evault_buf_dispose(&enc);
-	evault_buf_dispose(&path);
-	evault_buf_dispose(&objs);
 	evault_buf_dispose(&sum);
 	evault_buf_dispose(&tr);
 	return rc;
@@ -584,7 +615,8 @@ typedef struct get_ctx {
 	evault_repo *repo;
 	const class_keys *k;
 	const manifest *m;
-	int fd;
+	file_sink sink;
+	void *payload;
 } get_ctx;
 
 static int get_produce(void *p, size_t index, void *s)
@@ -620,10 +652,66 @@ static int get_consume(void *p, size_t index, void *s)
 {
 	get_ctx *c = p;
 	get_slot *slot = s;
-	int rc = 0;
-	if (write_full(c->fd, slot->plain, slot->len) < 0)
-		rc = error_errno("cannot write the output", NULL);
+	int rc = c->sink(slot->plain, slot->len, c->payload);
 	sodium_memzero(slot->plain, slot->len);
+	return rc;
+}
+
+static int fd_sink(const void *data, size_t len, void *payload)
+{
+	if (write_full(*(int *)payload, data, len) < 0)
+		return error_errno("cannot write the output", NULL);
+	return 0;
+}
+
+int file_read(evault_repo *repo, const class_keys *k, const manifest *m, file_sink sink,
+	      void *payload)
+{
+	pool pl = {0};
+	int rc;
+	if (m->chunk_size > EVAULT_CHUNK_MAX)
+		return evault_error_set(EVAULT_ECORRUPT, "manifest chunk size out of range");
+	if (m->nchunks == 0)
+		return 0;
+	/* Chunk buffers are sized by the file's own chunk size. */
+	uint32_t saved = repo->cfg.chunk_size;
+	repo->cfg.chunk_size = m->chunk_size;
+	rc = pool_new(&pl, repo, true);
+	repo->cfg.chunk_size = saved;
+	if (rc == 0) {
+		get_ctx c = {repo, k, m, sink, payload};
+		static const pipeline_ops ops = {get_produce, get_work, get_consume};
+		rc = pipeline_run(&ops, &c, pl.slots, pl.nslots, pl.workers, pl.nworkers);
+	}
+	pool_free(&pl, m->chunk_size);
+	return rc;
+}
+
+int file_store_small(evault_repo *repo, const class_keys *k, const void *data, size_t len,
+		     manifest *m)
+{
+	size_t cs = repo->cfg.chunk_size;
+	if (len > cs)
+		return evault_error_set(EVAULT_EINVAL, "%zu bytes do not fit in one chunk", len);
+	m->size = len;
+	m->chunk_size = (uint32_t)cs;
+	m->nchunks = 0;
+	m->chunks = NULL;
+	if (len == 0)
+		return 0;
+	chunk_worker *w = chunk_worker_new(cs, repo->cfg.zstd_level);
+	evault_buf obj = EVAULT_BUF_INIT;
+	uint8_t(*ids)[OBJECT_ID_LEN] = malloc(OBJECT_ID_LEN);
+	int rc = !w || !ids ? error_oom() : 0;
+	if (rc == 0 && (rc = chunk_seal(&obj, ids[0], k, w, data, len)) == 0 &&
+	    (rc = repo->objects->ops->put(repo->objects, ids[0], obj.ptr, obj.size)) == 0) {
+		m->nchunks = 1;
+		m->chunks = ids;
+		ids = NULL;
+	}
+	free(ids);
+	evault_buf_dispose(&obj);
+	chunk_worker_free(w);
 	return rc;
 }
 
@@ -649,33 +737,15 @@ int evault_file_get_fd(evault_repo *repo, const char *vp, int fd)
 	mission_rec mr;
 	class_keys *k = NULL;
 	entries es = {0};
-	pool pl = {0};
 	vpath v;
 	int rc;
 	memset(&mr, 0, sizeof(mr));
 	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, false)) < 0 ||
 	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0)
 		goto done;
-	const manifest *m = &es.e[0].m;
-	if (m->chunk_size > EVAULT_CHUNK_MAX) {
-		rc = evault_error_set(EVAULT_ECORRUPT, "manifest chunk size out of range");
-		goto done;
-	}
-	if (m->nchunks == 0)
-		goto done;
-	/* Chunk buffers are sized by the file's own chunk size. */
-	uint32_t saved = repo->cfg.chunk_size;
-	repo->cfg.chunk_size = m->chunk_size;
-	rc = pool_new(&pl, repo, true);
-	repo->cfg.chunk_size = saved;
-	if (rc < 0)
-		goto done;
-	get_ctx c = {repo, k, m, fd};
-	static const pipeline_ops ops = {get_produce, get_work, get_consume};
-	rc = pipeline_run(&ops, &c, pl.slots, pl.nslots, pl.workers, pl.nworkers);
+	rc = file_read(repo, k, &es.e[0].m, fd_sink, &fd);
 done:
-	pool_free(&pl, es.n ? es.e[0].m.chunk_size : 0);
-	entries_clear(&es);
+	file_list_clear(&es);
 	class_keys_free(k);
 	mission_rec_clear(&mr);
 	state_end(st);
@@ -690,7 +760,7 @@ int evault_file_remove(evault_repo *repo, const char *vp)
 	mission_rec mr;
 	class_keys *k = NULL;
 	entries es = {0};
-	evault_buf path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
 	vpath v;
 	int rc;
 	memset(&mr, 0, sizeof(mr));
@@ -698,11 +768,7 @@ int evault_file_remove(evault_repo *repo, const char *vp)
 	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0 ||
 	    (rc = check_writable(repo, &mr)) < 0)
 		goto done;
-	if ((rc = layout_file_path(&path, v.mid, v.cls, es.e[0].fid, ".enc")) < 0 ||
-	    (rc = state_remove(st, path.ptr)) < 0)
-		goto done;
-	path.size -= 4;
-	if ((rc = evault_buf_printf(&path, ".objs")) < 0 || (rc = state_remove(st, path.ptr)) < 0 ||
+	if ((rc = file_unrecord(st, v.mid, v.cls, es.e[0].fid)) < 0 ||
 	    (rc = evault_buf_printf(&sum, "Remove file from %s/%s", v.mid,
 				    evault_class_name(v.cls))) < 0 ||
 	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\n",
@@ -711,11 +777,10 @@ int evault_file_remove(evault_repo *repo, const char *vp)
 	state_event ev = {NULL, "file.remove", v.mid, sum.ptr, tr.ptr};
 	rc = state_commit(st, &ev);
 done:
-	entries_clear(&es);
+	file_list_clear(&es);
 	class_keys_free(k);
 	mission_rec_clear(&mr);
 	state_end(st);
-	evault_buf_dispose(&path);
 	evault_buf_dispose(&sum);
 	evault_buf_dispose(&tr);
 	return rc;
@@ -786,7 +851,7 @@ int evault_file_list(evault_repo *repo, const char *vp, evault_entry_cb cb, void
 		rc = cb(&out[i], payload);
 done:
 	free(out);
-	entries_clear(&es);
+	file_list_clear(&es);
 	class_keys_free(k);
 	mission_rec_clear(&mr);
 	state_end(st);

@@ -90,3 +90,52 @@ int layout_each_file(const state *st, const char *mid, evault_class cls, layout_
 	evault_buf_dispose(&w.dir);
 	return rc;
 }
+
+int layout_parse_objs(const char *text, size_t len, layout_object_cb cb, void *payload)
+{
+	int rc = 0;
+	if (len % 65)
+		return evault_error_set(EVAULT_ECORRUPT, "an object list is not whole lines");
+	for (size_t off = 0; off < len && rc == 0; off += 65) {
+		uint8_t id[32];
+		if (text[off + 64] != '\n' || !lower_hex(text + off, 64) ||
+		    hex_decode(id, sizeof(id), text + off, 64) < 0)
+			return evault_error_set(EVAULT_ECORRUPT, "an object list is damaged");
+		rc = cb(id, payload);
+	}
+	return rc;
+}
+
+typedef struct objects_walk {
+	const state *st;
+	const char *mid;
+	evault_class cls;
+	layout_object_cb cb;
+	void *payload;
+	evault_buf path, text;
+} objects_walk;
+
+static int objects_of(const char *fid, void *p)
+{
+	objects_walk *w = p;
+	int rc;
+	if ((rc = layout_file_path(&w->path, w->mid, w->cls, fid, ".objs")) < 0 ||
+	    (rc = state_read(w->st, w->path.ptr, &w->text)) < 0)
+		return rc == EVAULT_ENOTFOUND
+			   ? evault_error_set(EVAULT_ECORRUPT, "%s is missing", w->path.ptr)
+			   : rc;
+	rc = layout_parse_objs(w->text.ptr, w->text.size, w->cb, w->payload);
+	if (rc == EVAULT_ECORRUPT)
+		evault_error_set(rc, "%s: %s", w->path.ptr, evault_error_last());
+	return rc;
+}
+
+int layout_each_object(const state *st, const char *mid, evault_class cls, layout_object_cb cb,
+		       void *payload)
+{
+	objects_walk w = {st, mid, cls, cb, payload, EVAULT_BUF_INIT, EVAULT_BUF_INIT};
+	int rc = layout_each_file(st, mid, cls, objects_of, &w);
+	evault_buf_dispose(&w.path);
+	evault_buf_dispose(&w.text);
+	return rc;
+}

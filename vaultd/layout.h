@@ -11,6 +11,8 @@
 #ifndef EVAULT_LAYOUT_H
 #define EVAULT_LAYOUT_H
 
+#include <stdint.h>
+
 #include "evault/common.h"
 #include "state.h"
 
@@ -28,5 +30,14 @@ int layout_file_path(evault_buf *b, const char *mid, evault_class cls, const cha
 typedef int (*layout_file_cb)(const char *fid, void *payload);
 int layout_each_file(const state *st, const char *mid, evault_class cls, layout_file_cb cb,
 		     void *payload);
+
+/* Parses a .objs list (64 hex digits and a newline per object), calling cb
+ * with each id in order; EVAULT_ECORRUPT if it is not such a list. */
+typedef int (*layout_object_cb)(const uint8_t id[32], void *payload);
+int layout_parse_objs(const char *text, size_t len, layout_object_cb cb, void *payload);
+/* Every object named by the live files of a class (keyless; an object shared
+ * by two files is named twice). */
+int layout_each_object(const state *st, const char *mid, evault_class cls, layout_object_cb cb,
+		       void *payload);
 
 #endif

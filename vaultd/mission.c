@@ -104,7 +104,8 @@ static int parse_line(mission_rec *m, char *line, unsigned *seen)
 			return -1;
 		*seen |= 1;
 	} else if (strcmp(k, "status") == 0) {
-		if (strcmp(v, "open") && strcmp(v, "closed") && strcmp(v, "expired"))
+		if (strcmp(v, "open") && strcmp(v, "closing") && strcmp(v, "closed") &&
+		    strcmp(v, "expiring") && strcmp(v, "expired"))
 			return -1;
 		snprintf(m->status, sizeof(m->status), "%s", v);
 		*seen |= 2;
@@ -113,6 +114,12 @@ static int parse_line(mission_rec *m, char *line, unsigned *seen)
 		m->created = strtoll(v, &end, 10);
 		if (*end || !*v)
 			return -1;
+	} else if (strcmp(k, "closed") == 0 || strcmp(k, "retain-until") == 0) {
+		char *end;
+		long long t = strtoll(v, &end, 10);
+		if (*end || !*v || t <= 0)
+			return -1;
+		*(k[0] == 'c' ? &m->closed : &m->retain_until) = t;
 	} else if (strcmp(k, "created-by") == 0) {
 		if (!user_name_valid(v))
 			return -1;
@@ -205,6 +212,10 @@ int mission_format(evault_buf *out, const mission_rec *m)
 	for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++)
 		rc = evault_buf_printf(out, "key %s %s\n", evault_class_name((evault_class)c),
 				       m->fp[c]);
+	if (rc == 0 && m->closed)
+		rc = evault_buf_printf(out, "closed %lld\n", (long long)m->closed);
+	if (rc == 0 && m->retain_until)
+		rc = evault_buf_printf(out, "retain-until %lld\n", (long long)m->retain_until);
 	if (rc == 0)
 		rc = evault_buf_printf(out, "photo-authorisation %s\n",
 				       m->photo_authorised ? "yes" : "no");
@@ -314,7 +325,7 @@ int mission_seal_to(evault_repo *repo, const mission_rec *m, const user_rec *to,
 	return rc;
 }
 
-static int require_admin(evault_repo *repo, const char *what)
+int mission_require_admin(evault_repo *repo, const char *what)
 {
 	int rc = repo_require_actor(repo);
 	if (rc == 0 && repo->role != EVAULT_ROLE_ADMIN)
@@ -379,7 +390,7 @@ int evault_mission_create(evault_repo *repo, const char *mid, const evault_missi
 	int rc;
 
 	memset(&m, 0, sizeof(m));
-	if ((rc = require_admin(repo, "create missions")) < 0 || (rc = check_mission_id(mid)) < 0)
+	if ((rc = mission_require_admin(repo, "create missions")) < 0 || (rc = check_mission_id(mid)) < 0)
 		return rc;
 	if ((rc = state_begin(&st, repo, true)) < 0)
 		goto done;
@@ -635,7 +646,7 @@ static int begin_membership(evault_repo *repo, const char *mid, const char *user
 			    mission_rec *m, user_rec *u, const char *what)
 {
 	int rc;
-	if ((rc = require_admin(repo, what)) < 0 || (rc = check_mission_id(mid)) < 0 ||
+	if ((rc = mission_require_admin(repo, what)) < 0 || (rc = check_mission_id(mid)) < 0 ||
 	    (rc = check_user_name(user)) < 0 || (rc = state_begin(st, repo, true)) < 0 ||
 	    (rc = mission_load_visible(repo, *st, mid, m)) < 0 ||
 	    (rc = user_load(*st, user, u)) < 0)

@@ -15,6 +15,8 @@ typedef struct mission_rec {
 	char status[16];
 	int64_t created;
 	char created_by[EVAULT_USER_MAX + 1];
+	int64_t closed;       /* 0 while open */
+	int64_t retain_until; /* 0 while open: when the dossier expires */
 	char fp[EVAULT_CLASS_COUNT][CLASS_FP_HEX];
 	bool photo_authorised;
 	char **members;
@@ -31,6 +33,9 @@ int mission_format(evault_buf *out, const mission_rec *m);
 void mission_rec_clear(mission_rec *m);
 bool mission_is_member(const mission_rec *m, const char *user);
 bool mission_is_auditor(const mission_rec *m, const char *user);
+
+/* Admin only: EVAULT_EDENIED "only an admin can <what>" otherwise. */
+int mission_require_admin(evault_repo *repo, const char *what);
 
 /* The one error for "absent" and "not yours": it must not tell them apart. */
 int mission_hidden(const char *mid);

@@ -1,0 +1,46 @@
+/*
+ * Files of a class for other engine modules (close, retention): the
+ * decrypted entries of a class, streaming a file's plaintext to a sink,
+ * storing a small buffer as a file, recording a file's entries in a state
+ * transaction. The public put/get/ls/rm are built on the same pieces.
+ */
+#ifndef EVAULT_FILES_H
+#define EVAULT_FILES_H
+
+#include "chunk.h"
+#include "layout.h"
+#include "manifest.h"
+#include "repo.h"
+#include "state.h"
+
+typedef struct file_entry {
+	char fid[LAYOUT_FID_LEN + 1];
+	manifest m;
+} file_entry;
+
+typedef struct file_list {
+	file_entry *e;
+	size_t n, a;
+} file_list;
+
+void file_list_clear(file_list *l);
+/* Every file of the class (only those whose path is want, if not NULL). */
+int file_scan(file_list *out, evault_repo *repo, const state *st, const char *mid, evault_class cls,
+	      const class_keys *k, const char *want);
+
+/* Streams m's plaintext, chunk by chunk in order, every chunk verified first. */
+typedef int (*file_sink)(const void *data, size_t len, void *payload);
+int file_read(evault_repo *repo, const class_keys *k, const manifest *m, file_sink sink,
+	      void *payload);
+
+/* Encrypts and stores data (at most one chunk) as m's content: fills size and chunks. */
+int file_store_small(evault_repo *repo, const class_keys *k, const void *data, size_t len,
+		     manifest *m);
+
+/* Adds m's entries (.enc and .objs) under a new random fid (written to fid). */
+int file_record(state *st, const char *mid, evault_class cls, const class_keys *k,
+		const manifest *m, char fid[LAYOUT_FID_LEN + 1]);
+/* Removes a file's entries. */
+int file_unrecord(state *st, const char *mid, evault_class cls, const char *fid);
+
+#endif
