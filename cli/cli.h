@@ -21,6 +21,7 @@ enum {
 	EXIT_BUSY = 9,
 	EXIT_NOSPACE = 10,
 	EXIT_FORMAT = 11,
+	EXIT_REFUSED = 12,
 };
 
 typedef struct cli {
@@ -76,6 +77,7 @@ int cmd_ls(cli *c, int argc, char **argv);
 int cmd_rm(cli *c, int argc, char **argv);
 int cmd_log(cli *c, int argc, char **argv);
 int cmd_audit(cli *c, int argc, char **argv);
+int cmd_codes(cli *c, int argc, char **argv);
 
 /* Identity helpers shared by init and identity (cmd_init.c). */
 int cli_kdf_level(const char *s, evault_kdf_level *out);

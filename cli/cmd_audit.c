@@ -121,6 +121,8 @@ static int verify(cli *c, int argc, char **argv)
 		printf(", contains checkpoint %s", cpfile);
 	if (sfile)
 		printf(", every signer in %s", sfile);
+	if (res.closing)
+		printf(", %zu close or expiry under way (run it again to finish)", res.closing);
 	printf("\n");
 	return VERIFY_OK;
 }

@@ -88,9 +88,49 @@ static int show(cli *c, const char *mid)
 	return EXIT_OK;
 }
 
+static int close_mission(cli *c, int argc, char **argv)
+{
+	const char *usage = "usage: evault mission close MID [--dry-run]";
+	const char *mid = NULL;
+	bool dry = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
+			dry = true;
+		else if (argv[i][0] == '-' || mid)
+			return cli_usage("%s", usage);
+		else
+			mid = argv[i];
+	}
+	if (!mid)
+		return cli_usage("%s", usage);
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0)
+		return cli_fail();
+	evault_buf report = EVAULT_BUF_INIT;
+	int rc = evault_mission_close(c->repo, mid, dry, &report);
+	if (report.size)
+		fwrite(report.ptr, 1, report.size, stdout);
+	fflush(stdout);
+	evault_buf_dispose(&report);
+	return rc < 0 ? cli_fail() : EXIT_OK;
+}
+
+static int certificate(cli *c, const char *mid)
+{
+	evault_buf out = EVAULT_BUF_INIT;
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+	    evault_mission_certificate(c->repo, mid, &out) < 0) {
+		evault_buf_dispose(&out);
+		return cli_fail();
+	}
+	fwrite(out.ptr, 1, out.size, stdout);
+	evault_buf_dispose(&out);
+	return EXIT_OK;
+}
+
 int cmd_mission(cli *c, int argc, char **argv)
 {
-	const char *usage = "usage: evault mission create|list|show|grant|revoke ...";
+	const char *usage =
+	    "usage: evault mission create|list|show|grant|revoke|close|certificate ...";
 	if (argc < 2)
 		return cli_usage("%s", usage);
 	const char *sub = argv[1];
@@ -121,5 +161,14 @@ int cmd_mission(cli *c, int argc, char **argv)
 		       grant ? "on" : "from", argv[2]);
 		return EXIT_OK;
 	}
-	return cli_usage("unknown mission command '%s' (create, list, show, grant, revoke)", sub);
+	if (strcmp(sub, "close") == 0)
+		return close_mission(c, argc - 1, argv + 1);
+	if (strcmp(sub, "certificate") == 0) {
+		if (argc != 3)
+			return cli_usage("usage: evault mission certificate MID");
+		return certificate(c, argv[2]);
+	}
+	return cli_usage("unknown mission command '%s' (create, list, show, grant, revoke, close, "
+			 "certificate)",
+			 sub);
 }

@@ -29,6 +29,7 @@ int cli_exit_code(int rc)
 	case EVAULT_ELOCKED: return EXIT_BUSY;
 	case EVAULT_ENOSPC: return EXIT_NOSPACE;
 	case EVAULT_EFORMAT: return EXIT_FORMAT;
+	case EVAULT_EREFUSED: return EXIT_REFUSED;
 	default: return EXIT_ERROR;
 	}
 }

@@ -19,8 +19,11 @@ static const cli_command commands[] = {
      "manage users (admin)"},
     {"mission", cmd_mission,
      "mission create MID [--client C] [--site S] [--description D] [--member USER]... |\n"
-     "                 list | show MID | grant MID USER | revoke MID USER",
-     "manage missions"},
+     "                 list | show MID | grant MID USER | revoke MID USER |\n"
+     "                 close MID [--dry-run] | certificate MID",
+     "manage missions; close erases work and codes (admin)"},
+    {"codes", cmd_codes, "codes mark MID/codes/PATH --rotated | --reported-to CONTACT",
+     "record that an access code was changed or handed back to the client"},
     {"put", cmd_put, "put [-f] SRC... MID/CLASS/[PATH]   (SRC '-' reads stdin)",
      "store files in a mission"},
     {"get", cmd_get, "get MID/CLASS/PATH [OUT]   (stdout when OUT is absent or '-')",
@@ -56,7 +59,8 @@ static void usage(FILE *f)
 		   "  0 ok   1 error   2 usage or invalid name   3 not found (or not yours)\n"
 		   "  4 wrong passphrase or failed authentication   5 corrupt data\n"
 		   "  6 not allowed for your role   7 already exists   8 read-only\n"
-		   "  9 repository busy   10 no space left   11 repository from a newer evault\n");
+		   "  9 repository busy   10 no space left   11 repository from a newer evault\n"
+		   "  12 refused by a charter rule (e.g. close with unmarked codes)\n");
 }
 
 static const cli_command *find(const char *name)

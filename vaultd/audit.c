@@ -32,6 +32,7 @@
 #include <sodium.h>
 
 #include "chunk.h"
+#include "close.h"
 #include "config.h"
 #include "evault/audit.h"
 #include "evault/log.h"
@@ -524,6 +525,348 @@ done:
 	return r;
 }
 
+/* ---- codes marks and close (close.c) ---- */
+
+typedef struct fidlist {
+	char (*fid)[LAYOUT_FID_LEN + 1];
+	size_t n;
+} fidlist;
+
+static bool fidlist_has(const fidlist *l, const char *fid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->fid[i], fid) == 0)
+			return true;
+	return false;
+}
+
+/* The fids of a class subtree (two bucket levels); -1 if it is not laid out so. */
+static int collect_fids(fidlist *out, git_repository *git, git_tree *t, int depth)
+{
+	if (!t)
+		return 0;
+	size_t n = git_tree_entrycount(t);
+	for (size_t i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const char *name = git_tree_entry_name(e);
+		if (depth < LAYOUT_FANOUT) {
+			git_tree *sub = change_tree(git, e);
+			int r =
+			    sub && strlen(name) == 1 ? collect_fids(out, git, sub, depth + 1) : -1;
+			git_tree_free(sub);
+			if (r < 0)
+				return -1;
+			continue;
+		}
+		size_t nl = strlen(name);
+		if (nl == LAYOUT_FID_LEN + 5 && strcmp(name + LAYOUT_FID_LEN, ".objs") == 0)
+			continue;
+		if (nl != LAYOUT_FID_LEN + 4 || strcmp(name + LAYOUT_FID_LEN, ".enc") != 0)
+			return -1;
+		if ((out->n & (out->n - 1)) == 0) {
+			void *p = realloc(out->fid, (out->n ? out->n * 2 : 1) * sizeof(*out->fid));
+			if (!p)
+				return -1;
+			out->fid = p;
+		}
+		memcpy(out->fid[out->n], name, LAYOUT_FID_LEN);
+		out->fid[out->n++][LAYOUT_FID_LEN] = '\0';
+	}
+	return 0;
+}
+
+static int class_fids(fidlist *out, git_repository *git, git_tree *mission, const char *cls)
+{
+	git_tree_entry *e = NULL;
+	git_tree *t = NULL;
+	memset(out, 0, sizeof(*out));
+	if (!mission || git_tree_entry_bypath(&e, mission, cls) < 0)
+		return 0;
+	t = change_tree(git, e);
+	int r = t ? collect_fids(out, git, t, 0) : -1;
+	git_tree_free(t);
+	git_tree_entry_free(e);
+	return r;
+}
+
+/* MISSION records equal but for status, closed and retain-until. */
+static bool mission_same_but_status(const mission_rec *o, const mission_rec *n)
+{
+	mission_rec c = *o;
+	evault_buf a = EVAULT_BUF_INIT, b = EVAULT_BUF_INIT;
+	memcpy(c.status, n->status, sizeof(c.status));
+	c.closed = n->closed;
+	c.retain_until = n->retain_until;
+	bool same = mission_format(&a, &c) == 0 && mission_format(&b, n) == 0 && a.size == b.size &&
+		    memcmp(a.ptr, b.ptr, a.size) == 0;
+	evault_buf_dispose(&a);
+	evault_buf_dispose(&b);
+	return same;
+}
+
+static int load_close_at(close_rec *r, git_repository *git, git_tree *mission, const char *mid)
+{
+	evault_buf text = EVAULT_BUF_INIT;
+	int rc = blob_at(&text, git, mission, "CLOSE");
+	if (rc == 0)
+		rc = close_parse(r, mid, text.ptr, text.size);
+	evault_buf_dispose(&text);
+	return rc;
+}
+
+/* The mission-level entries an event changed are exactly those named (NULL-terminated). */
+static bool changes_exactly(const delta *d, const char *const *names)
+{
+	size_t want = 0;
+	while (names[want])
+		want++;
+	if (d->more || d->n != want)
+		return false;
+	for (size_t i = 0; i < d->n; i++) {
+		bool found = false;
+		for (size_t j = 0; j < want && !found; j++)
+			found = strcmp(change_name(&d->c[i]), names[j]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static int check_codes_mark(verifier *v, git_tree *pt, git_tree *ct, const delta *top,
+			    const user_rec *u)
+{
+	git_tree *pm = NULL, *cm = NULL, *pk = NULL, *ck = NULL;
+	delta d, k;
+	mission_rec m;
+	char fid[40], how[16];
+	evault_buf path = EVAULT_BUF_INIT, blob = EVAULT_BUF_INIT;
+	int r = mission_change(v, top, &pm, &cm, &d);
+	memset(&m, 0, sizeof(m));
+	(void)ct;
+	if (r)
+		goto done;
+	if (trailer_get(fid, sizeof(fid), v->message, "Evault-File") < 0 || strlen(fid) != 32 ||
+	    !is_hex(fid, 32) || trailer_get(how, sizeof(how), v->message, "Evault-Mark") < 0 ||
+	    (strcmp(how, "rotated") && strcmp(how, "reported"))) {
+		r = bad(v, "codes.mark without a valid Evault-File and Evault-Mark");
+		goto done;
+	}
+	if (!pm || load_mission(&m, v->git, pt, v->mission) < 0 || strcmp(m.status, "open") != 0) {
+		r = bad(v, "codes.mark on mission %s, which is not open", v->mission);
+		goto done;
+	}
+	if (!(u->role == EVAULT_ROLE_ADMIN ||
+	      (u->role == EVAULT_ROLE_TECHNICIAN && mission_is_member(&m, v->actor)))) {
+		r = bad(v, "codes.mark by %s, who is not a member of %s", v->actor, v->mission);
+		goto done;
+	}
+	if (layout_file_path(&path, v->mission, EVAULT_CLASS_CODES, fid, ".enc") < 0 ||
+	    blob_at(&blob, v->git, pt, path.ptr) != 0) {
+		r = bad(v, "codes.mark of %s, which is no live codes entry of %s", fid, v->mission);
+		goto done;
+	}
+	static const char *const marks_only[] = {"marks", NULL};
+	char want[64];
+	snprintf(want, sizeof(want), "%s.enc", fid);
+	if (changes_exactly(&d, marks_only)) {
+		pk = change_tree(v->git, d.c[0].old);
+		ck = change_tree(v->git, d.c[0].new);
+		tree_delta(&k, pk, ck);
+	}
+	if (!ck || k.more || k.n != 1 || !is_blob(k.c[0].new) ||
+	    strcmp(git_tree_entry_name(k.c[0].new), want) != 0)
+		r = bad(v, "codes.mark must write exactly missions/%s/marks/%s", v->mission, want);
+done:
+	mission_rec_clear(&m);
+	git_tree_free(pm);
+	git_tree_free(cm);
+	git_tree_free(pk);
+	git_tree_free(ck);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&blob);
+	return r;
+}
+
+/* mission.closing: status open -> closing and the pending record, nothing else. */
+static int check_closing(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
+{
+	git_tree *pm = NULL, *cm = NULL;
+	delta d;
+	mission_rec o, n;
+	close_rec rec;
+	fidlist work = {0}, codes = {0}, dossier = {0};
+	evault_buf blob = EVAULT_BUF_INIT;
+	int r = mission_change(v, top, &pm, &cm, &d);
+	memset(&o, 0, sizeof(o));
+	memset(&n, 0, sizeof(n));
+	memset(&rec, 0, sizeof(rec));
+	if (r)
+		goto done;
+	static const char *const names[] = {"MISSION", "CLOSE", NULL};
+	if (!pm || !changes_exactly(&d, names)) {
+		r = bad(v, "mission.closing may change only the MISSION record and add CLOSE");
+		goto done;
+	}
+	if (load_mission(&o, v->git, pt, v->mission) < 0 ||
+	    load_mission(&n, v->git, ct, v->mission) < 0 ||
+	    load_close_at(&rec, v->git, cm, v->mission) < 0) {
+		r = bad(v, "mission.closing: a MISSION or CLOSE record is not valid");
+		goto done;
+	}
+	if (strcmp(o.status, "open") != 0 || strcmp(n.status, "closing") != 0 || n.closed ||
+	    !mission_same_but_status(&o, &n)) {
+		r = bad(v,
+			"mission.closing must turn an open mission into a closing one and change "
+			"nothing else in its record");
+		goto done;
+	}
+	if (class_fids(&work, v->git, pm, "work") < 0 ||
+	    class_fids(&codes, v->git, pm, "codes") < 0 ||
+	    class_fids(&dossier, v->git, pm, "dossier") < 0) {
+		r = bad(v, "mission.closing: the mission's files are not laid out as they must be");
+		goto done;
+	}
+	if (rec.done || strcmp(rec.by, v->actor) != 0 ||
+	    strcmp(rec.work.fp, o.fp[EVAULT_CLASS_WORK]) ||
+	    strcmp(rec.codes.fp, o.fp[EVAULT_CLASS_CODES]) || rec.work.files != work.n ||
+	    rec.codes.files != codes.n || rec.kept_files != dossier.n) {
+		r = bad(v, "mission.closing: the erasure record disagrees with the mission (keys, "
+			   "counts or author)");
+		goto done;
+	}
+	/* every codes entry marked rotated or reported, and recorded so */
+	bool ok = rec.ncode == codes.n;
+	for (size_t i = 0; ok && i < codes.n; i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "marks/%s.enc", codes.fid[i]);
+		bool listed = false;
+		for (size_t j = 0; j < rec.ncode && !listed; j++)
+			listed = strcmp(rec.code[j].fid, codes.fid[i]) == 0;
+		ok = listed && blob_at(&blob, v->git, pm, path) == 0;
+	}
+	if (!ok)
+		r = bad(v,
+			"mission.closing while a codes entry of %s is neither marked rotated nor "
+			"reported",
+			v->mission);
+done:
+	free(work.fid);
+	free(codes.fid);
+	free(dossier.fid);
+	close_rec_clear(&rec);
+	mission_rec_clear(&o);
+	mission_rec_clear(&n);
+	git_tree_free(pm);
+	git_tree_free(cm);
+	evault_buf_dispose(&blob);
+	return r;
+}
+
+static bool same_erasure(const close_rec *a, const close_rec *b)
+{
+	if (strcmp(a->by, b->by) || a->started != b->started || a->ncode != b->ncode ||
+	    memcmp(&a->work, &b->work, sizeof(a->work)) ||
+	    memcmp(&a->codes, &b->codes, sizeof(a->codes)))
+		return false;
+	for (size_t i = 0; i < a->ncode; i++)
+		if (strcmp(a->code[i].fid, b->code[i].fid) ||
+		    strcmp(a->code[i].how, b->code[i].how))
+			return false;
+	return true;
+}
+
+/* mission.close: closing -> closed; work and codes leave the state; the record is
+ * completed; the certificate, and only it, enters the dossier. */
+static int check_close(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
+{
+	git_tree *pm = NULL, *cm = NULL;
+	delta d;
+	mission_rec o, n;
+	close_rec po, pn;
+	fidlist dossier = {0};
+	char cert[40];
+	int r = mission_change(v, top, &pm, &cm, &d);
+	memset(&o, 0, sizeof(o));
+	memset(&n, 0, sizeof(n));
+	memset(&po, 0, sizeof(po));
+	memset(&pn, 0, sizeof(pn));
+	if (r)
+		goto done;
+	if (!pm || load_mission(&o, v->git, pt, v->mission) < 0 ||
+	    load_mission(&n, v->git, ct, v->mission) < 0 ||
+	    load_close_at(&po, v->git, pm, v->mission) < 0 ||
+	    load_close_at(&pn, v->git, cm, v->mission) < 0) {
+		r = bad(v, "mission.close: a MISSION or CLOSE record is missing or not valid");
+		goto done;
+	}
+	if (strcmp(o.status, "closing") != 0 || strcmp(n.status, "closed") != 0 ||
+	    !mission_same_but_status(&o, &n) || n.closed != pn.closed ||
+	    n.retain_until != pn.retain_until) {
+		r = bad(v, "mission.close must turn a closing mission into a closed one, its dates "
+			   "those of the erasure record");
+		goto done;
+	}
+	if (!pn.done || po.done || !same_erasure(&po, &pn) ||
+	    trailer_get(cert, sizeof(cert), v->message, "Evault-Certificate") < 0 ||
+	    strcmp(cert, pn.certificate) != 0) {
+		r = bad(v, "mission.close: the erasure record is not the completed pending one");
+		goto done;
+	}
+	/* what changed: MISSION, CLOSE, the dossier (certificate), work and codes (removed) */
+	for (size_t i = 0; i < d.n && !d.more; i++) {
+		const char *name = change_name(&d.c[i]);
+		bool ok =
+		    strcmp(name, "MISSION") == 0 || strcmp(name, "CLOSE") == 0 ||
+		    strcmp(name, "dossier") == 0 ||
+		    ((strcmp(name, "work") == 0 || strcmp(name, "codes") == 0) && !d.c[i].new);
+		if (!ok) {
+			r = bad(v, "mission.close may not change missions/%s/%s this way",
+				v->mission, name);
+			goto done;
+		}
+	}
+	git_tree_entry *w = NULL;
+	bool left = git_tree_entry_bypath(&w, cm, "work") == 0 ||
+		    git_tree_entry_bypath(&w, cm, "codes") == 0;
+	git_tree_entry_free(w);
+	if (d.more || left) {
+		r = bad(v, "mission.close leaves work or codes files in %s", v->mission);
+		goto done;
+	}
+	/* the certificate's entries, and nothing else, added to the dossier */
+	const git_tree_entry *od = NULL, *nd = NULL;
+	for (size_t i = 0; i < d.n; i++)
+		if (strcmp(change_name(&d.c[i]), "dossier") == 0) {
+			od = d.c[i].old;
+			nd = d.c[i].new;
+		}
+	file_rule rule = {v, pn.certificate, NULL, true, 0};
+	if (!nd || !file_entries_ok(&rule, od, nd, "", 0) || rule.count != 2) {
+		r = bad(v, "mission.close must add exactly the certificate %s to the dossier",
+			pn.certificate);
+		goto done;
+	}
+	/* a fingerprint for every kept file, and only for them */
+	if (class_fids(&dossier, v->git, pm, "dossier") < 0 || dossier.n != pn.nkept) {
+		r = bad(v, "mission.close: the kept files are not those of the dossier");
+		goto done;
+	}
+	for (size_t i = 0; i < pn.nkept; i++)
+		if (!fidlist_has(&dossier, pn.kept[i].fid)) {
+			r = bad(v, "mission.close: the kept files are not those of the dossier");
+			goto done;
+		}
+done:
+	free(dossier.fid);
+	close_rec_clear(&po);
+	close_rec_clear(&pn);
+	mission_rec_clear(&o);
+	mission_rec_clear(&n);
+	git_tree_free(pm);
+	git_tree_free(cm);
+	return r;
+}
+
 static int check_root(verifier *v, git_tree *ct)
 {
 	evault_buf text = EVAULT_BUF_INIT;
@@ -666,14 +1009,17 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 	}
 	bool admin_only =
 	    strcmp(v->action, "user.add") == 0 || strcmp(v->action, "mission.create") == 0 ||
-	    strcmp(v->action, "mission.grant") == 0 || strcmp(v->action, "mission.revoke") == 0;
+	    strcmp(v->action, "mission.grant") == 0 || strcmp(v->action, "mission.revoke") == 0 ||
+	    strcmp(v->action, "mission.closing") == 0 || strcmp(v->action, "mission.close") == 0 ||
+	    strcmp(v->action, "mission.expiring") == 0 || strcmp(v->action, "mission.expire") == 0;
 	if (admin_only && actor.role != EVAULT_ROLE_ADMIN) {
 		r = bad(v, "%s by %s, a %s: only admins may", v->action, v->actor,
 			evault_role_name(actor.role));
 		goto done;
 	}
-	bool mission_event =
-	    strncmp(v->action, "mission.", 8) == 0 || strncmp(v->action, "file.", 5) == 0;
+	bool mission_event = strncmp(v->action, "mission.", 8) == 0 ||
+			     strncmp(v->action, "file.", 5) == 0 ||
+			     strcmp(v->action, "codes.mark") == 0;
 	if (mission_event &&
 	    (trailer_get(v->mission, sizeof(v->mission), v->message, "Evault-Mission") < 0 ||
 	     !mission_id_valid(v->mission))) {
@@ -693,6 +1039,12 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 	else if (strcmp(v->action, "file.add") == 0 || strcmp(v->action, "file.replace") == 0 ||
 		 strcmp(v->action, "file.remove") == 0)
 		r = check_file_event(v, pt, ct, &top, &actor);
+	else if (strcmp(v->action, "codes.mark") == 0)
+		r = check_codes_mark(v, pt, ct, &top, &actor);
+	else if (strcmp(v->action, "mission.closing") == 0)
+		r = check_closing(v, pt, ct, &top);
+	else if (strcmp(v->action, "mission.close") == 0)
+		r = check_close(v, pt, ct, &top);
 	else if (strcmp(v->action, "vault.init") == 0)
 		r = bad(v, "vault.init is only allowed as the root commit");
 	else
@@ -797,6 +1149,29 @@ typedef struct objs_ctx {
 	bool failed;
 } objs_ctx;
 
+/* Is where/name the work or codes class of a mission whose close is under way? */
+typedef struct names_buf {
+	evault_buf b;
+} names_buf;
+
+static bool erasing_class(git_repository *git, git_tree *tree, const char *where, const char *name)
+{
+	char mid[EVAULT_MID_MAX + 1];
+	int used = 0;
+	if ((strcmp(name, "work") && strcmp(name, "codes")) ||
+	    sscanf(where, "missions/%64[^/]/%n", mid, &used) != 1 || where[used])
+		return false;
+	evault_buf text = EVAULT_BUF_INIT;
+	mission_rec m;
+	bool yes = blob_at(&text, git, tree, "MISSION") == 0 &&
+		   mission_parse(&m, mid, text.ptr, text.size) == 0 &&
+		   strcmp(m.status, "closing") == 0;
+	if (text.ptr && !yes)
+		evault_error_clear();
+	evault_buf_dispose(&text);
+	return yes;
+}
+
 static int check_objects_in(objs_ctx *o, git_repository *git, git_tree *tree, const char *where)
 {
 	size_t n = git_tree_entrycount(tree);
@@ -808,6 +1183,8 @@ static int check_objects_in(objs_ctx *o, git_repository *git, git_tree *tree, co
 		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
 			git_tree *sub = NULL;
 			char path[1024];
+			if (erasing_class(git, tree, where, name))
+				continue; /* a close under way deletes these objects */
 			snprintf(path, sizeof(path), "%s%s/", where, name);
 			if (git_tree_lookup(&sub, git, git_tree_entry_id(e)) < 0)
 				return git_fail("cannot read the state");
@@ -929,6 +1306,98 @@ static void check_reflog(git_repository *git, const git_oid *head, evault_verify
 			 "main was changed without a reflog entry (the reflog ends at %.12s)",
 			 last);
 	}
+}
+
+/*
+ * What a verified history says was erased must be gone from the key store:
+ * no copy of a closed mission's work or codes key, no dossier copy but the
+ * admins' and its auditors', nothing at all once it expired.
+ */
+typedef struct keys_ctx {
+	evault_repo *repo;
+	git_repository *git;
+	git_tree *head;
+	evault_verify_result *res;
+	size_t closing;
+} keys_ctx;
+
+static int key_user_cb(const char *user, void *p)
+{
+	names_buf *n = p;
+	return evault_buf_printf(&n->b, "%s\n", user);
+}
+
+static int check_mission_keys(keys_ctx *k, const char *mid)
+{
+	mission_rec m;
+	if (load_mission(&m, k->git, k->head, mid) < 0) {
+		evault_error_clear();
+		return 0; /* the chain's rules already judged the record */
+	}
+	bool closed = strcmp(m.status, "closed") == 0, expired = strcmp(m.status, "expired") == 0;
+	if (strcmp(m.status, "closing") == 0 || strcmp(m.status, "expiring") == 0)
+		k->closing++;
+	for (int c = 0; c < EVAULT_CLASS_COUNT && (closed || expired) && k->res->ok; c++) {
+		names_buf n = {EVAULT_BUF_INIT};
+		int rc =
+		    k->repo->keys->ops->list(k->repo->keys, mid, (evault_class)c, key_user_cb, &n);
+		if (rc < 0) {
+			evault_buf_dispose(&n.b);
+			mission_rec_clear(&m);
+			return rc;
+		}
+		for (char *u = n.b.ptr, *nl; u && *u && k->res->ok; u = nl + 1) {
+			nl = strchr(u, '\n');
+			*nl = '\0';
+			user_rec ur;
+			bool keeps =
+			    c == EVAULT_CLASS_DOSSIER && closed &&
+			    (mission_is_auditor(&m, u) ||
+			     (load_user(&ur, k->git, k->head, u) == 0 &&
+			      ur.role == EVAULT_ROLE_ADMIN && strcmp(ur.status, "active") == 0));
+			if (!keeps) {
+				k->res->ok = false;
+				k->res->bad_commit[0] = '\0';
+				snprintf(k->res->reason, sizeof(k->res->reason),
+					 "mission %s is %s but %s still holds a copy of its %s key "
+					 "(keys/missions/%s/%s/%s.sealed)",
+					 mid, m.status, u, evault_class_name((evault_class)c), mid,
+					 evault_class_name((evault_class)c), u);
+			}
+		}
+		evault_error_clear();
+		evault_buf_dispose(&n.b);
+	}
+	mission_rec_clear(&m);
+	return 0;
+}
+
+static int check_erased_keys(evault_repo *repo, git_repository *git, const git_oid *head,
+			     evault_verify_result *res, size_t *closing)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL, *missions = NULL;
+	git_tree_entry *e = NULL;
+	int rc = 0;
+	*closing = 0;
+	if (git_commit_lookup(&c, git, head) < 0 || git_commit_tree(&t, c) < 0) {
+		rc = git_fail("cannot read the head");
+		goto done;
+	}
+	if (git_tree_entry_bypath(&e, t, "missions") == 0 && (missions = change_tree(git, e))) {
+		keys_ctx k = {repo, git, t, res, 0};
+		size_t n = git_tree_entrycount(missions);
+		for (size_t i = 0; i < n && rc == 0 && res->ok; i++)
+			rc = check_mission_keys(
+			    &k, git_tree_entry_name(git_tree_entry_byindex(missions, i)));
+		*closing = k.closing;
+	}
+done:
+	git_tree_entry_free(e);
+	git_tree_free(missions);
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
 }
 
 static void check_last_verified(evault_repo *repo, git_repository *git, const git_oid *head,
@@ -1134,6 +1603,8 @@ static int verify_git(git_repository *git, evault_repo *repo, const evault_verif
 		check_reflog(git, &head, res);
 		if (res->ok)
 			check_last_verified(repo, git, &head, res);
+		if (res->ok && (rc = check_erased_keys(repo, git, &head, res, &res->closing)) < 0)
+			return rc;
 	}
 	if (res->ok && opts->checkpoint)
 		check_checkpoint(git, &head, opts->checkpoint, opts->checkpoint_len, res);

@@ -250,7 +250,7 @@ int chunk_open(uint8_t *out, size_t cap, size_t *outlen, const class_keys *k, ch
 
 static const secret *kind_key(const class_keys *k, enum obj_kind kind)
 {
-	return kind == OBJ_KIND_INFO ? k->info : k->manifest;
+	return kind == OBJ_KIND_INFO || kind == OBJ_KIND_RECORD ? k->info : k->manifest;
 }
 
 int blob_seal(evault_buf *out, const class_keys *k, enum obj_kind kind, const char *ad_extra,

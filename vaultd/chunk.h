@@ -30,7 +30,8 @@
 #define OBJ_TAG_LEN 16
 #define OBJ_OVERHEAD (OBJ_HEADER_LEN + OBJ_NONCE_LEN + OBJ_TAG_LEN)
 
-enum obj_kind { OBJ_KIND_CHUNK = 1, OBJ_KIND_MANIFEST = 2, OBJ_KIND_INFO = 3 };
+/* RECORD: small records under a class's info subkey (codes marks). */
+enum obj_kind { OBJ_KIND_CHUNK = 1, OBJ_KIND_MANIFEST = 2, OBJ_KIND_INFO = 3, OBJ_KIND_RECORD = 4 };
 
 typedef struct class_keys class_keys;
 

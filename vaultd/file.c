@@ -165,7 +165,7 @@ static int open_class(evault_repo *repo, const state *st, const vpath *v, missio
 	return rc;
 }
 
-static int check_writable(evault_repo *repo, const mission_rec *m)
+int file_check_writable(evault_repo *repo, const mission_rec *m)
 {
 	if (strcmp(m->status, "open") != 0)
 		return evault_error_set(EVAULT_EREADONLY, "mission %s is %s: read-only", m->mid,
@@ -477,7 +477,8 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	memset(&mr, 0, sizeof(mr));
 	/* Under the lock, on the current head: the mission may have changed meanwhile. */
 	if ((rc = state_begin(&st, repo, true)) < 0 ||
-	    (rc = open_class(repo, st, v, &mr, &k)) < 0 || (rc = check_writable(repo, &mr)) < 0 ||
+	    (rc = open_class(repo, st, v, &mr, &k)) < 0 ||
+	    (rc = file_check_writable(repo, &mr)) < 0 ||
 	    (rc = scan_class(&old, repo, st, v, k, m->path)) < 0)
 		goto done;
 	if (old.n && !force) {
@@ -544,7 +545,8 @@ int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_p
 	if (!opts)
 		opts = &defaults;
 	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, false)) < 0 ||
-	    (rc = open_class(repo, st, &v, &mr, &k)) < 0 || (rc = check_writable(repo, &mr)) < 0)
+	    (rc = open_class(repo, st, &v, &mr, &k)) < 0 ||
+	    (rc = file_check_writable(repo, &mr)) < 0)
 		goto done;
 	state_end(st);
 	st = NULL;
@@ -687,12 +689,10 @@ int file_read(evault_repo *repo, const class_keys *k, const manifest *m, file_si
 	return rc;
 }
 
-int file_store_small(evault_repo *repo, const class_keys *k, const void *data, size_t len,
-		     manifest *m)
+int file_store_buffer(evault_repo *repo, const class_keys *k, const void *data, size_t len,
+		      manifest *m)
 {
-	size_t cs = repo->cfg.chunk_size;
-	if (len > cs)
-		return evault_error_set(EVAULT_EINVAL, "%zu bytes do not fit in one chunk", len);
+	size_t cs = repo->cfg.chunk_size, n = (len + cs - 1) / cs;
 	m->size = len;
 	m->chunk_size = (uint32_t)cs;
 	m->nchunks = 0;
@@ -701,11 +701,15 @@ int file_store_small(evault_repo *repo, const class_keys *k, const void *data, s
 		return 0;
 	chunk_worker *w = chunk_worker_new(cs, repo->cfg.zstd_level);
 	evault_buf obj = EVAULT_BUF_INIT;
-	uint8_t(*ids)[OBJECT_ID_LEN] = malloc(OBJECT_ID_LEN);
+	uint8_t(*ids)[OBJECT_ID_LEN] = calloc(n, OBJECT_ID_LEN);
 	int rc = !w || !ids ? error_oom() : 0;
-	if (rc == 0 && (rc = chunk_seal(&obj, ids[0], k, w, data, len)) == 0 &&
-	    (rc = repo->objects->ops->put(repo->objects, ids[0], obj.ptr, obj.size)) == 0) {
-		m->nchunks = 1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		size_t off = i * cs, part = len - off < cs ? len - off : cs;
+		if ((rc = chunk_seal(&obj, ids[i], k, w, (const uint8_t *)data + off, part)) == 0)
+			rc = repo->objects->ops->put(repo->objects, ids[i], obj.ptr, obj.size);
+	}
+	if (rc == 0) {
+		m->nchunks = n;
 		m->chunks = ids;
 		ids = NULL;
 	}
@@ -766,7 +770,7 @@ int evault_file_remove(evault_repo *repo, const char *vp)
 	memset(&mr, 0, sizeof(mr));
 	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0 ||
-	    (rc = check_writable(repo, &mr)) < 0)
+	    (rc = file_check_writable(repo, &mr)) < 0)
 		goto done;
 	if ((rc = file_unrecord(st, v.mid, v.cls, es.e[0].fid)) < 0 ||
 	    (rc = evault_buf_printf(&sum, "Remove file from %s/%s", v.mid,

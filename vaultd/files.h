@@ -10,6 +10,7 @@
 #include "chunk.h"
 #include "layout.h"
 #include "manifest.h"
+#include "mission.h"
 #include "repo.h"
 #include "state.h"
 
@@ -33,9 +34,13 @@ typedef int (*file_sink)(const void *data, size_t len, void *payload);
 int file_read(evault_repo *repo, const class_keys *k, const manifest *m, file_sink sink,
 	      void *payload);
 
-/* Encrypts and stores data (at most one chunk) as m's content: fills size and chunks. */
-int file_store_small(evault_repo *repo, const class_keys *k, const void *data, size_t len,
-		     manifest *m);
+/* Encrypts and stores data as m's content: fills size, chunk size and
+ * chunks (the caller frees m->chunks). For small generated files. */
+int file_store_buffer(evault_repo *repo, const class_keys *k, const void *data, size_t len,
+		      manifest *m);
+
+/* EVAULT_EREADONLY unless the acting user may change files of mission m. */
+int file_check_writable(evault_repo *repo, const mission_rec *m);
 
 /* Adds m's entries (.enc and .objs) under a new random fid (written to fid). */
 int file_record(state *st, const char *mid, evault_class cls, const class_keys *k,

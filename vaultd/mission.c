@@ -316,6 +316,10 @@ int mission_seal_to(evault_repo *repo, const mission_rec *m, const user_rec *to,
 {
 	int ncls = scope == MISSION_SEAL_DOSSIER ? 1 : EVAULT_CLASS_COUNT;
 	int rc = 0;
+	/* Once a close has begun, work and codes keys must not gain copies; an
+	 * expired mission has no key left to share. */
+	if (strcmp(m->status, "open") != 0)
+		ncls = strcmp(m->status, "expired") == 0 || strcmp(m->status, "expiring") == 0 ? 0 : 1;
 	for (int c = 0; c < ncls && rc == 0; c++) {
 		secret *key = NULL;
 		if ((rc = mission_open_key(repo, m, (evault_class)c, &key)) == 0)

@@ -95,6 +95,20 @@ static int reseal_mission(const char *mid, bool is_dir, void *p)
 	return rc;
 }
 
+typedef struct forget_ctx {
+	evault_repo *repo;
+	const char *user;
+} forget_ctx;
+
+static int forget_mission(const char *mid, bool is_dir, void *p)
+{
+	forget_ctx *c = p;
+	(void)is_dir;
+	for (int k = 0; k < EVAULT_CLASS_COUNT; k++)
+		c->repo->keys->ops->destroy(c->repo->keys, mid, (evault_class)k, c->user);
+	return 0;
+}
+
 int find_key_owner(const user_rec *u, void *p)
 {
 	key_owner_ctx *c = p;
@@ -110,6 +124,7 @@ int evault_user_add(evault_repo *repo, const char *name, evault_role role, const
 	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT,
 		   tr = EVAULT_BUF_INIT;
 	char fp[SSH_FINGERPRINT_LEN];
+	bool resealing = false; /* copies sealed to the new user from here on */
 	int rc;
 
 	memset(&u, 0, sizeof(u));
@@ -147,6 +162,7 @@ int evault_user_add(evault_repo *repo, const char *name, evault_role role, const
 		goto done;
 	if (role == EVAULT_ROLE_ADMIN) {
 		reseal_ctx c = {repo, st, &u};
+		resealing = true;
 		if ((rc = state_list(st, "missions", reseal_mission, &c)) < 0)
 			goto done;
 	}
@@ -158,6 +174,11 @@ int evault_user_add(evault_repo *repo, const char *name, evault_role role, const
 	state_event ev = {NULL, "user.add", NULL, sum.ptr, tr.ptr};
 	rc = state_commit(st, &ev);
 done:
+	if (rc < 0 && resealing) {
+		/* no key copy for a user the history does not know */
+		forget_ctx f = {repo, name};
+		state_list(st, "missions", forget_mission, &f);
+	}
 	state_end(st);
 	evault_buf_dispose(&text);
 	evault_buf_dispose(&path);

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -476,4 +477,11 @@ int text_get(char *out, size_t outlen, const char *text, size_t textlen, const c
 		p = le + 1;
 	}
 	return EVAULT_ENOTFOUND;
+}
+
+void evault_failpoint(const char *name)
+{
+	const char *want = getenv("EVAULT_FAILPOINT");
+	if (want && strcmp(want, name) == 0)
+		raise(SIGKILL);
 }

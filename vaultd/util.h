@@ -73,4 +73,11 @@ const uint8_t *reader_string(reader *r, size_t *len);
 /* Text lines "key value" (state files): value of the first line with key, or NULL. */
 int text_get(char *out, size_t outlen, const char *text, size_t textlen, const char *key);
 
+/*
+ * Crash tests: when EVAULT_FAILPOINT names this point, the process kills
+ * itself with SIGKILL right here (exactly what kill -9 does, at a known
+ * step). Unset, it costs one getenv. docs/architecture.md lists the points.
+ */
+void evault_failpoint(const char *name);
+
 #endif

@@ -34,6 +34,7 @@ typedef struct evault_verify_result {
 	uint64_t events; /* commits checked */
 	int64_t first_time, last_time;
 	uint64_t objects; /* objects checked with opts.objects */
+	size_t closing;   /* missions whose close or expiry is under way (re-run it) */
 	/* when !ok: the first (oldest) bad commit and the rule it breaks */
 	char bad_commit[41];
 	char reason[512];

@@ -34,6 +34,7 @@ enum evault_error_code {
 	EVAULT_ELOCKED = -9,   /* the repository is busy (lock held, ref moved) */
 	EVAULT_ENOSPC = -10,   /* no space left on the repository's filesystem */
 	EVAULT_EFORMAT = -11,  /* repository or file written by a newer evault */
+	EVAULT_EREFUSED = -12, /* a charter rule forbids it now (close with unmarked codes) */
 };
 
 /* The calling thread's last error message; never NULL. */

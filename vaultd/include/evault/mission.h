@@ -49,4 +49,22 @@ int evault_mission_grant(evault_repo *repo, const char *mid, const char *user);
 /* Admin only. The user's key copies are destroyed. */
 int evault_mission_revoke(evault_repo *repo, const char *mid, const char *user);
 
+/*
+ * Marks an entry of the codes class as rotated (reported_to NULL) or as
+ * reported to a client contact (kept encrypted under the dossier key, so
+ * the archive keeps it). Members and admins, open missions.
+ */
+int evault_codes_mark(evault_repo *repo, const char *vpath, const char *reported_to);
+
+/*
+ * Admin only. Writes to report what close keeps and erases; with dry_run
+ * that is all. EVAULT_EREFUSED (the reasons in report) while a codes entry
+ * is unmarked or the dossier is empty. A close interrupted at any point is
+ * finished by calling this again.
+ */
+int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, evault_buf *report);
+
+/* The erasure certificate of a closed mission, French and English. */
+int evault_mission_certificate(evault_repo *repo, const char *mid, evault_buf *out);
+
 #endif

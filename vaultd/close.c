@@ -1,0 +1,1146 @@
+/*
+ * Mission close (DESIGN §5, §8): the archived dossier is kept, read-only;
+ * work and codes are erased cryptographically. Three steps, each safe to
+ * interrupt, and a re-run of close finishes the job:
+ *
+ *   1. mission.closing, one signed commit: status "closing" and the plan
+ *      (the CLOSE record, "pending": key fingerprints, counts, codes marks).
+ *      From here the mission is read-only and the history says that its
+ *      erasure is under way.
+ *   2. Keys and objects: every copy of the work and codes keys (everyone's)
+ *      and the members' copies of the dossier key are destroyed
+ *      (overwritten, unlinked, directory synced); work and codes objects are
+ *      deleted and the deletions synced.
+ *   3. mission.close, one signed commit: work and codes entries leave the
+ *      state, the CLOSE record is completed (SHA-256 of every kept file,
+ *      retention date), the certificate is added to the dossier, status
+ *      "closed".
+ *
+ * So no state has keys gone while the history says nothing (1 precedes 2),
+ * nor a history that says "erased" while a key copy survives (2 precedes
+ * 3). Their ciphertext stays in the history: without keys it is noise,
+ * which is what cryptographic erasure means.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "close.h"
+#include "evault/mission.h"
+#include "files.h"
+#include "mission.h"
+#include "repo.h"
+#include "user.h"
+#include "util.h"
+
+#define MARK_MAGIC "EVR1"
+#define CONTACT_MAX 200
+
+/* ---- the CLOSE record ---- */
+
+void close_rec_clear(close_rec *r)
+{
+	free(r->code);
+	free(r->kept);
+	memset(r, 0, sizeof(*r));
+}
+
+static int parse_time(int64_t *out, const char *v)
+{
+	char *end;
+	long long t = strtoll(v, &end, 10);
+	if (!*v || *end || t <= 0)
+		return -1;
+	*out = t;
+	return 0;
+}
+
+static bool lower_hex_len(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static int grow(void **p, size_t n, size_t size)
+{
+	if (n & (n - 1) && n > 8)
+		return 0;
+	size_t cap = n < 8 ? 8 : n * 2;
+	void *np = realloc(*p, cap * size);
+	if (!np)
+		return error_oom();
+	*p = np;
+	return 0;
+}
+
+static int parse_line(close_rec *r, char *line, unsigned *seen)
+{
+	char a[64], b[80], c[80];
+	unsigned long long n1, n2, n3;
+	int used = 0;
+	if (sscanf(line, "close %64s%n", a, &used) == 1 && !line[used]) {
+		if (strcmp(a, r->mid) != 0)
+			return -1;
+		*seen |= 1;
+	} else if (sscanf(line, "status %15s%n", a, &used) == 1 && !line[used]) {
+		if (strcmp(a, "pending") && strcmp(a, "done"))
+			return -1;
+		r->done = a[0] == 'd';
+		*seen |= 2;
+	} else if (sscanf(line, "by %32s%n", a, &used) == 1 && !line[used]) {
+		if (!user_name_valid(a))
+			return -1;
+		snprintf(r->by, sizeof(r->by), "%.32s", a);
+		*seen |= 4;
+	} else if (sscanf(line, "started %30s%n", a, &used) == 1 && !line[used]) {
+		if (parse_time(&r->started, a) < 0)
+			return -1;
+		*seen |= 8;
+	} else if (sscanf(line, "closed %30s%n", a, &used) == 1 && !line[used]) {
+		return parse_time(&r->closed, a);
+	} else if (sscanf(line, "retain-until %30s%n", a, &used) == 1 && !line[used]) {
+		return parse_time(&r->retain_until, a);
+	} else if (sscanf(line, "erased %15s key %40s files %llu objects %llu bytes %llu%n", a, b,
+			  &n1, &n2, &n3, &used) == 5 &&
+		   !line[used]) {
+		close_tally *t = strcmp(a, "work") == 0    ? &r->work
+				 : strcmp(a, "codes") == 0 ? &r->codes
+							   : NULL;
+		unsigned bit = t == &r->work ? 16 : 32;
+		if (!t || (*seen & bit) || !lower_hex_len(b, CLASS_FP_HEX - 1))
+			return -1;
+		memcpy(t->fp, b, CLASS_FP_HEX);
+		t->files = (size_t)n1;
+		t->objects = (size_t)n2;
+		t->bytes = n3;
+		*seen |= bit;
+	} else if (sscanf(line, "code %40s %15s%n", b, a, &used) == 2 && !line[used]) {
+		if (!lower_hex_len(b, LAYOUT_FID_LEN) ||
+		    (strcmp(a, "rotated") && strcmp(a, "reported")) ||
+		    grow((void **)&r->code, r->ncode, sizeof(*r->code)) < 0)
+			return -1;
+		close_code *cc = &r->code[r->ncode++];
+		memcpy(cc->fid, b, sizeof(cc->fid));
+		snprintf(cc->how, sizeof(cc->how), "%.15s", a);
+	} else if (sscanf(line, "kept files %llu bytes %llu%n", &n1, &n2, &used) == 2 &&
+		   !line[used]) {
+		r->kept_files = (size_t)n1;
+		r->kept_bytes = n2;
+		*seen |= 64;
+	} else if (sscanf(line, "kept-file %40s sha256 %70s size %llu%n", b, c, &n1, &used) == 3 &&
+		   !line[used]) {
+		if (!lower_hex_len(b, LAYOUT_FID_LEN) || !lower_hex_len(c, 64) ||
+		    grow((void **)&r->kept, r->nkept, sizeof(*r->kept)) < 0)
+			return -1;
+		close_kept *k = &r->kept[r->nkept++];
+		memcpy(k->fid, b, sizeof(k->fid));
+		memcpy(k->sha256, c, sizeof(k->sha256));
+		k->size = n1;
+	} else if (sscanf(line, "certificate %40s%n", b, &used) == 1 && !line[used]) {
+		if (!lower_hex_len(b, LAYOUT_FID_LEN))
+			return -1;
+		memcpy(r->certificate, b, sizeof(r->certificate));
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+int close_parse(close_rec *out, const char *mid, const char *text, size_t len)
+{
+	unsigned seen = 0;
+	int rc = 0;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->mid, sizeof(out->mid), "%s", mid);
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return error_oom();
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	if (memchr(text, '\0', len) || (len && text[len - 1] != '\n'))
+		rc = -1;
+	for (char *p = copy, *nl; rc == 0 && *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		*nl = '\0';
+		rc = parse_line(out, p, &seen);
+	}
+	free(copy);
+	bool whole = seen == 127 && out->kept_files >= out->nkept &&
+		     (!out->done || (out->closed && out->retain_until > out->closed &&
+				     out->certificate[0] && out->nkept == out->kept_files)) &&
+		     (out->done || (!out->closed && !out->nkept && !out->certificate[0]));
+	if (rc < 0 || !whole) {
+		close_rec_clear(out);
+		return evault_error_set(EVAULT_ECORRUPT, "the erasure record of %s is damaged",
+					mid);
+	}
+	return 0;
+}
+
+static int format_tally(evault_buf *out, const char *cls, const close_tally *t)
+{
+	return evault_buf_printf(out, "erased %s key %s files %zu objects %zu bytes %llu\n", cls,
+				 t->fp, t->files, t->objects, (unsigned long long)t->bytes);
+}
+
+int close_format(evault_buf *out, const close_rec *r)
+{
+	int rc = evault_buf_printf(out, "close %s\nstatus %s\nby %s\nstarted %lld\n", r->mid,
+				   r->done ? "done" : "pending", r->by, (long long)r->started);
+	if (rc == 0 && r->done)
+		rc = evault_buf_printf(out, "closed %lld\nretain-until %lld\n",
+				       (long long)r->closed, (long long)r->retain_until);
+	if (rc == 0)
+		rc = format_tally(out, "work", &r->work);
+	if (rc == 0)
+		rc = format_tally(out, "codes", &r->codes);
+	for (size_t i = 0; i < r->ncode && rc == 0; i++)
+		rc = evault_buf_printf(out, "code %s %s\n", r->code[i].fid, r->code[i].how);
+	if (rc == 0)
+		rc = evault_buf_printf(out, "kept files %zu bytes %llu\n", r->kept_files,
+				       (unsigned long long)r->kept_bytes);
+	for (size_t i = 0; i < r->nkept && rc == 0; i++)
+		rc = evault_buf_printf(out, "kept-file %s sha256 %s size %llu\n", r->kept[i].fid,
+				       r->kept[i].sha256, (unsigned long long)r->kept[i].size);
+	if (rc == 0 && r->certificate[0])
+		rc = evault_buf_printf(out, "certificate %s\n", r->certificate);
+	return rc;
+}
+
+/* ---- codes marks (missions/<mid>/marks/<fid>.enc, dossier key) ---- */
+
+typedef struct mark {
+	char how[16];
+	char contact[CONTACT_MAX + 1];
+	char by[EVAULT_USER_MAX + 1];
+	int64_t when;
+	char path[EVAULT_PATH_MAX + 1]; /* the entry's name when it was marked */
+} mark;
+
+static int mark_path(evault_buf *b, const char *mid, const char *fid)
+{
+	b->size = 0;
+	return evault_buf_printf(b, "missions/%s/marks/%s.enc", mid, fid);
+}
+
+static int mark_read(mark *out, const state *st, const class_keys *dk, const char *mid,
+		     const char *fid)
+{
+	evault_buf path = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if ((rc = mark_path(&path, mid, fid)) < 0 || (rc = state_read(st, path.ptr, &enc)) < 0 ||
+	    (rc = blob_open(&plain, dk, OBJ_KIND_RECORD, fid, enc.ptr, enc.size)) < 0)
+		goto done;
+	reader r;
+	size_t n1, n2, n3, n4;
+	reader_init(&r, plain.ptr, plain.size);
+	const uint8_t *magic = reader_bytes(&r, 4);
+	const uint8_t *how = reader_string(&r, &n1), *contact = reader_string(&r, &n2),
+		      *by = reader_string(&r, &n3);
+	uint64_t when = reader_u64(&r);
+	const uint8_t *fpath = reader_string(&r, &n4);
+	if (r.bad || r.left || memcmp(magic, MARK_MAGIC, 4) != 0 || n1 >= sizeof(out->how) ||
+	    n2 > CONTACT_MAX || n3 > EVAULT_USER_MAX || n4 > EVAULT_PATH_MAX) {
+		rc = evault_error_set(EVAULT_ECORRUPT, "the mark of a codes entry of %s is damaged",
+				      mid);
+		goto done;
+	}
+	memcpy(out->how, how, n1);
+	memcpy(out->contact, contact, n2);
+	memcpy(out->by, by, n3);
+	out->when = (int64_t)when;
+	memcpy(out->path, fpath, n4);
+done:
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&plain);
+	return rc;
+}
+
+static bool contact_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > CONTACT_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* "MID/codes/PATH" into its parts. */
+static int parse_codes_path(char mid[EVAULT_MID_MAX + 1], const char **path, const char *vp)
+{
+	const char *s1 = strchr(vp, '/');
+	if (!s1 || (size_t)(s1 - vp) > EVAULT_MID_MAX)
+		return evault_error_set(EVAULT_EINVAL, "'%.80s' is not MID/codes/PATH", vp);
+	memcpy(mid, vp, (size_t)(s1 - vp));
+	mid[s1 - vp] = '\0';
+	int rc = check_mission_id(mid);
+	if (rc < 0)
+		return rc;
+	if (strncmp(s1 + 1, "codes/", 6) != 0)
+		return evault_error_set(EVAULT_EINVAL,
+					"only entries of the codes class are marked: '%.80s'", vp);
+	*path = s1 + 7;
+	return check_file_path(*path);
+}
+
+int evault_codes_mark(evault_repo *repo, const char *vpath, const char *reported_to)
+{
+	state *st = NULL;
+	mission_rec m;
+	class_keys *ck = NULL, *dk = NULL;
+	file_list fl = {0};
+	evault_buf plain = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT,
+		   sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	char mid[EVAULT_MID_MAX + 1];
+	const char *fpath = NULL;
+	int rc;
+	memset(&m, 0, sizeof(m));
+	if ((rc = parse_codes_path(mid, &fpath, vpath)) < 0)
+		return rc;
+	if (reported_to && !contact_valid(reported_to))
+		return evault_error_set(EVAULT_EINVAL,
+					"--reported-to needs a contact of 1 to %d printable "
+					"characters",
+					CONTACT_MAX);
+	const char *how = reported_to ? "reported" : "rotated";
+	if ((rc = repo_require_actor(repo)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
+	    (rc = mission_load_visible(repo, st, mid, &m)) < 0 ||
+	    (rc = file_check_writable(repo, &m)) < 0 ||
+	    (rc = mission_class_keys(repo, &m, EVAULT_CLASS_CODES, &ck)) < 0 ||
+	    (rc = mission_class_keys(repo, &m, EVAULT_CLASS_DOSSIER, &dk)) < 0 ||
+	    (rc = file_scan(&fl, repo, st, mid, EVAULT_CLASS_CODES, ck, fpath)) < 0)
+		goto done;
+	if (fl.n != 1) {
+		rc = fl.n ? evault_error_set(EVAULT_ECORRUPT, "%s is recorded twice", vpath)
+			  : evault_error_set(EVAULT_ENOTFOUND, "no such file: %s", vpath);
+		goto done;
+	}
+	const char *fid = fl.e[0].fid;
+	if ((rc = evault_buf_put(&plain, MARK_MAGIC, 4)) < 0 ||
+	    (rc = buf_put_string(&plain, how, strlen(how))) < 0 ||
+	    (rc = buf_put_string(&plain, reported_to ? reported_to : "",
+				 reported_to ? strlen(reported_to) : 0)) < 0 ||
+	    (rc = buf_put_string(&plain, repo->actor, strlen(repo->actor))) < 0 ||
+	    (rc = buf_put_u64(&plain, (uint64_t)time(NULL))) < 0 ||
+	    (rc = buf_put_string(&plain, fpath, strlen(fpath))) < 0 ||
+	    (rc = blob_seal(&enc, dk, OBJ_KIND_RECORD, fid, plain.ptr, plain.size)) < 0 ||
+	    (rc = mark_path(&path, mid, fid)) < 0 ||
+	    (rc = state_put(st, path.ptr, enc.ptr, enc.size)) < 0 ||
+	    (rc = evault_buf_printf(&sum, "Mark a codes entry of %s as %s", mid, how)) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Class: codes\nEvault-File: %s\nEvault-Mark: %s\n",
+				    fid, how)) < 0)
+		goto done;
+	state_event ev = {NULL, "codes.mark", mid, sum.ptr, tr.ptr};
+	rc = state_commit(st, &ev);
+done:
+	sodium_memzero(plain.ptr, plain.size);
+	file_list_clear(&fl);
+	class_keys_free(ck);
+	class_keys_free(dk);
+	mission_rec_clear(&m);
+	state_end(st);
+	evault_buf_dispose(&plain);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
+/* ---- step 1: the plan ---- */
+
+typedef struct idset {
+	uint8_t (*id)[32];
+	size_t n;
+} idset;
+
+static int idset_add(const uint8_t id[32], void *p)
+{
+	idset *s = p;
+	if (grow((void **)&s->id, s->n, sizeof(*s->id)) < 0)
+		return error_oom();
+	memcpy(s->id[s->n++], id, 32);
+	return 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* The distinct objects of a class's live files. */
+static int class_objects(idset *out, const state *st, const char *mid, evault_class cls)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = layout_each_object(st, mid, cls, idset_add, out);
+	if (rc == 0 && out->n) {
+		qsort(out->id, out->n, sizeof(*out->id), id_cmp);
+		size_t w = 1;
+		for (size_t i = 1; i < out->n; i++)
+			if (memcmp(out->id[i], out->id[w - 1], 32) != 0)
+				memcpy(out->id[w++], out->id[i], 32);
+		out->n = w;
+	}
+	return rc;
+}
+
+static int count_fid(const char *fid, void *p)
+{
+	(void)fid;
+	(*(size_t *)p)++;
+	return 0;
+}
+
+static int tally_class(close_tally *t, evault_repo *repo, const state *st, const mission_rec *m,
+		       evault_class cls)
+{
+	idset ids;
+	int rc;
+	memset(t, 0, sizeof(*t));
+	memcpy(t->fp, m->fp[cls], CLASS_FP_HEX);
+	if ((rc = layout_each_file(st, m->mid, cls, count_fid, &t->files)) < 0 ||
+	    (rc = class_objects(&ids, st, m->mid, cls)) < 0)
+		return rc;
+	t->objects = ids.n;
+	for (size_t i = 0; i < ids.n && rc == 0; i++) {
+		uint64_t size;
+		int64_t mtime;
+		int r = repo->objects->ops->stat(repo->objects, ids.id[i], &size, &mtime);
+		if (r == 0)
+			t->bytes += size;
+		else if (r != EVAULT_ENOTFOUND)
+			rc = r;
+	}
+	evault_error_clear();
+	free(ids.id);
+	return rc;
+}
+
+typedef struct users_ctx {
+	char (*admin)[EVAULT_USER_MAX + 1];
+	size_t nadmin;
+} users_ctx;
+
+static int collect_admin(const user_rec *u, void *p)
+{
+	users_ctx *c = p;
+	if (u->role != EVAULT_ROLE_ADMIN || strcmp(u->status, "active") != 0)
+		return 0;
+	if (grow((void **)&c->admin, c->nadmin, sizeof(*c->admin)) < 0)
+		return error_oom();
+	snprintf(c->admin[c->nadmin++], EVAULT_USER_MAX + 1, "%s", u->name);
+	return 0;
+}
+
+static bool keeps_dossier(const users_ctx *u, const mission_rec *m, const char *user)
+{
+	for (size_t i = 0; i < u->nadmin; i++)
+		if (strcmp(u->admin[i], user) == 0)
+			return true;
+	return mission_is_auditor(m, user);
+}
+
+typedef struct names {
+	char **v;
+	size_t n;
+} names;
+
+static int names_add(const char *user, void *p)
+{
+	names *l = p;
+	if (grow((void **)&l->v, l->n, sizeof(*l->v)) < 0)
+		return error_oom();
+	if (!(l->v[l->n] = strdup(user)))
+		return error_oom();
+	l->n++;
+	return 0;
+}
+
+static void names_clear(names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The users holding a copy of a class key, sorted. */
+static int list_copies(names *out, evault_repo *repo, const char *mid, evault_class cls)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = repo->keys->ops->list(repo->keys, mid, cls, names_add, out);
+	if (rc == 0 && out->n)
+		qsort(out->v, out->n, sizeof(*out->v), str_ptr_cmp);
+	return rc;
+}
+
+static void fmt_when(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static int64_t add_years(int64_t t, unsigned years)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	tm.tm_year += (int)years;
+	if (tm.tm_mon == 1 && tm.tm_mday == 29)
+		tm.tm_mday = 28; /* no 29 February in most target years */
+	return (int64_t)timegm(&tm);
+}
+
+/* What close will do (and the reasons it would refuse), written to report. */
+typedef struct plan {
+	close_rec rec;
+	size_t refusals;
+} plan;
+
+static int report_copies(evault_buf *report, const char *what, const names *n)
+{
+	int rc = evault_buf_printf(report, "  %s:", what);
+	for (size_t i = 0; i < n->n && rc == 0; i++)
+		rc = evault_buf_printf(report, " %s", n->v[i]);
+	if (rc == 0)
+		rc = evault_buf_printf(report, "%s\n", n->n ? "" : " none");
+	return rc;
+}
+
+static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_rec *m,
+		     evault_buf *report)
+{
+	class_keys *ck = NULL, *dk = NULL;
+	file_list codes = {0}, dossier = {0};
+	users_ctx uc = {0};
+	names copies[EVAULT_CLASS_COUNT];
+	evault_buf path = EVAULT_BUF_INIT;
+	int rc;
+	memset(copies, 0, sizeof(copies));
+	memset(p, 0, sizeof(*p));
+	close_rec *r = &p->rec;
+	snprintf(r->mid, sizeof(r->mid), "%s", m->mid);
+	snprintf(r->by, sizeof(r->by), "%s", repo->actor);
+	r->started = (int64_t)time(NULL);
+	if ((rc = mission_class_keys(repo, m, EVAULT_CLASS_CODES, &ck)) < 0 ||
+	    (rc = mission_class_keys(repo, m, EVAULT_CLASS_DOSSIER, &dk)) < 0 ||
+	    (rc = file_scan(&codes, repo, st, m->mid, EVAULT_CLASS_CODES, ck, NULL)) < 0 ||
+	    (rc = file_scan(&dossier, repo, st, m->mid, EVAULT_CLASS_DOSSIER, dk, NULL)) < 0 ||
+	    (rc = tally_class(&r->work, repo, st, m, EVAULT_CLASS_WORK)) < 0 ||
+	    (rc = tally_class(&r->codes, repo, st, m, EVAULT_CLASS_CODES)) < 0 ||
+	    (rc = users_each(st, collect_admin, &uc)) < 0)
+		goto done;
+	for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
+		if ((rc = list_copies(&copies[c], repo, m->mid, (evault_class)c)) < 0)
+			goto done;
+	for (size_t i = 0; i < dossier.n; i++) {
+		r->kept_files++;
+		r->kept_bytes += dossier.e[i].m.size;
+	}
+	if ((rc = evault_buf_printf(report,
+				    "close of %s\nkeep the dossier, read-only: %zu files, "
+				    "%llu bytes\n",
+				    m->mid, r->kept_files, (unsigned long long)r->kept_bytes)) < 0)
+		goto done;
+	for (size_t i = 0; i < dossier.n && rc == 0; i++)
+		rc = evault_buf_printf(report, "  dossier/%s (%llu bytes)\n", dossier.e[i].m.path,
+				       (unsigned long long)dossier.e[i].m.size);
+	names dkeep = {0}, dgone = {0};
+	for (size_t i = 0; i < copies[EVAULT_CLASS_DOSSIER].n && rc == 0; i++) {
+		const char *u = copies[EVAULT_CLASS_DOSSIER].v[i];
+		rc = names_add(u, keeps_dossier(&uc, m, u) ? &dkeep : &dgone);
+	}
+	if (rc == 0)
+		rc = report_copies(report, "dossier key kept by (admins, auditors)", &dkeep);
+	if (rc == 0)
+		rc = report_copies(report, "dossier key copies destroyed", &dgone);
+	names_clear(&dkeep);
+	names_clear(&dgone);
+	if (rc < 0)
+		goto done;
+	static const evault_class erased[2] = {EVAULT_CLASS_WORK, EVAULT_CLASS_CODES};
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		const close_tally *t = i == 0 ? &r->work : &r->codes;
+		rc = evault_buf_printf(report,
+				       "erase %s (key %s): %zu files, %zu objects, %llu bytes\n",
+				       evault_class_name(erased[i]), t->fp, t->files, t->objects,
+				       (unsigned long long)t->bytes);
+		if (rc == 0)
+			rc = report_copies(report, "key copies destroyed", &copies[erased[i]]);
+	}
+	for (size_t i = 0; i < codes.n && rc == 0; i++) {
+		mark mk;
+		int mr = mark_read(&mk, st, dk, m->mid, codes.e[i].fid);
+		if (mr == EVAULT_ENOTFOUND) {
+			evault_error_clear();
+			p->refusals++;
+			rc = evault_buf_printf(report,
+					       "  refused: codes/%s is neither marked rotated nor "
+					       "reported (evault codes mark)\n",
+					       codes.e[i].m.path);
+			continue;
+		}
+		if (mr < 0) {
+			rc = mr;
+			break;
+		}
+		if ((rc = grow((void **)&r->code, r->ncode, sizeof(*r->code))) < 0)
+			break;
+		close_code *cc = &r->code[r->ncode++];
+		memcpy(cc->fid, codes.e[i].fid, sizeof(cc->fid));
+		snprintf(cc->how, sizeof(cc->how), "%s", mk.how);
+		rc = evault_buf_printf(report, "  codes/%s: %s%s%s\n", codes.e[i].m.path, mk.how,
+				       mk.contact[0] ? " to " : "", mk.contact);
+		sodium_memzero(&mk, sizeof(mk));
+	}
+	if (rc < 0)
+		goto done;
+	if (dossier.n == 0 && repo->cfg.close_requires_dossier) {
+		p->refusals++;
+		rc = evault_buf_printf(report, "  refused: the dossier holds no file "
+					       "(close-requires-dossier in evault.conf)\n");
+	}
+	for (size_t i = 0; i < dossier.n && rc == 0; i++)
+		if (strcmp(dossier.e[i].m.path, CLOSE_CERT_PATH) == 0) {
+			p->refusals++;
+			rc = evault_buf_printf(report,
+					       "  refused: the dossier already holds %s, where "
+					       "close puts its certificate: rename it\n",
+					       CLOSE_CERT_PATH);
+		}
+	char until[32];
+	fmt_when(until, add_years(r->started, repo->cfg.retention_years));
+	if (rc == 0)
+		rc = evault_buf_printf(report, "retain the dossier until about %s (%u years)\n",
+				       until, repo->cfg.retention_years);
+done:
+	for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
+		names_clear(&copies[c]);
+	free(uc.admin);
+	file_list_clear(&codes);
+	file_list_clear(&dossier);
+	class_keys_free(ck);
+	class_keys_free(dk);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+static int close_path(evault_buf *b, const char *mid)
+{
+	b->size = 0;
+	return evault_buf_printf(b, "missions/%s/CLOSE", mid);
+}
+
+static int write_mission(state *st, const mission_rec *m)
+{
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	int rc;
+	if ((rc = mission_format(&text, m)) == 0 &&
+	    (rc = evault_buf_printf(&path, "missions/%s/MISSION", m->mid)) == 0)
+		rc = state_put(st, path.ptr, text.ptr, text.size);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+static int write_close(state *st, const close_rec *r)
+{
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	int rc;
+	if ((rc = close_format(&text, r)) == 0 && (rc = close_path(&path, r->mid)) == 0)
+		rc = state_put(st, path.ptr, text.ptr, text.size);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+static int load_close(close_rec *out, const state *st, const char *mid)
+{
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	int rc;
+	if ((rc = close_path(&path, mid)) == 0 && (rc = state_read(st, path.ptr, &text)) == 0)
+		rc = close_parse(out, mid, text.ptr, text.size);
+	else if (rc == EVAULT_ENOTFOUND)
+		rc = evault_error_set(EVAULT_ECORRUPT, "mission %s has no erasure record", mid);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+static int tally_trailer(evault_buf *tr, const char *name, const close_tally *t)
+{
+	return evault_buf_printf(tr, "Evault-Erase-%s: key %s files %zu objects %zu bytes %llu\n",
+				 name, t->fp, t->files, t->objects, (unsigned long long)t->bytes);
+}
+
+static int commit_closing(state *st, mission_rec *m, const close_rec *r)
+{
+	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	int rc;
+	snprintf(m->status, sizeof(m->status), "closing");
+	if ((rc = write_mission(st, m)) < 0 || (rc = write_close(st, r)) < 0 ||
+	    (rc = evault_buf_printf(&sum, "Begin closing %s: erase work and codes", m->mid)) < 0 ||
+	    (rc = tally_trailer(&tr, "Work", &r->work)) < 0 ||
+	    (rc = tally_trailer(&tr, "Codes", &r->codes)) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Keep: files %zu bytes %llu\n", r->kept_files,
+				    (unsigned long long)r->kept_bytes)) < 0)
+		goto done;
+	state_event ev = {NULL, "mission.closing", m->mid, sum.ptr, tr.ptr};
+	rc = state_commit(st, &ev);
+done:
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
+/* ---- step 2: keys and objects ---- */
+
+typedef struct del_ctx {
+	evault_repo *repo;
+	size_t done, total;
+} del_ctx;
+
+static int delete_object(const uint8_t id[32], void *p)
+{
+	del_ctx *c = p;
+	int rc = c->repo->objects->ops->del(c->repo->objects, id);
+	if (rc == 0 && ++c->done == c->total / 2 + 1)
+		evault_failpoint("close-mid-objects");
+	return rc;
+}
+
+static int erase_keys_and_objects(evault_repo *repo, const state *st, const mission_rec *m)
+{
+	users_ctx uc = {0};
+	names copies = {0};
+	int rc;
+	if ((rc = users_each(st, collect_admin, &uc)) < 0)
+		goto done;
+	static const evault_class erased[2] = {EVAULT_CLASS_WORK, EVAULT_CLASS_CODES};
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		if ((rc = list_copies(&copies, repo, m->mid, erased[i])) < 0)
+			goto done;
+		for (size_t j = 0; j < copies.n && rc == 0; j++) {
+			rc = repo->keys->ops->destroy(repo->keys, m->mid, erased[i], copies.v[j]);
+			if (rc == 0 && i == 0 && j == 0)
+				evault_failpoint("close-mid-keys");
+		}
+		names_clear(&copies);
+	}
+	if (rc < 0 || (rc = list_copies(&copies, repo, m->mid, EVAULT_CLASS_DOSSIER)) < 0)
+		goto done;
+	for (size_t j = 0; j < copies.n && rc == 0; j++)
+		if (!keeps_dossier(&uc, m, copies.v[j]))
+			rc = repo->keys->ops->destroy(repo->keys, m->mid, EVAULT_CLASS_DOSSIER,
+						      copies.v[j]);
+	if (rc < 0)
+		goto done;
+	evault_failpoint("close-after-keys");
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		del_ctx dc = {repo, 0, 0};
+		idset ids;
+		if ((rc = class_objects(&ids, st, m->mid, erased[i])) < 0)
+			goto done;
+		dc.total = ids.n;
+		for (size_t j = 0; j < ids.n && rc == 0; j++)
+			rc = delete_object(ids.id[j], &dc);
+		free(ids.id);
+	}
+	if (rc == 0)
+		rc = repo->objects->ops->sync(repo->objects);
+done:
+	names_clear(&copies);
+	free(uc.admin);
+	return rc;
+}
+
+/* ---- step 3: the record, the certificate, mission.close ---- */
+
+typedef struct sha_ctx {
+	crypto_hash_sha256_state s;
+} sha_ctx;
+
+static int sha_sink(const void *data, size_t len, void *p)
+{
+	crypto_hash_sha256_update(&((sha_ctx *)p)->s, data, len);
+	return 0;
+}
+
+static int fid_cmp(const void *a, const void *b)
+{
+	return strcmp(((const file_entry *)a)->fid, ((const file_entry *)b)->fid);
+}
+
+typedef struct cert_input {
+	const close_rec *r;
+	const char *vault;
+	const file_list *dossier; /* NULL: no dossier key, fids instead of names */
+	const mark *marks;        /* r->ncode of them, or NULL: fids instead of names */
+} cert_input;
+
+static const char *kept_name(const cert_input *in, const char *fid)
+{
+	for (size_t i = 0; in->dossier && i < in->dossier->n; i++)
+		if (strcmp(in->dossier->e[i].fid, fid) == 0)
+			return in->dossier->e[i].m.path;
+	return NULL;
+}
+
+/* The erasure certificate, French then English, in the spirit of NIST SP 800-88 rev. 1
+ * appendix G (what was sanitized, how, how it was verified, by whom, when). */
+static int render_certificate(evault_buf *out, const cert_input *in)
+{
+	const close_rec *r = in->r;
+	char started[32], closed[32], until[32];
+	fmt_when(started, r->started);
+	fmt_when(closed, r->closed);
+	fmt_when(until, r->retain_until);
+	int rc = evault_buf_printf(
+	    out,
+	    "ATTESTATION D'EFFACEMENT / CERTIFICATE OF SANITIZATION\n"
+	    "(dans l'esprit de / in the spirit of NIST SP 800-88)\n"
+	    "\n"
+	    "Coffre / Vault:                 %s\n"
+	    "Mission:                        %s\n"
+	    "Effectué par / Performed by:    %s (admin)\n"
+	    "Début / Started:                %s\n"
+	    "Fin / Completed:                %s\n"
+	    "\n"
+	    "Support / Media\n"
+	    "  Objets chiffrés d'evault (XChaCha20-Poly1305), une clé par classe de\n"
+	    "  contenu ; copies de clé scellées par utilisateur.\n"
+	    "  evault encrypted objects (XChaCha20-Poly1305), one key per content\n"
+	    "  class; key copies sealed per user.\n"
+	    "\n"
+	    "Méthode / Method\n"
+	    "  Effacement cryptographique : toutes les copies des clés des classes\n"
+	    "  work et codes détruites (fichiers écrasés, supprimés, répertoire\n"
+	    "  synchronisé), puis les objets supprimés.\n"
+	    "  Cryptographic Erase: every copy of the work and codes class keys\n"
+	    "  destroyed (files overwritten, unlinked, directory synced), then the\n"
+	    "  objects deleted.\n"
+	    "\n"
+	    "Effacé / Erased\n",
+	    in->vault, r->mid, r->by, started, closed);
+	const close_tally *t[2] = {&r->work, &r->codes};
+	static const char *const cls[2] = {"work", "codes"};
+	for (int i = 0; i < 2 && rc == 0; i++)
+		rc = evault_buf_printf(out,
+				       "  %-6s clé / key %s : %zu fichiers / files, %zu objets / "
+				       "objects, %llu octets / bytes\n",
+				       cls[i], t[i]->fp, t[i]->files, t[i]->objects,
+				       (unsigned long long)t[i]->bytes);
+	if (rc == 0 && r->ncode)
+		rc = evault_buf_printf(out, "  Codes d'accès / Access codes:\n");
+	for (size_t i = 0; i < r->ncode && rc == 0; i++) {
+		const char *name = in->marks ? in->marks[i].path : NULL;
+		bool rotated = strcmp(r->code[i].how, "rotated") == 0;
+		rc = evault_buf_printf(
+		    out, "    %s%s: %s", name ? "codes/" : "entry ", name ? name : r->code[i].fid,
+		    rotated ? "changé / rotated" : "signalé au client / reported to the client");
+		if (rc == 0 && in->marks) {
+			char when[32];
+			fmt_when(when, in->marks[i].when);
+			rc = evault_buf_printf(out, "%s%s (%s, %s)",
+					       in->marks[i].contact[0] ? ": " : "",
+					       in->marks[i].contact, in->marks[i].by, when);
+		}
+		if (rc == 0)
+			rc = evault_buf_printf(out, "\n");
+	}
+	if (rc == 0)
+		rc = evault_buf_printf(
+		    out,
+		    "\n"
+		    "Conservé / Kept\n"
+		    "  Dossier, en lecture seule, jusqu'au / read-only, until %s\n"
+		    "  %zu fichiers / files, %llu octets / bytes ; empreintes SHA-256 / SHA-256 "
+		    "fingerprints:\n",
+		    until, r->kept_files, (unsigned long long)r->kept_bytes);
+	for (size_t i = 0; i < r->nkept && rc == 0; i++) {
+		const char *name = kept_name(in, r->kept[i].fid);
+		rc = evault_buf_printf(out, "    %s  %llu  %s%s\n", r->kept[i].sha256,
+				       (unsigned long long)r->kept[i].size,
+				       name ? "dossier/" : "entry ", name ? name : r->kept[i].fid);
+	}
+	if (rc == 0)
+		rc = evault_buf_printf(
+		    out, "\n"
+			 "Vérification / Verification\n"
+			 "  L'événement signé mission.close de l'historique porte ce relevé ;\n"
+			 "  `evault audit verify` contrôle qu'aucune copie des clés effacées ne\n"
+			 "  subsiste et qu'aucun fichier work ou codes ne reste.\n"
+			 "  The signed mission.close event of the history holds this record;\n"
+			 "  `evault audit verify` checks that no copy of the erased keys remains\n"
+			 "  and that no work or codes file is left.\n");
+	return rc;
+}
+
+typedef struct unrecord_ctx {
+	state *st;
+	const char *mid;
+	evault_class cls;
+} unrecord_ctx;
+
+static int unrecord_fid(const char *fid, void *p)
+{
+	unrecord_ctx *c = p;
+	return file_unrecord(c->st, c->mid, c->cls, fid);
+}
+
+static int finish_close(evault_repo *repo, const char *mid, evault_buf *report)
+{
+	state *st = NULL;
+	mission_rec m;
+	close_rec r;
+	class_keys *dk = NULL;
+	file_list dossier = {0};
+	mark *marks = NULL;
+	evault_buf cert = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	int rc;
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	if ((rc = state_begin(&st, repo, true)) < 0 || (rc = mission_load(st, mid, &m)) < 0)
+		goto done;
+	if (strcmp(m.status, "closing") != 0) {
+		rc = evault_error_set(EVAULT_ELOCKED, "mission %s changed during close (%s)", mid,
+				      m.status);
+		goto done;
+	}
+	if ((rc = load_close(&r, st, mid)) < 0 ||
+	    (rc = mission_class_keys(repo, &m, EVAULT_CLASS_DOSSIER, &dk)) < 0 ||
+	    (rc = file_scan(&dossier, repo, st, mid, EVAULT_CLASS_DOSSIER, dk, NULL)) < 0)
+		goto done;
+	qsort(dossier.e, dossier.n, sizeof(*dossier.e), fid_cmp);
+	/* SHA-256 of every kept file, read back through the verified path. */
+	r.done = true;
+	r.kept_files = dossier.n;
+	r.kept_bytes = 0;
+	if (dossier.n && !(r.kept = calloc(dossier.n, sizeof(*r.kept)))) {
+		rc = error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < dossier.n; i++) {
+		sha_ctx sc;
+		uint8_t h[32];
+		crypto_hash_sha256_init(&sc.s);
+		if ((rc = file_read(repo, dk, &dossier.e[i].m, sha_sink, &sc)) < 0)
+			goto done;
+		crypto_hash_sha256_final(&sc.s, h);
+		memcpy(r.kept[i].fid, dossier.e[i].fid, sizeof(r.kept[i].fid));
+		hex_encode(r.kept[i].sha256, h, sizeof(h));
+		r.kept[i].size = dossier.e[i].m.size;
+		r.kept_bytes += dossier.e[i].m.size;
+		r.nkept++;
+	}
+	/* The codes entries' marks (dossier key) name them in the certificate:
+	 * the codes key is gone by now. */
+	if (r.ncode && (!(marks = calloc(r.ncode, sizeof(*marks))))) {
+		rc = error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < r.ncode; i++)
+		if ((rc = mark_read(&marks[i], st, dk, mid, r.code[i].fid)) < 0)
+			goto done;
+	r.closed = (int64_t)time(NULL);
+	if (r.closed <= r.started)
+		r.closed = r.started + 1;
+	r.retain_until = add_years(r.closed, repo->cfg.retention_years);
+	/* Work and codes leave the state. */
+	static const evault_class erased[2] = {EVAULT_CLASS_WORK, EVAULT_CLASS_CODES};
+	for (int i = 0; i < 2; i++) {
+		unrecord_ctx uc = {st, mid, erased[i]};
+		if ((rc = layout_each_file(st, mid, erased[i], unrecord_fid, &uc)) < 0)
+			goto done;
+	}
+	/* The certificate, into the dossier (it does not mention itself). */
+	cert_input in = {&r, repo->cfg.vault_id_hex, &dossier, marks};
+	if ((rc = render_certificate(&cert, &in)) < 0)
+		goto done;
+	manifest cm;
+	memset(&cm, 0, sizeof(cm));
+	cm.type = MANIFEST_TYPE_FILE;
+	cm.path = (char *)CLOSE_CERT_PATH;
+	cm.mode = 0444;
+	cm.mtime = r.closed;
+	cm.added = r.closed;
+	snprintf(cm.content_type, sizeof(cm.content_type), "text/plain; charset=utf-8");
+	if ((rc = file_store_buffer(repo, dk, cert.ptr, cert.size, &cm)) < 0)
+		goto done;
+	rc = file_record(st, mid, EVAULT_CLASS_DOSSIER, dk, &cm, r.certificate);
+	free(cm.chunks);
+	if (rc < 0)
+		goto done;
+	snprintf(m.status, sizeof(m.status), "closed");
+	m.closed = r.closed;
+	m.retain_until = r.retain_until;
+	if ((rc = write_mission(st, &m)) < 0 || (rc = write_close(st, &r)) < 0 ||
+	    (rc = evault_buf_printf(&sum, "Close %s: work and codes erased, dossier archived",
+				    mid)) < 0 ||
+	    (rc = tally_trailer(&tr, "Work", &r.work)) < 0 ||
+	    (rc = tally_trailer(&tr, "Codes", &r.codes)) < 0 ||
+	    (rc = evault_buf_printf(
+		 &tr, "Evault-Keep: files %zu bytes %llu\nEvault-Certificate: %s\n", r.kept_files,
+		 (unsigned long long)r.kept_bytes, r.certificate)) < 0)
+		goto done;
+	evault_failpoint("close-before-commit");
+	state_event ev = {NULL, "mission.close", mid, sum.ptr, tr.ptr};
+	if ((rc = state_commit(st, &ev)) < 0)
+		goto done;
+	char until[32];
+	fmt_when(until, r.retain_until);
+	rc = evault_buf_printf(report,
+			       "closed %s: work and codes erased, %zu dossier files kept until %s; "
+			       "certificate in dossier/%s\n",
+			       mid, r.kept_files, until, CLOSE_CERT_PATH);
+done:
+	if (marks)
+		sodium_memzero(marks, r.ncode * sizeof(*marks));
+	free(marks);
+	if (cert.ptr)
+		sodium_memzero(cert.ptr, cert.size);
+	evault_buf_dispose(&cert);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	file_list_clear(&dossier);
+	class_keys_free(dk);
+	close_rec_clear(&r);
+	mission_rec_clear(&m);
+	state_end(st);
+	return rc;
+}
+
+/* ---- the commands ---- */
+
+int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, evault_buf *report)
+{
+	state *st = NULL;
+	mission_rec m;
+	plan p;
+	close_rec r;
+	int rc;
+	memset(&m, 0, sizeof(m));
+	memset(&p, 0, sizeof(p));
+	memset(&r, 0, sizeof(r));
+	if ((rc = mission_require_admin(repo, "close missions")) < 0 ||
+	    (rc = check_mission_id(mid)) < 0)
+		return rc;
+	if ((rc = state_begin(&st, repo, !dry_run)) < 0 || (rc = mission_load(st, mid, &m)) < 0)
+		goto done;
+	if (strcmp(m.status, "closing") == 0) {
+		char when[32];
+		if ((rc = load_close(&r, st, mid)) < 0)
+			goto done;
+		fmt_when(when, r.started);
+		rc = evault_buf_printf(
+		    report, "the close of %s begun by %s at %s was interrupted: %s\n", mid, r.by,
+		    when, dry_run ? "run close again to finish it" : "finishing it");
+		if (rc < 0 || dry_run)
+			goto done;
+	} else if (strcmp(m.status, "open") != 0) {
+		rc = evault_error_set(EVAULT_EREADONLY, "mission %s is already %s", mid, m.status);
+		goto done;
+	} else {
+		if ((rc = make_plan(&p, repo, st, &m, report)) < 0)
+			goto done;
+		if (p.refusals) {
+			rc = evault_error_set(EVAULT_EREFUSED,
+					      "close of %s refused (%zu reason%s above)", mid,
+					      p.refusals, p.refusals > 1 ? "s" : "");
+			goto done;
+		}
+		if (dry_run) {
+			rc = evault_buf_printf(report, "dry run: nothing was changed\n");
+			goto done;
+		}
+		if ((rc = commit_closing(st, &m, &p.rec)) < 0)
+			goto done;
+		evault_failpoint("close-after-closing");
+	}
+	state_end(st);
+	st = NULL;
+	mission_rec_clear(&m);
+	/* Step 2 on the state the closing commit made. */
+	if ((rc = state_begin(&st, repo, false)) < 0 || (rc = mission_load(st, mid, &m)) < 0 ||
+	    (rc = erase_keys_and_objects(repo, st, &m)) < 0)
+		goto done;
+	state_end(st);
+	st = NULL;
+	rc = finish_close(repo, mid, report);
+done:
+	close_rec_clear(&p.rec);
+	close_rec_clear(&r);
+	mission_rec_clear(&m);
+	state_end(st);
+	return rc;
+}
+
+int evault_mission_certificate(evault_repo *repo, const char *mid, evault_buf *out)
+{
+	state *st = NULL;
+	mission_rec m;
+	close_rec r;
+	class_keys *dk = NULL;
+	file_list dossier = {0};
+	mark *marks = NULL;
+	int rc;
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	if ((rc = repo_require_actor(repo)) < 0 || (rc = state_begin(&st, repo, false)) < 0)
+		goto done;
+	rc = repo->role == EVAULT_ROLE_ADMIN ? mission_load(st, mid, &m)
+					     : mission_load_visible(repo, st, mid, &m);
+	if (rc < 0)
+		goto done;
+	if (strcmp(m.status, "closed") != 0 && strcmp(m.status, "expired") != 0 &&
+	    strcmp(m.status, "expiring") != 0) {
+		rc =
+		    evault_error_set(EVAULT_ENOTFOUND,
+				     "mission %s is %s: no erasure certificate yet", mid, m.status);
+		goto done;
+	}
+	if ((rc = load_close(&r, st, mid)) < 0)
+		goto done;
+	/* Names need the dossier key (admins, granted auditors; nobody once expired). */
+	bool with_names = mission_class_keys(repo, &m, EVAULT_CLASS_DOSSIER, &dk) == 0;
+	evault_error_clear();
+	if (with_names && (rc = file_scan(&dossier, repo, st, mid, EVAULT_CLASS_DOSSIER, dk, NULL)) < 0)
+		goto done;
+	if (with_names && r.ncode && !(marks = calloc(r.ncode, sizeof(*marks)))) {
+		rc = error_oom();
+		goto done;
+	}
+	for (size_t i = 0; with_names && i < r.ncode; i++)
+		if ((rc = mark_read(&marks[i], st, dk, mid, r.code[i].fid)) < 0)
+			goto done;
+	cert_input in = {&r, repo->cfg.vault_id_hex, with_names ? &dossier : NULL, marks};
+	rc = render_certificate(out, &in);
+done:
+	if (marks)
+		sodium_memzero(marks, r.ncode * sizeof(*marks));
+	free(marks);
+	file_list_clear(&dossier);
+	class_keys_free(dk);
+	close_rec_clear(&r);
+	mission_rec_clear(&m);
+	state_end(st);
+	return rc;
+}
