@@ -78,6 +78,9 @@ int cmd_rm(cli *c, int argc, char **argv);
 int cmd_log(cli *c, int argc, char **argv);
 int cmd_audit(cli *c, int argc, char **argv);
 int cmd_codes(cli *c, int argc, char **argv);
+int cmd_gc(cli *c, int argc, char **argv);
+int cmd_fsck(cli *c, int argc, char **argv);
+int cmd_retention(cli *c, int argc, char **argv);
 
 /* Identity helpers shared by init and identity (cmd_init.c). */
 int cli_kdf_level(const char *s, evault_kdf_level *out);

@@ -37,6 +37,12 @@ static const cli_command commands[] = {
      "                 checkpoint | export --out DIR [--mission MID] | show SEQ|COMMIT |\n"
      "                 allowed-signers",
      "verify the history, checkpoints, exports for auditors"},
+    {"retention", cmd_retention, "retention run [--dry-run] [--now YYYY-MM-DD]",
+     "expire dossiers past retention, collect garbage, scrub (admin; exit 0 good, 1 needs "
+     "a person, 2 could not run)"},
+    {"gc", cmd_gc, "gc [--dry-run]", "delete objects no live file names (keyless)"},
+    {"fsck", cmd_fsck, "fsck [--full]",
+     "check the store against the state, keyless (exit 0 clean, 1 problems, 2 could not run)"},
 };
 
 static void usage(FILE *f)

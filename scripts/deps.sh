@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing. Uses sudo when not root.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git openssh-client coreutils time bsdutils util-linux
-      libsodium-dev libzstd-dev libgit2-dev libcmocka-dev)
+      libsodium-dev libzstd-dev libgit2-dev libcmocka-dev faketime)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -867,6 +867,79 @@ done:
 	return r;
 }
 
+/* mission.expiring: a closed mission whose retention date has passed. */
+static int check_expiring(verifier *v, git_commit *c, git_tree *pt, git_tree *ct, const delta *top)
+{
+	git_tree *pm = NULL, *cm = NULL;
+	delta d;
+	mission_rec o, n;
+	int r = mission_change(v, top, &pm, &cm, &d);
+	memset(&o, 0, sizeof(o));
+	memset(&n, 0, sizeof(n));
+	static const char *const names[] = {"MISSION", NULL};
+	if (r)
+		goto done;
+	if (!pm || !changes_exactly(&d, names) || load_mission(&o, v->git, pt, v->mission) < 0 ||
+	    load_mission(&n, v->git, ct, v->mission) < 0 || strcmp(o.status, "closed") != 0 ||
+	    strcmp(n.status, "expiring") != 0 || !mission_same_but_status(&o, &n) ||
+	    n.retain_until != o.retain_until) {
+		r = bad(v, "mission.expiring must turn a closed mission into an expiring one and "
+			   "change nothing else");
+		goto done;
+	}
+	if (git_commit_time(c) + TIME_TOLERANCE < o.retain_until)
+		r = bad(v, "mission.expiring of %s before its retention date", v->mission);
+done:
+	mission_rec_clear(&o);
+	mission_rec_clear(&n);
+	git_tree_free(pm);
+	git_tree_free(cm);
+	return r;
+}
+
+/* mission.expire: the dossier, its marks and info leave; the erasure record stays. */
+static int check_expire(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
+{
+	git_tree *pm = NULL, *cm = NULL;
+	delta d;
+	mission_rec o, n;
+	int r = mission_change(v, top, &pm, &cm, &d);
+	memset(&o, 0, sizeof(o));
+	memset(&n, 0, sizeof(n));
+	if (r)
+		goto done;
+	if (!pm || load_mission(&o, v->git, pt, v->mission) < 0 ||
+	    load_mission(&n, v->git, ct, v->mission) < 0 || strcmp(o.status, "expiring") != 0 ||
+	    strcmp(n.status, "expired") != 0 || !mission_same_but_status(&o, &n) ||
+	    n.retain_until != o.retain_until || n.closed != o.closed) {
+		r = bad(v, "mission.expire must turn an expiring mission into an expired one");
+		goto done;
+	}
+	for (size_t i = 0; i < d.n && !d.more; i++) {
+		const char *name = change_name(&d.c[i]);
+		bool ok = strcmp(name, "MISSION") == 0 ||
+			  ((strcmp(name, "dossier") == 0 || strcmp(name, "marks") == 0 ||
+			    strcmp(name, "info.enc") == 0) &&
+			   !d.c[i].new);
+		if (!ok) {
+			r = bad(v, "mission.expire may not change missions/%s/%s this way",
+				v->mission, name);
+			goto done;
+		}
+	}
+	git_tree_entry *e = NULL;
+	bool left = git_tree_entry_bypath(&e, cm, "dossier") == 0;
+	git_tree_entry_free(e);
+	if (d.more || left)
+		r = bad(v, "mission.expire leaves dossier files in %s", v->mission);
+done:
+	mission_rec_clear(&o);
+	mission_rec_clear(&n);
+	git_tree_free(pm);
+	git_tree_free(cm);
+	return r;
+}
+
 static int check_root(verifier *v, git_tree *ct)
 {
 	evault_buf text = EVAULT_BUF_INIT;
@@ -1011,7 +1084,8 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 	    strcmp(v->action, "user.add") == 0 || strcmp(v->action, "mission.create") == 0 ||
 	    strcmp(v->action, "mission.grant") == 0 || strcmp(v->action, "mission.revoke") == 0 ||
 	    strcmp(v->action, "mission.closing") == 0 || strcmp(v->action, "mission.close") == 0 ||
-	    strcmp(v->action, "mission.expiring") == 0 || strcmp(v->action, "mission.expire") == 0;
+	    strcmp(v->action, "mission.expiring") == 0 ||
+	    strcmp(v->action, "mission.expire") == 0 || strcmp(v->action, "retention.run") == 0;
 	if (admin_only && actor.role != EVAULT_ROLE_ADMIN) {
 		r = bad(v, "%s by %s, a %s: only admins may", v->action, v->actor,
 			evault_role_name(actor.role));
@@ -1045,6 +1119,12 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 		r = check_closing(v, pt, ct, &top);
 	else if (strcmp(v->action, "mission.close") == 0)
 		r = check_close(v, pt, ct, &top);
+	else if (strcmp(v->action, "mission.expiring") == 0)
+		r = check_expiring(v, c, pt, ct, &top);
+	else if (strcmp(v->action, "mission.expire") == 0)
+		r = check_expire(v, pt, ct, &top);
+	else if (strcmp(v->action, "retention.run") == 0)
+		r = top.n || top.more ? bad(v, "retention.run may not change the state") : 0;
 	else if (strcmp(v->action, "vault.init") == 0)
 		r = bad(v, "vault.init is only allowed as the root commit");
 	else
@@ -1149,25 +1229,26 @@ typedef struct objs_ctx {
 	bool failed;
 } objs_ctx;
 
-/* Is where/name the work or codes class of a mission whose close is under way? */
-typedef struct names_buf {
-	evault_buf b;
-} names_buf;
-
+/* Is where/name a class whose objects a close (work, codes) or an expiry
+ * (dossier) under way is deleting? */
 static bool erasing_class(git_repository *git, git_tree *tree, const char *where, const char *name)
 {
 	char mid[EVAULT_MID_MAX + 1];
 	int used = 0;
-	if ((strcmp(name, "work") && strcmp(name, "codes")) ||
-	    sscanf(where, "missions/%64[^/]/%n", mid, &used) != 1 || where[used])
+	if (sscanf(where, "missions/%64[^/]/%n", mid, &used) != 1 || where[used])
+		return false;
+	bool closing_class = strcmp(name, "work") == 0 || strcmp(name, "codes") == 0;
+	if (!closing_class && strcmp(name, "dossier") != 0)
 		return false;
 	evault_buf text = EVAULT_BUF_INIT;
 	mission_rec m;
-	bool yes = blob_at(&text, git, tree, "MISSION") == 0 &&
-		   mission_parse(&m, mid, text.ptr, text.size) == 0 &&
-		   strcmp(m.status, "closing") == 0;
-	if (text.ptr && !yes)
-		evault_error_clear();
+	bool yes = false;
+	if (blob_at(&text, git, tree, "MISSION") == 0 &&
+	    mission_parse(&m, mid, text.ptr, text.size) == 0) {
+		yes = strcmp(m.status, closing_class ? "closing" : "expiring") == 0;
+		mission_rec_clear(&m);
+	}
+	evault_error_clear();
 	evault_buf_dispose(&text);
 	return yes;
 }
@@ -1323,8 +1404,7 @@ typedef struct keys_ctx {
 
 static int key_user_cb(const char *user, void *p)
 {
-	names_buf *n = p;
-	return evault_buf_printf(&n->b, "%s\n", user);
+	return evault_buf_printf(p, "%s\n", user);
 }
 
 static int check_mission_keys(keys_ctx *k, const char *mid)
@@ -1338,15 +1418,15 @@ static int check_mission_keys(keys_ctx *k, const char *mid)
 	if (strcmp(m.status, "closing") == 0 || strcmp(m.status, "expiring") == 0)
 		k->closing++;
 	for (int c = 0; c < EVAULT_CLASS_COUNT && (closed || expired) && k->res->ok; c++) {
-		names_buf n = {EVAULT_BUF_INIT};
+		evault_buf n = EVAULT_BUF_INIT;
 		int rc =
 		    k->repo->keys->ops->list(k->repo->keys, mid, (evault_class)c, key_user_cb, &n);
 		if (rc < 0) {
-			evault_buf_dispose(&n.b);
+			evault_buf_dispose(&n);
 			mission_rec_clear(&m);
 			return rc;
 		}
-		for (char *u = n.b.ptr, *nl; u && *u && k->res->ok; u = nl + 1) {
+		for (char *u = n.ptr, *nl; u && *u && k->res->ok; u = nl + 1) {
 			nl = strchr(u, '\n');
 			*nl = '\0';
 			user_rec ur;
@@ -1366,7 +1446,7 @@ static int check_mission_keys(keys_ctx *k, const char *mid)
 			}
 		}
 		evault_error_clear();
-		evault_buf_dispose(&n.b);
+		evault_buf_dispose(&n);
 	}
 	mission_rec_clear(&m);
 	return 0;

@@ -392,6 +392,34 @@ static int local_sync(backend *base)
 	return rc;
 }
 
+static int local_tidy(backend *base, int64_t older_than, bool dry_run, size_t *removed)
+{
+	local_backend *b = (local_backend *)base;
+	char path[4096];
+	int rc = 0;
+	*removed = 0;
+	DIR *d = opendir(b->tmp);
+	if (!d)
+		return errno == ENOENT ? 0 : error_errno("cannot list", b->tmp);
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d))) {
+		struct stat sb;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", b->tmp, e->d_name);
+		if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_mtim.tv_sec >= older_than)
+			continue;
+		if (!dry_run && unlink(path) < 0 && errno != ENOENT)
+			rc = error_errno("cannot remove", path);
+		else
+			(*removed)++;
+	}
+	closedir(d);
+	if (rc == 0 && *removed && !dry_run)
+		rc = fsync_dir(b->tmp);
+	return rc;
+}
+
 static void local_free(backend *base)
 {
 	local_backend *b = (local_backend *)base;
@@ -411,6 +439,7 @@ static const struct backend_ops local_ops = {
     .del = local_del,
     .list = local_list,
     .sync = local_sync,
+    .tidy = local_tidy,
     .stage = local_stage,
     .publish = local_publish,
     .discard = local_discard,

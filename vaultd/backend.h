@@ -55,6 +55,8 @@ struct backend_ops {
 	int (*publish)(backend *b, backend_staged **staged, size_t n);
 	void (*discard)(backend *b, backend_staged **staged, size_t n);
 	int (*sync)(backend *b);
+	/* Removes staging leftovers (of crashed writers) last written before older_than. */
+	int (*tidy)(backend *b, int64_t older_than, bool dry_run, size_t *removed);
 	void (*free)(backend *b);
 };
 

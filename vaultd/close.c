@@ -360,38 +360,12 @@ done:
 
 /* ---- step 1: the plan ---- */
 
-typedef struct idset {
-	uint8_t (*id)[32];
-	size_t n;
-} idset;
-
-static int idset_add(const uint8_t id[32], void *p)
-{
-	idset *s = p;
-	if (grow((void **)&s->id, s->n, sizeof(*s->id)) < 0)
-		return error_oom();
-	memcpy(s->id[s->n++], id, 32);
-	return 0;
-}
-
-static int id_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 32);
-}
-
 /* The distinct objects of a class's live files. */
-static int class_objects(idset *out, const state *st, const char *mid, evault_class cls)
+static int class_objects(objset *out, const state *st, const char *mid, evault_class cls)
 {
 	memset(out, 0, sizeof(*out));
-	int rc = layout_each_object(st, mid, cls, idset_add, out);
-	if (rc == 0 && out->n) {
-		qsort(out->id, out->n, sizeof(*out->id), id_cmp);
-		size_t w = 1;
-		for (size_t i = 1; i < out->n; i++)
-			if (memcmp(out->id[i], out->id[w - 1], 32) != 0)
-				memcpy(out->id[w++], out->id[i], 32);
-		out->n = w;
-	}
+	int rc = layout_each_object(st, mid, cls, objset_add, out);
+	objset_finish(out);
 	return rc;
 }
 
@@ -405,7 +379,7 @@ static int count_fid(const char *fid, void *p)
 static int tally_class(close_tally *t, evault_repo *repo, const state *st, const mission_rec *m,
 		       evault_class cls)
 {
-	idset ids;
+	objset ids;
 	int rc;
 	memset(t, 0, sizeof(*t));
 	memcpy(t->fp, m->fp[cls], CLASS_FP_HEX);
@@ -423,7 +397,7 @@ static int tally_class(close_tally *t, evault_repo *repo, const state *st, const
 			rc = r;
 	}
 	evault_error_clear();
-	free(ids.id);
+	objset_clear(&ids);
 	return rc;
 }
 
@@ -756,13 +730,13 @@ static int erase_keys_and_objects(evault_repo *repo, const state *st, const miss
 	evault_failpoint("close-after-keys");
 	for (int i = 0; i < 2 && rc == 0; i++) {
 		del_ctx dc = {repo, 0, 0};
-		idset ids;
+		objset ids;
 		if ((rc = class_objects(&ids, st, m->mid, erased[i])) < 0)
 			goto done;
 		dc.total = ids.n;
 		for (size_t j = 0; j < ids.n && rc == 0; j++)
 			rc = delete_object(ids.id[j], &dc);
-		free(ids.id);
+		objset_clear(&ids);
 	}
 	if (rc == 0)
 		rc = repo->objects->ops->sync(repo->objects);
@@ -1122,7 +1096,8 @@ int evault_mission_certificate(evault_repo *repo, const char *mid, evault_buf *o
 	/* Names need the dossier key (admins, granted auditors; nobody once expired). */
 	bool with_names = mission_class_keys(repo, &m, EVAULT_CLASS_DOSSIER, &dk) == 0;
 	evault_error_clear();
-	if (with_names && (rc = file_scan(&dossier, repo, st, mid, EVAULT_CLASS_DOSSIER, dk, NULL)) < 0)
+	if (with_names &&
+	    (rc = file_scan(&dossier, repo, st, mid, EVAULT_CLASS_DOSSIER, dk, NULL)) < 0)
 		goto done;
 	if (with_names && r.ncode && !(marks = calloc(r.ncode, sizeof(*marks)))) {
 		rc = error_oom();
@@ -1140,6 +1115,125 @@ done:
 	file_list_clear(&dossier);
 	class_keys_free(dk);
 	close_rec_clear(&r);
+	mission_rec_clear(&m);
+	state_end(st);
+	return rc;
+}
+
+/* ---- expiry (retention): the dossier's turn, in the same three steps ---- */
+
+static int commit_status(state *st, mission_rec *m, const char *status, const char *action,
+			 const char *summary)
+{
+	snprintf(m->status, sizeof(m->status), "%s", status);
+	int rc = write_mission(st, m);
+	if (rc == 0) {
+		state_event ev = {NULL, action, m->mid, summary, NULL};
+		rc = state_commit(st, &ev);
+	}
+	return rc;
+}
+
+typedef struct del_all {
+	evault_repo *repo;
+	size_t n;
+} del_all;
+
+static int del_one(const uint8_t id[32], void *p)
+{
+	del_all *d = p;
+	d->n++;
+	return d->repo->objects->ops->del(d->repo->objects, id);
+}
+
+typedef struct mark_list {
+	state *st;
+	const char *mid;
+} mark_list;
+
+static int unrecord_mark(const char *name, bool is_dir, void *p)
+{
+	mark_list *ml = p;
+	evault_buf path = EVAULT_BUF_INIT;
+	(void)is_dir;
+	int rc = evault_buf_printf(&path, "missions/%s/marks/%s", ml->mid, name);
+	if (rc == 0)
+		rc = state_remove(ml->st, path.ptr);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+int mission_expire(evault_repo *repo, const char *mid, bool dry_run, evault_buf *report)
+{
+	state *st = NULL;
+	mission_rec m;
+	names copies = {0};
+	evault_buf path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT;
+	int rc;
+	memset(&m, 0, sizeof(m));
+	if ((rc = state_begin(&st, repo, !dry_run)) < 0 || (rc = mission_load(st, mid, &m)) < 0)
+		goto done;
+	bool resume = strcmp(m.status, "expiring") == 0;
+	if (!resume && strcmp(m.status, "closed") != 0) {
+		rc = evault_error_set(EVAULT_EREADONLY, "mission %s is %s, not closed", mid,
+				      m.status);
+		goto done;
+	}
+	char until[32];
+	fmt_when(until, m.retain_until);
+	if ((rc = evault_buf_printf(report, "%s %s: dossier retained until %s%s\n",
+				    dry_run ? "would expire" : "expire", mid, until,
+				    resume ? " (finishing an interrupted expiry)" : "")) < 0 ||
+	    dry_run)
+		goto done;
+	if (!resume) {
+		if ((rc = evault_buf_printf(&sum, "Begin expiring %s: its retention ended", mid)) <
+			0 ||
+		    (rc = commit_status(st, &m, "expiring", "mission.expiring", sum.ptr)) < 0)
+			goto done;
+		evault_failpoint("expire-after-expiring");
+	}
+	state_end(st);
+	st = NULL;
+	/* every copy of the dossier key, then its objects */
+	if ((rc = list_copies(&copies, repo, mid, EVAULT_CLASS_DOSSIER)) < 0)
+		goto done;
+	for (size_t i = 0; i < copies.n && rc == 0; i++)
+		rc = repo->keys->ops->destroy(repo->keys, mid, EVAULT_CLASS_DOSSIER, copies.v[i]);
+	if (rc < 0)
+		goto done;
+	evault_failpoint("expire-after-keys");
+	del_all da = {repo, 0};
+	if ((rc = state_begin(&st, repo, true)) < 0 || (rc = mission_load(st, mid, &m)) < 0 ||
+	    (rc = layout_each_object(st, mid, EVAULT_CLASS_DOSSIER, del_one, &da)) < 0 ||
+	    (rc = repo->objects->ops->sync(repo->objects)) < 0)
+		goto done;
+	if (strcmp(m.status, "expiring") != 0) {
+		rc = evault_error_set(EVAULT_ELOCKED, "mission %s changed during expiry", mid);
+		goto done;
+	}
+	/* the dossier, its marks and the mission info leave the state; CLOSE stays */
+	unrecord_ctx uc = {st, mid, EVAULT_CLASS_DOSSIER};
+	if ((rc = layout_each_file(st, mid, EVAULT_CLASS_DOSSIER, unrecord_fid, &uc)) < 0)
+		goto done;
+	mark_list ml = {st, mid};
+	path.size = 0;
+	if ((rc = evault_buf_printf(&path, "missions/%s/marks", mid)) < 0 ||
+	    (rc = state_list(st, path.ptr, unrecord_mark, &ml)) < 0)
+		goto done;
+	path.size = 0;
+	if ((rc = evault_buf_printf(&path, "missions/%s/info.enc", mid)) < 0 ||
+	    (rc = state_remove(st, path.ptr)) < 0)
+		goto done;
+	sum.size = 0;
+	if ((rc = evault_buf_printf(&sum, "Expire %s: dossier key destroyed, retention ended",
+				    mid)) < 0 ||
+	    (rc = commit_status(st, &m, "expired", "mission.expire", sum.ptr)) < 0)
+		goto done;
+done:
+	names_clear(&copies);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&sum);
 	mission_rec_clear(&m);
 	state_end(st);
 	return rc;

@@ -51,4 +51,13 @@ int close_parse(close_rec *out, const char *mid, const char *text, size_t len);
 int close_format(evault_buf *out, const close_rec *r);
 void close_rec_clear(close_rec *r);
 
+/*
+ * Expires a closed mission whose retention ended (retention.c decides
+ * when): mission.expiring, every dossier key copy destroyed and its
+ * objects deleted, mission.expire (dossier, marks and info leave the
+ * state; the CLOSE record stays). Finishes an interrupted expiry.
+ */
+struct evault_repo;
+int mission_expire(struct evault_repo *repo, const char *mid, bool dry_run, evault_buf *report);
+
 #endif

@@ -2,6 +2,7 @@
  * The fan-out of file entries under a class directory (layout.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layout.h"
@@ -138,4 +139,47 @@ int layout_each_object(const state *st, const char *mid, evault_class cls, layou
 	evault_buf_dispose(&w.path);
 	evault_buf_dispose(&w.text);
 	return rc;
+}
+
+int objset_add(const uint8_t id[32], void *set)
+{
+	objset *s = set;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		void *p = realloc(s->id, cap * sizeof(*s->id));
+		if (!p)
+			return error_oom();
+		s->id = p;
+		s->cap = cap;
+	}
+	memcpy(s->id[s->n++], id, 32);
+	return 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+void objset_finish(objset *s)
+{
+	if (s->n < 2)
+		return;
+	qsort(s->id, s->n, sizeof(*s->id), id_cmp);
+	size_t w = 1;
+	for (size_t i = 1; i < s->n; i++)
+		if (memcmp(s->id[i], s->id[w - 1], 32) != 0)
+			memcpy(s->id[w++], s->id[i], 32);
+	s->n = w;
+}
+
+bool objset_has(const objset *s, const uint8_t id[32])
+{
+	return s->n && bsearch(id, s->id, s->n, sizeof(*s->id), id_cmp) != NULL;
+}
+
+void objset_clear(objset *s)
+{
+	free(s->id);
+	memset(s, 0, sizeof(*s));
 }

@@ -11,6 +11,7 @@
 #ifndef EVAULT_LAYOUT_H
 #define EVAULT_LAYOUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "evault/common.h"
@@ -39,5 +40,15 @@ int layout_parse_objs(const char *text, size_t len, layout_object_cb cb, void *p
  * by two files is named twice). */
 int layout_each_object(const state *st, const char *mid, evault_class cls, layout_object_cb cb,
 		       void *payload);
+
+/* A set of object ids: add (a layout_object_cb), then finish (sort, unique), then has. */
+typedef struct objset {
+	uint8_t (*id)[32];
+	size_t n, cap;
+} objset;
+int objset_add(const uint8_t id[32], void *set);
+void objset_finish(objset *s);
+bool objset_has(const objset *s, const uint8_t id[32]);
+void objset_clear(objset *s);
 
 #endif

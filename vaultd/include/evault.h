@@ -7,6 +7,7 @@
 #include "evault/file.h"
 #include "evault/identity.h"
 #include "evault/log.h"
+#include "evault/maint.h"
 #include "evault/mission.h"
 #include "evault/repo.h"
 #include "evault/user.h"

@@ -1,0 +1,115 @@
+/* strptime, timegm */
+#define _GNU_SOURCE
+/* evault gc, fsck, retention: upkeep for sysadmins (docs/retention.md). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static void print_line(const char *line, void *p)
+{
+	(void)p;
+	printf("%s\n", line);
+}
+
+static bool flag_args(int argc, char **argv, const char *flag, bool *set)
+{
+	*set = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], flag) != 0)
+			return false;
+		*set = true;
+	}
+	return true;
+}
+
+int cmd_gc(cli *c, int argc, char **argv)
+{
+	bool dry;
+	if (!flag_args(argc, argv, "--dry-run", &dry))
+		return cli_usage("usage: evault gc [--dry-run]");
+	evault_gc_result r;
+	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_gc(c->repo, dry, &r) < 0)
+		return cli_fail();
+	printf("gc: %zu objects stored, %zu referenced, %zu %s (%llu bytes), %zu younger than the "
+	       "grace period kept, %zu stale temporary files %s\n",
+	       r.stored, r.referenced, r.collected, dry ? "unreferenced to collect" : "collected",
+	       (unsigned long long)r.collected_bytes, r.young, r.tmp_removed,
+	       dry ? "to remove" : "removed");
+	return EXIT_OK;
+}
+
+/* fsck's own exit codes: 0 clean, 1 problems found, 2 could not run. */
+int cmd_fsck(cli *c, int argc, char **argv)
+{
+	bool full;
+	if (!flag_args(argc, argv, "--full", &full)) {
+		cli_usage("usage: evault fsck [--full]");
+		return 2;
+	}
+	evault_fsck_result r;
+	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 ||
+	    evault_fsck(c->repo, full, print_line, NULL, &r) < 0) {
+		cli_fail();
+		return 2;
+	}
+	bool bad = r.missing || r.corrupt;
+	printf("%s: %zu objects stored, %zu referenced by live files, %zu missing, %zu corrupt "
+	       "(%zu re-hashed), %zu unreferenced (gc collects them)\n",
+	       bad ? "PROBLEMS" : "OK", r.stored, r.referenced, r.missing, r.corrupt, r.checked,
+	       r.unreferenced);
+	return bad ? 1 : 0;
+}
+
+static int parse_date(int64_t *out, const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(s, "%Y-%m-%d", &tm);
+	if (end && *end == 'T')
+		end = strptime(end + 1, "%H:%M:%S", &tm);
+	if (end && *end == 'Z')
+		end++;
+	if (!end || *end)
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* retention's own exit codes: 0 all good, 1 something needs a person, 2 could not run. */
+int cmd_retention(cli *c, int argc, char **argv)
+{
+	const char *usage = "usage: evault retention run [--dry-run] [--now YYYY-MM-DD]";
+	evault_retention_opts o = {false, 0};
+	if (argc < 2 || strcmp(argv[1], "run") != 0) {
+		cli_usage("%s", usage);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0) {
+			o.dry_run = true;
+		} else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
+			if (parse_date(&o.now, argv[++i]) < 0) {
+				cli_usage("--now wants a date YYYY-MM-DD[THH:MM:SSZ], not '%.40s'",
+					  argv[i]);
+				return 2;
+			}
+		} else {
+			cli_usage("%s", usage);
+			return 2;
+		}
+	}
+	evault_retention_result r;
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+	    evault_retention_run(c->repo, &o, print_line, NULL, &r) < 0) {
+		cli_fail();
+		return 2;
+	}
+	printf("retention%s: %zu missions, %zu overdue open, %zu expired, %zu interrupted "
+	       "finished, %zu objects collected, %zu re-hashed, %zu corrupt: %s\n",
+	       o.dry_run ? " (dry run, nothing changed)" : "", r.missions, r.overdue, r.expired,
+	       r.finished, r.gc.collected, r.scrubbed, r.corrupt,
+	       r.attention ? "needs attention" : "all good");
+	return r.attention ? 1 : 0;
+}

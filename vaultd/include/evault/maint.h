@@ -1,0 +1,72 @@
+/*
+ * Upkeep for sysadmins (DESIGN §9): gc, fsck and the retention run that a
+ * timer starts. gc and fsck need no key and no identity; retention signs
+ * its events, so it runs as an admin.
+ */
+#ifndef EVAULT_MAINT_H
+#define EVAULT_MAINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evault/repo.h"
+
+/* One line of a report (no newline). */
+typedef void (*evault_line_cb)(const char *line, void *payload);
+
+typedef struct evault_gc_result {
+	size_t stored;     /* objects in the store */
+	size_t referenced; /* distinct objects live files name */
+	size_t collected;  /* unreferenced objects deleted (or, dry run, to delete) */
+	uint64_t collected_bytes;
+	size_t young; /* unreferenced but within the grace period: kept */
+	size_t tmp_removed;
+} evault_gc_result;
+
+/*
+ * Deletes objects no live file names, once older than the grace period
+ * (gc-grace-minutes), and staging leftovers; holds the repository lock so
+ * that no put commits meanwhile (a put checks its objects under it).
+ */
+int evault_gc(evault_repo *repo, bool dry_run, evault_gc_result *out);
+
+typedef struct evault_fsck_result {
+	size_t stored, referenced, checked; /* checked: re-hashed (full) */
+	size_t missing, corrupt, unreferenced, under_way;
+} evault_fsck_result;
+
+/*
+ * Keyless check of the store against the state: every object a live file
+ * names exists; with full, every stored object hashes to its name. Each
+ * problem is reported as a line. Returns 0 when it ran (problems counted
+ * in out), negative when it could not.
+ */
+int evault_fsck(evault_repo *repo, bool full, evault_line_cb cb, void *payload,
+		evault_fsck_result *out);
+
+typedef struct evault_retention_opts {
+	bool dry_run;
+	int64_t now; /* 0: the clock; another date only with dry_run */
+} evault_retention_opts;
+
+typedef struct evault_retention_result {
+	size_t missions;
+	size_t overdue;  /* open longer than open-days-max: needs a person */
+	size_t expired;  /* dossiers whose retention ended, expired (or to expire) */
+	size_t finished; /* interrupted closes or expiries finished */
+	size_t scrubbed, corrupt;
+	evault_gc_result gc;
+	bool attention; /* something needs a person (exit 1) */
+} evault_retention_result;
+
+/*
+ * Admin only. Reports overdue open missions, finishes interrupted closes and
+ * expiries, expires dossiers past their retention date, collects garbage,
+ * re-hashes a sample of objects (scrub-per-mille), then records the run as
+ * one retention.run event. Idempotent; with dry_run nothing changes.
+ */
+int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, evault_line_cb cb,
+			 void *payload, evault_retention_result *out);
+
+#endif

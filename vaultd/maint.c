@@ -1,0 +1,424 @@
+/*
+ * gc, fsck and the retention run (DESIGN §9, docs/retention.md).
+ *
+ * gc and fsck are keyless: the state names every live file's objects in
+ * clear (.objs), and an object's name is the hash of its bytes. gc holds
+ * the repository lock while it decides and deletes; a put checks under the
+ * same lock that its objects still exist before it commits, and a
+ * deduplicated object's time is refreshed, so the grace period covers
+ * puts in flight.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "backend.h"
+#include "chunk.h"
+#include "close.h"
+#include "evault/maint.h"
+#include "evault/mission.h"
+#include "layout.h"
+#include "mission.h"
+#include "repo.h"
+#include "util.h"
+
+static void say(evault_line_cb cb, void *payload, const char *fmt, ...) EVAULT_PRINTF(3, 4);
+static void say(evault_line_cb cb, void *payload, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (cb)
+		cb(line, payload);
+}
+
+/* ---- what the state references ---- */
+
+typedef struct ref_ctx {
+	const state *st;
+	objset *set;
+	size_t under_way;
+	int rc;
+} ref_ctx;
+
+static int mission_refs(const char *mid, bool is_dir, void *p)
+{
+	ref_ctx *c = p;
+	mission_rec m;
+	int rc;
+	if (!is_dir)
+		return 0;
+	if ((rc = mission_load(c->st, mid, &m)) < 0)
+		return rc;
+	if (strcmp(m.status, "closing") == 0 || strcmp(m.status, "expiring") == 0)
+		c->under_way++;
+	mission_rec_clear(&m);
+	for (int k = 0; k < EVAULT_CLASS_COUNT && rc == 0; k++)
+		rc = layout_each_object(c->st, mid, (evault_class)k, objset_add, c->set);
+	return rc;
+}
+
+/* Every object a live file of the state names (sorted, distinct). */
+static int referenced(objset *out, const state *st, size_t *under_way)
+{
+	ref_ctx c = {st, out, 0, 0};
+	memset(out, 0, sizeof(*out));
+	int rc = state_list(st, "missions", mission_refs, &c);
+	objset_finish(out);
+	if (under_way)
+		*under_way = c.under_way;
+	return rc;
+}
+
+/* ---- gc ---- */
+
+typedef struct gc_ctx {
+	evault_repo *repo;
+	const objset *refs;
+	int64_t cutoff;
+	bool dry_run;
+	evault_gc_result *res;
+} gc_ctx;
+
+static int gc_one(const uint8_t id[OBJECT_ID_LEN], void *p)
+{
+	gc_ctx *c = p;
+	c->res->stored++;
+	if (objset_has(c->refs, id))
+		return 0;
+	uint64_t size;
+	int64_t mtime;
+	int rc = c->repo->objects->ops->stat(c->repo->objects, id, &size, &mtime);
+	if (rc == EVAULT_ENOTFOUND) {
+		evault_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (mtime >= c->cutoff) {
+		c->res->young++;
+		return 0;
+	}
+	c->res->collected++;
+	c->res->collected_bytes += size;
+	return c->dry_run ? 0 : c->repo->objects->ops->del(c->repo->objects, id);
+}
+
+static int gc_locked(evault_repo *repo, const state *st, bool dry_run, int64_t now,
+		     evault_gc_result *out)
+{
+	objset refs;
+	memset(out, 0, sizeof(*out));
+	int rc = referenced(&refs, st, NULL);
+	if (rc == 0) {
+		out->referenced = refs.n;
+		gc_ctx c = {repo, &refs, now - (int64_t)repo->cfg.gc_grace_minutes * 60, dry_run,
+			    out};
+		rc = repo->objects->ops->list(repo->objects, gc_one, &c);
+	}
+	if (rc == 0 && !dry_run && out->collected)
+		rc = repo->objects->ops->sync(repo->objects);
+	if (rc == 0)
+		rc = repo->objects->ops->tidy(repo->objects,
+					      now - (int64_t)repo->cfg.gc_grace_minutes * 60,
+					      dry_run, &out->tmp_removed);
+	objset_clear(&refs);
+	return rc;
+}
+
+int evault_gc(evault_repo *repo, bool dry_run, evault_gc_result *out)
+{
+	state *st = NULL;
+	int rc = state_begin(&st, repo, true); /* the lock: no commit while we decide */
+	if (rc == 0)
+		rc = gc_locked(repo, st, dry_run, (int64_t)time(NULL), out);
+	state_end(st);
+	return rc;
+}
+
+/* ---- fsck ---- */
+
+typedef struct fsck_ctx {
+	evault_repo *repo;
+	const objset *refs;
+	bool full;
+	evault_line_cb cb;
+	void *payload;
+	evault_fsck_result *res;
+	evault_buf obj;
+	objset seen;
+} fsck_ctx;
+
+static int fsck_one(const uint8_t id[OBJECT_ID_LEN], void *p)
+{
+	fsck_ctx *c = p;
+	char hex[OBJECT_HEX_LEN + 1];
+	c->res->stored++;
+	bool ref = objset_has(c->refs, id);
+	if (ref && objset_add(id, &c->seen) < 0)
+		return error_oom();
+	if (!ref)
+		c->res->unreferenced++;
+	if (!c->full)
+		return 0;
+	uint8_t actual[OBJECT_ID_LEN];
+	int rc = c->repo->objects->ops->get(c->repo->objects, id, &c->obj,
+					    EVAULT_CHUNK_MAX + OBJ_OVERHEAD);
+	if (rc == EVAULT_ENOTFOUND) { /* deleted meanwhile (gc, close) */
+		evault_error_clear();
+		return 0;
+	}
+	c->res->checked++;
+	if (rc == 0)
+		object_hash(actual, c->obj.ptr, c->obj.size);
+	if (rc < 0 || sodium_memcmp(actual, id, OBJECT_ID_LEN) != 0) {
+		object_id_hex(hex, id);
+		c->res->corrupt++;
+		say(c->cb, c->payload, "corrupt object %s%s: %s", hex, ref ? "" : " (unreferenced)",
+		    rc < 0 ? evault_error_last() : "its bytes do not hash to its name");
+		evault_error_clear();
+	}
+	return 0;
+}
+
+int evault_fsck(evault_repo *repo, bool full, evault_line_cb cb, void *payload,
+		evault_fsck_result *out)
+{
+	state *st = NULL;
+	objset refs;
+	memset(out, 0, sizeof(*out));
+	memset(&refs, 0, sizeof(refs));
+	fsck_ctx c = {repo, &refs, full, cb, payload, out, EVAULT_BUF_INIT, {0}};
+	int rc = state_begin(&st, repo, false);
+	if (rc == 0)
+		rc = referenced(&refs, st, &out->under_way);
+	state_end(st);
+	if (rc == 0) {
+		out->referenced = refs.n;
+		rc = repo->objects->ops->list(repo->objects, fsck_one, &c);
+	}
+	objset_finish(&c.seen);
+	/* referenced but not stored: missing (stat again: a close or gc may have run) */
+	for (size_t i = 0; rc == 0 && i < refs.n; i++) {
+		if (objset_has(&c.seen, refs.id[i]) ||
+		    repo->objects->ops->exists(repo->objects, refs.id[i]) == 1)
+			continue;
+		char hex[OBJECT_HEX_LEN + 1];
+		object_id_hex(hex, refs.id[i]);
+		out->missing++;
+		say(cb, payload, "missing object %s, named by a live file", hex);
+	}
+	if (out->under_way)
+		say(cb, payload,
+		    "%zu close or expiry under way: its objects may be missing until it is run "
+		    "again",
+		    out->under_way);
+	objset_clear(&refs);
+	objset_clear(&c.seen);
+	evault_buf_dispose(&c.obj);
+	return rc;
+}
+
+/* ---- retention ---- */
+
+typedef struct mission_list {
+	char **mid;
+	size_t n, cap;
+} mission_list;
+
+static int collect_mid(const char *mid, bool is_dir, void *p)
+{
+	mission_list *l = p;
+	if (!is_dir)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **np = realloc(l->mid, cap * sizeof(*np));
+		if (!np)
+			return error_oom();
+		l->mid = np;
+		l->cap = cap;
+	}
+	if (!(l->mid[l->n] = strdup(mid)))
+		return error_oom();
+	l->n++;
+	return 0;
+}
+
+static void report_buf(evault_line_cb cb, void *payload, evault_buf *b)
+{
+	for (char *p = b->ptr, *nl; p && *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		if (cb)
+			cb(p, payload);
+		if (!nl)
+			break;
+	}
+	b->size = 0;
+	if (b->ptr)
+		b->ptr[0] = '\0';
+}
+
+typedef struct scrub_ctx {
+	evault_repo *repo;
+	unsigned per_mille;
+	size_t picked, stored;
+	uint8_t first[OBJECT_ID_LEN];
+	evault_buf obj;
+	evault_retention_result *res;
+	evault_line_cb cb;
+	void *payload;
+} scrub_ctx;
+
+static int scrub_check(scrub_ctx *c, const uint8_t id[OBJECT_ID_LEN])
+{
+	uint8_t actual[OBJECT_ID_LEN];
+	int rc = c->repo->objects->ops->get(c->repo->objects, id, &c->obj,
+					    EVAULT_CHUNK_MAX + OBJ_OVERHEAD);
+	if (rc == EVAULT_ENOTFOUND) {
+		evault_error_clear();
+		return 0;
+	}
+	c->res->scrubbed++;
+	if (rc == 0)
+		object_hash(actual, c->obj.ptr, c->obj.size);
+	if (rc < 0 || sodium_memcmp(actual, id, OBJECT_ID_LEN) != 0) {
+		char hex[OBJECT_HEX_LEN + 1];
+		object_id_hex(hex, id);
+		c->res->corrupt++;
+		say(c->cb, c->payload, "scrub: object %s is corrupt (%s)", hex,
+		    rc < 0 ? evault_error_last() : "does not hash to its name");
+		evault_error_clear();
+	}
+	return 0;
+}
+
+static int scrub_one(const uint8_t id[OBJECT_ID_LEN], void *p)
+{
+	scrub_ctx *c = p;
+	if (c->stored++ == 0)
+		memcpy(c->first, id, OBJECT_ID_LEN);
+	if (randombytes_uniform(1000) >= c->per_mille)
+		return 0;
+	c->picked++;
+	return scrub_check(c, id);
+}
+
+static int64_t mission_age_days(const mission_rec *m, int64_t now)
+{
+	return m->created && now > m->created ? (now - m->created) / 86400 : 0;
+}
+
+int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, evault_line_cb cb,
+			 void *payload, evault_retention_result *out)
+{
+	state *st = NULL;
+	mission_list ml = {0};
+	evault_buf report = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	int64_t now = opts->now ? opts->now : (int64_t)time(NULL);
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if ((rc = mission_require_admin(repo, "run retention")) < 0)
+		return rc;
+	if (opts->now && !opts->dry_run)
+		return evault_error_set(EVAULT_EINVAL,
+					"--now plans for another date: it needs --dry-run");
+	if ((rc = state_begin(&st, repo, false)) < 0 ||
+	    (rc = state_list(st, "missions", collect_mid, &ml)) < 0)
+		goto done;
+	state_end(st);
+	st = NULL;
+	/* missions, one at a time: each step takes the lock on its own */
+	for (size_t i = 0; i < ml.n && rc == 0; i++) {
+		const char *mid = ml.mid[i];
+		mission_rec m;
+		if ((rc = state_begin(&st, repo, false)) < 0 ||
+		    (rc = mission_load(st, mid, &m)) < 0)
+			goto done;
+		state_end(st);
+		st = NULL;
+		out->missions++;
+		if (strcmp(m.status, "open") == 0 &&
+		    mission_age_days(&m, now) > (int64_t)repo->cfg.open_days_max) {
+			out->overdue++;
+			out->attention = true;
+			say(cb, payload, "overdue: %s has been open %lld days (open-days-max %u)",
+			    mid, (long long)mission_age_days(&m, now), repo->cfg.open_days_max);
+		} else if (strcmp(m.status, "closing") == 0) {
+			out->finished++;
+			say(cb, payload, "%s close of %s, interrupted earlier",
+			    opts->dry_run ? "would finish the" : "finishing the", mid);
+			if (!opts->dry_run)
+				rc = evault_mission_close(repo, mid, false, &report);
+		} else if (strcmp(m.status, "expiring") == 0 ||
+			   (strcmp(m.status, "closed") == 0 && m.retain_until &&
+			    m.retain_until <= now)) {
+			if (m.status[0] == 'e')
+				out->finished++;
+			else
+				out->expired++;
+			rc = mission_expire(repo, mid, opts->dry_run, &report);
+		}
+		mission_rec_clear(&m);
+		report_buf(cb, payload, &report);
+	}
+	if (rc < 0)
+		goto done;
+	/* garbage, under the lock */
+	if ((rc = state_begin(&st, repo, !opts->dry_run)) < 0 ||
+	    (rc = gc_locked(repo, st, opts->dry_run, now, &out->gc)) < 0)
+		goto done;
+	state_end(st);
+	st = NULL;
+	say(cb, payload,
+	    "gc: %zu objects stored, %zu referenced, %zu %s (%llu bytes), %zu young kept, %zu "
+	    "stale temporary files",
+	    out->gc.stored, out->gc.referenced, out->gc.collected,
+	    opts->dry_run ? "to collect" : "collected", (unsigned long long)out->gc.collected_bytes,
+	    out->gc.young, out->gc.tmp_removed);
+	/* scrub: a sample of what is stored, re-hashed */
+	scrub_ctx sc = {repo,   repo->cfg.scrub_per_mille, 0, 0, {0}, EVAULT_BUF_INIT, out, cb,
+			payload};
+	if (sc.per_mille && (rc = repo->objects->ops->list(repo->objects, scrub_one, &sc)) == 0 &&
+	    sc.picked == 0 && sc.stored)
+		rc = scrub_check(&sc, sc.first); /* at least one */
+	evault_buf_dispose(&sc.obj);
+	if (rc < 0)
+		goto done;
+	if (out->corrupt)
+		out->attention = true;
+	say(cb, payload, "scrub: %zu objects re-hashed, %zu corrupt", out->scrubbed, out->corrupt);
+	if (opts->dry_run)
+		goto done;
+	/* the run itself, one signed event */
+	if ((rc = state_begin(&st, repo, true)) < 0 ||
+	    (rc = evault_buf_printf(&sum, "Retention run: %zu expired, %zu objects collected",
+				    out->expired, out->gc.collected)) < 0 ||
+	    (rc = evault_buf_printf(
+		 &tr,
+		 "Evault-Missions: %zu\nEvault-Overdue: %zu\nEvault-Expired: %zu\n"
+		 "Evault-Finished: %zu\nEvault-Collected: %zu objects %llu bytes\n"
+		 "Evault-Scrubbed: %zu corrupt %zu\n",
+		 out->missions, out->overdue, out->expired, out->finished, out->gc.collected,
+		 (unsigned long long)out->gc.collected_bytes, out->scrubbed, out->corrupt)) < 0)
+		goto done;
+	state_event ev = {NULL, "retention.run", NULL, sum.ptr, tr.ptr};
+	rc = state_commit(st, &ev);
+done:
+	for (size_t i = 0; i < ml.n; i++)
+		free(ml.mid[i]);
+	free(ml.mid);
+	evault_buf_dispose(&report);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	state_end(st);
+	return rc;
+}
