@@ -407,7 +407,7 @@ static int local_tidy(backend *base, int64_t older_than, bool dry_run, size_t *r
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", b->tmp, e->d_name);
-		if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_mtim.tv_sec >= older_than)
+		if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_mtim.tv_sec > older_than)
 			continue;
 		if (!dry_run && unlink(path) < 0 && errno != ENOENT)
 			rc = error_errno("cannot remove", path);

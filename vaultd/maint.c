@@ -101,7 +101,7 @@ static int gc_one(const uint8_t id[OBJECT_ID_LEN], void *p)
 	}
 	if (rc < 0)
 		return rc;
-	if (mtime >= c->cutoff) {
+	if (mtime > c->cutoff) {
 		c->res->young++;
 		return 0;
 	}

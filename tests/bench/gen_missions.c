@@ -1,0 +1,83 @@
+/*
+ * Test and benchmark fixture: N missions, each with a dossier report, a
+ * work note and a codes entry marked rotated, made through the engine's
+ * public calls with one unlocked identity; with --close each is then
+ * closed (mission close, as `evault mission close` does). Git's fsync is
+ * turned off: this builds fixtures, it is not how evault writes.
+ *
+ * usage: evault-gen-missions REPO IDENTITY PASSFILE N [--close]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "evault.h"
+#include "util.h"
+
+static int die(const char *what)
+{
+	fprintf(stderr, "evault-gen-missions: %s: %s\n", what, evault_error_last());
+	return 1;
+}
+
+static int put_text(evault_repo *repo, const char *vpath, const char *text)
+{
+	FILE *f = tmpfile();
+	if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0)
+		return evault_error_set(EVAULT_ERROR, "tmpfile");
+	evault_put_opts o = EVAULT_PUT_OPTS_INIT;
+	int rc = evault_file_put_fd(repo, vpath, fileno(f), &o);
+	fclose(f);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 5) {
+		fprintf(stderr, "usage: evault-gen-missions REPO IDENTITY PASSFILE N [--close]\n");
+		return 2;
+	}
+	long n = atol(argv[4]);
+	bool close = argc > 5 && strcmp(argv[5], "--close") == 0;
+	evault_repo *repo = NULL;
+	evault_identity *id = NULL;
+	evault_buf pass = EVAULT_BUF_INIT, report = EVAULT_BUF_INIT;
+	if (evault_global_init() < 0)
+		return die("init");
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+	if (file_read_all(&pass, argv[3], 1024) < 0)
+		return die("passphrase");
+	size_t pl = strcspn(pass.ptr, "\r\n");
+	if (evault_repo_open(&repo, argv[1]) < 0 || evault_identity_load(&id, argv[2]) < 0 ||
+	    evault_identity_unlock(id, pass.ptr, pl) < 0 || evault_repo_set_identity(repo, id) < 0)
+		return die("open");
+	for (long i = 0; i < n; i++) {
+		char mid[32], vp[96], text[96];
+		snprintf(mid, sizeof(mid), "M-R-%05ld", i);
+		if (evault_mission_create(repo, mid, NULL, NULL, 0) < 0)
+			return die("mission create");
+		snprintf(vp, sizeof(vp), "%s/dossier/report.txt", mid);
+		snprintf(text, sizeof(text), "report of %s\n", mid);
+		if (put_text(repo, vp, text) < 0)
+			return die("put");
+		snprintf(vp, sizeof(vp), "%s/work/notes.txt", mid);
+		snprintf(text, sizeof(text), "notes of %s\n", mid);
+		if (put_text(repo, vp, text) < 0)
+			return die("put");
+		snprintf(vp, sizeof(vp), "%s/codes/code.txt", mid);
+		snprintf(text, sizeof(text), "code of %s\n", mid);
+		if (put_text(repo, vp, text) < 0 || evault_codes_mark(repo, vp, NULL) < 0)
+			return die("codes");
+		report.size = 0;
+		if (close && evault_mission_close(repo, mid, false, &report) < 0)
+			return die("close");
+	}
+	evault_buf_dispose(&report);
+	evault_repo_free(repo);
+	evault_identity_free(id);
+	evault_buf_dispose(&pass);
+	return 0;
+}
