@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for a newcomer: install what is needed, build, and run the
 # main job on a demo vault created under ./demo/ (init, a technician, a
-# mission, a put and a get, the signed log verified with stock git).
+# mission, a put and a get, the code marked and the mission closed with
+# its erasure certificate, the signed log verified with stock git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -25,14 +26,20 @@ alice mission create M-2026-0042 --client "Demo client" --site "Demo site" --mem
 printf 'Intervention report: alarm panel serviced, all zones tested.\n' >"$demo/rapport.txt"
 bob put "$demo/rapport.txt" M-2026-0042/dossier/
 echo "code 4711 for the side door, to rotate at the end" | bob put - M-2026-0042/codes/side-door.txt
+printf 'draft notes\n' | bob put - M-2026-0042/work/notes.txt
 bob ls -l M-2026-0042/dossier
 bob get M-2026-0042/dossier/rapport.txt
 bob log
+bob codes mark M-2026-0042/codes/side-door.txt --rotated
+alice mission close M-2026-0042
+alice mission certificate M-2026-0042
 echo "\$ evault audit allowed-signers > allowed-signers; git log --show-signature" >&2
 "$ev" audit allowed-signers >"$demo/allowed-signers"
 git -C "$EVAULT_REPO/audit.git" -c gpg.format=ssh \
 	-c gpg.ssh.allowedSignersFile="$demo/allowed-signers" log --show-signature --format='%h %s'
 echo "\$ evault audit verify --objects" >&2
 "$ev" audit verify --objects
+echo "\$ evault fsck --full" >&2
+"$ev" fsck --full
 echo
 echo "demo vault ready: export EVAULT_REPO=$EVAULT_REPO"

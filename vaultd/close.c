@@ -82,7 +82,7 @@ static int grow(void **p, size_t n, size_t size)
 
 static int parse_line(close_rec *r, char *line, unsigned *seen)
 {
-	char a[64], b[80], c[80];
+	char a[80], b[80], c[80]; /* every %Ns below leaves room for its NUL */
 	unsigned long long n1, n2, n3;
 	int used = 0;
 	if (sscanf(line, "close %64s%n", a, &used) == 1 && !line[used]) {
@@ -903,7 +903,8 @@ static int finish_close(evault_repo *repo, const char *mid, evault_buf *report)
 	    (rc = mission_class_keys(repo, &m, EVAULT_CLASS_DOSSIER, &dk)) < 0 ||
 	    (rc = file_scan(&dossier, repo, st, mid, EVAULT_CLASS_DOSSIER, dk, NULL)) < 0)
 		goto done;
-	qsort(dossier.e, dossier.n, sizeof(*dossier.e), fid_cmp);
+	if (dossier.n)
+		qsort(dossier.e, dossier.n, sizeof(*dossier.e), fid_cmp);
 	/* SHA-256 of every kept file, read back through the verified path. */
 	r.done = true;
 	r.kept_files = dossier.n;

@@ -850,7 +850,8 @@ int evault_file_list(evault_repo *repo, const char *vp, evault_entry_cb cb, void
 		rc = evault_error_set(EVAULT_ENOTFOUND, "no such directory: %s", vp);
 		goto done;
 	}
-	qsort(out, nout, sizeof(*out), entry_cmp);
+	if (nout)
+		qsort(out, nout, sizeof(*out), entry_cmp);
 	for (size_t i = 0; i < nout && rc == 0; i++)
 		rc = cb(&out[i], payload);
 done:

@@ -319,7 +319,8 @@ int mission_seal_to(evault_repo *repo, const mission_rec *m, const user_rec *to,
 	/* Once a close has begun, work and codes keys must not gain copies; an
 	 * expired mission has no key left to share. */
 	if (strcmp(m->status, "open") != 0)
-		ncls = strcmp(m->status, "expired") == 0 || strcmp(m->status, "expiring") == 0 ? 0 : 1;
+		ncls =
+		    strcmp(m->status, "expired") == 0 || strcmp(m->status, "expiring") == 0 ? 0 : 1;
 	for (int c = 0; c < ncls && rc == 0; c++) {
 		secret *key = NULL;
 		if ((rc = mission_open_key(repo, m, (evault_class)c, &key)) == 0)
@@ -394,7 +395,8 @@ int evault_mission_create(evault_repo *repo, const char *mid, const evault_missi
 	int rc;
 
 	memset(&m, 0, sizeof(m));
-	if ((rc = mission_require_admin(repo, "create missions")) < 0 || (rc = check_mission_id(mid)) < 0)
+	if ((rc = mission_require_admin(repo, "create missions")) < 0 ||
+	    (rc = check_mission_id(mid)) < 0)
 		return rc;
 	if ((rc = state_begin(&st, repo, true)) < 0)
 		goto done;

@@ -11,7 +11,16 @@ setconf() { # key value
 	sed -i "/^$1 /d" "$EVAULT_REPO/evault.conf"
 	echo "$1 $2" >>"$EVAULT_REPO/evault.conf"
 }
-later() { faketime "$(date -u -d "$1" '+%Y-%m-%d %H:%M:%S')" "${@:2}"; } # run at another date
+# A command run at another date: libfaketime preloaded directly (its
+# `faketime` wrapper shares a semaphore with the child, which the
+# sanitizers' runtime trips over); ASan must then not insist on coming
+# first, and the monotonic clock stays real.
+FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+[ -n "$FAKETIME_LIB" ] || { echo "libfaketime not found (scripts/deps.sh installs faketime)"; exit 2; }
+later() {
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		LD_PRELOAD="$FAKETIME_LIB" FAKETIME="@$(date -u -d "$1" '+%Y-%m-%d %H:%M:%S')" "${@:2}"
+}
 echo "rapport" >"$T/report.txt"
 head -c 3000000 /dev/urandom >"$T/notes.bin"
 echo "code 1" >"$T/code.txt"
