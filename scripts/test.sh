@@ -49,6 +49,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 run_set release build
 export EVAULT_E2E_RSS_LIMIT_KIB=500000
+export EVAULT_E2E_SANITIZED=1 EVAULT_E2E_RELEASE_BIN=$PWD/build/evault
 run_set asan+ubsan build-asan -DEVAULT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 echo "suite: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
