@@ -917,9 +917,12 @@ static int finish_close(evault_repo *repo, const char *mid, evault_buf *report)
 		sha_ctx sc;
 		uint8_t h[32];
 		crypto_hash_sha256_init(&sc.s);
-		if ((rc = file_read(repo, dk, &dossier.e[i].m, sha_sink, &sc)) < 0)
+		rc = file_read(repo, dk, &dossier.e[i].m, sha_sink, &sc);
+		if (rc == 0)
+			crypto_hash_sha256_final(&sc.s, h);
+		sodium_memzero(&sc, sizeof(sc)); /* it held the tail of a plaintext block */
+		if (rc < 0)
 			goto done;
-		crypto_hash_sha256_final(&sc.s, h);
 		memcpy(r.kept[i].fid, dossier.e[i].fid, sizeof(r.kept[i].fid));
 		hex_encode(r.kept[i].sha256, h, sizeof(h));
 		r.kept[i].size = dossier.e[i].m.size;
