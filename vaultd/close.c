@@ -58,14 +58,10 @@ static int parse_time(int64_t *out, const char *v)
 	return 0;
 }
 
-static bool lower_hex_len(const char *s, size_t n)
+/* exactly n lowercase hex digits */
+static bool hex_of_len(const char *s, size_t n)
 {
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	return strlen(s) == n && is_hex(s, n);
 }
 
 static int grow(void **p, size_t n, size_t size)
@@ -114,7 +110,7 @@ static int parse_line(close_rec *r, char *line, unsigned *seen)
 				 : strcmp(a, "codes") == 0 ? &r->codes
 							   : NULL;
 		unsigned bit = t == &r->work ? 16 : 32;
-		if (!t || (*seen & bit) || !lower_hex_len(b, CLASS_FP_HEX - 1))
+		if (!t || (*seen & bit) || !hex_of_len(b, CLASS_FP_HEX - 1))
 			return -1;
 		memcpy(t->fp, b, CLASS_FP_HEX);
 		t->files = (size_t)n1;
@@ -122,7 +118,7 @@ static int parse_line(close_rec *r, char *line, unsigned *seen)
 		t->bytes = n3;
 		*seen |= bit;
 	} else if (sscanf(line, "code %40s %15s%n", b, a, &used) == 2 && !line[used]) {
-		if (!lower_hex_len(b, LAYOUT_FID_LEN) ||
+		if (!hex_of_len(b, LAYOUT_FID_LEN) ||
 		    (strcmp(a, "rotated") && strcmp(a, "reported")) ||
 		    grow((void **)&r->code, r->ncode, sizeof(*r->code)) < 0)
 			return -1;
@@ -136,7 +132,7 @@ static int parse_line(close_rec *r, char *line, unsigned *seen)
 		*seen |= 64;
 	} else if (sscanf(line, "kept-file %40s sha256 %70s size %llu%n", b, c, &n1, &used) == 3 &&
 		   !line[used]) {
-		if (!lower_hex_len(b, LAYOUT_FID_LEN) || !lower_hex_len(c, 64) ||
+		if (!hex_of_len(b, LAYOUT_FID_LEN) || !hex_of_len(c, 64) ||
 		    grow((void **)&r->kept, r->nkept, sizeof(*r->kept)) < 0)
 			return -1;
 		close_kept *k = &r->kept[r->nkept++];
@@ -144,7 +140,7 @@ static int parse_line(close_rec *r, char *line, unsigned *seen)
 		memcpy(k->sha256, c, sizeof(k->sha256));
 		k->size = n1;
 	} else if (sscanf(line, "certificate %40s%n", b, &used) == 1 && !line[used]) {
-		if (!lower_hex_len(b, LAYOUT_FID_LEN))
+		if (!hex_of_len(b, LAYOUT_FID_LEN))
 			return -1;
 		memcpy(r->certificate, b, sizeof(r->certificate));
 	} else {
@@ -263,6 +259,31 @@ done:
 	evault_buf_dispose(&enc);
 	evault_buf_dispose(&plain);
 	return rc;
+}
+
+/* The marks of every codes entry a record lists, in its order (caller: free_marks). */
+static int read_marks(mark **out, const state *st, const class_keys *dk, const close_rec *r)
+{
+	*out = NULL;
+	if (!r->ncode)
+		return 0;
+	mark *m = calloc(r->ncode, sizeof(*m));
+	if (!m)
+		return error_oom();
+	*out = m;
+	for (size_t i = 0; i < r->ncode; i++) {
+		int rc = mark_read(&m[i], st, dk, r->mid, r->code[i].fid);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void free_marks(mark *m, size_t n)
+{
+	if (m)
+		sodium_memzero(m, n * sizeof(*m));
+	free(m);
 }
 
 static bool contact_valid(const char *s)
@@ -506,7 +527,6 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 	file_list codes = {0}, dossier = {0};
 	users_ctx uc = {0};
 	names copies[EVAULT_CLASS_COUNT];
-	evault_buf path = EVAULT_BUF_INIT;
 	int rc;
 	memset(copies, 0, sizeof(copies));
 	memset(p, 0, sizeof(*p));
@@ -613,7 +633,6 @@ done:
 	file_list_clear(&dossier);
 	class_keys_free(ck);
 	class_keys_free(dk);
-	evault_buf_dispose(&path);
 	return rc;
 }
 
@@ -931,13 +950,8 @@ static int finish_close(evault_repo *repo, const char *mid, evault_buf *report)
 	}
 	/* The codes entries' marks (dossier key) name them in the certificate:
 	 * the codes key is gone by now. */
-	if (r.ncode && (!(marks = calloc(r.ncode, sizeof(*marks))))) {
-		rc = error_oom();
+	if ((rc = read_marks(&marks, st, dk, &r)) < 0)
 		goto done;
-	}
-	for (size_t i = 0; i < r.ncode; i++)
-		if ((rc = mark_read(&marks[i], st, dk, mid, r.code[i].fid)) < 0)
-			goto done;
 	r.closed = (int64_t)time(NULL);
 	if (r.closed <= r.started)
 		r.closed = r.started + 1;
@@ -990,9 +1004,7 @@ static int finish_close(evault_repo *repo, const char *mid, evault_buf *report)
 			       "certificate in dossier/%s\n",
 			       mid, r.kept_files, until, CLOSE_CERT_PATH);
 done:
-	if (marks)
-		sodium_memzero(marks, r.ncode * sizeof(*marks));
-	free(marks);
+	free_marks(marks, r.ncode);
 	if (cert.ptr)
 		sodium_memzero(cert.ptr, cert.size);
 	evault_buf_dispose(&cert);
@@ -1103,19 +1115,12 @@ int evault_mission_certificate(evault_repo *repo, const char *mid, evault_buf *o
 	if (with_names &&
 	    (rc = file_scan(&dossier, repo, st, mid, EVAULT_CLASS_DOSSIER, dk, NULL)) < 0)
 		goto done;
-	if (with_names && r.ncode && !(marks = calloc(r.ncode, sizeof(*marks)))) {
-		rc = error_oom();
+	if (with_names && (rc = read_marks(&marks, st, dk, &r)) < 0)
 		goto done;
-	}
-	for (size_t i = 0; with_names && i < r.ncode; i++)
-		if ((rc = mark_read(&marks[i], st, dk, mid, r.code[i].fid)) < 0)
-			goto done;
 	cert_input in = {&r, repo->cfg.vault_id_hex, with_names ? &dossier : NULL, marks};
 	rc = render_certificate(out, &in);
 done:
-	if (marks)
-		sodium_memzero(marks, r.ncode * sizeof(*marks));
-	free(marks);
+	free_marks(marks, r.ncode);
 	file_list_clear(&dossier);
 	class_keys_free(dk);
 	close_rec_clear(&r);

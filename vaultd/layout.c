@@ -26,14 +26,6 @@ int layout_file_path(evault_buf *b, const char *mid, evault_class cls, const cha
 	return evault_buf_printf(b, "/%s%s", fid, ext);
 }
 
-static bool lower_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 typedef struct walk {
 	const state *st;
 	evault_buf dir;
@@ -54,7 +46,7 @@ static int one_entry(const char *name, bool is_dir, void *p)
 	walk *w = p;
 	size_t n = strlen(name);
 	if (w->depth < LAYOUT_FANOUT) {
-		if (!is_dir || n != 1 || !lower_hex(name, 1))
+		if (!is_dir || n != 1 || !is_hex(name, 1))
 			return bad_entry(w, name);
 		size_t keep = w->dir.size;
 		int rc = evault_buf_printf(&w->dir, "/%s", name);
@@ -68,7 +60,7 @@ static int one_entry(const char *name, bool is_dir, void *p)
 		w->dir.ptr[keep] = '\0';
 		return rc;
 	}
-	if (is_dir || n < LAYOUT_FID_LEN || !lower_hex(name, LAYOUT_FID_LEN) ||
+	if (is_dir || n < LAYOUT_FID_LEN || !is_hex(name, LAYOUT_FID_LEN) ||
 	    memcmp(name, w->prefix, LAYOUT_FANOUT) != 0)
 		return bad_entry(w, name);
 	if (strcmp(name + LAYOUT_FID_LEN, ".objs") == 0)
@@ -99,7 +91,7 @@ int layout_parse_objs(const char *text, size_t len, layout_object_cb cb, void *p
 		return evault_error_set(EVAULT_ECORRUPT, "an object list is not whole lines");
 	for (size_t off = 0; off < len && rc == 0; off += 65) {
 		uint8_t id[32];
-		if (text[off + 64] != '\n' || !lower_hex(text + off, 64) ||
+		if (text[off + 64] != '\n' || !is_hex(text + off, 64) ||
 		    hex_decode(id, sizeof(id), text + off, 64) < 0)
 			return evault_error_set(EVAULT_ECORRUPT, "an object list is damaged");
 		rc = cb(id, payload);
