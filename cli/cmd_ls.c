@@ -29,8 +29,9 @@ static int print_entry(const evault_entry *e, void *p)
 	char when[32] = "-";
 	if (!e->is_dir)
 		cli_time(when, e->mtime);
-	printf("%c%04o %12llu %-20s %s%s\n", e->is_dir ? 'd' : '-', (unsigned)e->mode,
-	       (unsigned long long)e->size, when, e->name, e->is_dir ? "/" : "");
+	const char *ct = e->is_dir || !e->content_type || !*e->content_type ? "-" : e->content_type;
+	printf("%c%04o %12llu %-20s %-24s %s%s\n", e->is_dir ? 'd' : '-', (unsigned)e->mode,
+	       (unsigned long long)e->size, when, ct, e->name, e->is_dir ? "/" : "");
 	return 0;
 }
 

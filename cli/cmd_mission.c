@@ -1,4 +1,4 @@
-/* evault mission: create, list, show, grant, revoke. */
+/* evault mission: create, list, show, grant, revoke, close, certificate, authorize-photos. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +74,13 @@ static int show(cli *c, const char *mid)
 	print_list("members", v->members, v->nmembers);
 	print_list("auditors", v->auditors, v->nauditors);
 	printf("%-12s%s\n", "photos", v->photo_authorised ? "authorised" : "not authorised");
+	evault_buf pa = EVAULT_BUF_INIT;
+	if (v->photo_authorised && v->has_info &&
+	    evault_mission_photo_authorisation(c->repo, mid, &pa) == 0) {
+		for (char *line = strtok(pa.ptr, "\n"); line; line = strtok(NULL, "\n"))
+			printf("%-12s%s\n", "", line);
+	}
+	evault_buf_dispose(&pa);
 	if (v->has_info) {
 		printf("%-12s%s\n%-12s%s\n%-12s%s\n", "client", v->client, "site", v->site,
 		       "description", v->description);
@@ -114,6 +121,38 @@ static int close_mission(cli *c, int argc, char **argv)
 	return rc < 0 ? cli_fail() : EXIT_OK;
 }
 
+static int authorize_photos(cli *c, int argc, char **argv)
+{
+	const char *usage = "usage: evault mission authorize-photos MID --by \"NAME, ROLE\" --ref "
+			    "REFERENCE --scope SCOPE";
+	static const struct option opts[] = {{"by", required_argument, NULL, 'b'},
+					     {"ref", required_argument, NULL, 'r'},
+					     {"scope", required_argument, NULL, 's'},
+					     {NULL, 0, NULL, 0}};
+	const char *by = NULL, *ref = NULL, *scope = NULL;
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'b')
+			by = optarg;
+		else if (o == 'r')
+			ref = optarg;
+		else if (o == 's')
+			scope = optarg;
+		else
+			return cli_usage("%s", usage);
+	}
+	if (optind != argc - 1 || !by || !ref || !scope)
+		return cli_usage("%s", usage);
+	const char *mid = argv[optind];
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+	    evault_mission_authorize_photos(c->repo, mid, by, ref, scope) < 0)
+		return cli_fail();
+	printf("photos and videos authorised on %s\n", mid);
+	return EXIT_OK;
+}
+
 static int certificate(cli *c, const char *mid)
 {
 	evault_buf out = EVAULT_BUF_INIT;
@@ -130,7 +169,8 @@ static int certificate(cli *c, const char *mid)
 int cmd_mission(cli *c, int argc, char **argv)
 {
 	const char *usage =
-	    "usage: evault mission create|list|show|grant|revoke|close|certificate ...";
+	    "usage: evault mission create|list|show|grant|revoke|close|certificate|"
+	    "authorize-photos ...";
 	if (argc < 2)
 		return cli_usage("%s", usage);
 	const char *sub = argv[1];
@@ -163,12 +203,14 @@ int cmd_mission(cli *c, int argc, char **argv)
 	}
 	if (strcmp(sub, "close") == 0)
 		return close_mission(c, argc - 1, argv + 1);
+	if (strcmp(sub, "authorize-photos") == 0)
+		return authorize_photos(c, argc - 1, argv + 1);
 	if (strcmp(sub, "certificate") == 0) {
 		if (argc != 3)
 			return cli_usage("usage: evault mission certificate MID");
 		return certificate(c, argv[2]);
 	}
 	return cli_usage("unknown mission command '%s' (create, list, show, grant, revoke, close, "
-			 "certificate)",
+			 "certificate, authorize-photos)",
 			 sub);
 }

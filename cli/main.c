@@ -20,7 +20,8 @@ static const cli_command commands[] = {
     {"mission", cmd_mission,
      "mission create MID [--client C] [--site S] [--description D] [--member USER]... |\n"
      "                 list | show MID | grant MID USER | revoke MID USER |\n"
-     "                 close MID [--dry-run] | certificate MID",
+     "                 close MID [--dry-run] | certificate MID |\n"
+     "                 authorize-photos MID --by \"NAME, ROLE\" --ref REF --scope SCOPE",
      "manage missions; close erases work and codes (admin)"},
     {"codes", cmd_codes, "codes mark MID/codes/PATH --rotated | --reported-to CONTACT",
      "record that an access code was changed or handed back to the client"},

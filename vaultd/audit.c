@@ -940,6 +940,80 @@ done:
 	return r;
 }
 
+/* ---- content rules (content.c) ---- */
+
+/* Members and admins act on a mission's content. */
+static bool may_write(const user_rec *u, const mission_rec *m, const char *actor)
+{
+	return u->role == EVAULT_ROLE_ADMIN ||
+	       (u->role == EVAULT_ROLE_TECHNICIAN && mission_is_member(m, actor));
+}
+
+/* mission.authorize-photos: MISSION's photo line no -> yes and photos.enc added. */
+static int check_authorize_photos(verifier *v, git_tree *pt, git_tree *ct, const delta *top,
+				  const user_rec *u)
+{
+	git_tree *pm = NULL, *cm = NULL;
+	delta d;
+	mission_rec o, n;
+	static const char *const names[] = {"MISSION", "photos.enc", NULL};
+	int r = mission_change(v, top, &pm, &cm, &d);
+	memset(&o, 0, sizeof(o));
+	memset(&n, 0, sizeof(n));
+	if (r)
+		goto done;
+	if (!pm || load_mission(&o, v->git, pt, v->mission) < 0 ||
+	    load_mission(&n, v->git, ct, v->mission) < 0) {
+		r = bad(v, "mission.authorize-photos: a MISSION record is not valid");
+		goto done;
+	}
+	if (strcmp(o.status, "open") != 0 || !may_write(u, &o, v->actor)) {
+		r = bad(v, "mission.authorize-photos by %s on %s, not a member of an open mission",
+			v->actor, v->mission);
+		goto done;
+	}
+	bool photos_new = false;
+	for (size_t i = 0; i < d.n; i++)
+		if (strcmp(change_name(&d.c[i]), "photos.enc") == 0)
+			photos_new = !d.c[i].old && is_blob(d.c[i].new);
+	mission_rec want = o;
+	want.photo_authorised = true;
+	evault_buf a = EVAULT_BUF_INIT, b = EVAULT_BUF_INIT;
+	bool same = !o.photo_authorised && mission_format(&a, &want) == 0 &&
+		    mission_format(&b, &n) == 0 && a.size == b.size &&
+		    memcmp(a.ptr, b.ptr, a.size) == 0;
+	evault_buf_dispose(&a);
+	evault_buf_dispose(&b);
+	if (!same || !photos_new || !changes_exactly(&d, names))
+		r = bad(v, "mission.authorize-photos must only turn photo-authorisation to yes "
+			   "and add missions/%s/photos.enc",
+			v->mission);
+done:
+	mission_rec_clear(&o);
+	mission_rec_clear(&n);
+	git_tree_free(pm);
+	git_tree_free(cm);
+	return r;
+}
+
+/* content.refused: traced, no state change, by someone who could have written. */
+static int check_refused(verifier *v, git_tree *pt, const delta *top, const user_rec *u)
+{
+	mission_rec m;
+	char count[32];
+	memset(&m, 0, sizeof(m));
+	int r = 0;
+	if (top->n || top->more)
+		r = bad(v, "content.refused may not change the state");
+	else if (trailer_get(count, sizeof(count), v->message, "Evault-Refused") < 0 ||
+		 strtoull(count, NULL, 10) == 0)
+		r = bad(v, "content.refused without a count of refused files");
+	else if (load_mission(&m, v->git, pt, v->mission) < 0 || !may_write(u, &m, v->actor))
+		r = bad(v, "content.refused by %s, who cannot write to %s", v->actor, v->mission);
+	mission_rec_clear(&m);
+	return r;
+}
+
 static int check_root(verifier *v, git_tree *ct)
 {
 	evault_buf text = EVAULT_BUF_INIT;
@@ -1093,7 +1167,8 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 	}
 	bool mission_event = strncmp(v->action, "mission.", 8) == 0 ||
 			     strncmp(v->action, "file.", 5) == 0 ||
-			     strcmp(v->action, "codes.mark") == 0;
+			     strcmp(v->action, "codes.mark") == 0 ||
+			     strcmp(v->action, "content.refused") == 0;
 	if (mission_event &&
 	    (trailer_get(v->mission, sizeof(v->mission), v->message, "Evault-Mission") < 0 ||
 	     !mission_id_valid(v->mission))) {
@@ -1123,6 +1198,10 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 		r = check_expiring(v, c, pt, ct, &top);
 	else if (strcmp(v->action, "mission.expire") == 0)
 		r = check_expire(v, pt, ct, &top);
+	else if (strcmp(v->action, "mission.authorize-photos") == 0)
+		r = check_authorize_photos(v, pt, ct, &top, &actor);
+	else if (strcmp(v->action, "content.refused") == 0)
+		r = check_refused(v, pt, &top, &actor);
 	else if (strcmp(v->action, "retention.run") == 0)
 		r = top.n || top.more ? bad(v, "retention.run may not change the state") : 0;
 	else if (strcmp(v->action, "vault.init") == 0)

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "chunk.h"
+#include "content.h"
 #include "evault/file.h"
 #include "files.h"
 #include "layout.h"
@@ -200,6 +201,8 @@ typedef struct put_ctx {
 	int fd;
 	size_t chunk_size;
 	bool eof;
+	const mission_rec *mr; /* content rules */
+	char ctype[MANIFEST_CTYPE_MAX];
 	uint64_t size;
 	uint8_t (*ids)[OBJECT_ID_LEN];
 	size_t nids, aids;
@@ -298,6 +301,11 @@ static int put_produce(void *p, size_t index, void *s)
 		return 0;
 	slot->len = (size_t)n;
 	slot->staged = NULL;
+	if (index == 0) /* the charter's content rules, from the bytes */
+		return content_check(c->mr, content_classify(slot->plain, slot->len, c->ctype),
+				     c->ctype) < 0
+			   ? EVAULT_EREFUSED
+			   : 1;
 	return 1;
 }
 
@@ -555,6 +563,8 @@ int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_p
 	c.repo = repo;
 	c.k = k;
 	c.fd = fd;
+	c.mr = &mr;
+	snprintf(c.ctype, sizeof(c.ctype), "application/x-empty");
 	c.chunk_size = repo->cfg.chunk_size;
 	static const pipeline_ops ops = {put_produce, put_work, put_consume};
 	backend *b = repo->objects;
@@ -579,6 +589,15 @@ int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_p
 	/* Items worked but never consumed still hold staged objects. */
 	for (size_t i = 0; i < pl.nslots; i++)
 		b->ops->discard(b, &((put_slot *)pl.slots[i])->staged, 1);
+	if (rc == EVAULT_EREFUSED) { /* traced: one content.refused event */
+		char why[512];
+		snprintf(why, sizeof(why), "%s", evault_error_last());
+		content_tally t;
+		memset(&t, 0, sizeof(t));
+		content_tally_add(&t, c.ctype);
+		int e = content_record_refusals(repo, v.mid, &t);
+		rc = e < 0 ? e : evault_error_set(EVAULT_EREFUSED, "%s", why);
+	}
 	if (rc < 0 || (rc = b->ops->sync(b)) < 0)
 		goto done;
 
@@ -598,6 +617,7 @@ int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_p
 	}
 	m.added = (int64_t)time(NULL);
 	m.chunk_size = repo->cfg.chunk_size;
+	memcpy(m.content_type, c.ctype, sizeof(m.content_type));
 	m.nchunks = c.nids;
 	m.chunks = c.ids;
 	rc = record_file(repo, &v, &m, opts->force);
@@ -860,5 +880,185 @@ done:
 	class_keys_free(k);
 	mission_rec_clear(&mr);
 	state_end(st);
+	return rc;
+}
+
+/* ---- changes by file id (the mount, which keeps its own index) ---- */
+
+int file_class_tree(const state *st, const char *mid, evault_class cls, char out[41])
+{
+	evault_buf dir = EVAULT_BUF_INIT;
+	int rc = layout_class_dir(&dir, mid, cls);
+	if (rc == 0)
+		rc = state_entry_id(st, dir.ptr, out);
+	evault_buf_dispose(&dir);
+	return rc;
+}
+
+/* Loads the mission and class key for a change by fid, under the write state. */
+static int begin_change(state **st, evault_repo *repo, const char *mid, evault_class cls,
+			mission_rec *mr, class_keys **k)
+{
+	vpath v;
+	int rc;
+	memset(&v, 0, sizeof(v));
+	if ((rc = check_mission_id(mid)) < 0)
+		return rc;
+	memcpy(v.mid, mid, strlen(mid) + 1);
+	v.cls = cls;
+	if ((rc = state_begin(st, repo, true)) < 0 || (rc = open_class(repo, *st, &v, mr, k)) < 0 ||
+	    (rc = file_check_writable(repo, mr)) < 0)
+		return rc;
+	return 0;
+}
+
+int file_commit(evault_repo *repo, const char *mid, evault_class cls, const manifest *m,
+		const char *replaces, const char *seen_tree, char fid[LAYOUT_FID_LEN + 1],
+		char tree_after[41], bool *stale)
+{
+	state *st = NULL;
+	mission_rec mr;
+	class_keys *k = NULL;
+	entries same = {0};
+	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	char old[LAYOUT_FID_LEN + 1] = "", tree[41];
+	int rc;
+	memset(&mr, 0, sizeof(mr));
+	*stale = false;
+	if ((rc = check_file_path(m->path)) < 0 ||
+	    (rc = begin_change(&st, repo, mid, cls, &mr, &k)) < 0 ||
+	    (rc = file_class_tree(st, mid, cls, tree)) < 0)
+		goto done;
+	if (replaces && *replaces && (rc = layout_file_path(&path, mid, cls, replaces, ".enc")) == 0 &&
+	    state_exists(st, path.ptr))
+		memcpy(old, replaces, LAYOUT_FID_LEN + 1);
+	if (rc < 0)
+		goto done;
+	/* The class changed behind the caller's index: another entry may hold the path now. */
+	if (!seen_tree || strcmp(seen_tree, tree) != 0) {
+		*stale = true;
+		if ((rc = file_scan(&same, repo, st, mid, cls, k, m->path)) < 0)
+			goto done;
+		if (!*old && same.n)
+			memcpy(old, same.e[0].fid, LAYOUT_FID_LEN + 1);
+	}
+	for (size_t i = 0; i < m->nchunks; i++) {
+		int e = repo->objects->ops->exists(repo->objects, m->chunks[i]);
+		if (e <= 0) {
+			rc = e < 0 ? e
+				   : evault_error_set(EVAULT_ERROR,
+						      "an object of %s was collected before its "
+						      "commit: write the file again",
+						      m->path);
+			goto done;
+		}
+	}
+	if ((*old && (rc = file_unrecord(st, mid, cls, old)) < 0) ||
+	    (rc = file_record(st, mid, cls, k, m, fid)) < 0)
+		goto done;
+	if ((rc = evault_buf_printf(&sum, "%s file in %s/%s", *old ? "Replace" : "Add", mid,
+				    evault_class_name(cls))) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\nEvault-Objects: %zu\n",
+				    evault_class_name(cls), fid, m->nchunks)) < 0 ||
+	    (*old && (rc = evault_buf_printf(&tr, "Evault-Replaces: %s\n", old)) < 0))
+		goto done;
+	state_event ev = {NULL, *old ? "file.replace" : "file.add", mid, sum.ptr, tr.ptr};
+	if ((rc = state_commit(st, &ev)) < 0)
+		goto done;
+	rc = file_class_tree(st, mid, cls, tree_after);
+done:
+	file_list_clear(&same);
+	class_keys_free(k);
+	mission_rec_clear(&mr);
+	state_end(st);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+int file_remove_fid(evault_repo *repo, const char *mid, evault_class cls, const char *fid,
+		    char tree_after[41])
+{
+	state *st = NULL;
+	mission_rec mr;
+	class_keys *k = NULL;
+	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	int rc;
+	memset(&mr, 0, sizeof(mr));
+	if ((rc = begin_change(&st, repo, mid, cls, &mr, &k)) < 0 ||
+	    (rc = layout_file_path(&path, mid, cls, fid, ".enc")) < 0)
+		goto done;
+	if (!state_exists(st, path.ptr)) { /* already gone (another writer): nothing to do */
+		rc = file_class_tree(st, mid, cls, tree_after);
+		goto done;
+	}
+	if ((rc = file_unrecord(st, mid, cls, fid)) < 0 ||
+	    (rc = evault_buf_printf(&sum, "Remove file from %s/%s", mid, evault_class_name(cls))) <
+		0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\n",
+				    evault_class_name(cls), fid)) < 0)
+		goto done;
+	state_event ev = {NULL, "file.remove", mid, sum.ptr, tr.ptr};
+	if ((rc = state_commit(st, &ev)) < 0)
+		goto done;
+	rc = file_class_tree(st, mid, cls, tree_after);
+done:
+	class_keys_free(k);
+	mission_rec_clear(&mr);
+	state_end(st);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+/* Re-encryption for a move across classes: src's chunks, read with from,
+ * sealed again with to, one chunk at a time. */
+typedef struct reenc_ctx {
+	evault_repo *repo;
+	const class_keys *to;
+	chunk_worker *w;
+	evault_buf obj;
+	uint8_t (*ids)[OBJECT_ID_LEN];
+	size_t n;
+} reenc_ctx;
+
+static int reenc_sink(const void *data, size_t len, void *p)
+{
+	reenc_ctx *c = p;
+	int rc = chunk_seal(&c->obj, c->ids[c->n], c->to, c->w, data, len);
+	if (rc == 0)
+		rc = c->repo->objects->ops->put(c->repo->objects, c->ids[c->n], c->obj.ptr,
+						c->obj.size);
+	if (rc == 0)
+		c->n++;
+	return rc;
+}
+
+int file_reencrypt(evault_repo *repo, const class_keys *from, const manifest *src,
+		   const class_keys *to, manifest *dst)
+{
+	reenc_ctx c = {repo, to, NULL, EVAULT_BUF_INIT, NULL, 0};
+	int rc;
+	*dst = *src;
+	dst->path = NULL;
+	dst->chunks = NULL;
+	dst->nchunks = 0;
+	if (src->nchunks == 0)
+		return 0;
+	c.w = chunk_worker_new(src->chunk_size, repo->cfg.zstd_level);
+	c.ids = calloc(src->nchunks, OBJECT_ID_LEN);
+	rc = !c.w || !c.ids ? error_oom() : file_read(repo, from, src, reenc_sink, &c);
+	if (rc == 0 && c.n != src->nchunks)
+		rc = evault_error_set(EVAULT_ECORRUPT, "a file's chunks do not match its manifest");
+	if (rc == 0 && (rc = repo->objects->ops->sync(repo->objects)) == 0) {
+		dst->chunks = c.ids;
+		dst->nchunks = c.n;
+		c.ids = NULL;
+	}
+	free(c.ids);
+	evault_buf_dispose(&c.obj);
+	chunk_worker_free(c.w);
 	return rc;
 }

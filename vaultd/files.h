@@ -48,4 +48,24 @@ int file_record(state *st, const char *mid, evault_class cls, const class_keys *
 /* Removes a file's entries. */
 int file_unrecord(state *st, const char *mid, evault_class cls, const char *fid);
 
+/*
+ * Changes by file id, for a front end that keeps its own index (the mount).
+ * file_class_tree: the git id of the class's subtree ("" if empty), which
+ * changes whenever any file of the class does. file_commit records m,
+ * replacing the entry `replaces` if it still exists; when the class's tree
+ * is no longer seen_tree (another writer changed it), *stale is set and an
+ * entry of the same path is replaced instead. tree_after: the class's tree
+ * after the commit. Objects must be durable before the call.
+ */
+int file_class_tree(const state *st, const char *mid, evault_class cls, char out[41]);
+int file_commit(evault_repo *repo, const char *mid, evault_class cls, const manifest *m,
+		const char *replaces, const char *seen_tree, char fid[LAYOUT_FID_LEN + 1],
+		char tree_after[41], bool *stale);
+/* Removes an entry (nothing if it is already gone). */
+int file_remove_fid(evault_repo *repo, const char *mid, evault_class cls, const char *fid,
+		    char tree_after[41]);
+/* src's content sealed again under another class's keys (durable); dst->path unset. */
+int file_reencrypt(evault_repo *repo, const class_keys *from, const manifest *src,
+		   const class_keys *to, manifest *dst);
+
 #endif

@@ -286,6 +286,23 @@ done:
 	return rc;
 }
 
+int state_entry_id(const state *st, const char *path, char out[41])
+{
+	git_tree_entry *e = NULL;
+	out[0] = '\0';
+	if (!st->tree)
+		return 0;
+	if (!*path) {
+		git_oid_tostr(out, 41, git_tree_id(st->tree));
+		return 0;
+	}
+	if (git_tree_entry_bypath(&e, st->tree, path) < 0)
+		return 0;
+	git_oid_tostr(out, 41, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return 0;
+}
+
 bool state_exists(const state *st, const char *path)
 {
 	git_tree_entry *e = NULL;

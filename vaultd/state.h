@@ -44,6 +44,8 @@ typedef int (*state_list_cb)(const char *name, bool is_dir, void *payload);
 /* Entries of a directory of the head tree; a missing directory lists nothing. */
 int state_list(const state *st, const char *dir, state_list_cb cb, void *payload);
 bool state_exists(const state *st, const char *path);
+/* The git id (40 hex) of the entry at path, "" when absent ("" path: the root). */
+int state_entry_id(const state *st, const char *path, char out[41]);
 
 int state_put(state *st, const char *path, const void *data, size_t len);
 int state_remove(state *st, const char *path);

@@ -67,4 +67,17 @@ int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, evaul
 /* The erasure certificate of a closed mission, French and English. */
 int evault_mission_certificate(evault_repo *repo, const char *mid, evault_buf *out);
 
+/*
+ * Records the client's prior written authorisation to take photos and
+ * videos (charter CHR-GOV-001 §02): who gave it, its reference, its scope.
+ * Members and admins, open missions, once per mission. The details are
+ * encrypted under the dossier key (they survive close); the MISSION record
+ * says only "photo-authorisation yes". Until then image and video content
+ * is refused (EVAULT_EREFUSED); audio content always is.
+ */
+int evault_mission_authorize_photos(evault_repo *repo, const char *mid, const char *by,
+				    const char *ref, const char *scope);
+/* The recorded authorisation as "key: value" lines (dossier key holders). */
+int evault_mission_photo_authorisation(evault_repo *repo, const char *mid, evault_buf *out);
+
 #endif
