@@ -81,6 +81,8 @@ int cmd_codes(cli *c, int argc, char **argv);
 int cmd_gc(cli *c, int argc, char **argv);
 int cmd_fsck(cli *c, int argc, char **argv);
 int cmd_retention(cli *c, int argc, char **argv);
+int cmd_mount(cli *c, int argc, char **argv);
+int cmd_umount(cli *c, int argc, char **argv);
 
 /* Identity helpers shared by init and identity (cmd_init.c). */
 int cli_kdf_level(const char *s, evault_kdf_level *out);

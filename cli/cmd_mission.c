@@ -168,9 +168,8 @@ static int certificate(cli *c, const char *mid)
 
 int cmd_mission(cli *c, int argc, char **argv)
 {
-	const char *usage =
-	    "usage: evault mission create|list|show|grant|revoke|close|certificate|"
-	    "authorize-photos ...";
+	const char *usage = "usage: evault mission create|list|show|grant|revoke|close|certificate|"
+			    "authorize-photos ...";
 	if (argc < 2)
 		return cli_usage("%s", usage);
 	const char *sub = argv[1];

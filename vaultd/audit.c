@@ -985,8 +985,9 @@ static int check_authorize_photos(verifier *v, git_tree *pt, git_tree *ct, const
 	evault_buf_dispose(&a);
 	evault_buf_dispose(&b);
 	if (!same || !photos_new || !changes_exactly(&d, names))
-		r = bad(v, "mission.authorize-photos must only turn photo-authorisation to yes "
-			   "and add missions/%s/photos.enc",
+		r = bad(v,
+			"mission.authorize-photos must only turn photo-authorisation to yes "
+			"and add missions/%s/photos.enc",
 			v->mission);
 done:
 	mission_rec_clear(&o);
@@ -1165,10 +1166,9 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 			evault_role_name(actor.role));
 		goto done;
 	}
-	bool mission_event = strncmp(v->action, "mission.", 8) == 0 ||
-			     strncmp(v->action, "file.", 5) == 0 ||
-			     strcmp(v->action, "codes.mark") == 0 ||
-			     strcmp(v->action, "content.refused") == 0;
+	bool mission_event =
+	    strncmp(v->action, "mission.", 8) == 0 || strncmp(v->action, "file.", 5) == 0 ||
+	    strcmp(v->action, "codes.mark") == 0 || strcmp(v->action, "content.refused") == 0;
 	if (mission_event &&
 	    (trailer_get(v->mission, sizeof(v->mission), v->message, "Evault-Mission") < 0 ||
 	     !mission_id_valid(v->mission))) {

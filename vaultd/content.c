@@ -180,8 +180,9 @@ int evault_mission_authorize_photos(evault_repo *repo, const char *mid, const ch
 	    (rc = file_check_writable(repo, &m)) < 0)
 		goto done;
 	if (m.photo_authorised) {
-		rc = evault_error_set(EVAULT_EEXISTS, "mission %s already records a photo "
-						      "authorisation",
+		rc = evault_error_set(EVAULT_EEXISTS,
+				      "mission %s already records a photo "
+				      "authorisation",
 				      mid);
 		goto done;
 	}

@@ -96,22 +96,34 @@ typedef struct scan_ctx {
 	const char *want; /* only this path, or NULL for all */
 } scan_ctx;
 
+int file_load(const state *st, const char *mid, evault_class cls, const class_keys *k,
+	      const char *fid, manifest *m)
+{
+	evault_buf path = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT;
+	int rc;
+	if ((rc = layout_file_path(&path, mid, cls, fid, ".enc")) < 0 ||
+	    (rc = state_read(st, path.ptr, &enc)) < 0)
+		goto done;
+	if ((rc = blob_open(&plain, k, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size)) < 0) {
+		rc = evault_error_set(rc, "manifest %s of %s/%s: %s", fid, mid,
+				      evault_class_name(cls), evault_error_last());
+		goto done;
+	}
+	rc = manifest_decode(m, plain.ptr, plain.size);
+done:
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&plain);
+	return rc;
+}
+
 static int scan_one(const char *fid, void *p)
 {
 	scan_ctx *c = p;
-	evault_buf path = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT;
 	manifest m;
 	int rc = 0;
-	if ((rc = layout_file_path(&path, c->mid, c->cls, fid, ".enc")) < 0 ||
-	    (rc = state_read(c->st, path.ptr, &enc)) < 0)
-		goto done;
-	if ((rc = blob_open(&plain, c->k, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size)) < 0) {
-		rc = evault_error_set(rc, "manifest %s of %s/%s: %s", fid, c->mid,
-				      evault_class_name(c->cls), evault_error_last());
-		goto done;
-	}
-	if ((rc = manifest_decode(&m, plain.ptr, plain.size)) < 0)
-		goto done;
+	if ((rc = file_load(c->st, c->mid, c->cls, c->k, fid, &m)) < 0)
+		return rc;
 	if (c->want && strcmp(m.path, c->want) != 0) {
 		manifest_clear(&m);
 		goto done;
@@ -132,9 +144,6 @@ static int scan_one(const char *fid, void *p)
 	es->e[es->n].m = m;
 	es->n++;
 done:
-	evault_buf_dispose(&path);
-	evault_buf_dispose(&enc);
-	evault_buf_dispose(&plain);
 	return rc;
 }
 
@@ -929,7 +938,8 @@ int file_commit(evault_repo *repo, const char *mid, evault_class cls, const mani
 	    (rc = begin_change(&st, repo, mid, cls, &mr, &k)) < 0 ||
 	    (rc = file_class_tree(st, mid, cls, tree)) < 0)
 		goto done;
-	if (replaces && *replaces && (rc = layout_file_path(&path, mid, cls, replaces, ".enc")) == 0 &&
+	if (replaces && *replaces &&
+	    (rc = layout_file_path(&path, mid, cls, replaces, ".enc")) == 0 &&
 	    state_exists(st, path.ptr))
 		memcpy(old, replaces, LAYOUT_FID_LEN + 1);
 	if (rc < 0)

@@ -29,6 +29,10 @@ void file_list_clear(file_list *l);
 int file_scan(file_list *out, evault_repo *repo, const state *st, const char *mid, evault_class cls,
 	      const class_keys *k, const char *want);
 
+/* Decrypts and decodes the manifest of one file (caller clears m). */
+int file_load(const state *st, const char *mid, evault_class cls, const class_keys *k,
+	      const char *fid, manifest *m);
+
 /* Streams m's plaintext, chunk by chunk in order, every chunk verified first. */
 typedef int (*file_sink)(const void *data, size_t len, void *payload);
 int file_read(evault_repo *repo, const class_keys *k, const manifest *m, file_sink sink,

@@ -1,0 +1,27 @@
+/*
+ * The FUSE view of a vault (DESIGN §7): `evault mount` serves the acting
+ * user's missions at a mount point until it is unmounted. Built on
+ * libfuse3's high-level (path) API; see docs/architecture.md.
+ */
+#ifndef EVAULT_FUSEFS_MOUNT_H
+#define EVAULT_FUSEFS_MOUNT_H
+
+#include <stdbool.h>
+
+#include "evault/repo.h"
+
+typedef struct evault_mount_opts {
+	bool foreground;
+	bool read_only;
+	bool debug;
+} evault_mount_opts;
+
+/*
+ * Mounts and serves until unmounted. The repository must act as an
+ * unlocked identity. In the background (default) the process detaches
+ * once the mount is in place; errors before that are returned.
+ * Returns 0 when the file system was unmounted cleanly.
+ */
+int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mount_opts *o);
+
+#endif
