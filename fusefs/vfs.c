@@ -1393,6 +1393,8 @@ static int check_name(const char *rel)
 static int writable_path(vpath *p, const char *path)
 {
 	int rc = parse(p, path);
+	if (rc == -ENOENT && p->vm && p->depth == 2)
+		return p->vm->writable ? -EACCES : -EROFS; /* MID/NAME: no such class */
 	if (rc < 0)
 		return rc;
 	if (p->special || p->depth == 0)
