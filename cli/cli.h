@@ -82,6 +82,7 @@ int cmd_gc(cli *c, int argc, char **argv);
 int cmd_fsck(cli *c, int argc, char **argv);
 int cmd_retention(cli *c, int argc, char **argv);
 int cmd_mount(cli *c, int argc, char **argv);
+int cmd_import(cli *c, int argc, char **argv);
 int cmd_umount(cli *c, int argc, char **argv);
 
 /* Identity helpers shared by init and identity (cmd_init.c). */

@@ -28,6 +28,8 @@ static const cli_command commands[] = {
     {"mount", cmd_mount, "mount MOUNTPOINT [--foreground] [-o ro]",
      "the vault as a folder: your missions, plaintext only in memory"},
     {"umount", cmd_umount, "umount MOUNTPOINT", "unmount once every file is recorded"},
+    {"import", cmd_import, "import MID SOURCE_DIR [--to CLASS[/DIR]] [--wipe-source]",
+     "copy a camera card in, prove every copy, then wipe the card"},
     {"put", cmd_put, "put [-f] SRC... MID/CLASS/[PATH]   (SRC '-' reads stdin)",
      "store files in a mission"},
     {"get", cmd_get, "get MID/CLASS/PATH [OUT]   (stdout when OUT is absent or '-')",

@@ -1015,6 +1015,61 @@ static int check_refused(verifier *v, git_tree *pt, const delta *top, const user
 	return r;
 }
 
+/* file.import: no state change; each listed file live in the class it names. */
+static int check_import(verifier *v, git_tree *pt, const delta *top, const user_rec *u)
+{
+	mission_rec m;
+	char cls[16], count[32];
+	evault_class c;
+	evault_buf path = EVAULT_BUF_INIT, blob = EVAULT_BUF_INIT;
+	memset(&m, 0, sizeof(m));
+	int r = 0;
+	if (top->n || top->more) {
+		r = bad(v, "file.import may not change the state");
+		goto done;
+	}
+	if (trailer_get(cls, sizeof(cls), v->message, "Evault-Class") < 0 ||
+	    evault_class_parse(&c, cls) < 0 ||
+	    trailer_get(count, sizeof(count), v->message, "Evault-Imported") < 0) {
+		r = bad(v, "file.import without a valid Evault-Class and Evault-Imported");
+		goto done;
+	}
+	if (load_mission(&m, v->git, pt, v->mission) < 0 || strcmp(m.status, "open") != 0 ||
+	    !may_write(u, &m, v->actor)) {
+		r = bad(v, "file.import by %s, who cannot write to %s", v->actor, v->mission);
+		goto done;
+	}
+	size_t n = 0;
+	const char *key = "\nEvault-Import-File: ";
+	for (const char *p = strstr(v->message, key); p; p = strstr(p + 1, key)) {
+		char fid[LAYOUT_FID_LEN + 1];
+		const char *f = p + strlen(key);
+		if (strspn(f, "0123456789abcdef") != LAYOUT_FID_LEN ||
+		    strncmp(f + LAYOUT_FID_LEN, " sha256:", 8) != 0 ||
+		    strspn(f + LAYOUT_FID_LEN + 8, "0123456789abcdef") != 64) {
+			r = bad(v, "file.import lists a file badly");
+			goto done;
+		}
+		memcpy(fid, f, LAYOUT_FID_LEN);
+		fid[LAYOUT_FID_LEN] = '\0';
+		path.size = 0;
+		if (layout_file_path(&path, v->mission, c, fid, ".enc") < 0 ||
+		    blob_at(&blob, v->git, pt, path.ptr) != 0) {
+			r = bad(v, "file.import lists %s, which is no live %s file of %s", fid, cls,
+				v->mission);
+			goto done;
+		}
+		n++;
+	}
+	if (n == 0 || n != strtoull(count, NULL, 10))
+		r = bad(v, "file.import lists %zu files where Evault-Imported says %s", n, count);
+done:
+	mission_rec_clear(&m);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&blob);
+	return r;
+}
+
 static int check_root(verifier *v, git_tree *ct)
 {
 	evault_buf text = EVAULT_BUF_INIT;
@@ -1202,6 +1257,8 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 		r = check_authorize_photos(v, pt, ct, &top, &actor);
 	else if (strcmp(v->action, "content.refused") == 0)
 		r = check_refused(v, pt, &top, &actor);
+	else if (strcmp(v->action, "file.import") == 0)
+		r = check_import(v, pt, &top, &actor);
 	else if (strcmp(v->action, "retention.run") == 0)
 		r = top.n || top.more ? bad(v, "retention.run may not change the state") : 0;
 	else if (strcmp(v->action, "vault.init") == 0)

@@ -482,7 +482,8 @@ done:
 }
 
 /* Records manifest m as a new file of class v, replacing an entry of the same path if force. */
-static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force)
+static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force,
+		       char *fid_out)
 {
 	state *st = NULL;
 	mission_rec mr;
@@ -533,6 +534,8 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 		goto done;
 	state_event ev = {NULL, old.n ? "file.replace" : "file.add", v->mid, sum.ptr, tr.ptr};
 	rc = state_commit(st, &ev);
+	if (rc == 0 && fid_out)
+		memcpy(fid_out, fid, FID_HEX);
 done:
 	file_list_clear(&old);
 	class_keys_free(k);
@@ -544,6 +547,12 @@ done:
 }
 
 int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_put_opts *opts)
+{
+	return file_put(repo, vp, fd, opts, NULL, NULL);
+}
+
+int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *opts,
+	     content_tally *refusals, char fid_out[LAYOUT_FID_LEN + 1])
 {
 	evault_put_opts defaults = EVAULT_PUT_OPTS_INIT;
 	state *st = NULL;
@@ -603,8 +612,8 @@ int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_p
 		snprintf(why, sizeof(why), "%s", evault_error_last());
 		content_tally t;
 		memset(&t, 0, sizeof(t));
-		content_tally_add(&t, c.ctype);
-		int e = content_record_refusals(repo, v.mid, &t);
+		content_tally_add(refusals ? refusals : &t, c.ctype);
+		int e = refusals ? 0 : content_record_refusals(repo, v.mid, &t);
 		rc = e < 0 ? e : evault_error_set(EVAULT_EREFUSED, "%s", why);
 	}
 	if (rc < 0 || (rc = b->ops->sync(b)) < 0)
@@ -629,7 +638,7 @@ int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_p
 	memcpy(m.content_type, c.ctype, sizeof(m.content_type));
 	m.nchunks = c.nids;
 	m.chunks = c.ids;
-	rc = record_file(repo, &v, &m, opts->force);
+	rc = record_file(repo, &v, &m, opts->force, fid_out);
 done:
 	publisher_stop(&c);
 	pool_free(&pl, repo->cfg.chunk_size);

@@ -8,6 +8,8 @@
 #define EVAULT_FILES_H
 
 #include "chunk.h"
+#include "content.h"
+#include "evault/file.h"
 #include "layout.h"
 #include "manifest.h"
 #include "mission.h"
@@ -28,6 +30,11 @@ void file_list_clear(file_list *l);
 /* Every file of the class (only those whose path is want, if not NULL). */
 int file_scan(file_list *out, evault_repo *repo, const state *st, const char *mid, evault_class cls,
 	      const class_keys *k, const char *want);
+
+/* evault_file_put_fd, with refusals counted in *refusals (when not NULL) instead of
+ * one event each, and the new file's id written to fid_out (when not NULL). */
+int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *opts,
+	     content_tally *refusals, char fid_out[LAYOUT_FID_LEN + 1]);
 
 /* Decrypts and decodes the manifest of one file (caller clears m). */
 int file_load(const state *st, const char *mid, evault_class cls, const class_keys *k,

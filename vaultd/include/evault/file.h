@@ -47,4 +47,24 @@ typedef int (*evault_entry_cb)(const evault_entry *e, void *payload);
 /* Entries directly under "MID/CLASS" or "MID/CLASS/DIR", sorted by name. */
 int evault_file_list(evault_repo *repo, const char *vpath, evault_entry_cb cb, void *payload);
 
+/*
+ * The camera-card workflow: every regular file under src (recursively,
+ * symlinks and devices skipped) stored at MID/DEST/<relative path> (DEST is
+ * CLASS[/DIR]), read back through the verified path and compared with the
+ * source by SHA-256. With wipe_source, and only when every file was stored
+ * and proven, the sources are overwritten with zeros, synced and removed.
+ * One signed file.import event lists each imported file's id and SHA-256.
+ * Refused content (charter rules) is counted in one content.refused event
+ * and makes the result EVAULT_EREFUSED; existing files are left alone.
+ */
+typedef struct evault_import_report {
+	size_t imported, refused, existing, skipped, wiped;
+	uint64_t bytes;
+	/* per file: what is "imported", "refused" or "exists"; detail: SHA-256 or reason */
+	void (*cb)(const char *rel, const char *what, const char *detail, void *payload);
+	void *payload;
+} evault_import_report;
+int evault_file_import(evault_repo *repo, const char *mid, const char *src, const char *dest,
+		       bool wipe_source, evault_import_report *report);
+
 #endif
