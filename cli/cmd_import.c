@@ -16,7 +16,8 @@ static void show(const char *rel, const char *what, const char *detail, void *p)
 
 int cmd_import(cli *c, int argc, char **argv)
 {
-	const char *usage = "usage: evault import MID SOURCE_DIR [--to CLASS[/DIR]] [--wipe-source]";
+	const char *usage =
+	    "usage: evault import MID SOURCE_DIR [--to CLASS[/DIR]] [--wipe-source]";
 	const char *mid = NULL, *src = NULL, *dest = "dossier/photos";
 	bool wipe = false;
 	for (int i = 1; i < argc; i++) {

@@ -36,6 +36,7 @@
 #include "manifest.h"
 #include "mission.h"
 #include "mount.h"
+#include "mounts.h"
 #include "repo.h"
 #include "state.h"
 #include "util.h"
@@ -119,6 +120,7 @@ typedef struct vmission {
 	char mid[EVAULT_MID_MAX + 1];
 	mission_rec rec;
 	bool writable, gone;
+	int writers; /* handles open for writing: close of the mission waits for them */
 	vclass c[EVAULT_CLASS_COUNT];
 	content_tally refused;
 } vmission;
@@ -149,6 +151,7 @@ typedef struct vfs {
 	size_t nthreads;
 	pthread_t flusher;
 	bool flusher_started;
+	mount_reg reg;    /* REPO/mounts/<pid>: missions being written */
 	chunk_worker *cw; /* v->mu: holes and commit-time seals */
 	evault_buf obj;
 } vfs;
@@ -1150,6 +1153,23 @@ unlock:
 
 /* ---- FUSE operations ---- */
 
+/* Publishes which missions have files open for writing. v->mu held. */
+static void writers_changed(vmission *vm, int delta)
+{
+	int before = vm->writers;
+	vm->writers += delta;
+	if ((before > 0) == (vm->writers > 0) || V->reg.fd < 0)
+		return;
+	const char *mids[256];
+	size_t n = 0;
+	for (vmission *m = V->missions; m && n < 255; m = m->next)
+		if (m->writers > 0)
+			mids[n++] = m->mid;
+	mids[n] = NULL;
+	if (mount_reg_set(&V->reg, mids) < 0)
+		fail(EVAULT_ERROR, "registering files open for writing");
+}
+
 static ofile *handle_file(const struct fuse_file_info *fi)
 {
 	if (!fi || !fi->fh || *(int *)(uintptr_t)fi->fh != H_FILE)
@@ -1467,6 +1487,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	if (rc == 0) {
 		fi->fh = (uint64_t)(uintptr_t)of;
 		fi->keep_cache = 0;
+		if (wr)
+			writers_changed(p.vm, 1);
 	}
 done:
 	pthread_mutex_unlock(&V->mu);
@@ -1523,8 +1545,10 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 			n->m.mtime = of->mtime;
 		}
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		fi->fh = (uint64_t)(uintptr_t)of;
+		writers_changed(p.vm, 1);
+	}
 	pthread_mutex_unlock(&V->mu);
 	return rc;
 }
@@ -1615,6 +1639,8 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	}
 	pthread_mutex_lock(&V->mu);
 	of_commit(of); /* writes through a mapping may arrive after the last flush */
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		writers_changed(of->vm, -1);
 	pthread_mutex_lock(&of->mu);
 	drop_refused(of);
 	bool last = of->refs == 1;
@@ -2200,6 +2226,8 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	for (size_t i = 0; V->threads && i < V->nthreads; i++)
 		pthread_create(&V->threads[i], NULL, worker_main, NULL);
 	V->flusher_started = pthread_create(&V->flusher, NULL, flusher_main, NULL) == 0;
+	if (mount_reg_open(&V->reg, V->repo) < 0) /* after the fork: the pid is ours */
+		fail(EVAULT_ERROR, "registering the mount");
 	return V;
 }
 
@@ -2217,6 +2245,7 @@ static void op_destroy(void *p)
 	pthread_mutex_lock(&V->mu);
 	flush_refusals();
 	pthread_mutex_unlock(&V->mu);
+	mount_reg_close(&V->reg);
 }
 
 static const struct fuse_operations ops = {
@@ -2260,6 +2289,7 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 	v.uid = getuid();
 	v.gid = getgid();
 	v.started = time(NULL);
+	v.reg.fd = -1;
 	if (!realpath(mountpoint, v.mountpoint))
 		return evault_error_set(EVAULT_ENOTFOUND, "mount point %s: %s", mountpoint,
 					strerror(errno));

@@ -32,6 +32,7 @@
 #include "evault/mission.h"
 #include "files.h"
 #include "mission.h"
+#include "mounts.h"
 #include "repo.h"
 #include "user.h"
 #include "util.h"
@@ -607,6 +608,14 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 	}
 	if (rc < 0)
 		goto done;
+	long mpid = 0;
+	if (rc == 0 && mounts_writing(repo, r->mid, &mpid)) {
+		p->refusals++;
+		rc = evault_buf_printf(report,
+				       "  refused: files of %s are open for writing in a mount "
+				       "(process %ld): close them first\n",
+				       r->mid, mpid);
+	}
 	if (dossier.n == 0 && repo->cfg.close_requires_dossier) {
 		p->refusals++;
 		rc = evault_buf_printf(report, "  refused: the dossier holds no file "

@@ -482,8 +482,7 @@ done:
 }
 
 /* Records manifest m as a new file of class v, replacing an entry of the same path if force. */
-static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force,
-		       char *fid_out)
+static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force, char *fid_out)
 {
 	state *st = NULL;
 	mission_rec mr;

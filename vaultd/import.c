@@ -90,7 +90,8 @@ static int walk(items *out, const char *root, const char *rel)
 				out->v = nv;
 				out->a = na;
 			}
-			out->v[out->n++] = (item){r, full, (uint64_t)sb.st_size, "", "", false, false};
+			out->v[out->n++] =
+			    (item){r, full, (uint64_t)sb.st_size, "", "", false, false};
 			continue;
 		} else {
 			out->skipped++;
@@ -285,8 +286,8 @@ int evault_file_import(evault_repo *repo, const char *mid, const char *src, cons
 		goto done;
 	for (size_t i = 0; i < it.n && rc == 0; i++)
 		if (it.v[i].verified)
-			rc = evault_buf_printf(&tr, "Evault-Import-File: %s sha256:%s\n", it.v[i].fid,
-					       it.v[i].sha);
+			rc = evault_buf_printf(&tr, "Evault-Import-File: %s sha256:%s\n",
+					       it.v[i].fid, it.v[i].sha);
 	if (rc < 0)
 		goto done;
 	state *st = NULL;

@@ -177,12 +177,19 @@ fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M" 2>/dev/null
 expect 0 "verify after kill -9" as alice audit verify --objects
 expect 0 "fsck after kill -9" "$EVAULT_BIN" fsck --full
 expect 0 "remount" mnt bob "$M"
+pid2=$(sed -n 's/^pid *//p' "$M/.evault/status")
 cmp -s "$T/notes.bin" "$M/M-1/work/notes.bin" || true
 cmp -s "$T/big" "$M/M-1/work/big.bin" && ok "files closed before the kill are intact" || ko "after kill"
 check "the interrupted file is absent or whole" bash -c "! test -e '$M/M-1/work/interrupted.bin' || cmp -s '$T/big' '$M/M-1/work/interrupted.bin'"
 
 # closed missions: members lose them, admins read them read-only
 rm -f "$M/M-1/work/"*.bin 2>/dev/null
+ops hold "$M/M-1/work/writing.txt" 4 &
+holder=$!
+sleep 1
+expect 12 "close is refused while a file is open for writing in a mount" as alice mission close M-1
+check "... saying so" grep -q "refused: files of M-1 are open for writing in a mount (process $pid2)" "$T/out"
+wait $holder
 expect 0 "bob unmounts" as bob umount "$M"
 for f in $(as bob ls M-1/codes); do :; done
 expect 0 "alice closes M-1" as alice mission close M-1
