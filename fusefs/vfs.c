@@ -42,7 +42,8 @@
 #include "util.h"
 
 #define OF_MAX_BUFFERS 8  /* plaintext chunk buffers per open file */
-#define OF_MAX_INFLIGHT 4 /* chunks being sealed per open file */
+#define OF_MAX_INFLIGHT 4 /* chunks being sealed or read ahead per open file */
+#define READAHEAD 3       /* chunks decrypted ahead of a sequential reader */
 #define STAGE_BATCH 64    /* staged objects made durable together */
 #define REFRESH_NS 1000000000LL
 #define HASH_BUCKETS 1024
@@ -57,6 +58,7 @@ enum { C_HOLE = 0, C_OBJ, C_DIRTY, C_SEALING };
 typedef struct centry {
 	uint8_t st;
 	bool pending; /* C_OBJ whose object is staged, not yet durable and named */
+	bool loading; /* C_OBJ being read ahead by a worker */
 	uint8_t id[OBJECT_ID_LEN];
 	uint8_t *buf; /* C_DIRTY / C_SEALING: plaintext; C_OBJ: a clean cached copy or NULL */
 } centry;
@@ -129,6 +131,7 @@ typedef struct job {
 	struct job *next;
 	ofile *of;
 	size_t idx;
+	bool load; /* read ahead (decrypt) rather than seal */
 } job;
 
 typedef struct vfs {
@@ -585,9 +588,11 @@ static void drop_buf(ofile *of, centry *e)
 	}
 }
 
-static uint8_t *new_buf(ofile *of)
+/* zero: the caller will not overwrite it all (bytes past a file's end are
+ * zeroed when the file grows, so a whole-chunk write needs no clearing) */
+static uint8_t *new_buf(ofile *of, bool zero)
 {
-	uint8_t *b = calloc(1, of->cs);
+	uint8_t *b = zero ? calloc(1, of->cs) : malloc(of->cs);
 	if (b)
 		of->nbufs++;
 	return b;
@@ -637,7 +642,7 @@ static int load_chunk(ofile *of, size_t i, chunk_worker *w, evault_buf *obj)
 		return 0;
 	if (e->pending && (rc = publish(of)) < 0)
 		return rc;
-	uint8_t *b = new_buf(of);
+	uint8_t *b = new_buf(of, true);
 	if (!b)
 		return -ENOMEM;
 	size_t len = 0;
@@ -697,19 +702,8 @@ static tworker *thread_worker(uint32_t cs)
 
 /* ---- sealing workers ---- */
 
-static void submit(ofile *of, size_t idx)
+static void enqueue(job *j)
 {
-	job *j = calloc(1, sizeof(*j));
-	if (!j) {
-		of->err = -ENOMEM;
-		return;
-	}
-	centry *e = &of->ch[idx];
-	e->st = C_SEALING;
-	of->inflight++;
-	of->refs++;
-	j->of = of;
-	j->idx = idx;
 	pthread_mutex_lock(&V->jmu);
 	if (V->jtail)
 		V->jtail->next = j;
@@ -720,12 +714,87 @@ static void submit(ofile *of, size_t idx)
 	pthread_mutex_unlock(&V->jmu);
 }
 
+/* Hands chunk idx (C_DIRTY) to the workers to be sealed. of->mu held. */
+static void submit(ofile *of, size_t idx)
+{
+	job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		of->err = -ENOMEM;
+		return;
+	}
+	of->ch[idx].st = C_SEALING;
+	of->inflight++;
+	of->refs++;
+	j->of = of;
+	j->idx = idx;
+	enqueue(j);
+}
+
+/* Reads chunk idx ahead if it is stored, not in memory, and there is room. of->mu held. */
+static void prefetch(ofile *of, size_t idx)
+{
+	if (idx >= of->nch || of->inflight >= OF_MAX_INFLIGHT ||
+	    of->nbufs + of->inflight >= OF_MAX_BUFFERS - 2)
+		return;
+	centry *e = &of->ch[idx];
+	if (e->st != C_OBJ || e->buf || e->loading || e->pending)
+		return;
+	job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	e->loading = true;
+	of->inflight++;
+	of->refs++;
+	j->of = of;
+	j->idx = idx;
+	j->load = true;
+	enqueue(j);
+}
+
 static void ofile_unref(ofile *of);
 
 typedef struct sworker {
 	chunk_worker *cw;
 	evault_buf obj;
+	evault_buf rd; /* objects read ahead */
 } sworker;
+
+static void load_job(sworker *w, job *j)
+{
+	ofile *of = j->of;
+	uint8_t id[OBJECT_ID_LEN];
+	pthread_mutex_lock(&of->mu);
+	memcpy(id, of->ch[j->idx].id, OBJECT_ID_LEN);
+	uint32_t cs = of->cs;
+	size_t want = (size_t)chunk_len(of, j->idx);
+	pthread_mutex_unlock(&of->mu);
+	uint8_t *buf = malloc(cs);
+	size_t len = 0;
+	int rc = buf ? V->repo->objects->ops->get(V->repo->objects, id, &w->rd, cs + OBJ_OVERHEAD)
+		     : -ENOMEM;
+	if (rc == 0)
+		rc = chunk_open(buf, cs, &len, of->k, w->cw, id, (const uint8_t *)w->rd.ptr,
+				w->rd.size);
+	evault_error_clear(); /* a failure is met again, and reported, by the reader */
+	pthread_mutex_lock(&of->mu);
+	centry *e = j->idx < of->nch ? &of->ch[j->idx] : NULL;
+	if (e && rc == 0 && len == want && e->st == C_OBJ && !e->buf &&
+	    memcmp(e->id, id, OBJECT_ID_LEN) == 0) {
+		e->buf = buf;
+		of->nbufs++;
+		buf = NULL;
+	}
+	if (e)
+		e->loading = false;
+	of->inflight--;
+	pthread_cond_broadcast(&of->cv);
+	pthread_mutex_unlock(&of->mu);
+	if (buf) {
+		sodium_memzero(buf, cs);
+		free(buf);
+	}
+	ofile_unref(of);
+}
 
 static void seal_job(sworker *w, job *j)
 {
@@ -767,7 +836,7 @@ static void seal_job(sworker *w, job *j)
 static void *worker_main(void *p)
 {
 	sworker w = {chunk_worker_new(V->repo->cfg.chunk_size, V->repo->cfg.zstd_level),
-		     EVAULT_BUF_INIT};
+		     EVAULT_BUF_INIT, EVAULT_BUF_INIT};
 	size_t cap =
 	    (V->repo->cfg.chunk_size + OBJ_OVERHEAD + BACKEND_ALIGN) & ~(size_t)(BACKEND_ALIGN - 1);
 	void *mem = NULL;
@@ -787,11 +856,15 @@ static void *worker_main(void *p)
 		pthread_mutex_unlock(&V->jmu);
 		if (!j)
 			break;
-		seal_job(&w, j);
+		if (j->load)
+			load_job(&w, j);
+		else
+			seal_job(&w, j);
 		free(j);
 	}
 	chunk_worker_free(w.cw);
 	evault_buf_dispose(&w.obj);
+	evault_buf_dispose(&w.rd);
 	return NULL;
 }
 
@@ -878,7 +951,7 @@ static int classify(ofile *of, const uint8_t *data, size_t len)
 static int chunk_for_write(ofile *of, size_t i, bool whole)
 {
 	int rc;
-	while (i < of->nch && of->ch[i].st == C_SEALING)
+	while (i < of->nch && (of->ch[i].st == C_SEALING || of->ch[i].loading))
 		pthread_cond_wait(&of->cv, &of->mu);
 	if (i >= of->nch && (rc = grow_table(of, i + 1)) < 0)
 		return rc;
@@ -892,7 +965,7 @@ static int chunk_for_write(ofile *of, size_t i, bool whole)
 		if ((rc = load_chunk(of, i, t->cw, &t->obj)) < 0)
 			return rc;
 	}
-	if (!e->buf && !(e->buf = new_buf(of)))
+	if (!e->buf && !(e->buf = new_buf(of, !whole)))
 		return -ENOMEM;
 	e->st = C_DIRTY;
 	e->pending = false;
@@ -999,8 +1072,10 @@ static int of_read(ofile *of, char *out, size_t len, off_t off)
 		size_t n = (size_t)(chunk_len(of, i) - in);
 		if (n > len - got)
 			n = len - got;
-		while (of->ch[i].st == C_SEALING)
+		while (of->ch[i].st == C_SEALING || of->ch[i].loading)
 			pthread_cond_wait(&of->cv, &of->mu);
+		for (size_t k = 1; k <= READAHEAD; k++)
+			prefetch(of, i + k);
 		centry *e = &of->ch[i];
 		if (e->st == C_HOLE) {
 			memset(out + got, 0, n);
