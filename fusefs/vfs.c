@@ -41,9 +41,9 @@
 #include "state.h"
 #include "util.h"
 
-#define OF_MAX_BUFFERS 8  /* plaintext chunk buffers per open file */
-#define OF_MAX_INFLIGHT 4 /* chunks being sealed or read ahead per open file */
-#define READAHEAD 3       /* chunks decrypted ahead of a sequential reader */
+#define OF_MAX_BUFFERS 10 /* plaintext chunk buffers per open file */
+#define OF_MAX_INFLIGHT 6 /* chunks being sealed or read ahead per open file */
+#define READAHEAD 5       /* chunks decrypted ahead of a sequential reader */
 #define STAGE_BATCH 64    /* staged objects made durable together */
 #define REFRESH_NS 1000000000LL
 #define HASH_BUCKETS 1024
@@ -1061,11 +1061,7 @@ static int of_read(ofile *of, char *out, size_t len, off_t off)
 	int rc = 0;
 	size_t got = 0;
 	pthread_mutex_lock(&of->mu);
-	tworker *t = thread_worker(of->cs);
-	if (!t) {
-		rc = -ENOMEM;
-		goto done;
-	}
+	tworker *t = NULL; /* made only when a chunk must be decrypted here */
 	while (got < len && (uint64_t)off + got < of->size) {
 		uint64_t pos = (uint64_t)off + got;
 		size_t i = (size_t)(pos / of->cs), in = (size_t)(pos % of->cs);
@@ -1083,6 +1079,10 @@ static int of_read(ofile *of, char *out, size_t len, off_t off)
 			if (!e->buf) {
 				make_room(of, i);
 				e = &of->ch[i];
+				if (e->st == C_OBJ && !t && !(t = thread_worker(of->cs))) {
+					rc = -ENOMEM;
+					goto done;
+				}
 				if (e->st == C_OBJ && (rc = load_chunk(of, i, t->cw, &t->obj)) < 0)
 					goto done;
 				if (e->st == C_HOLE) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One command for a newcomer: install what is needed, build, and run the
 # main job on a demo vault created under ./demo/ (init, a technician, a
-# mission, a put and a get, the code marked and the mission closed with
-# its erasure certificate, the signed log verified with stock git).
+# mission, a put and a get, the vault mounted as a folder with the photo
+# rule at work, the code marked and the mission closed with its erasure
+# certificate, the signed log verified with stock git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -27,6 +28,24 @@ printf 'Intervention report: alarm panel serviced, all zones tested.\n' >"$demo/
 bob put "$demo/rapport.txt" M-2026-0042/dossier/
 echo "code 4711 for the side door, to rotate at the end" | bob put - M-2026-0042/codes/side-door.txt
 printf 'draft notes\n' | bob put - M-2026-0042/work/notes.txt
+# the technician's everyday folder: the vault mounted (FUSE), plaintext only in memory
+if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	mkdir -p "$demo/Vault"
+	bob mount "$demo/Vault"
+	echo "\$ ls $demo/Vault/M-2026-0042; cat .mission; cp notes into work/" >&2
+	ls -l "$demo/Vault/M-2026-0042"
+	cat "$demo/Vault/M-2026-0042/.mission"
+	printf 'site notes written through the mount\n' >"$demo/Vault/M-2026-0042/work/site-notes.txt"
+	printf '\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00' >"$demo/photo.jpg"
+	head -c 4096 /dev/urandom >>"$demo/photo.jpg"
+	cp "$demo/photo.jpg" "$demo/Vault/M-2026-0042/dossier/" 2>&1 || echo "(refused: no written photo authorisation yet)"
+	bob mission authorize-photos M-2026-0042 --by "Demo client, site manager" --ref "letter 2026-11-20" --scope "alarm panel"
+	sleep 2
+	cp "$demo/photo.jpg" "$demo/Vault/M-2026-0042/dossier/" && echo "(accepted after the authorisation)"
+	bob umount "$demo/Vault"
+else
+	echo "(no /dev/fuse here: the mount part of the demo is skipped)" >&2
+fi
 bob ls -l M-2026-0042/dossier
 bob get M-2026-0042/dossier/rapport.txt
 bob log

@@ -28,6 +28,17 @@ static pthread_mutex_t magic_mu = PTHREAD_MUTEX_INITIALIZER;
 static magic_t magic_db;
 static bool magic_failed;
 
+/* No NUL and no control byte but tab, CR, LF, FF, ESC: a text (UTF-8 or 8-bit). */
+static bool looks_like_text(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f' &&
+		    p[i] != 0x1b)
+			return false;
+	return true;
+}
+
 content_kind content_classify(const void *data, size_t len, char mime[MANIFEST_CTYPE_MAX])
 {
 	const char *t = NULL;
@@ -40,7 +51,11 @@ content_kind content_classify(const void *data, size_t len, char mime[MANIFEST_C
 		len = CONTENT_SNIFF_MAX;
 	pthread_mutex_lock(&magic_mu);
 	if (!magic_db && !magic_failed) {
-		magic_db = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
+		/* Binary signatures only: libmagic's text and encoding checks
+		 * (regular expressions over the whole sample) cost ~1.3 ms per
+		 * text file and can never find a photo or a recording. */
+		magic_db = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR |
+				      MAGIC_NO_CHECK_TEXT | MAGIC_NO_CHECK_ENCODING);
 		if (!magic_db || magic_load(magic_db, NULL) != 0) {
 			if (magic_db)
 				magic_close(magic_db);
@@ -55,6 +70,8 @@ content_kind content_classify(const void *data, size_t len, char mime[MANIFEST_C
 	pthread_mutex_unlock(&magic_mu);
 	if (!t) /* no database: refuse to guess, treat as the strictest kind */
 		return CONTENT_AUDIO;
+	if (strcmp(mime, "application/octet-stream") == 0 && looks_like_text(data, len))
+		snprintf(mime, MANIFEST_CTYPE_MAX, "text/plain");
 	if (strncmp(mime, "image/", 6) == 0)
 		return strcmp(mime, "image/svg+xml") == 0 ? CONTENT_OTHER : CONTENT_IMAGE;
 	if (strncmp(mime, "video/", 6) == 0)
