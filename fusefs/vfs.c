@@ -1228,6 +1228,12 @@ unlock:
 
 /* ---- FUSE operations ---- */
 
+/* Does this handle write? (counted the same way at open, create and release) */
+static bool handle_writes(const struct fuse_file_info *fi)
+{
+	return (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+}
+
 /* Publishes which missions have files open for writing. v->mu held. */
 static void writers_changed(vmission *vm, int delta)
 {
@@ -1544,7 +1550,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	}
 	if (rc == 0 && p.depth < 3)
 		rc = -EISDIR;
-	bool wr = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	bool wr = handle_writes(fi);
 	if (rc == 0 && wr && !p.vm->writable)
 		rc = -EROFS;
 	fnode *n = rc == 0 ? find_file(p.c, p.rel) : NULL;
@@ -1622,7 +1628,8 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	}
 	if (rc == 0) {
 		fi->fh = (uint64_t)(uintptr_t)of;
-		writers_changed(p.vm, 1);
+		if (handle_writes(fi))
+			writers_changed(p.vm, 1);
 	}
 	pthread_mutex_unlock(&V->mu);
 	return rc;
@@ -1714,7 +1721,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	}
 	pthread_mutex_lock(&V->mu);
 	of_commit(of); /* writes through a mapping may arrive after the last flush */
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+	if (handle_writes(fi))
 		writers_changed(of->vm, -1);
 	pthread_mutex_lock(&of->mu);
 	drop_refused(of);
@@ -2285,7 +2292,10 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
-	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE; /* writes reach us; no late surprises */
+	if (getenv("EVAULT_WRITEBACK") && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	cfg->attr_timeout = 1.0;
 	cfg->entry_timeout = 1.0;
 	cfg->negative_timeout = 0;
