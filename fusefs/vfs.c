@@ -235,6 +235,15 @@ static void unlink_file(vclass *c, fnode *n)
 	}
 }
 
+/* File names are client data: wiped before they are freed. */
+static void free_name(char *s)
+{
+	if (s) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
+}
+
 static void free_node(fnode *n)
 {
 	manifest_clear(&n->m);
@@ -277,7 +286,7 @@ static void forget_mission(vmission *vm)
 		}
 		free(c->tab);
 		for (size_t i = 0; i < c->nsdirs; i++)
-			free(c->sdirs[i]);
+			free_name(c->sdirs[i]);
 		free(c->sdirs);
 		class_keys_free(c->k);
 	}
@@ -920,7 +929,7 @@ static void ofile_unref(ofile *of)
 		drop_buf(of, &of->ch[i]);
 	V->repo->objects->ops->discard(V->repo->objects, of->staged, of->nstaged);
 	free(of->ch);
-	free(of->path);
+	free_name(of->path);
 	pthread_mutex_destroy(&of->mu);
 	pthread_cond_destroy(&of->cv);
 	free(of);
@@ -1461,7 +1470,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 		fill(buf, dirs.v[i], NULL, 0, 0);
 done:
 	for (size_t i = 0; i < dirs.n; i++)
-		free(dirs.v[i]);
+		free_name(dirs.v[i]);
 	free(dirs.v);
 	pthread_mutex_unlock(&V->mu);
 	return rc;
@@ -1477,7 +1486,7 @@ static int parent_ok(vclass *c, const char *rel)
 	if (!dir)
 		return -ENOMEM;
 	int rc = find_file(c, dir) ? -ENOTDIR : is_dir(c, dir) ? 0 : -ENOENT;
-	free(dir);
+	free_name(dir);
 	return rc;
 }
 
@@ -1608,7 +1617,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		of = ofile_new(p.vm, p.cls, p.rel);
 		if (!n || !of || !(n->m.path = strdup(p.rel)) || link_file(p.c, n) < 0) {
 			if (n)
-				free(n->m.path);
+				free_name(n->m.path);
 			free(n);
 			if (of)
 				ofile_unref(of);
@@ -1954,7 +1963,7 @@ static int op_rmdir(const char *path)
 	}
 	for (size_t i = 0; rc == 0 && i < p.c->nsdirs; i++)
 		if (strcmp(p.c->sdirs[i], p.rel) == 0) {
-			free(p.c->sdirs[i]);
+			free_name(p.c->sdirs[i]);
 			p.c->sdirs[i] = p.c->sdirs[--p.c->nsdirs];
 			break;
 		}
@@ -2041,7 +2050,7 @@ static int move_file(vpath *from, fnode *n, vpath *to, const char *newrel)
 	if (of && from->c == tc) {
 		n->open = NULL;
 		pthread_mutex_lock(&of->mu);
-		free(of->path);
+		free_name(of->path);
 		of->path = strdup(newrel);
 		memcpy(of->fid, fid, sizeof(fid));
 		of->node = nn;
@@ -2111,7 +2120,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 						break;
 					}
 					rc = move_file(&a, f, &b, dst);
-					free(dst);
+					free_name(dst);
 					again = true;
 					break;
 				}
@@ -2123,10 +2132,10 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 					if (!dst)
 						rc = -ENOMEM;
 					else if (b.c == a.c) {
-						free(a.c->sdirs[i]);
+						free_name(a.c->sdirs[i]);
 						a.c->sdirs[i] = dst;
 					} else
-						free(dst);
+						free_name(dst);
 				}
 		}
 	}
