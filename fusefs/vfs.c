@@ -92,6 +92,7 @@ typedef struct ofile {
 	centry *ch;
 	size_t nch, ach;
 	size_t nbufs, inflight;
+	size_t lowbuf; /* no chunk below this index holds a buffer */
 	bool dirty, unlinked, refused, classified;
 	int err; /* a sealing failure, reported at the next write/flush */
 	backend_staged *staged[STAGE_BATCH];
@@ -669,6 +670,8 @@ static int load_chunk(ofile *of, size_t i, chunk_worker *w, evault_buf *obj)
 		return fail(rc == EVAULT_ENOTFOUND ? EVAULT_ECORRUPT : rc, "reading a file");
 	}
 	e->buf = b;
+	if (i < of->lowbuf)
+		of->lowbuf = i;
 	return 0;
 }
 
@@ -792,6 +795,8 @@ static void load_job(sworker *w, job *j)
 		e->buf = buf;
 		of->nbufs++;
 		buf = NULL;
+		if (j->idx < of->lowbuf)
+			of->lowbuf = j->idx;
 	}
 	if (e)
 		e->loading = false;
@@ -976,6 +981,8 @@ static int chunk_for_write(ofile *of, size_t i, bool whole)
 	}
 	if (!e->buf && !(e->buf = new_buf(of, !whole)))
 		return -ENOMEM;
+	if (i < of->lowbuf)
+		of->lowbuf = i;
 	e->st = C_DIRTY;
 	e->pending = false;
 	return 0;
@@ -984,7 +991,9 @@ static int chunk_for_write(ofile *of, size_t i, bool whole)
 /* Seals buffers (oldest first, not the one at keep) until under the bound. of->mu held. */
 static void make_room(ofile *of, size_t keep)
 {
-	for (size_t i = 0; i < of->nch && of->nbufs >= OF_MAX_BUFFERS - 1; i++) {
+	while (of->lowbuf < of->nch && !of->ch[of->lowbuf].buf)
+		of->lowbuf++; /* buffers sit near the writer: no scan from chunk 0 */
+	for (size_t i = of->lowbuf; i < of->nch && of->nbufs >= OF_MAX_BUFFERS - 1; i++) {
 		centry *e = &of->ch[i];
 		if (i == keep || !e->buf)
 			continue;
@@ -1001,8 +1010,17 @@ static void make_room(ofile *of, size_t keep)
 static int set_size(ofile *of, uint64_t size)
 {
 	int rc;
-	wait_idle(of);
 	size_t n = (size_t)((size + of->cs - 1) / of->cs);
+	/* Only the chunks this touches must be at rest: the ones dropped, and
+	 * (in chunk_for_write) the old or new partial last one. Appends go on
+	 * while earlier chunks are sealed. */
+	for (bool busy = true; busy;) {
+		busy = false;
+		for (size_t i = n; i < of->nch && !busy; i++)
+			busy = of->ch[i].st == C_SEALING || of->ch[i].loading;
+		if (busy)
+			pthread_cond_wait(&of->cv, &of->mu);
+	}
 	uint64_t old = of->size;
 	/* the old last chunk grows: its bytes past the old end must read as zeros */
 	if (size > old && old % of->cs) {

@@ -481,6 +481,26 @@ done:
 	return rc;
 }
 
+/*
+ * gc deletes unreferenced objects under the repository lock: called under
+ * it, this checks that every object a file names is still there now that
+ * no gc can run.
+ */
+static int objects_present(evault_repo *repo, const manifest *m)
+{
+	for (size_t i = 0; i < m->nchunks; i++) {
+		int e = repo->objects->ops->exists(repo->objects, m->chunks[i]);
+		if (e < 0)
+			return e;
+		if (e == 0)
+			return evault_error_set(EVAULT_ERROR,
+						"an object of %s was collected before its commit: "
+						"store the file again",
+						m->path);
+	}
+	return 0;
+}
+
 /* Records manifest m as a new file of class v, replacing an entry of the same path if force. */
 static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force, char *fid_out)
 {
@@ -504,19 +524,8 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 				      evault_class_name(v->cls), m->path);
 		goto done;
 	}
-	/* gc deletes unreferenced objects under this lock: every object this
-	 * file names must still be there now that no gc can run. */
-	for (size_t i = 0; i < m->nchunks; i++) {
-		int e = repo->objects->ops->exists(repo->objects, m->chunks[i]);
-		if (e <= 0) {
-			rc = e < 0 ? e
-				   : evault_error_set(EVAULT_ERROR,
-						      "an object of %s was collected during the "
-						      "put: put it again",
-						      m->path);
-			goto done;
-		}
-	}
+	if ((rc = objects_present(repo, m)) < 0)
+		goto done;
 	for (size_t i = 0; i < old.n; i++)
 		if ((rc = file_unrecord(st, v->mid, v->cls, old.e[i].fid)) < 0)
 			goto done;
@@ -960,17 +969,8 @@ int file_commit(evault_repo *repo, const char *mid, evault_class cls, const mani
 		if (!*old && same.n)
 			memcpy(old, same.e[0].fid, LAYOUT_FID_LEN + 1);
 	}
-	for (size_t i = 0; i < m->nchunks; i++) {
-		int e = repo->objects->ops->exists(repo->objects, m->chunks[i]);
-		if (e <= 0) {
-			rc = e < 0 ? e
-				   : evault_error_set(EVAULT_ERROR,
-						      "an object of %s was collected before its "
-						      "commit: write the file again",
-						      m->path);
-			goto done;
-		}
-	}
+	if ((rc = objects_present(repo, m)) < 0)
+		goto done;
 	if ((*old && (rc = file_unrecord(st, mid, cls, old)) < 0) ||
 	    (rc = file_record(st, mid, cls, k, m, fid)) < 0)
 		goto done;
