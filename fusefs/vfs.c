@@ -669,6 +669,8 @@ static int load_chunk(ofile *of, size_t i, chunk_worker *w, evault_buf *obj)
 		of->nbufs--;
 		return fail(rc == EVAULT_ENOTFOUND ? EVAULT_ECORRUPT : rc, "reading a file");
 	}
+	/* zstd may use the room past the output as scratch: nothing past the end */
+	memset(b + len, 0, of->cs - len);
 	e->buf = b;
 	if (i < of->lowbuf)
 		of->lowbuf = i;
@@ -792,6 +794,7 @@ static void load_job(sworker *w, job *j)
 	centry *e = j->idx < of->nch ? &of->ch[j->idx] : NULL;
 	if (e && rc == 0 && len == want && e->st == C_OBJ && !e->buf &&
 	    memcmp(e->id, id, OBJECT_ID_LEN) == 0) {
+		memset(buf + len, 0, cs - len); /* zstd may leave scratch bytes there */
 		e->buf = buf;
 		of->nbufs++;
 		buf = NULL;
@@ -1022,14 +1025,15 @@ static int set_size(ofile *of, uint64_t size)
 			pthread_cond_wait(&of->cv, &of->mu);
 	}
 	uint64_t old = of->size;
-	/* the old last chunk grows: its bytes past the old end must read as zeros */
+	/* The old last chunk grows: it is re-sealed at its new length. Its bytes
+	 * past the old end are zeros already: a buffer never holds anything
+	 * past the file's end (loads are zero-filled, shrinking clears the
+	 * tail, a write that ends the file clears the rest of a fresh buffer). */
 	if (size > old && old % of->cs) {
 		size_t last = (size_t)(old / of->cs);
-		if (last < of->nch && of->ch[last].st != C_HOLE) {
-			if ((rc = chunk_for_write(of, last, false)) < 0)
-				return rc;
-			memset(of->ch[last].buf + old % of->cs, 0, of->cs - old % of->cs);
-		}
+		if (last < of->nch && of->ch[last].st != C_HOLE &&
+		    (rc = chunk_for_write(of, last, false)) < 0)
+			return rc;
 	}
 	for (size_t i = n; i < of->nch; i++)
 		drop_buf(of, &of->ch[i]);
@@ -1071,6 +1075,8 @@ static int of_write(ofile *of, const char *data, size_t len, off_t off)
 		if ((rc = chunk_for_write(of, i, whole)) < 0)
 			goto done;
 		memcpy(of->ch[i].buf + in, data + done_, n);
+		if (whole && n < of->cs) /* the file ends here: nothing past it */
+			memset(of->ch[i].buf + n, 0, of->cs - n);
 		done_ += n;
 		/* a chunk filled to its end by a sequential writer is sealed now */
 		if (in + n == of->cs)
