@@ -17,6 +17,10 @@
 #define FUSE_USE_VERSION 31
 #include <errno.h>
 #include <fuse.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +127,8 @@ typedef struct vmission {
 	char mid[EVAULT_MID_MAX + 1];
 	mission_rec rec;
 	bool writable, gone;
-	int writers; /* handles open for writing: close of the mission waits for them */
+	int writers;       /* handles open for writing: close of the mission waits for them */
+	atomic_int nfiles; /* open files (ofiles alive): the mission is kept while any */
 	vclass c[EVAULT_CLASS_COUNT];
 	content_tally refused;
 } vmission;
@@ -391,6 +396,7 @@ static int refresh_mission(const char *mid, bool is_dir_, void *p)
 			return error_oom();
 		}
 		snprintf(vm->mid, sizeof(vm->mid), "%s", mid);
+		atomic_init(&vm->nfiles, 0);
 		vm->next = V->missions;
 		V->missions = vm;
 	}
@@ -438,11 +444,8 @@ static int refresh(bool force)
 	/* missions no longer visible (closed for this user, revoked) leave the mount */
 	for (vmission **pp = &V->missions; *pp;) {
 		vmission *vm = *pp;
-		bool busy = false;
-		for (int k = 0; k < EVAULT_CLASS_COUNT && !busy; k++)
-			EACH_FILE(&vm->c[k], n)
-		busy = busy || n->open;
-		if (vm->gone && !busy) {
+		/* open files (unlinked ones too) use its keys: it waits for them */
+		if (vm->gone && atomic_load(&vm->nfiles) == 0) {
 			*pp = vm->next;
 			forget_mission(vm);
 		} else
@@ -588,11 +591,61 @@ static uint64_t chunk_len(const ofile *of, size_t i)
 	return of->size - start < of->cs ? of->size - start : of->cs;
 }
 
+/*
+ * A pool of wiped chunk buffers (the repository's chunk size), so that
+ * buffers are reused rather than mapped and unmapped for every chunk;
+ * at most POOL_MAX are kept, beyond that they go back to the system.
+ */
+#define POOL_MAX 16
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *pool_v[POOL_MAX];
+static size_t pool_n;
+
+/* A buffer of cs bytes; from the pool (all zeros) when cs is the pool's size. */
+static uint8_t *buf_get(uint32_t cs, bool zero)
+{
+	uint8_t *b = NULL;
+	if (cs == V->repo->cfg.chunk_size) {
+		pthread_mutex_lock(&pool_mu);
+		if (pool_n)
+			b = pool_v[--pool_n];
+		pthread_mutex_unlock(&pool_mu);
+	}
+	if (!b)
+		b = zero ? calloc(1, cs) : malloc(cs);
+	return b;
+}
+
+/* Wipes a buffer (it held plaintext) and pools or frees it. */
+static void buf_put(uint8_t *b, uint32_t cs)
+{
+	if (!b)
+		return;
+	sodium_memzero(b, cs);
+	if (cs == V->repo->cfg.chunk_size) {
+		pthread_mutex_lock(&pool_mu);
+		bool kept = pool_n < POOL_MAX;
+		if (kept)
+			pool_v[pool_n++] = b;
+		pthread_mutex_unlock(&pool_mu);
+		if (kept)
+			return;
+	}
+	free(b);
+}
+
+static void pool_drain(void)
+{
+	pthread_mutex_lock(&pool_mu);
+	while (pool_n)
+		free(pool_v[--pool_n]);
+	pthread_mutex_unlock(&pool_mu);
+}
+
 static void drop_buf(ofile *of, centry *e)
 {
 	if (e->buf) {
-		sodium_memzero(e->buf, of->cs);
-		free(e->buf);
+		buf_put(e->buf, of->cs);
 		e->buf = NULL;
 		of->nbufs--;
 	}
@@ -602,7 +655,7 @@ static void drop_buf(ofile *of, centry *e)
  * zeroed when the file grows, so a whole-chunk write needs no clearing) */
 static uint8_t *new_buf(ofile *of, bool zero)
 {
-	uint8_t *b = zero ? calloc(1, of->cs) : malloc(of->cs);
+	uint8_t *b = buf_get(of->cs, zero);
 	if (b)
 		of->nbufs++;
 	return b;
@@ -664,8 +717,7 @@ static int load_chunk(ofile *of, size_t i, chunk_worker *w, evault_buf *obj)
 		rc = evault_error_set(EVAULT_ECORRUPT, "a chunk of %s has the wrong length",
 				      of->path);
 	if (rc < 0) {
-		sodium_memzero(b, of->cs);
-		free(b);
+		buf_put(b, of->cs);
 		of->nbufs--;
 		return fail(rc == EVAULT_ENOTFOUND ? EVAULT_ECORRUPT : rc, "reading a file");
 	}
@@ -782,7 +834,7 @@ static void load_job(sworker *w, job *j)
 	uint32_t cs = of->cs;
 	size_t want = (size_t)chunk_len(of, j->idx);
 	pthread_mutex_unlock(&of->mu);
-	uint8_t *buf = malloc(cs);
+	uint8_t *buf = buf_get(cs, false);
 	size_t len = 0;
 	int rc = buf ? V->repo->objects->ops->get(V->repo->objects, id, &w->rd, cs + OBJ_OVERHEAD)
 		     : -ENOMEM;
@@ -806,10 +858,7 @@ static void load_job(sworker *w, job *j)
 	of->inflight--;
 	pthread_cond_broadcast(&of->cv);
 	pthread_mutex_unlock(&of->mu);
-	if (buf) {
-		sodium_memzero(buf, cs);
-		free(buf);
-	}
+	buf_put(buf, cs);
 	ofile_unref(of);
 }
 
@@ -899,6 +948,7 @@ static ofile *ofile_new(vmission *vm, evault_class cls, const char *path)
 	of->kind = H_FILE;
 	of->refs = 1;
 	of->vm = vm;
+	atomic_fetch_add(&vm->nfiles, 1);
 	of->cls = cls;
 	of->k = vm->c[cls].k;
 	of->cs = V->repo->cfg.chunk_size;
@@ -940,6 +990,7 @@ static void ofile_unref(ofile *of)
 	free_name(of->path);
 	pthread_mutex_destroy(&of->mu);
 	pthread_cond_destroy(&of->cv);
+	atomic_fetch_sub(&of->vm->nfiles, 1); /* last use of the mission */
 	free(of);
 }
 
@@ -2402,6 +2453,16 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 {
 	vfs v;
 	memset(&v, 0, sizeof(v));
+#ifdef __GLIBC__
+	/* Chunk buffers are pooled (buf_get); libfuse's request buffers
+	 * (256 KiB - 1 MiB) stay on the heap rather than being mapped and
+	 * unmapped per request, and few heaps serve the many threads, so
+	 * freed memory is reused instead of lingering in per-thread heaps
+	 * (measured: peak 64-78 MiB instead of 88-103 in t0014, reads 2x
+	 * faster than with every large block mapped). */
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	mallopt(M_ARENA_MAX, 4);
+#endif
 	v.repo = repo;
 	v.ro = o->read_only;
 	v.uid = getuid();
@@ -2457,6 +2518,7 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 		nx = vm->next;
 		forget_mission(vm);
 	}
+	pool_drain();
 	chunk_worker_free(v.cw);
 	evault_buf_dispose(&v.obj);
 	free(v.threads);
