@@ -159,6 +159,13 @@ typedef struct vfs {
 	pthread_t *threads;
 	size_t nthreads;
 	pthread_t flusher;
+	struct fuse *fuse;
+	/* names the kernel may still cache after a refused file went: told by the flusher */
+	pthread_mutex_t imu;
+	pthread_cond_t icv;
+	char *inval[64];
+	size_t ninval;
+	bool istop;
 	bool flusher_started;
 	mount_reg reg;    /* REPO/mounts/<pid>: missions being written */
 	chunk_worker *cw; /* v->mu: holes and commit-time seals */
@@ -1110,9 +1117,6 @@ static int of_write(ofile *of, const char *data, size_t len, off_t off)
 		rc = of->refused ? -EACCES : of->err;
 		goto done;
 	}
-	if (off == 0 && !of->classified && len >= 512 &&
-	    (rc = classify(of, (const uint8_t *)data, len)) < 0)
-		goto done;
 	uint64_t end = (uint64_t)off + len;
 	if (end > of->size && (rc = set_size(of, end)) < 0)
 		goto done;
@@ -1129,6 +1133,17 @@ static int of_write(ofile *of, const char *data, size_t len, off_t off)
 		if (whole && n < of->cs) /* the file ends here: nothing past it */
 			memset(of->ch[i].buf + n, 0, of->cs - n);
 		done_ += n;
+		/* Whatever writes the first bytes (first or last, once or again)
+		 * has the content told again before the chunk leaves memory; too
+		 * few bytes yet: at close. */
+		if (i == 0 && in < CONTENT_SNIFF_MAX) {
+			size_t head = (size_t)chunk_len(of, 0);
+			of->classified = false;
+			if (head > CONTENT_SNIFF_MAX)
+				head = CONTENT_SNIFF_MAX;
+			if (head >= 512 && (rc = classify(of, of->ch[0].buf, head)) < 0)
+				goto done;
+		}
 		/* a chunk filled to its end by a sequential writer is sealed now */
 		if (in + n == of->cs)
 			submit(of, i);
@@ -1760,6 +1775,19 @@ static void drop_refused(ofile *of)
 	vclass *c = &of->vm->c[of->cls];
 	fnode *n = of->node;
 	content_tally_add(&of->vm->refused, of->ctype);
+	char *full = NULL;
+	size_t fl = strlen(of->vm->mid) + strlen(of->path) + 24;
+	if ((full = malloc(fl))) {
+		snprintf(full, fl, "/%s/%s/%s", of->vm->mid, evault_class_name(of->cls), of->path);
+		pthread_mutex_lock(&V->imu);
+		if (V->ninval < sizeof(V->inval) / sizeof(V->inval[0])) {
+			V->inval[V->ninval++] = full;
+			full = NULL;
+		}
+		pthread_cond_signal(&V->icv);
+		pthread_mutex_unlock(&V->imu);
+		free_name(full);
+	}
 	if (!*n->fid) { /* new: nothing committed, the entry disappears */
 		unlink_file(c, n);
 		free_node(n);
@@ -2359,11 +2387,37 @@ static void flush_refusals(void)
 static void *flusher_main(void *p)
 {
 	(void)p;
+	struct timespec next;
+	clock_gettime(CLOCK_REALTIME, &next);
 	for (;;) {
-		struct timespec t = {REFUSAL_FLUSH_S, 0};
-		nanosleep(&t, NULL);
+		next.tv_sec += REFUSAL_FLUSH_S;
+		for (;;) { /* names to invalidate at once; refusals every few seconds */
+			char *todo[64];
+			size_t n = 0;
+			pthread_mutex_lock(&V->imu);
+			while (!V->ninval && !V->istop &&
+			       pthread_cond_timedwait(&V->icv, &V->imu, &next) == 0)
+				;
+			n = V->ninval;
+			memcpy(todo, V->inval, n * sizeof(char *));
+			V->ninval = 0;
+			bool stop = V->istop;
+			pthread_mutex_unlock(&V->imu);
+			for (size_t i = 0; i < n; i++) { /* outside any operation: no deadlock */
+				if (V->fuse)
+					fuse_invalidate_path(V->fuse, todo[i]);
+				free_name(todo[i]);
+			}
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (stop || now.tv_sec > next.tv_sec ||
+			    (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec))
+				break;
+		}
+		pthread_mutex_lock(&V->imu);
+		bool stop = V->istop;
+		pthread_mutex_unlock(&V->imu);
 		pthread_mutex_lock(&V->mu);
-		bool stop = V->jstop;
 		flush_refusals();
 		pthread_mutex_unlock(&V->mu);
 		if (stop)
@@ -2407,6 +2461,10 @@ static void op_destroy(void *p)
 	V->jstop = true;
 	pthread_cond_broadcast(&V->jcv);
 	pthread_mutex_unlock(&V->jmu);
+	pthread_mutex_lock(&V->imu);
+	V->istop = true;
+	pthread_cond_broadcast(&V->icv);
+	pthread_mutex_unlock(&V->imu);
 	for (size_t i = 0; V->threads && i < V->nthreads; i++)
 		pthread_join(V->threads[i], NULL);
 	if (V->flusher_started)
@@ -2474,6 +2532,8 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 					strerror(errno));
 	pthread_mutex_init(&v.mu, NULL);
 	pthread_mutex_init(&v.jmu, NULL);
+	pthread_mutex_init(&v.imu, NULL);
+	pthread_cond_init(&v.icv, NULL);
 	pthread_cond_init(&v.jcv, NULL);
 	pthread_key_create(&tw_key, tworker_free);
 	V = &v;
@@ -2490,6 +2550,7 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 	char *argv[] = {"evault", fsname, o->debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 3 : 2, argv);
 	struct fuse *f = fuse_new(&args, &ops, sizeof(ops), &v);
+	v.fuse = f;
 	if (!f)
 		return evault_error_set(EVAULT_ERROR, "cannot set up the file system");
 	if (fuse_mount(f, v.mountpoint) != 0) {

@@ -111,16 +111,22 @@ check "a photo is refused (EACCES)" grep -q 'Permission denied' "$T/err"
 check "... and leaves no file" test ! -e "$M/M-1/dossier/photo.jpg"
 cp "$T/p.jpg" "$M/M-1/dossier/renamed.txt" 2>/dev/null
 check "a photo renamed .txt is refused too" test ! -e "$M/M-1/dossier/renamed.txt"
+head -c 65536 /dev/zero >"$M/M-1/dossier/blank.bin"
+dd if="$T/p.jpg" of="$M/M-1/dossier/blank.bin" bs=4096 count=1 conv=notrunc status=none 2>/dev/null
+check "a photo header written over an accepted file is refused" test "$(as bob get M-1/dossier/blank.bin - | head -c 4 | od -An -tx1 | tr -d ' ')" = 00000000
+head -c 100 "$T/p.jpg" >"$T/tiny.jpg" # (a shell redirection would first commit an empty file)
+cp "$T/tiny.jpg" "$M/M-1/dossier/" 2>/dev/null
+check "... and a photo's first 100 bytes, told at close" test ! -e "$M/M-1/dossier/tiny.jpg"
 cp -r "$T/card" "$M/M-1/dossier/" 2>/dev/null
 check "a refused cp -r of 30 photos stores none" test "$(ls "$M/M-1/dossier/card" 2>/dev/null | wc -l)" -eq 0
 cp "$T/v.wav" "$M/M-1/work/" 2>/dev/null
 check "audio refused" test ! -e "$M/M-1/work/v.wav"
 sleep 3 # refusals are recorded in batches
 e1=$(events)
-check "33 refusals, batched into few events (not 33)" test $((e1 - e0)) -ge 1 -a $((e1 - e0)) -le 3
+check "35 refusals, batched into few events (not 35)" test $((e1 - e0)) -ge 2 -a $((e1 - e0)) -le 5
 git -C "$T/vault/audit.git" log --format=%B "$e0..main" 2>/dev/null >/dev/null
 total=$(git -C "$T/vault/audit.git" log --format=%B -n $((e1 - e0)) main | sed -n 's/^Evault-Refused: //p' | paste -sd+ | bc)
-check "... counting all 33" test "$total" = 33
+check "... counting all 35" test "$total" = 35
 as bob mission authorize-photos M-1 --by "M. Martin, gérant" --ref "BC-2026-117" --scope "baie" >/dev/null
 sleep 2.2
 cp "$T/p.jpg" "$M/M-1/dossier/photo.jpg" && cmp -s "$T/p.jpg" "$M/M-1/dossier/photo.jpg" && ok "the photo is accepted after authorisation" || ko "photo after authorisation"
