@@ -919,7 +919,7 @@ static int check_expire(verifier *v, git_tree *pt, git_tree *ct, const delta *to
 		const char *name = change_name(&d.c[i]);
 		bool ok = strcmp(name, "MISSION") == 0 ||
 			  ((strcmp(name, "dossier") == 0 || strcmp(name, "marks") == 0 ||
-			    strcmp(name, "info.enc") == 0) &&
+			    strcmp(name, "info.enc") == 0 || strcmp(name, "photos.enc") == 0) &&
 			   !d.c[i].new);
 		if (!ok) {
 			r = bad(v, "mission.expire may not change missions/%s/%s this way",

@@ -1230,7 +1230,8 @@ int mission_expire(evault_repo *repo, const char *mid, bool dry_run, evault_buf 
 		rc = evault_error_set(EVAULT_ELOCKED, "mission %s changed during expiry", mid);
 		goto done;
 	}
-	/* the dossier, its marks and the mission info leave the state; CLOSE stays */
+	/* the dossier, its marks, the mission info and the photo authorisation
+	 * leave the state; CLOSE stays */
 	unrecord_ctx uc = {st, mid, EVAULT_CLASS_DOSSIER};
 	if ((rc = layout_each_file(st, mid, EVAULT_CLASS_DOSSIER, unrecord_fid, &uc)) < 0)
 		goto done;
@@ -1242,6 +1243,10 @@ int mission_expire(evault_repo *repo, const char *mid, bool dry_run, evault_buf 
 	path.size = 0;
 	if ((rc = evault_buf_printf(&path, "missions/%s/info.enc", mid)) < 0 ||
 	    (rc = state_remove(st, path.ptr)) < 0)
+		goto done;
+	path.size = 0; /* the photo authorisation, also under the dossier key */
+	if ((rc = evault_buf_printf(&path, "missions/%s/photos.enc", mid)) < 0 ||
+	    (state_exists(st, path.ptr) && (rc = state_remove(st, path.ptr)) < 0))
 		goto done;
 	sum.size = 0;
 	if ((rc = evault_buf_printf(&sum, "Expire %s: dossier key destroyed, retention ended",

@@ -97,6 +97,7 @@ check "... named" grep -q '^overdue: M-1 has been open 100 days (open-days-max 9
 
 # close M-1, then its dossier expires after retention-years.
 as bob codes mark M-1/codes/code.txt --rotated >/dev/null
+as bob mission authorize-photos M-1 --by "client" --ref "ref" --scope "scope" >/dev/null
 as alice mission close M-1 >/dev/null
 dossier_objs=$(G "$T/vault" ls-tree -r --name-only main missions/M-1/dossier | grep 'objs$' | while read -r p; do G "$T/vault" show "main:$p"; done)
 expect 0 "before its retention date nothing expires" as alice retention run --dry-run --now "$(date -u -d '+9 years' +%F)"
@@ -128,7 +129,7 @@ left=0
 for o in $dossier_objs; do [ -e "$T/vault/objects/${o:0:2}/$o" ] && left=$((left + 1)); done
 check "its dossier objects are deleted" test "$left" -eq 0
 expect 0 "the erasure record survives" G "$T/vault" show main:missions/M-1/CLOSE
-check "the dossier and mission info are gone from the state" test -z "$(G "$T/vault" ls-tree --name-only main missions/M-1/ | grep -e dossier -e info.enc -e marks)"
+check "the dossier, mission info and photo authorisation are gone from the state" test -z "$(G "$T/vault" ls-tree --name-only main missions/M-1/ | grep -e dossier -e info.enc -e marks -e photos.enc)"
 expect 0 "the certificate is still given, with ids instead of names" as alice mission certificate M-1
 check "... kept files by fid" grep -q '  entry [0-9a-f]\{32\}$' "$T/out"
 expect 0 "audit verify" "$EVAULT_BIN" audit verify --objects
