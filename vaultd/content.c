@@ -100,6 +100,10 @@ int content_check(const mission_rec *m, content_kind kind, const char *mime)
 
 void content_tally_add(content_tally *t, const char *mime)
 {
+	int64_t now = (int64_t)time(NULL);
+	if (!t->total)
+		t->first = now;
+	t->last = now;
 	t->total++;
 	for (size_t i = 0; i < t->ntypes; i++)
 		if (strcmp(t->mime[i], mime) == 0) {
@@ -141,7 +145,8 @@ int content_record_refusals(evault_repo *repo, const char *mid, const content_ta
 		goto done;
 	if ((rc = evault_buf_printf(&sum, "Refuse %zu file%s in %s (charter content rules)",
 				    t->total, t->total == 1 ? "" : "s", mid)) < 0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Refused: %zu\n", t->total)) < 0)
+	    (rc = evault_buf_printf(&tr, "Evault-Refused: %zu\nEvault-Refused-Between: %lld %lld\n",
+				    t->total, (long long)t->first, (long long)t->last)) < 0)
 		goto done;
 	for (size_t i = 0; i < t->ntypes && rc == 0; i++) {
 		char clean[MANIFEST_CTYPE_MAX];

@@ -37,6 +37,7 @@ typedef struct content_tally {
 	char mime[8][MANIFEST_CTYPE_MAX];
 	size_t count[8];
 	size_t ntypes, total;
+	int64_t first, last; /* when the first and the last were refused */
 } content_tally;
 void content_tally_add(content_tally *t, const char *mime);
 /* One signed content.refused event for mid (no state change). */

@@ -29,7 +29,8 @@ seq1=$(git -C vault/audit.git rev-list --count main)
 check "one content.refused event per refused put" test $((seq1 - seq0)) -eq 10
 git -C vault/audit.git log -1 --format=%B main >"$T/msg"
 grep -q '^Evault-Action: content.refused$' "$T/msg" && grep -q '^Evault-Refused: 1$' "$T/msg" &&
-	grep -q '^Evault-Refused-Type: audio/ogg 1$' "$T/msg" && ok "event names count and type" ||
+	grep -q '^Evault-Refused-Type: audio/ogg 1$' "$T/msg" &&
+	grep -qE '^Evault-Refused-Between: [0-9]+ [0-9]+$' "$T/msg" && ok "event names count, time and type" ||
 	ko "event: $(cat "$T/msg")"
 for k in odt pdf text; do
 	expect 0 "$k accepted" as bob put "s.$k" "M-1/dossier/doc.$k"
