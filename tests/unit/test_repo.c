@@ -359,12 +359,16 @@ static void corrupted_object_never_yields_wrong_bytes(void **s)
 	size_t len;
 	char cmd[1200];
 	randombytes_buf(data, 3 * CS);
-	assert_int_equal(put_bytes(rb, "M-1/work/victim.bin", data, 3 * CS, false), 0);
-	/* corrupt the middle chunk: find it as the newest object files */
-	snprintf(cmd, sizeof(cmd),
-		 "f=$(ls -t $(find %s/objects -type f) | sed -n 2p); chmod u+w $f; "
-		 "printf 'X' | dd of=$f bs=1 seek=100 conv=notrunc 2>/dev/null",
+	/* the file's objects are the ones its put adds (times are too coarse to tell) */
+	snprintf(cmd, sizeof(cmd), "find %s/objects -type f | sort >%s/objects.before", repo_path,
 		 repo_path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(put_bytes(rb, "M-1/work/victim.bin", data, 3 * CS, false), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "f=$(find %s/objects -type f | sort | comm -13 %s/objects.before - | sed -n 2p); "
+		 "test -n \"$f\" && chmod u+w $f && "
+		 "printf 'X' | dd of=$f bs=1 seek=100 conv=notrunc 2>/dev/null",
+		 repo_path, repo_path);
 	assert_int_equal(system(cmd), 0);
 	int rc = get_bytes(rb, "M-1/work/victim.bin", &out, &len);
 	assert_int_equal(rc, EVAULT_ECORRUPT);
