@@ -501,6 +501,55 @@ static int objects_present(evault_repo *repo, const manifest *m)
 	return 0;
 }
 
+/*
+ * The two file events, in a write state: records m under a new fid
+ * (file.add, or file.replace of the nold fids in old), or removes one
+ * entry (file.remove), and commits. Used by put/rm and by the mount.
+ */
+static int commit_record(state *st, const char *mid, evault_class cls, const class_keys *k,
+			 const manifest *m, const char *const *old, size_t nold,
+			 char fid[LAYOUT_FID_LEN + 1])
+{
+	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < nold && rc == 0; i++)
+		rc = file_unrecord(st, mid, cls, old[i]);
+	if (rc < 0 || (rc = file_record(st, mid, cls, k, m, fid)) < 0)
+		goto done;
+	if ((rc = evault_buf_printf(&sum, "%s file in %s/%s", nold ? "Replace" : "Add", mid,
+				    evault_class_name(cls))) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\nEvault-Objects: %zu\n",
+				    evault_class_name(cls), fid, m->nchunks)) < 0)
+		goto done;
+	for (size_t i = 0; i < nold && rc == 0; i++)
+		rc = evault_buf_printf(&tr, "Evault-Replaces: %s\n", old[i]);
+	if (rc < 0)
+		goto done;
+	state_event ev = {NULL, nold ? "file.replace" : "file.add", mid, sum.ptr, tr.ptr};
+	rc = state_commit(st, &ev);
+done:
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
+static int commit_removal(state *st, const char *mid, evault_class cls, const char *fid)
+{
+	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	int rc;
+	if ((rc = file_unrecord(st, mid, cls, fid)) == 0 &&
+	    (rc = evault_buf_printf(&sum, "Remove file from %s/%s", mid, evault_class_name(cls))) ==
+		0 &&
+	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\n",
+				    evault_class_name(cls), fid)) == 0) {
+		state_event ev = {NULL, "file.remove", mid, sum.ptr, tr.ptr};
+		rc = state_commit(st, &ev);
+	}
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
 /* Records manifest m as a new file of class v, replacing an entry of the same path if force. */
 static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force, char *fid_out)
 {
@@ -508,7 +557,7 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	mission_rec mr;
 	class_keys *k = NULL;
 	entries old = {0};
-	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	const char **oldfid = NULL;
 	char fid[FID_HEX];
 	int rc;
 	memset(&mr, 0, sizeof(mr));
@@ -526,31 +575,21 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	}
 	if ((rc = objects_present(repo, m)) < 0)
 		goto done;
+	if (old.n && !(oldfid = calloc(old.n, sizeof(*oldfid)))) {
+		rc = error_oom();
+		goto done;
+	}
 	for (size_t i = 0; i < old.n; i++)
-		if ((rc = file_unrecord(st, v->mid, v->cls, old.e[i].fid)) < 0)
-			goto done;
-	if ((rc = file_record(st, v->mid, v->cls, k, m, fid)) < 0)
-		goto done;
-	if ((rc = evault_buf_printf(&sum, "%s file in %s/%s", old.n ? "Replace" : "Add", v->mid,
-				    evault_class_name(v->cls))) < 0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\nEvault-Objects: %zu\n",
-				    evault_class_name(v->cls), fid, m->nchunks)) < 0)
-		goto done;
-	for (size_t i = 0; i < old.n && rc == 0; i++)
-		rc = evault_buf_printf(&tr, "Evault-Replaces: %s\n", old.e[i].fid);
-	if (rc < 0)
-		goto done;
-	state_event ev = {NULL, old.n ? "file.replace" : "file.add", v->mid, sum.ptr, tr.ptr};
-	rc = state_commit(st, &ev);
+		oldfid[i] = old.e[i].fid;
+	rc = commit_record(st, v->mid, v->cls, k, m, oldfid, old.n, fid);
 	if (rc == 0 && fid_out)
 		memcpy(fid_out, fid, FID_HEX);
 done:
+	free(oldfid);
 	file_list_clear(&old);
 	class_keys_free(k);
 	mission_rec_clear(&mr);
 	state_end(st);
-	evault_buf_dispose(&sum);
-	evault_buf_dispose(&tr);
 	return rc;
 }
 
@@ -810,7 +849,6 @@ int evault_file_remove(evault_repo *repo, const char *vp)
 	mission_rec mr;
 	class_keys *k = NULL;
 	entries es = {0};
-	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
 	vpath v;
 	int rc;
 	memset(&mr, 0, sizeof(mr));
@@ -818,21 +856,12 @@ int evault_file_remove(evault_repo *repo, const char *vp)
 	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0 ||
 	    (rc = file_check_writable(repo, &mr)) < 0)
 		goto done;
-	if ((rc = file_unrecord(st, v.mid, v.cls, es.e[0].fid)) < 0 ||
-	    (rc = evault_buf_printf(&sum, "Remove file from %s/%s", v.mid,
-				    evault_class_name(v.cls))) < 0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\n",
-				    evault_class_name(v.cls), es.e[0].fid)) < 0)
-		goto done;
-	state_event ev = {NULL, "file.remove", v.mid, sum.ptr, tr.ptr};
-	rc = state_commit(st, &ev);
+	rc = commit_removal(st, v.mid, v.cls, es.e[0].fid);
 done:
 	file_list_clear(&es);
 	class_keys_free(k);
 	mission_rec_clear(&mr);
 	state_end(st);
-	evault_buf_dispose(&sum);
-	evault_buf_dispose(&tr);
 	return rc;
 }
 
@@ -946,7 +975,7 @@ int file_commit(evault_repo *repo, const char *mid, evault_class cls, const mani
 	mission_rec mr;
 	class_keys *k = NULL;
 	entries same = {0};
-	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	evault_buf path = EVAULT_BUF_INIT;
 	char old[LAYOUT_FID_LEN + 1] = "", tree[41];
 	int rc;
 	memset(&mr, 0, sizeof(mr));
@@ -971,17 +1000,8 @@ int file_commit(evault_repo *repo, const char *mid, evault_class cls, const mani
 	}
 	if ((rc = objects_present(repo, m)) < 0)
 		goto done;
-	if ((*old && (rc = file_unrecord(st, mid, cls, old)) < 0) ||
-	    (rc = file_record(st, mid, cls, k, m, fid)) < 0)
-		goto done;
-	if ((rc = evault_buf_printf(&sum, "%s file in %s/%s", *old ? "Replace" : "Add", mid,
-				    evault_class_name(cls))) < 0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\nEvault-Objects: %zu\n",
-				    evault_class_name(cls), fid, m->nchunks)) < 0 ||
-	    (*old && (rc = evault_buf_printf(&tr, "Evault-Replaces: %s\n", old)) < 0))
-		goto done;
-	state_event ev = {NULL, *old ? "file.replace" : "file.add", mid, sum.ptr, tr.ptr};
-	if ((rc = state_commit(st, &ev)) < 0)
+	const char *olds[1] = {old};
+	if ((rc = commit_record(st, mid, cls, k, m, olds, *old ? 1 : 0, fid)) < 0)
 		goto done;
 	rc = file_class_tree(st, mid, cls, tree_after);
 done:
@@ -989,8 +1009,6 @@ done:
 	class_keys_free(k);
 	mission_rec_clear(&mr);
 	state_end(st);
-	evault_buf_dispose(&sum);
-	evault_buf_dispose(&tr);
 	evault_buf_dispose(&path);
 	return rc;
 }
@@ -1001,7 +1019,7 @@ int file_remove_fid(evault_repo *repo, const char *mid, evault_class cls, const 
 	state *st = NULL;
 	mission_rec mr;
 	class_keys *k = NULL;
-	evault_buf sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	evault_buf path = EVAULT_BUF_INIT;
 	int rc;
 	memset(&mr, 0, sizeof(mr));
 	if ((rc = begin_change(&st, repo, mid, cls, &mr, &k)) < 0 ||
@@ -1011,22 +1029,13 @@ int file_remove_fid(evault_repo *repo, const char *mid, evault_class cls, const 
 		rc = file_class_tree(st, mid, cls, tree_after);
 		goto done;
 	}
-	if ((rc = file_unrecord(st, mid, cls, fid)) < 0 ||
-	    (rc = evault_buf_printf(&sum, "Remove file from %s/%s", mid, evault_class_name(cls))) <
-		0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\n",
-				    evault_class_name(cls), fid)) < 0)
-		goto done;
-	state_event ev = {NULL, "file.remove", mid, sum.ptr, tr.ptr};
-	if ((rc = state_commit(st, &ev)) < 0)
+	if ((rc = commit_removal(st, mid, cls, fid)) < 0)
 		goto done;
 	rc = file_class_tree(st, mid, cls, tree_after);
 done:
 	class_keys_free(k);
 	mission_rec_clear(&mr);
 	state_end(st);
-	evault_buf_dispose(&sum);
-	evault_buf_dispose(&tr);
 	evault_buf_dispose(&path);
 	return rc;
 }
