@@ -70,6 +70,17 @@ objects_intact() {
 	return 0
 }
 
+# A commit made and signed by stock git with an OpenSSH key (forged events in
+# a copy of the vault at $T/v): commit_as KEY PARENT TREE MESSAGE-ARGS...
+# prints the new commit's id; an empty PARENT makes a root commit.
+commit_as() {
+	local key=$1 parent=$2 tree=$3; shift 3
+	local pflag=(); [ -n "$parent" ] && pflag=(-p "$parent")
+	GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x \
+		git -C "$T/v/audit.git" -c gpg.format=ssh -c user.signingkey="$key" \
+		commit-tree -S "${pflag[@]}" "$tree" "$@"
+}
+
 # Every commit of the repository verifies with stock git and the vault's signers.
 git_verify_all() {
 	local repo=$1 signers=$T/allowed-signers c

@@ -94,13 +94,6 @@ failed() { # "what" [args]: exit 1
 	local rc=$?
 	if [ "$rc" -eq 1 ]; then ok "$what: $(cat "$T/err")"; else ko "$what (exit $rc): $(cat "$T/err")"; fi
 }
-commit_as() { # key parent tree message... -> new commit id (signed with that OpenSSH key)
-	local key=$1 parent=$2 tree=$3; shift 3
-	local pflag=(); [ -n "$parent" ] && pflag=(-p "$parent")
-	GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x \
-		git -C "$T/v/audit.git" -c gpg.format=ssh -c user.signingkey="$key" \
-		commit-tree -S "${pflag[@]}" "$tree" "$@"
-}
 
 fresh
 head=$(G "$T/v" rev-parse main)

@@ -105,12 +105,6 @@ as alice mission create M-2 --member bob >/dev/null
 as bob put "$T/report.txt" M-2/dossier/ >/dev/null
 as bob put "$T/notes.bin" M-2/work/ >/dev/null
 as bob put "$T/badge.txt" M-2/codes/ >/dev/null
-commit_as() { # key parent tree message... (signed with that OpenSSH key)
-	local key=$1 parent=$2 tree=$3; shift 3
-	GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x \
-		git -C "$T/v/audit.git" -c gpg.format=ssh -c user.signingkey="$key" \
-		commit-tree -S -p "$(G "$T/v" rev-parse main)" "$tree" "$@"
-}
 forge() { # what action replacement-MISSION-status [extra index edits via function]
 	local what=$1 action=$2 status=$3 edit=$4
 	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"
@@ -123,7 +117,7 @@ forge() { # what action replacement-MISSION-status [extra index edits via functi
 	tree=$(G "$T/v" write-tree)
 	unset GIT_INDEX_FILE
 	seq=$(( $(G "$T/v" log -1 --format=%B main | sed -n 's/^Evault-Seq: //p') + 1 ))
-	c=$(commit_as "$T/eve" "" "$tree" -m "$what" -m "Evault-Seq: $seq
+	c=$(commit_as "$T/eve" main "$tree" -m "$what" -m "Evault-Seq: $seq
 Evault-Action: $action
 Evault-Actor: eve
 Evault-Mission: M-2")

@@ -49,7 +49,12 @@ expect_error 7 "only once" as bob mission authorize-photos M-1 --by x --ref y --
 expect 0 "show" as alice mission show M-1
 grep -q "photos *authorised" "$T/out" && grep -q "BC-2026-117" "$T/out" && grep -q "recorded by: bob" "$T/out" &&
 	ok "show gives the authorisation" || ko "show: $(cat "$T/out")"
-grep -rq "BC-2026-117" vault/audit.git vault/keys 2>/dev/null && ko "reference in clear" || ok "reference never in clear"
+# git stores its objects compressed: search what git shows (every state, every message)
+in_clear() { grep -rqF "$1" vault/keys vault/objects ||
+	git -C vault/audit.git grep -qF "$1" $(git -C vault/audit.git rev-list main) ||
+	git -C vault/audit.git log --format=%B main | grep -qF "$1"; }
+check "reference never in clear" bash -c "$(declare -f in_clear); ! in_clear BC-2026-117"
+check "... which the search would find if it were" bash -c "$(declare -f in_clear); in_clear 'Evault-Action: mission.authorize-photos'"
 git -C vault/audit.git show main:missions/M-1/MISSION | grep -q '^photo-authorisation yes$' && ok "MISSION says yes" || ko "MISSION"
 for k in jpeg png heic mp4 mov; do
 	expect 0 "$k accepted after authorisation" as bob put "s.$k" "M-1/dossier/p.$k"
@@ -73,9 +78,7 @@ forge() { # what action mission edit-function
 	tree=$(G "$T/v" write-tree)
 	unset GIT_INDEX_FILE
 	seq=$(( $(G "$T/v" log -1 --format=%B main | sed -n 's/^Evault-Seq: //p') + 1 ))
-	c=$(GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x \
-		G "$T/v" -c gpg.format=ssh -c user.signingkey="$T/eve" commit-tree -S \
-		-p "$(G "$T/v" rev-parse main)" "$tree" -m "$what" -m "Evault-Seq: $seq
+	c=$(commit_as "$T/eve" main "$tree" -m "$what" -m "Evault-Seq: $seq
 Evault-Action: $action
 Evault-Actor: eve
 Evault-Mission: $mid

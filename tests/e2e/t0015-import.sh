@@ -40,8 +40,10 @@ check "... that are the card's" bash -c "grep -o 'sha256:[0-9a-f]*' '$T/msg' | c
 check "... and says all five wiped" grep -q '^Evault-Wiped: 5$' "$T/msg"
 # existing files: nothing overwritten, nothing wiped
 mkdir -p "$T/card2"; media jpeg "$T/card2/IMG_0001.JPG"; media jpeg "$T/card2/IMG_0009.JPG"
-as bob import M-1 "$T/card2" --to dossier/photos/DCIM/100MEDIA >/dev/null 2>&1
-check "a name already in the vault is left alone and the card kept" test -f "$T/card2/IMG_0001.JPG" -a -f "$T/card2/IMG_0009.JPG"
+expect_error 12 "a name already in the vault: import --wipe-source refuses to wipe" \
+	as bob import M-1 "$T/card2" --to dossier/photos/DCIM/100MEDIA --wipe-source
+check "... the card is kept whole" test -f "$T/card2/IMG_0001.JPG" -a -f "$T/card2/IMG_0009.JPG"
+check "... the other file imported" grep -q '^imported  IMG_0009.JPG' "$T/out"
 expect 0 "verify accepts the imports" as alice audit verify --objects
 # a forged import listing a file that is not there
 G() { local r=$1; shift; git -C "$r/audit.git" "$@"; }
@@ -49,9 +51,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$T/eve" -C eve
 as alice user add eve --role admin --pubkey "$(cat "$T/eve.pub")" >/dev/null
 rm -rf "$T/v"; cp -a "$T/vault" "$T/v"
 seq=$(( $(G "$T/v" log -1 --format=%B main | sed -n 's/^Evault-Seq: //p') + 1 ))
-c=$(GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x \
-	G "$T/v" -c gpg.format=ssh -c user.signingkey="$T/eve" commit-tree -S -p main "main^{tree}" \
-	-m "Import 1 file" -m "Evault-Seq: $seq
+c=$(commit_as "$T/eve" main "$(G "$T/v" rev-parse 'main^{tree}')" -m "Import 1 file" -m "Evault-Seq: $seq
 Evault-Action: file.import
 Evault-Actor: eve
 Evault-Mission: M-1
