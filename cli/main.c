@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -135,6 +136,11 @@ int main(int argc, char **argv)
 	cli c;
 	bool help = false, version = false;
 	int rc;
+	/* No core files: a crash must not write plaintext chunks (or, for the
+	 * mount, a long-lived process's buffers) to disk. Keys live in
+	 * sodium_malloc memory, which is excluded from dumps anyway. */
+	struct rlimit nocore = {0, 0};
+	setrlimit(RLIMIT_CORE, &nocore);
 	memset(&c, 0, sizeof(c));
 	c.repo_path = getenv("EVAULT_REPO");
 	c.identity_path = getenv("EVAULT_IDENTITY");

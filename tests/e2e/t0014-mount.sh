@@ -188,6 +188,7 @@ big_mib=512 # the memory bound is checked in the release run; the sanitized one 
 dd if=/dev/urandom of="$T/big" bs=1M count=$big_mib status=none
 cp "$T/big" "$M/M-1/work/big.bin" && cmp -s "$T/big" "$M/M-1/work/big.bin" && ok "$big_mib MiB written and read back" || ko "big file"
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+check "the mount process writes no core file (plaintext buffers)" grep -qE '^Max core file size +0 +0 ' "/proc/$pid/limits"
 if [ -n "${EVAULT_E2E_SANITIZED:-}" ]; then # ASan's shadow memory and quarantine
 	ok "mount peak memory $((hwm / 1024)) MiB (sanitized build: bound checked in the release run)"
 else
