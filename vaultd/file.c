@@ -210,7 +210,8 @@ typedef struct put_ctx {
 	int fd;
 	size_t chunk_size;
 	bool eof;
-	const mission_rec *mr; /* content rules */
+	const mission_rec *mr;         /* content rules */
+	crypto_hash_sha256_state *sha; /* SHA-256 of what was read, or NULL */
 	char ctype[MANIFEST_CTYPE_MAX];
 	uint64_t size;
 	uint8_t (*ids)[OBJECT_ID_LEN];
@@ -310,6 +311,8 @@ static int put_produce(void *p, size_t index, void *s)
 		return 0;
 	slot->len = (size_t)n;
 	slot->staged = NULL;
+	if (c->sha) /* the reader runs in order: one pass fingerprints the source */
+		crypto_hash_sha256_update(c->sha, slot->plain, slot->len);
 	if (index == 0) /* the charter's content rules, from the bytes */
 		return content_check(c->mr, content_classify(slot->plain, slot->len, c->ctype),
 				     c->ctype) < 0
@@ -595,12 +598,14 @@ done:
 
 int evault_file_put_fd(evault_repo *repo, const char *vp, int fd, const evault_put_opts *opts)
 {
-	return file_put(repo, vp, fd, opts, NULL, NULL);
+	return file_put(repo, vp, fd, opts, NULL, NULL, NULL);
 }
 
 int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *opts,
-	     content_tally *refusals, char fid_out[LAYOUT_FID_LEN + 1])
+	     content_tally *refusals, char fid_out[LAYOUT_FID_LEN + 1], char sha_out[65])
 {
+	crypto_hash_sha256_state sha;
+	crypto_hash_sha256_init(&sha);
 	evault_put_opts defaults = EVAULT_PUT_OPTS_INIT;
 	state *st = NULL;
 	mission_rec mr;
@@ -629,6 +634,7 @@ int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *o
 	c.k = k;
 	c.fd = fd;
 	c.mr = &mr;
+	c.sha = sha_out ? &sha : NULL;
 	snprintf(c.ctype, sizeof(c.ctype), "application/x-empty");
 	c.chunk_size = repo->cfg.chunk_size;
 	static const pipeline_ops ops = {put_produce, put_work, put_consume};
@@ -686,7 +692,13 @@ int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *o
 	m.nchunks = c.nids;
 	m.chunks = c.ids;
 	rc = record_file(repo, &v, &m, opts->force, fid_out);
+	if (rc == 0 && sha_out) {
+		uint8_t h[crypto_hash_sha256_BYTES];
+		crypto_hash_sha256_final(&sha, h);
+		hex_encode(sha_out, h, sizeof(h));
+	}
 done:
+	sodium_memzero(&sha, sizeof(sha)); /* it absorbed plaintext */
 	publisher_stop(&c);
 	pool_free(&pl, repo->cfg.chunk_size);
 	free(c.ids);

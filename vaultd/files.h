@@ -32,9 +32,10 @@ int file_scan(file_list *out, evault_repo *repo, const state *st, const char *mi
 	      const class_keys *k, const char *want);
 
 /* evault_file_put_fd, with refusals counted in *refusals (when not NULL) instead of
- * one event each, and the new file's id written to fid_out (when not NULL). */
+ * one event each, and the new file's id and the SHA-256 of the bytes read (hex)
+ * written to fid_out and sha_out (when not NULL). */
 int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *opts,
-	     content_tally *refusals, char fid_out[LAYOUT_FID_LEN + 1]);
+	     content_tally *refusals, char fid_out[LAYOUT_FID_LEN + 1], char sha_out[65]);
 
 /* Decrypts and decodes the manifest of one file (caller clears m). */
 int file_load(const state *st, const char *mid, evault_class cls, const class_keys *k,

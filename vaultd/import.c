@@ -2,8 +2,9 @@
  * The camera-card workflow (DESIGN §8, charter CHR-GOV-001 §02: photos are
  * kept only in the company's system and deleted from devices once
  * transferred). Every regular file under the source is stored (content
- * rules apply), read back through the verified path and compared with the
- * source by SHA-256; only when every copy is proven are the sources wiped
+ * rules apply) and fingerprinted by SHA-256 in the same read of the card,
+ * then read back through the verified path and compared with that
+ * fingerprint; only when every copy is proven are the sources wiped
  * (overwritten with zeros, synced, unlinked). One `file.import` event lists
  * what was imported and each file's fingerprint.
  */
@@ -111,21 +112,6 @@ static void sha_hex(char out[65], crypto_hash_sha256_state *s)
 	hex_encode(out, h, sizeof(h));
 }
 
-static int hash_fd(int fd, char out[65])
-{
-	crypto_hash_sha256_state s;
-	uint8_t buf[1 << 16];
-	ssize_t n;
-	crypto_hash_sha256_init(&s);
-	while ((n = read_full(fd, buf, sizeof(buf))) > 0)
-		crypto_hash_sha256_update(&s, buf, (size_t)n);
-	sodium_memzero(buf, sizeof(buf));
-	if (n < 0)
-		return error_errno("cannot read the source", NULL);
-	sha_hex(out, &s);
-	return 0;
-}
-
 static int sha_sink(const void *data, size_t len, void *p)
 {
 	crypto_hash_sha256_update(p, data, len);
@@ -221,13 +207,13 @@ int evault_file_import(evault_repo *repo, const char *mid, const char *src, cons
 		}
 		evault_put_opts o = EVAULT_PUT_OPTS_INIT;
 		vp.size = 0;
-		if ((rc = hash_fd(fd, x->sha)) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
-		    (rc = evault_buf_printf(&vp, "%s/%s/%s%s%s", mid, cname, sub, *sub ? "/" : "",
+		if ((rc = evault_buf_printf(&vp, "%s/%s/%s%s%s", mid, cname, sub, *sub ? "/" : "",
 					    x->rel)) < 0) {
 			close(fd);
 			goto done;
 		}
-		rc = file_put(repo, vp.ptr, fd, &o, &refused, x->fid);
+		/* one read of the card: put fingerprints what it stores as it reads */
+		rc = file_put(repo, vp.ptr, fd, &o, &refused, x->fid, x->sha);
 		close(fd);
 		if (rc == EVAULT_EREFUSED) {
 			if (rep->cb)
