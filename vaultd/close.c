@@ -987,7 +987,7 @@ static int finish_close(evault_repo *repo, const char *mid, evault_buf *report)
 	if ((rc = file_store_buffer(repo, dk, cert.ptr, cert.size, &cm)) < 0)
 		goto done;
 	rc = file_record(st, mid, EVAULT_CLASS_DOSSIER, dk, &cm, r.certificate);
-	free(cm.chunks);
+	free(cm.objs);
 	if (rc < 0)
 		goto done;
 	snprintf(m.status, sizeof(m.status), "closed");

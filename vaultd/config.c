@@ -94,6 +94,12 @@ int config_parse(config *c, const char *text, size_t len)
 							"repository format %lu is newer than this "
 							"evault supports (%d): upgrade evault",
 							num, EVAULT_FORMAT);
+			if (ok && num < EVAULT_FORMAT)
+				return evault_error_set(
+				    EVAULT_EFORMAT,
+				    "repository format %lu was made by an earlier "
+				    "evault, before format %d: not readable by this one",
+				    num, EVAULT_FORMAT);
 			c->format = (unsigned)num;
 		} else if (strcmp(key, "vault-id") == 0) {
 			bit = K_ID;

@@ -214,6 +214,7 @@ typedef struct put_ctx {
 	crypto_hash_sha256_state *sha; /* SHA-256 of what was read, or NULL */
 	char ctype[MANIFEST_CTYPE_MAX];
 	uint64_t size;
+	uint64_t produced; /* bytes read, bounded by EVAULT_FILE_MAX */
 	uint8_t (*ids)[OBJECT_ID_LEN];
 	size_t nids, aids;
 	backend_staged *batch[PUBLISH_BATCH];
@@ -309,6 +310,11 @@ static int put_produce(void *p, size_t index, void *s)
 		c->eof = true;
 	if (n == 0)
 		return 0;
+	if ((c->produced += (uint64_t)n) > EVAULT_FILE_MAX)
+		return evault_error_set(EVAULT_EINVAL,
+					"the source is larger than %llu bytes, the "
+					"largest file a vault holds",
+					(unsigned long long)EVAULT_FILE_MAX);
 	slot->len = (size_t)n;
 	slot->staged = NULL;
 	if (c->sha) /* the reader runs in order: one pass fingerprints the source */
@@ -388,6 +394,7 @@ static void pool_free(pool *pl, size_t chunk_size)
 typedef struct get_slot {
 	uint8_t *plain;
 	size_t len;
+	const uint8_t *id; /* the chunk's object, NULL for a hole */
 } get_slot;
 
 static int pool_new(pool *pl, evault_repo *repo, bool get)
@@ -438,9 +445,9 @@ static void random_fid(char out[FID_HEX])
 static int objs_text(evault_buf *out, const manifest *m)
 {
 	int rc = 0;
-	for (size_t i = 0; i < m->nchunks && rc == 0; i++) {
+	for (size_t i = 0; i < m->nobjs && rc == 0; i++) {
 		char hex[OBJECT_HEX_LEN + 1];
-		object_id_hex(hex, m->chunks[i]);
+		object_id_hex(hex, m->objs[i]);
 		rc = evault_buf_printf(out, "%s\n", hex);
 	}
 	return rc;
@@ -491,8 +498,8 @@ done:
  */
 static int objects_present(evault_repo *repo, const manifest *m)
 {
-	for (size_t i = 0; i < m->nchunks; i++) {
-		int e = repo->objects->ops->exists(repo->objects, m->chunks[i]);
+	for (size_t i = 0; i < m->nobjs; i++) {
+		int e = repo->objects->ops->exists(repo->objects, m->objs[i]);
 		if (e < 0)
 			return e;
 		if (e == 0)
@@ -522,7 +529,7 @@ static int commit_record(state *st, const char *mid, evault_class cls, const cla
 	if ((rc = evault_buf_printf(&sum, "%s file in %s/%s", nold ? "Replace" : "Add", mid,
 				    evault_class_name(cls))) < 0 ||
 	    (rc = evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\nEvault-Objects: %zu\n",
-				    evault_class_name(cls), fid, m->nchunks)) < 0)
+				    evault_class_name(cls), fid, m->nobjs)) < 0)
 		goto done;
 	for (size_t i = 0; i < nold && rc == 0; i++)
 		rc = evault_buf_printf(&tr, "Evault-Replaces: %s\n", old[i]);
@@ -689,8 +696,8 @@ int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *o
 	m.added = (int64_t)time(NULL);
 	m.chunk_size = repo->cfg.chunk_size;
 	memcpy(m.content_type, c.ctype, sizeof(m.content_type));
-	m.nchunks = c.nids;
-	m.chunks = c.ids;
+	m.nobjs = c.nids;
+	m.objs = c.ids;
 	rc = record_file(repo, &v, &m, opts->force, fid_out);
 	if (rc == 0 && sha_out) {
 		uint8_t h[crypto_hash_sha256_BYTES];
@@ -714,6 +721,7 @@ typedef struct get_ctx {
 	evault_repo *repo;
 	const class_keys *k;
 	const manifest *m;
+	manifest_walk walk;
 	file_sink sink;
 	void *payload;
 } get_ctx;
@@ -721,7 +729,13 @@ typedef struct get_ctx {
 static int get_produce(void *p, size_t index, void *s)
 {
 	get_ctx *c = p;
-	return index < c->m->nchunks ? 1 : 0;
+	get_slot *slot = s;
+	uint64_t at;
+	if (!manifest_walk_next(c->m, &c->walk, &at, &slot->id))
+		return 0;
+	return at == index
+		   ? 1
+		   : evault_error_set(EVAULT_ECORRUPT, "a file's chunk list is out of order");
 }
 
 static int get_work(void *p, size_t index, void *s, void *w)
@@ -730,15 +744,19 @@ static int get_work(void *p, size_t index, void *s, void *w)
 	get_slot *slot = s;
 	put_worker *gw = w;
 	const manifest *m = c->m;
-	size_t want = index + 1 < m->nchunks ? m->chunk_size
-					     : (size_t)(m->size - (uint64_t)index * m->chunk_size);
-	int rc = c->repo->objects->ops->get(c->repo->objects, m->chunks[index], &gw->obj,
+	size_t want = manifest_chunk_len(m, index);
+	if (!slot->id) { /* a hole reads as zeros */
+		memset(slot->plain, 0, want);
+		slot->len = want;
+		return 0;
+	}
+	int rc = c->repo->objects->ops->get(c->repo->objects, slot->id, &gw->obj,
 					    m->chunk_size + OBJ_OVERHEAD);
 	if (rc == EVAULT_ENOTFOUND)
 		return evault_error_set(EVAULT_ECORRUPT, "%s", evault_error_last());
 	if (rc < 0)
 		return rc;
-	rc = chunk_open(slot->plain, m->chunk_size, &slot->len, c->k, gw->cw, m->chunks[index],
+	rc = chunk_open(slot->plain, m->chunk_size, &slot->len, c->k, gw->cw, slot->id,
 			(const uint8_t *)gw->obj.ptr, gw->obj.size);
 	if (rc == 0 && slot->len != want)
 		rc = evault_error_set(EVAULT_ECORRUPT,
@@ -770,7 +788,7 @@ int file_read(evault_repo *repo, const class_keys *k, const manifest *m, file_si
 	int rc;
 	if (m->chunk_size > EVAULT_CHUNK_MAX)
 		return evault_error_set(EVAULT_ECORRUPT, "manifest chunk size out of range");
-	if (m->nchunks == 0)
+	if (m->size == 0)
 		return 0;
 	/* Chunk buffers are sized by the file's own chunk size. */
 	uint32_t saved = repo->cfg.chunk_size;
@@ -778,7 +796,7 @@ int file_read(evault_repo *repo, const class_keys *k, const manifest *m, file_si
 	rc = pool_new(&pl, repo, true);
 	repo->cfg.chunk_size = saved;
 	if (rc == 0) {
-		get_ctx c = {repo, k, m, sink, payload};
+		get_ctx c = {repo, k, m, {0, 0, 0}, sink, payload};
 		static const pipeline_ops ops = {get_produce, get_work, get_consume};
 		rc = pipeline_run(&ops, &c, pl.slots, pl.nslots, pl.workers, pl.nworkers);
 	}
@@ -792,8 +810,10 @@ int file_store_buffer(evault_repo *repo, const class_keys *k, const void *data, 
 	size_t cs = repo->cfg.chunk_size, n = (len + cs - 1) / cs;
 	m->size = len;
 	m->chunk_size = (uint32_t)cs;
-	m->nchunks = 0;
-	m->chunks = NULL;
+	m->nobjs = 0;
+	m->objs = NULL;
+	m->nholes = 0;
+	m->holes = NULL;
 	if (len == 0)
 		return 0;
 	chunk_worker *w = chunk_worker_new(cs, repo->cfg.zstd_level);
@@ -806,8 +826,8 @@ int file_store_buffer(evault_repo *repo, const class_keys *k, const void *data, 
 			rc = repo->objects->ops->put(repo->objects, ids[i], obj.ptr, obj.size);
 	}
 	if (rc == 0) {
-		m->nchunks = n;
-		m->chunks = ids;
+		m->nobjs = n;
+		m->objs = ids;
 		ids = NULL;
 	}
 	free(ids);
@@ -1052,8 +1072,8 @@ done:
 	return rc;
 }
 
-/* Re-encryption for a move across classes: src's chunks, read with from,
- * sealed again with to, one chunk at a time. */
+/* Re-encryption for a move across classes: src's stored chunks, read with
+ * from, sealed again with to, one chunk at a time; holes stay holes. */
 typedef struct reenc_ctx {
 	evault_repo *repo;
 	const class_keys *to;
@@ -1082,19 +1102,44 @@ int file_reencrypt(evault_repo *repo, const class_keys *from, const manifest *sr
 	int rc;
 	*dst = *src;
 	dst->path = NULL;
-	dst->chunks = NULL;
-	dst->nchunks = 0;
-	if (src->nchunks == 0)
+	dst->objs = NULL;
+	dst->nobjs = 0;
+	dst->holes = NULL;
+	dst->nholes = 0;
+	if (src->nholes && !(dst->holes = malloc(src->nholes * sizeof(manifest_hole))))
+		return error_oom();
+	if (src->nholes)
+		memcpy(dst->holes, src->holes, src->nholes * sizeof(manifest_hole));
+	dst->nholes = src->nholes;
+	if (src->nobjs == 0)
 		return 0;
+	/* The stored chunks alone, as a file without holes: every one whole but
+	 * the file's own last chunk, when it is stored. */
+	uint64_t last = manifest_chunk_count(src->size, src->chunk_size) - 1, index = 0;
+	manifest_walk w;
+	const uint8_t *id;
+	manifest_walk_init(&w);
+	while (manifest_walk_objs(src, &w, &index, &id))
+		;
+	manifest dense = *src;
+	dense.nholes = 0;
+	dense.holes = NULL;
+	dense.size = (uint64_t)(src->nobjs - 1) * src->chunk_size +
+		     (index == last ? manifest_chunk_len(src, last) : src->chunk_size);
 	c.w = chunk_worker_new(src->chunk_size, repo->cfg.zstd_level);
-	c.ids = calloc(src->nchunks, OBJECT_ID_LEN);
-	rc = !c.w || !c.ids ? error_oom() : file_read(repo, from, src, reenc_sink, &c);
-	if (rc == 0 && c.n != src->nchunks)
+	c.ids = calloc(src->nobjs, OBJECT_ID_LEN);
+	rc = !c.w || !c.ids ? error_oom() : file_read(repo, from, &dense, reenc_sink, &c);
+	if (rc == 0 && c.n != src->nobjs)
 		rc = evault_error_set(EVAULT_ECORRUPT, "a file's chunks do not match its manifest");
 	if (rc == 0 && (rc = repo->objects->ops->sync(repo->objects)) == 0) {
-		dst->chunks = c.ids;
-		dst->nchunks = c.n;
+		dst->objs = c.ids;
+		dst->nobjs = c.n;
 		c.ids = NULL;
+	}
+	if (rc < 0) {
+		free(dst->holes);
+		dst->holes = NULL;
+		dst->nholes = 0;
 	}
 	free(c.ids);
 	evault_buf_dispose(&c.obj);

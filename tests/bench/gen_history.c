@@ -78,17 +78,12 @@ int main(int argc, char **argv)
 		randombytes_buf(rnd, sizeof(rnd));
 		hex_encode(fid, rnd, sizeof(rnd));
 		snprintf(path, sizeof(path), "generated/file-%ld.txt", i);
-		manifest mf = {MANIFEST_TYPE_FILE,
-			       path,
-			       0,
-			       0644,
-			       (int64_t)time(NULL),
-			       0,
-			       (int64_t)time(NULL),
-			       "",
-			       evault_repo_chunk_size(repo),
-			       0,
-			       NULL};
+		manifest mf = {.type = MANIFEST_TYPE_FILE,
+			       .path = path,
+			       .mode = 0644,
+			       .mtime = (int64_t)time(NULL),
+			       .added = (int64_t)time(NULL),
+			       .chunk_size = evault_repo_chunk_size(repo)};
 		evault_buf plain = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT;
 		if (manifest_encode(&plain, &mf) < 0 ||
 		    blob_seal(&enc, keys[m][cls], OBJ_KIND_MANIFEST, fid, plain.ptr, plain.size) <

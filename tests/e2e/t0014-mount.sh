@@ -7,17 +7,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ops() { python3 "$HERE/fixtures/fsops.py" "$@"; }
 media() { python3 "$HERE/fixtures/media.py" "$@"; }
 events() { git -C "$T/vault/audit.git" rev-list --count main; }
-mnt() { # who dir [options]: mounts in the background
-	local who=$1 dir=$2; shift 2
-	mkdir -p "$dir"
-	MOUNTS+=("$dir")
-	# a mount in the background has no stderr: sanitizer reports go to files
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san" \
-		as "$who" mount "$dir" "$@"
-}
-san_clean() { # no sanitizer report from any mount process
-	if ls "$T"/san.* >/dev/null 2>&1; then head -c 3000 "$T"/san.*; return 1; fi
-}
 M=$T/m
 as alice mission create M-2 --member carol >/dev/null
 as alice mission grant M-1 dave >/dev/null

@@ -83,6 +83,10 @@ typedef enum evault_class {
 	EVAULT_CLASS_CODES = 2,
 } evault_class;
 #define EVAULT_CLASS_COUNT 3
+
+/* The largest file a vault holds (16 TiB): larger sizes are refused
+ * (EVAULT_EINVAL; EFBIG in the mount). */
+#define EVAULT_FILE_MAX (UINT64_C(1) << 44)
 const char *evault_class_name(evault_class cls);
 int evault_class_parse(evault_class *out, const char *name);
 

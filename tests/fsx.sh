@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Long runs of the file-system exerciser (tests/e2e/fixtures/fsx.py) on a
+# real mount: a vault made like the e2e tests make it, mounted by bob, and
+# fsx runs with seeds FIRST_SEED, FIRST_SEED+1, ... on files in M-1/work
+# until SECONDS have passed or a seed fails. Then the mount is unmounted and
+# the whole history verified.
+#
+#   tests/fsx.sh [SECONDS] [FIRST_SEED]     (defaults: 600 s, seed 1)
+#
+# Builds nothing: EVAULT_BIN names the binary (default build/evault).
+# FSX_OPTS adds options to every fsx run (e.g. "--no-mmap --ops 500");
+# FSX_TIMEOUT bounds one seed (default 600 s: a hung mount is a failure).
+# Exit 0 when every seed passed and the history verifies.
+HERE=$(cd "$(dirname "$0")" && pwd)
+EVAULT_BIN=${EVAULT_BIN:-$(cd "$HERE/.." && pwd)/build/evault}
+. "$HERE/e2e/lib.sh"
+FSX=$HERE/e2e/fixtures/fsx.py
+budget=${1:-600}
+seed=${2:-1}
+per_seed=${FSX_TIMEOUT:-600}
+read -r -a fsx_opts <<<"${FSX_OPTS:-}"
+
+standard_vault
+mnt() { # who dir [options]: mounts in the background (as t0014-mount.sh does)
+	local who=$1 dir=$2; shift 2
+	mkdir -p "$dir"
+	MOUNTS+=("$dir")
+	# a mount in the background has no stderr: sanitizer reports go to files
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san" \
+		as "$who" mount "$dir" "$@"
+}
+M=$T/m
+mnt bob "$M" || { echo "fsx.sh: the mount failed"; exit 1; }
+pid=$(sed -n 's/^pid *//p' "$M/.evault/status")
+echo "fsx.sh: $EVAULT_BIN mounted at $M (process $pid), ${budget} s from seed $seed"
+
+alive() { kill -0 "$pid" 2>/dev/null && mountpoint -q "$M"; }
+failed=
+passed=0
+start=$(date +%s)
+while [ $(($(date +%s) - start)) -lt "$budget" ]; do
+	f=$M/M-1/work/fsx-$seed.bin
+	t0=$(date +%s.%N)
+	timeout -k 10 "$per_seed" python3 "$FSX" --seed "$seed" "${fsx_opts[@]}" "$f" >"$T/fsx.out" 2>"$T/fsx.err"
+	rc=$?
+	secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")
+	line=$(head -1 "$T/fsx.out")
+	[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && line="fsx: seed $seed: timed out after $per_seed s (mount hung?)"
+	[ -n "$line" ] || line="fsx: seed $seed: exit $rc: $(head -c 300 "$T/fsx.err")"
+	if [ "$rc" -eq 0 ]; then
+		# what the mount committed at the last close is what the CLI reads
+		if ! as bob get "M-1/work/fsx-$seed.bin" "$T/got" 2>"$T/get.err" || ! cmp -s "$T/got" "$f"; then
+			rc=1
+			line="fsx: seed $seed: the committed file differs from the mount's ($(head -c 200 "$T/get.err"))"
+		fi
+		rm -f "$T/got"
+	fi
+	echo "$line (${secs} s)"
+	if [ "$rc" -ne 0 ]; then
+		failed=$seed
+		sed 's/^/    /' "$T/fsx.err"
+		alive && echo "fsx.sh: the mount is still up" || echo "fsx.sh: the mount process died or lost its mount point"
+		echo "fsx.sh: replay: python3 $FSX --seed $seed ${FSX_OPTS:+$FSX_OPTS }FILE-IN-A-MOUNT"
+		break
+	fi
+	rm -f "$f" || { failed=$seed; echo "fsx.sh: cannot remove $f"; break; }
+	passed=$((passed + 1))
+	seed=$((seed + 1))
+done
+
+rc=0
+if alive; then
+	as bob umount "$M" >/dev/null || { echo "fsx.sh: umount failed"; rc=1; }
+else
+	echo "fsx.sh: the mount is gone (process $pid)"
+	rc=1
+fi
+mountpoint -q "$M" && { fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"; }
+for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && { echo "fsx.sh: the mount process outlived its unmount: killed"; kill -9 "$pid"; rc=1; }
+if as alice audit verify --objects >"$T/verify.out" 2>&1; then
+	echo "fsx.sh: audit verify --objects: ok"
+else
+	echo "fsx.sh: audit verify --objects FAILED: $(head -c 500 "$T/verify.out")"
+	rc=1
+fi
+sleep 1
+if ls "$T"/san.* >/dev/null 2>&1; then
+	echo "fsx.sh: sanitizer reports from the mount:"
+	head -c 3000 "$T"/san.*
+	rc=1
+fi
+[ -n "$failed" ] && rc=1
+echo "fsx.sh: $passed seeds passed${failed:+, seed $failed failed} in $(($(date +%s) - start)) s"
+exit "$rc"
