@@ -111,11 +111,21 @@ int inodes_init(void)
 	return 0;
 }
 
+void inodes_commit_open(void)
+{
+	for (size_t i = 0; T.by_ino && i < T.nb; i++)
+		for (inode *in = T.by_ino[i]; in; in = in->ino_next)
+			if (in->of)
+				of_commit(in->of);
+}
+
 void inodes_free(void)
 {
 	for (size_t i = 0; T.by_ino && i < T.nb; i++)
 		for (inode *in = T.by_ino[i], *nx; in; in = nx) {
 			nx = in->ino_next;
+			if (in->of)
+				ofile_discard(in->of);
 			free_name(in->name);
 			free(in);
 		}

@@ -256,7 +256,8 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 	}
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	fuse_loop_cfg_set_idle_threads(lc, 10);
-	if (fuse_session_loop_mt(se, lc) != 0)
+	/* > 0: stopped by that signal, as asked (what was open is recorded below) */
+	if (fuse_session_loop_mt(se, lc) < 0)
 		rc = evault_error_set(EVAULT_ERROR, "the file system stopped on an error");
 done:
 	if (lc)
@@ -265,14 +266,20 @@ done:
 		fuse_remove_signal_handlers(se);
 	if (mounted)
 		fuse_session_unmount(se);
+	/* stopped (a signal) with files still open: what they hold is recorded */
+	pthread_mutex_lock(&v.mu);
+	if (v.threads)
+		inodes_commit_open();
+	handles_end_all();
+	pthread_mutex_unlock(&v.mu);
 	stop_threads();
 	if (se)
 		fuse_session_destroy(se); /* after destroy(): every handle was released */
+	inodes_free();                    /* open files first: they use their missions */
 	for (vmission *vm = v.missions, *nx; vm; vm = nx) {
 		nx = vm->next;
 		forget_mission(vm);
 	}
-	inodes_free();
 	pool_drain();
 	chunk_worker_free(v.cw);
 	evault_buf_dispose(&v.obj);

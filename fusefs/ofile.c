@@ -339,6 +339,14 @@ static int load_manifest(ofile *of, const manifest *m)
 	return 0;
 }
 
+void ofile_discard(ofile *of)
+{
+	pthread_mutex_lock(&of->mu);
+	of->refs = 1;
+	pthread_mutex_unlock(&of->mu);
+	ofile_unref(of);
+}
+
 void ofile_unref(ofile *of)
 {
 	pthread_mutex_lock(&of->mu);

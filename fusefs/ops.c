@@ -33,6 +33,7 @@ typedef struct dent {
 	int kind;
 } dent;
 typedef struct handle {
+	struct handle *prev, *next; /* every handle the kernel holds (V->mu) */
 	int kind;
 	inode *in; /* held: in->nopen */
 	ofile *of; /* H_FILE: one user of it */
@@ -47,15 +48,59 @@ static handle *hdl(const struct fuse_file_info *fi)
 	return fi ? (handle *)(uintptr_t)fi->fh : NULL;
 }
 
-static void handle_free(handle *h)
+static handle *handles; /* V->mu */
+
+/* A new handle of kind on in, tracked until handle_end. V->mu held. */
+static handle *handle_new(int kind, inode *in)
 {
+	handle *h = calloc(1, sizeof(*h));
 	if (!h)
-		return;
+		return NULL;
+	h->kind = kind;
+	h->in = in;
+	in->nopen++;
+	h->next = handles;
+	if (handles)
+		handles->prev = h;
+	handles = h;
+	return h;
+}
+
+/* The handle's end: a file's use of its open file, its inode, its memory. V->mu held. */
+static void handle_end(handle *h)
+{
+	if (h->kind == H_FILE) {
+		if (h->writes)
+			writers_changed(h->of->vm, -1);
+		ofile_close(h->of);
+	}
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->in->nopen--;
+	inode_release(h->in);
 	evault_buf_dispose(&h->text);
 	for (size_t i = 0; i < h->nents; i++)
 		free_name(h->ents[i].name);
 	free(h->ents);
 	free(h);
+}
+
+/* Locks V->mu around handle_end (a reply that could not be sent, a release). */
+static void handle_end_locked(handle *h)
+{
+	pthread_mutex_lock(&V->mu);
+	handle_end(h);
+	pthread_mutex_unlock(&V->mu);
+}
+
+void handles_end_all(void)
+{
+	while (handles)
+		handle_end(handles);
 }
 
 static bool is_dir_kind(int k)
@@ -496,8 +541,6 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	int rc = in ? inode_resolve(in, &p) : -ENOENT;
 	if (rc == 0 && !is_dir_kind(in->kind))
 		rc = -ENOTDIR;
-	if (rc == 0 && !(h = calloc(1, sizeof(*h))))
-		rc = -ENOMEM;
 	if (rc == 0) {
 		snap_add(&s, ".", in->kind);
 		snap_add(&s, "..", I_DIR);
@@ -518,30 +561,23 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		}
 		rc = s.rc;
 	}
+	if (rc == 0 && !(h = handle_new(H_DIR, in)))
+		rc = -ENOMEM;
 	if (rc == 0) {
-		h->kind = H_DIR;
-		h->in = in;
 		h->ents = s.v;
 		h->nents = s.n;
-		in->nopen++;
 		fi->fh = (uint64_t)(uintptr_t)h;
 		fi->cache_readdir = 0;
 	} else {
 		for (size_t i = 0; i < s.n; i++)
 			free_name(s.v[i].name);
 		free(s.v);
-		free(h);
 	}
 	pthread_mutex_unlock(&V->mu);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
-	else if (fuse_reply_open(req, fi) != 0) {
-		pthread_mutex_lock(&V->mu);
-		in->nopen--;
-		inode_release(in);
-		pthread_mutex_unlock(&V->mu);
-		handle_free(h);
-	}
+	else if (fuse_reply_open(req, fi) != 0)
+		handle_end_locked(h);
 }
 
 static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
@@ -620,13 +656,8 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
 	handle *h = hdl(fi);
 	(void)ino;
-	if (h) {
-		pthread_mutex_lock(&V->mu);
-		h->in->nopen--;
-		inode_release(h->in);
-		pthread_mutex_unlock(&V->mu);
-		handle_free(h);
-	}
+	if (h)
+		handle_end_locked(h);
 	fuse_reply_err(req, 0);
 }
 
@@ -639,14 +670,11 @@ static bool handle_writes(const struct fuse_file_info *fi)
 /* A new file handle on of; V->mu held. */
 static handle *file_handle(inode *in, ofile *of, struct fuse_file_info *fi)
 {
-	handle *h = calloc(1, sizeof(*h));
+	handle *h = handle_new(H_FILE, in);
 	if (!h)
 		return NULL;
-	h->kind = H_FILE;
-	h->in = in;
 	h->of = of;
 	h->writes = handle_writes(fi);
-	in->nopen++;
 	if (h->writes)
 		writers_changed(of->vm, 1);
 	/* the kernel's cached pages hold this version (our own writes go through them) */
@@ -656,35 +684,19 @@ static handle *file_handle(inode *in, ofile *of, struct fuse_file_info *fi)
 	return h;
 }
 
-/* Undoes file_handle when the reply could not be sent. */
-static void drop_handle(handle *h)
-{
-	pthread_mutex_lock(&V->mu);
-	if (h->writes)
-		writers_changed(h->of->vm, -1);
-	ofile_close(h->of);
-	h->in->nopen--;
-	inode_release(h->in);
-	pthread_mutex_unlock(&V->mu);
-	handle_free(h);
-}
-
 /* A handle on a generated file: its text as it is now. V->mu held. */
 static int text_handle(inode *in, const vpath *p, struct fuse_file_info *fi)
 {
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES;
-	handle *h = calloc(1, sizeof(*h));
+	handle *h = handle_new(H_TEXT, in);
 	if (!h)
 		return -ENOMEM;
 	int rc = special_text(&h->text, p);
 	if (rc < 0) {
-		handle_free(h);
+		handle_end(h);
 		return rc;
 	}
-	h->kind = H_TEXT;
-	h->in = in;
-	in->nopen++;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 1; /* generated: sizes change */
 	return 0;
@@ -721,18 +733,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (fuse_reply_open(req, fi) != 0) {
-		handle *h = hdl(fi);
-		if (h->kind == H_FILE) {
-			drop_handle(h);
-			return;
-		}
-		pthread_mutex_lock(&V->mu);
-		in->nopen--;
-		inode_release(in);
-		pthread_mutex_unlock(&V->mu);
-		handle_free(h);
-	}
+	if (fuse_reply_open(req, fi) != 0)
+		handle_end_locked(hdl(fi));
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -805,8 +807,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else if (fuse_reply_create(req, &e, fi) != 0) {
-		drop_handle(h);
 		pthread_mutex_lock(&V->mu);
+		handle_end(h);
 		inode_forget(in, 1);
 		pthread_mutex_unlock(&V->mu);
 	}
@@ -886,14 +888,9 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (h->kind == H_FILE) {
 		of_commit(h->of); /* writes through a mapping may arrive after the last flush */
 		of_drop_refused(h->of);
-		if (h->writes)
-			writers_changed(h->of->vm, -1);
-		ofile_close(h->of);
 	}
-	h->in->nopen--;
-	inode_release(h->in);
+	handle_end(h);
 	pthread_mutex_unlock(&V->mu);
-	handle_free(h);
 	fuse_reply_err(req, 0);
 }
 

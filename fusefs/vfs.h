@@ -179,6 +179,9 @@ typedef struct vpath {
 } vpath;
 
 int inodes_init(void);
+/* At the end of the mount: files still open are recorded (V->mu held), then
+ * everything is freed, open files' buffers wiped (no worker runs then). */
+void inodes_commit_open(void);
 void inodes_free(void);
 inode *inode_get(fuse_ino_t ino);
 inode *inode_child(inode *parent, const char *name);
@@ -241,6 +244,7 @@ int ofile_open(inode *in, const vpath *p, ofile **out);
 /* V->mu held: one user less; the last unbinds it. */
 void ofile_close(ofile *of);
 void ofile_unref(ofile *of);
+void ofile_discard(ofile *of); /* frees it whatever holds it: the mount's end only */
 int of_read(ofile *of, char *out, size_t len, off_t off);
 int of_write(ofile *of, const char *data, size_t len, off_t off);
 int of_truncate(ofile *of, uint64_t size);
@@ -322,5 +326,7 @@ int fail(int rc, const char *what);
 void writers_changed(vmission *vm, int delta);
 void queue_invalidation(fuse_ino_t parent, const char *name);
 extern const struct fuse_lowlevel_ops vfs_ops;
+/* At the mount's end: the handles the kernel never released. V->mu held. */
+void handles_end_all(void);
 
 #endif
