@@ -20,9 +20,12 @@
  *   4. entries move when one is inserted: no centry pointer is kept across
  *      a wait or an insertion, jobs name their chunk by index;
  *   5. while a commit seals the file and takes its manifest (committing),
- *      writes and size changes wait: the manifest is one state of the
- *      file, every chunk of it sealed, and a write made after it leaves
- *      the file dirty for the next commit.
+ *      or the file moves to another class (moving), writes and size
+ *      changes wait before their next chunk: the manifest has every chunk
+ *      sealed, and a write (or the rest of one) made after it leaves the
+ *      file dirty for the next commit;
+ *   6. an error sticks (of->err): a failed seal or publish, a refusal
+ *      dropped; writes, and waits for room, end with it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -132,7 +135,9 @@ static int publish(ofile *of)
 		for (size_t i = 0; i < of->nch; i++)
 			of->ch[i].pending = false;
 	}
-	return rc < 0 ? fail(rc, "storing a file's objects") : 0;
+	if (rc < 0) /* the staged objects are gone: so is what they held (invariant 6) */
+		return of->err = fail(rc, "storing a file's objects");
+	return 0;
 }
 
 /* Decrypts chunk i (C_OBJ, no buffer) into a buffer. of->mu held. */
@@ -277,8 +282,8 @@ void seal_job(chunk_worker *cw, evault_buf *obj, job *j)
 		if (staged) {
 			e->pending = true;
 			of->staged[of->nstaged++] = staged;
-			if (of->nstaged == STAGE_BATCH && publish(of) < 0)
-				of->err = -EIO;
+			if (of->nstaged == STAGE_BATCH)
+				publish(of);
 		}
 	}
 	of->inflight--;
@@ -450,11 +455,28 @@ static void wait_idle(ofile *of)
 		pthread_cond_wait(&of->cv, &of->mu);
 }
 
+void of_hold(ofile *of)
+{
+	pthread_mutex_lock(&of->mu);
+	of->moving = true;
+	pthread_mutex_unlock(&of->mu);
+}
+
+void of_unhold(ofile *of)
+{
+	pthread_mutex_lock(&of->mu);
+	of->moving = false;
+	pthread_cond_broadcast(&of->cv);
+	pthread_mutex_unlock(&of->mu);
+}
+
 int of_rekey(ofile *of, evault_class cls, const manifest *m, const char *fid)
 {
 	int rc = 0;
 	pthread_mutex_lock(&of->mu);
 	wait_idle(of);
+	for (size_t i = 0; i < of->nch && !of->dirty; i++)
+		of->dirty = of->ch[i].st != C_OBJ;
 	if (of->dirty) { /* its commit before the move failed: it stays where it was */
 		rc = -EIO;
 		goto done;
@@ -494,6 +516,13 @@ static int classify(ofile *of, const uint8_t *data, size_t len)
 	return -EACCES;
 }
 
+/* Waits while a commit or a move holds writers off (invariant 5). of->mu held. */
+static void wait_commit(ofile *of)
+{
+	while (of->committing || of->moving)
+		pthread_cond_wait(&of->cv, &of->mu);
+}
+
 /* Waits while chunk i is being sealed or read ahead. of->mu held. */
 static void wait_chunk(ofile *of, uint64_t i)
 {
@@ -505,6 +534,7 @@ static void wait_chunk(ofile *of, uint64_t i)
 static int chunk_for_write(ofile *of, uint64_t i, bool whole)
 {
 	int rc;
+	wait_commit(of);
 	wait_chunk(of, i);
 	centry *e = chunk_at(of, i);
 	if (e && e->st == C_DIRTY)
@@ -531,11 +561,12 @@ static int chunk_for_write(ofile *of, uint64_t i, bool whole)
 		of->lowbuf = i;
 	e->st = C_DIRTY;
 	e->pending = false;
+	of->dirty = true;
 	return 0;
 }
 
 /* Seals buffers (lowest first, not chunk keep) until under the bound. of->mu held. */
-static void make_room(ofile *of, uint64_t keep)
+static int make_room(ofile *of, uint64_t keep)
 {
 	size_t p = of->lowbuf == UINT64_MAX ? of->nch : lower(of, of->lowbuf);
 	while (p < of->nch && !of->ch[p].buf)
@@ -550,8 +581,12 @@ static void make_room(ofile *of, uint64_t keep)
 		else if (e->st == C_DIRTY && chunk_len(of, e->idx) > 0)
 			submit(of, e->idx);
 	}
-	while (of->inflight >= OF_MAX_INFLIGHT || of->nbufs >= OF_MAX_BUFFERS)
+	while (of->inflight >= OF_MAX_INFLIGHT || of->nbufs >= OF_MAX_BUFFERS) {
+		if (of->err && !of->inflight) /* a failed seal keeps its buffer: no room comes */
+			return of->err;
 		pthread_cond_wait(&of->cv, &of->mu);
+	}
+	return 0;
 }
 
 /* Sets the size: chunks past the end dropped, a partial last chunk zero-filled. of->mu held. */
@@ -594,12 +629,6 @@ static int set_size(ofile *of, uint64_t size)
 	return 0;
 }
 
-static void wait_commit(ofile *of)
-{
-	while (of->committing)
-		pthread_cond_wait(&of->cv, &of->mu);
-}
-
 int of_truncate(ofile *of, uint64_t size)
 {
 	pthread_mutex_lock(&of->mu);
@@ -634,8 +663,7 @@ int of_write(ofile *of, const char *data, size_t len, off_t off)
 		size_t in = (size_t)(pos % of->cs);
 		size_t n = of->cs - in < len - done_ ? of->cs - in : len - done_;
 		bool whole = in == 0 && (n == of->cs || pos + n >= of->size);
-		make_room(of, i);
-		if ((rc = chunk_for_write(of, i, whole)) < 0)
+		if ((rc = make_room(of, i)) < 0 || (rc = chunk_for_write(of, i, whole)) < 0)
 			goto done;
 		centry *e = chunk_at(of, i);
 		memcpy(e->buf + in, data + done_, n);
@@ -685,7 +713,8 @@ int of_read(ofile *of, char *out, size_t len, off_t off)
 			prefetch(of, i + k);
 		centry *e = chunk_at(of, i);
 		if (e && !e->buf) {
-			make_room(of, i);
+			if ((rc = make_room(of, i)) < 0)
+				goto done;
 			wait_chunk(of, i);
 			if (!t && !(t = thread_worker(of->cs))) {
 				rc = -ENOMEM;
@@ -893,11 +922,17 @@ void of_drop_refused(ofile *of)
 		}
 	}
 	pthread_mutex_lock(&of->mu);
+	wait_idle(of);       /* jobs still use buffers */
 	of->refused = false; /* counted once; the old version (if any) stays */
 	of->dirty = false;
 	of->unlinked = true;
+	of->err = -EACCES; /* other handles on it: refused too (invariant 6) */
 	for (size_t i = 0; i < of->nch; i++)
 		drop_buf(of, &of->ch[i]);
+	of->nch = 0;
+	of->size = 0;
+	V->repo->objects->ops->discard(V->repo->objects, of->staged, of->nstaged);
+	of->nstaged = 0;
 	pthread_mutex_unlock(&of->mu);
 	unbind(of);
 }

@@ -288,6 +288,16 @@ static int make_entry(inode *dir, const char *name, int kind, struct fuse_entry_
 	return 0;
 }
 
+/* The kernel did not get an entry it was sent: its reference is undone. */
+static void unsent(fuse_ino_t ino)
+{
+	pthread_mutex_lock(&V->mu);
+	inode *in = inode_get(ino);
+	if (in)
+		inode_forget(in, 1);
+	pthread_mutex_unlock(&V->mu);
+}
+
 /* Resolves ino as a directory one may change (create, mkdir, unlink, rename). */
 static int writable_dir(fuse_ino_t ino, inode **out, vpath *p)
 {
@@ -348,8 +358,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_mutex_unlock(&V->mu);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_entry(req, &e);
+	else if (fuse_reply_entry(req, &e) != 0)
+		unsent(e.ino);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t n)
@@ -584,10 +594,13 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 {
 	handle *h = hdl(fi);
 	char *buf = malloc(size ? size : 1);
-	size_t pos = 0;
-	if (!buf || !h || h->kind != H_DIR) {
+	/* the entries' inodes, each referenced once: undone if the reply is not sent */
+	fuse_ino_t *sent = plus ? calloc(size / 32 + 1, sizeof(fuse_ino_t)) : NULL;
+	size_t pos = 0, nsent = 0;
+	if (!buf || !h || h->kind != H_DIR || (plus && !sent)) {
+		fuse_reply_err(req, !h || h->kind != H_DIR ? EBADF : ENOMEM);
 		free(buf);
-		fuse_reply_err(req, buf ? EBADF : ENOMEM);
+		free(sent);
 		return;
 	}
 	pthread_mutex_lock(&V->mu);
@@ -620,6 +633,8 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 					inode_forget(child, 1);
 				break;
 			}
+			if (child)
+				sent[nsent++] = child->ino;
 		} else {
 			struct stat st;
 			memset(&st, 0, sizeof(st));
@@ -634,8 +649,11 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 		pos += sz;
 	}
 	pthread_mutex_unlock(&V->mu);
-	fuse_reply_buf(req, buf, pos);
+	if (fuse_reply_buf(req, buf, pos) != 0)
+		for (size_t i = 0; i < nsent; i++)
+			unsent(sent[i]);
 	free(buf);
+	free(sent);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -784,7 +802,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		of->dirty = true; /* even an empty file is recorded at close */
 		of->mode = mode & 07777;
 		pthread_mutex_unlock(&of->mu);
-		if ((fi->flags & O_TRUNC) && *of->fid && (rc = of_truncate(of, 0)) < 0) {
+	}
+	if (rc == 0 && !made && (fi->flags & O_TRUNC)) { /* made meanwhile by another writer */
+		if ((rc = of_truncate(of, 0)) < 0) {
 			ofile_close(of);
 			inode_forget(in, 1);
 		}
@@ -910,8 +930,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	pthread_mutex_unlock(&V->mu);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_entry(req, &e);
+	else if (fuse_reply_entry(req, &e) != 0)
+		unsent(e.ino);
 }
 
 /* Removes file n of class p (recorded) and detaches its inode. V->mu held. */
@@ -974,6 +994,21 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
  * between leaves both names, never none. Across classes the content is
  * sealed again under the target's key, and an open file follows. V->mu held.
  */
+static int move_file(const vpath *from, const char *oldrel, const vpath *to, const char *newrel);
+
+/* move_file, with an open file's writers held off until it follows (across classes). */
+static int move_one(const vpath *from, const char *oldrel, const vpath *to, const char *newrel)
+{
+	inode *in = inode_of_path(from->vm, from->cls, oldrel);
+	ofile *of = in && from->c != to->c ? in->of : NULL;
+	if (of)
+		of_hold(of);
+	int rc = move_file(from, oldrel, to, newrel);
+	if (of)
+		of_unhold(of);
+	return rc;
+}
+
 static int move_file(const vpath *from, const char *oldrel, const vpath *to, const char *newrel)
 {
 	int rc;
@@ -1109,7 +1144,7 @@ static int move_dir(const vpath *a, const char *srel, const vpath *b, const char
 		if (snprintf(to, sizeof(to), "%s%s", drel, files[i] + sl) > EVAULT_PATH_MAX)
 			rc = -ENAMETOOLONG;
 		else
-			rc = move_file(a, files[i], b, to);
+			rc = move_one(a, files[i], b, to);
 	}
 	/* the directories at their new place, with their mode and times */
 	for (size_t i = 0; i < nd && rc == 0; i++) {
@@ -1188,7 +1223,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		if (td)
 			rc = -EISDIR;
 		else
-			rc = move_file(&a, srel, &b, drel);
+			rc = move_one(&a, srel, &b, drel);
 	} else if (rc == 0) {
 		if (tf)
 			rc = -ENOTDIR;

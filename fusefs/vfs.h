@@ -234,6 +234,7 @@ struct ofile {
 	uint64_t lowbuf; /* no chunk below this index holds a buffer */
 	bool dirty, unlinked, refused, classified;
 	bool committing; /* a commit takes its snapshot: writers wait */
+	bool moving;     /* moved to another class (of_hold): writers wait */
 	int err;         /* a sealing failure, reported at the next write/flush */
 	backend_staged *staged[STAGE_BATCH];
 	size_t nstaged;
@@ -250,8 +251,11 @@ int of_write(ofile *of, const char *data, size_t len, off_t off);
 int of_truncate(ofile *of, uint64_t size);
 int of_commit(ofile *of);        /* V->mu held */
 void of_drop_refused(ofile *of); /* V->mu held */
-/* V->mu held: an open file moved to another class takes the new version. */
-int of_rekey(ofile *of, evault_class cls, const manifest *m, const char *fid);
+/* Writers wait from of_hold to of_unhold: an open file moved to another
+ * class (committed, re-encrypted, then of_rekey: it takes the new version). */
+void of_hold(ofile *of);
+void of_unhold(ofile *of);
+int of_rekey(ofile *of, evault_class cls, const manifest *m, const char *fid); /* V->mu held */
 void of_unlinked(ofile *of); /* V->mu held */
 void fill_file(struct stat *st, const fnode *n, ofile *of, bool writable);
 

@@ -9,7 +9,8 @@
 #
 # Builds nothing: EVAULT_BIN names the binary (default build/evault).
 # FSX_OPTS adds options to every fsx run (e.g. "--no-mmap --ops 500");
-# FSX_TIMEOUT bounds one seed (default 600 s: a hung mount is a failure).
+# FSX_TIMEOUT bounds one seed (default 600 s: a hung mount is a failure);
+# FSX_KEEP=1 keeps the vault and the sanitizer logs after a failure.
 # Exit 0 when every seed passed and the history verifies.
 HERE=$(cd "$(dirname "$0")" && pwd)
 EVAULT_BIN=${EVAULT_BIN:-$(cd "$HERE/.." && pwd)/build/evault}
@@ -34,14 +35,15 @@ mnt bob "$M" || { echo "fsx.sh: the mount failed"; exit 1; }
 pid=$(sed -n 's/^pid *//p' "$M/.evault/status")
 echo "fsx.sh: $EVAULT_BIN mounted at $M (process $pid), ${budget} s from seed $seed"
 
-alive() { kill -0 "$pid" 2>/dev/null && mountpoint -q "$M"; }
+alive() { kill -0 "$pid" 2>/dev/null && timeout -k 5 10 mountpoint -q "$M"; }
+tmo() { timeout -k 10 "$per_seed" "$@"; } # a hung mount must not hang the run
 failed=
 passed=0
 start=$(date +%s)
 while [ $(($(date +%s) - start)) -lt "$budget" ]; do
 	f=$M/M-1/work/fsx-$seed.bin
 	t0=$(date +%s.%N)
-	timeout -k 10 "$per_seed" python3 "$FSX" --seed "$seed" "${fsx_opts[@]}" "$f" >"$T/fsx.out" 2>"$T/fsx.err"
+	tmo python3 "$FSX" --seed "$seed" "${fsx_opts[@]}" "$f" >"$T/fsx.out" 2>"$T/fsx.err"
 	rc=$?
 	secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")
 	line=$(head -1 "$T/fsx.out")
@@ -49,9 +51,18 @@ while [ $(($(date +%s) - start)) -lt "$budget" ]; do
 	[ -n "$line" ] || line="fsx: seed $seed: exit $rc: $(head -c 300 "$T/fsx.err")"
 	if [ "$rc" -eq 0 ]; then
 		# what the mount committed at the last close is what the CLI reads
-		if ! as bob get "M-1/work/fsx-$seed.bin" "$T/got" 2>"$T/get.err" || ! cmp -s "$T/got" "$f"; then
+		if ! tmo "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" \
+			get "M-1/work/fsx-$seed.bin" "$T/got" >/dev/null 2>"$T/get.err"; then
 			rc=1
-			line="fsx: seed $seed: the committed file differs from the mount's ($(head -c 200 "$T/get.err"))"
+			line="fsx: seed $seed: evault get failed or hung: $(head -c 200 "$T/get.err")"
+		else
+			tmo cmp "$T/got" "$f" >"$T/cmp.out" 2>&1
+			case $? in
+			0) ;;
+			1) rc=1 line="fsx: seed $seed: the committed file differs from the mount's: $(head -1 "$T/cmp.out")" ;;
+			124 | 137) rc=1 line="fsx: seed $seed: reading the file back through the mount hung" ;;
+			*) rc=1 line="fsx: seed $seed: reading the file back: $(head -1 "$T/cmp.out")" ;;
+			esac
 		fi
 		rm -f "$T/got"
 	fi
@@ -63,19 +74,21 @@ while [ $(($(date +%s) - start)) -lt "$budget" ]; do
 		echo "fsx.sh: replay: python3 $FSX --seed $seed ${FSX_OPTS:+$FSX_OPTS }FILE-IN-A-MOUNT"
 		break
 	fi
-	rm -f "$f" || { failed=$seed; echo "fsx.sh: cannot remove $f"; break; }
+	tmo rm -f "$f" || { failed=$seed; echo "fsx.sh: cannot remove $f"; break; }
 	passed=$((passed + 1))
 	seed=$((seed + 1))
 done
 
 rc=0
 if alive; then
-	as bob umount "$M" >/dev/null || { echo "fsx.sh: umount failed"; rc=1; }
+	tmo "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" umount "$M" >/dev/null ||
+		{ echo "fsx.sh: umount failed"; rc=1; }
 else
 	echo "fsx.sh: the mount is gone (process $pid)"
 	rc=1
 fi
-mountpoint -q "$M" && { fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"; }
+# still in the mount table (a dead mount answers ENOTCONN): detached
+grep -q " $M fuse" /proc/mounts && { fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M"; }
 for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && { echo "fsx.sh: the mount process outlived its unmount: killed"; kill -9 "$pid"; rc=1; }
 if as alice audit verify --objects >"$T/verify.out" 2>&1; then
@@ -87,9 +100,15 @@ fi
 sleep 1
 if ls "$T"/san.* >/dev/null 2>&1; then
 	echo "fsx.sh: sanitizer reports from the mount:"
-	head -c 3000 "$T"/san.*
+	grep -h -A 12 '^==[0-9]*==ERROR' "$T"/san.* | head -60
+	grep -h '^SUMMARY' "$T"/san.*
 	rc=1
 fi
 [ -n "$failed" ] && rc=1
+if [ "$rc" -ne 0 ] && [ -n "${FSX_KEEP:-}" ]; then
+	trap - EXIT
+	for m in "${MOUNTS[@]}"; do umount -l "$m" 2>/dev/null; done
+	echo "fsx.sh: kept $T"
+fi
 echo "fsx.sh: $passed seeds passed${failed:+, seed $failed failed} in $(($(date +%s) - start)) s"
 exit "$rc"

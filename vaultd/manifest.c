@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "config.h"
 #include "manifest.h"
 #include "names.h"
 #include "util.h"
@@ -26,7 +27,8 @@ size_t manifest_chunk_len(const manifest *m, uint64_t index)
 
 bool manifest_consistent(const manifest *m)
 {
-	if (m->chunk_size == 0 || m->size > EVAULT_FILE_MAX)
+	if (m->chunk_size < EVAULT_CHUNK_MIN || m->chunk_size > EVAULT_CHUNK_MAX ||
+	    m->size > EVAULT_FILE_MAX)
 		return false;
 	uint64_t n = manifest_chunk_count(m->size, m->chunk_size), holes = 0, end = 0;
 	for (size_t i = 0; i < m->nholes; i++) {
@@ -88,11 +90,12 @@ int manifest_decode(manifest *m, const void *data, size_t len)
 	/* bounded by the bytes there before anything is allocated */
 	if (r.bad || memcmp(magic, MANIFEST_MAGIC, 4) != 0 || m->type != MANIFEST_TYPE_FILE ||
 	    plen == 0 || plen > EVAULT_PATH_MAX || clen >= MANIFEST_CTYPE_MAX ||
-	    m->chunk_size == 0 || m->size > EVAULT_FILE_MAX || m->mtime_nsec >= 1000000000u ||
-	    (m->mode & ~07777u) || nholes > r.left / HOLE_LEN)
+	    m->chunk_size < EVAULT_CHUNK_MIN || m->chunk_size > EVAULT_CHUNK_MAX ||
+	    m->size > EVAULT_FILE_MAX || m->mtime_nsec >= 1000000000u || (m->mode & ~07777u) ||
+	    nholes > r.left / HOLE_LEN)
 		goto bad;
 	if (nholes && !(m->holes = calloc(nholes, sizeof(manifest_hole))))
-		return error_oom();
+		goto oom;
 	m->nholes = nholes;
 	for (size_t i = 0; i < nholes; i++) {
 		m->holes[i].first = reader_u64(&r);
@@ -107,19 +110,22 @@ int manifest_decode(manifest *m, const void *data, size_t len)
 		memcpy(m->content_type, ct, clen);
 	m->content_type[clen] = '\0';
 	if (!(m->path = malloc(plen + 1)))
-		return error_oom();
+		goto oom;
 	memcpy(m->path, path, plen);
 	m->path[plen] = '\0';
 	if (!file_path_valid(m->path))
 		goto bad;
 	if (m->nobjs && !(m->objs = malloc(m->nobjs * OBJECT_ID_LEN)))
-		return error_oom();
+		goto oom;
 	if (m->nobjs)
 		memcpy(m->objs, r.p, m->nobjs * OBJECT_ID_LEN);
 	return 0;
 bad:
 	manifest_clear(m);
 	return evault_error_set(EVAULT_ECORRUPT, "malformed file manifest");
+oom:
+	manifest_clear(m);
+	return error_oom();
 }
 
 void manifest_clear(manifest *m)

@@ -10,12 +10,13 @@
 # Targets: every ratio >= 1.0; evault mount peak RSS < 100 MiB.
 #
 # usage: tests/bench/fuse.sh [SCALE]   (SCALE 1 = the sizes above; 0.25 for a quick look)
+#        EVAULT_BIN=path/to/evault to measure another build (default build/evault)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scale=${1:-1}
 command -v gocryptfs >/dev/null || { echo "installing gocryptfs"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gocryptfs >/dev/null; }
-[ -x build/evault ] || scripts/build.sh build >/dev/null
-ev=$PWD/build/evault
+ev=${EVAULT_BIN:-$PWD/build/evault}
+[ -x "$ev" ] || { scripts/build.sh build >/dev/null; ev=$PWD/build/evault; }
 media=$PWD/tests/e2e/fixtures/media.py
 w=$(mktemp -d "${TMPDIR:-/var/tmp}/evault-bench-fuse.XXXXXX")
 cleanup() {

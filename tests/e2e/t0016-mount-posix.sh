@@ -304,6 +304,30 @@ mkdir -p "$P/nl/s1" "$P/nl/s2" "$P/nl/s3"
 printf 'f\n' >"$P/nl/file.txt"
 check "a directory with 3 subdirectories (and a file) has 5 links" test "$(stat -c %h "$P/nl")" = 5
 
+# ---- refused content and moves while files are being written
+case_start "a photo header written last, after full chunks went to the workers" 60
+px refuse-late "$W/late.txt" >"$T/late" 2>&1
+step_is "the photo header's write is refused" "$T/late" write EACCES
+step_is "... the file leaves no entry" "$T/late" gone OK
+check "... and the mount survives" alive
+case_start "a refused file's other handle" 60
+px refuse-other "$W/other.txt" >"$T/other" 2>&1
+step_is "the photo header's write is refused" "$T/other" write EACCES
+step_is "... the same file's other handle is refused too, once it was dropped" "$T/other" later EACCES
+check "... and the mount survives" alive
+check "... nothing of it in the vault" bash -c "! tas 30 bob get M-1/work/other.txt - >/dev/null 2>&1"
+case_start "a directory moved to another class while a file in it is written" 60
+mkdir -p "$W/moving"
+px write-moving "$W/moving/log.txt" "$M/M-1/dossier/moved/log.txt" >"$T/moving" 2>&1 &
+wp=$!
+sleep 1.5
+timeout -k 1 30 mv "$W/moving" "$M/M-1/dossier/moved" 2>"$T/err" && ok "mv of the directory to the dossier" ||
+	ko "mv of the directory (exit $?): $(head -c 200 "$T/err")"
+wait $wp
+check "... every line written before and after the move is in the file at its new place" grep -q '^OK' "$T/moving"
+check "... as the vault recorded it" cmp -s <(tas 30 bob get M-1/dossier/moved/log.txt - 2>/dev/null) "$M/M-1/dossier/moved/log.txt"
+check "... and the mount survives" alive
+
 case_end
 if alive; then
 	expect 0 "bob unmounts" tas 60 bob umount "$M"

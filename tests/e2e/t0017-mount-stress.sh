@@ -90,6 +90,28 @@ check "... and what the open file held is recorded" \
 	test "$(as bob get M-1/work/held.txt - 2>/dev/null)" = "written before the mount was stopped"
 expect 0 "the history verifies, objects included" as alice audit verify --objects
 expect 0 "fsck --full" "$EVAULT_BIN" fsck --full
+
+# a full disk: writes fail (and stay failed) with a clear error, nothing hangs,
+# what was recorded before stays
+mkdir -p "$T/small"
+mount -t tmpfs -o size=12m tmpfs "$T/small" && MOUNTS+=("$T/small")
+S=$T/small/vault
+as alice -R "$S" init --admin alice >/dev/null 2>&1 && as alice -R "$S" mission create F-1 >/dev/null 2>&1 &&
+	ok "a vault on a 12 MiB file system" || ko "vault on a small file system"
+MOUNTS=("$T/ms" "${MOUNTS[@]}")
+mkdir -p "$T/ms"
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san" \
+	as alice -R "$S" mount "$T/ms" && ok "... mounted" || ko "mount on a small file system"
+echo "recorded before the disk filled" >"$T/ms/F-1/work/before.txt"
+timeout -k 5 120 dd if=/dev/urandom of="$T/ms/F-1/work/big.bin" bs=1M count=40 status=none 2>"$T/err"
+rc=$?
+check "writing 40 MiB onto 12 MiB fails, without hanging (exit $rc)" test $rc -ne 0 -a $rc -ne 124
+check "... saying why" grep -qE 'No space left|Input/output error' "$T/err"
+check "... and the mount is alive" timeout 10 head -c 1 "$T/ms/.evault/status"
+check "the file recorded before is intact" test "$(cat "$T/ms/F-1/work/before.txt")" = "recorded before the disk filled"
+rm -f "$T/ms/F-1/work/big.bin"
+expect 0 "alice unmounts" as alice umount "$T/ms"
+expect 0 "that vault's history verifies, objects included" as alice -R "$S" audit verify --objects
 sleep 1
 check "no sanitizer report from the mount processes" san_clean
 finish

@@ -145,20 +145,25 @@ static void inconsistent_refused(void **s)
 	manifest d;
 	evault_buf b = EVAULT_BUF_INIT;
 	/* size says 3 chunks, list has 2 */
-	manifest m = mk("a", 3 * 100, 100, NULL, 0, ids, 2);
+	manifest m = mk("a", 3 * 65536, 65536, NULL, 0, ids, 2);
 	assert_int_equal(manifest_encode(&b, &m), EVAULT_EINVAL);
 	/* a path that escapes */
 	b.size = 0;
-	manifest m2 = mk("../x", 10, 100, NULL, 0, ids, 1);
+	manifest m2 = mk("../x", 10, 65536, NULL, 0, ids, 1);
 	assert_int_equal(manifest_encode(&b, &m2), 0);
 	assert_int_equal(manifest_decode(&d, b.ptr, b.size), EVAULT_ECORRUPT);
 	/* empty file: no chunks */
 	b.size = 0;
-	manifest m3 = mk("empty", 0, 100, NULL, 0, NULL, 0);
+	manifest m3 = mk("empty", 0, 65536, NULL, 0, NULL, 0);
 	assert_int_equal(manifest_encode(&b, &m3), 0);
 	assert_int_equal(manifest_decode(&d, b.ptr, b.size), 0);
 	assert_int_equal(d.nobjs, 0);
 	manifest_clear(&d);
+	/* a chunk size outside what a vault allows: refused */
+	manifest m4 = mk("a", 10, 100, NULL, 0, ids, 1);
+	assert_false(manifest_consistent(&m4));
+	m4.chunk_size = 32u << 20;
+	assert_false(manifest_consistent(&m4));
 	evault_buf_dispose(&b);
 }
 
