@@ -390,7 +390,8 @@ static int rescan_class(vmission *vm, evault_class cls, const state *st, const c
 		if (*n->fid)
 			r.k[r.nk++] = (known){n->fid, n};
 	}
-	qsort(r.k, r.nk, sizeof(known), known_cmp);
+	if (r.nk)
+		qsort(r.k, r.nk, sizeof(known), known_cmp);
 	int rc = layout_each_file(st, vm->mid, cls, rescan_one, &r);
 	free(r.k);
 	if (rc < 0)

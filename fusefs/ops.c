@@ -840,8 +840,18 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	handle *h = hdl(fi);
 	(void)ino;
 	if (h && h->kind == H_TEXT) {
+		/* replied from a copy: the handle may be released as soon as the
+		 * kernel has the reply, before fuse_reply_buf returns */
 		size_t n = off >= 0 && (size_t)off < h->text.size ? h->text.size - (size_t)off : 0;
-		fuse_reply_buf(req, n ? h->text.ptr + off : NULL, n < size ? n : size);
+		n = n < size ? n : size;
+		char *copy = malloc(n ? n : 1);
+		if (copy && n)
+			memcpy(copy, h->text.ptr + off, n);
+		if (copy)
+			fuse_reply_buf(req, copy, n);
+		else
+			fuse_reply_err(req, ENOMEM);
+		free(copy);
 		return;
 	}
 	if (!h || h->kind != H_FILE) {

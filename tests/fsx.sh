@@ -35,7 +35,11 @@ mnt bob "$M" || { echo "fsx.sh: the mount failed"; exit 1; }
 pid=$(sed -n 's/^pid *//p' "$M/.evault/status")
 echo "fsx.sh: $EVAULT_BIN mounted at $M (process $pid), ${budget} s from seed $seed"
 
-alive() { kill -0 "$pid" 2>/dev/null && timeout -k 5 10 mountpoint -q "$M"; }
+mount_state() { # up, dead (the process), hung (its root does not answer) or gone (unmounted)
+	if ! kill -0 "$pid" 2>/dev/null; then echo dead; return; fi
+	timeout -k 5 10 mountpoint -q "$M"
+	case $? in 0) echo up ;; 124 | 137) echo hung ;; *) echo gone ;; esac
+}
 tmo() { timeout -k 10 "$per_seed" "$@"; } # a hung mount must not hang the run
 failed=
 passed=0
@@ -70,7 +74,7 @@ while [ $(($(date +%s) - start)) -lt "$budget" ]; do
 	if [ "$rc" -ne 0 ]; then
 		failed=$seed
 		sed 's/^/    /' "$T/fsx.err"
-		alive && echo "fsx.sh: the mount is still up" || echo "fsx.sh: the mount process died or lost its mount point"
+		echo "fsx.sh: the mount is $(mount_state)"
 		echo "fsx.sh: replay: python3 $FSX --seed $seed ${FSX_OPTS:+$FSX_OPTS }FILE-IN-A-MOUNT"
 		break
 	fi
@@ -80,11 +84,12 @@ while [ $(($(date +%s) - start)) -lt "$budget" ]; do
 done
 
 rc=0
-if alive; then
+state=$(mount_state)
+if [ "$state" = up ]; then
 	tmo "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" umount "$M" >/dev/null ||
 		{ echo "fsx.sh: umount failed"; rc=1; }
 else
-	echo "fsx.sh: the mount is gone (process $pid)"
+	echo "fsx.sh: the mount is $state (process $pid)"
 	rc=1
 fi
 # still in the mount table (a dead mount answers ENOTCONN): detached
