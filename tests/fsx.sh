@@ -22,14 +22,6 @@ per_seed=${FSX_TIMEOUT:-600}
 read -r -a fsx_opts <<<"${FSX_OPTS:-}"
 
 standard_vault
-mnt() { # who dir [options]: mounts in the background (as t0014-mount.sh does)
-	local who=$1 dir=$2; shift 2
-	mkdir -p "$dir"
-	MOUNTS+=("$dir")
-	# a mount in the background has no stderr: sanitizer reports go to files
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san" \
-		as "$who" mount "$dir" "$@"
-}
 M=$T/m
 mnt bob "$M" || { echo "fsx.sh: the mount failed"; exit 1; }
 pid=$(sed -n 's/^pid *//p' "$M/.evault/status")
