@@ -864,8 +864,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_buf(req, buf, (size_t)rc);
-	if (buf)
-		sodium_memzero(buf, size);
+	if (buf && rc > 0) /* plaintext: wiped before it is freed */
+		sodium_memzero(buf, (size_t)rc);
 	free(buf);
 }
 

@@ -8,9 +8,11 @@ total_fail=0
 failed_scripts=()
 for t in "$here"/t[0-9][0-9][0-9][0-9]-*.sh; do
 	echo "== $(basename "$t")"
+	t0=$SECONDS
 	out=$(bash "$t" 2>&1)
 	rc=$?
 	echo "$out"
+	echo "   ($((SECONDS - t0)) s)"
 	line=$(echo "$out" | grep -E '^t[0-9]{4}-.*: [0-9]+ passed, [0-9]+ failed$' | tail -1)
 	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
 	f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed/\1/')
