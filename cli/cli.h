@@ -31,6 +31,7 @@ typedef struct cli {
 	char identity_default[4096];
 	evault_identity *id;
 	evault_repo *repo;
+	bool verify_all; /* audit verify: the whole history, then its head is trusted */
 } cli;
 
 typedef struct cli_command {
@@ -62,7 +63,14 @@ int cli_load_identity(cli *c, bool unlock);
  * (the passphrase is asked: keys are opened, events signed).
  */
 enum cli_as { CLI_AS_NOBODY, CLI_AS_PUBLIC, CLI_AS_UNLOCKED };
+/*
+ * Opens the repository, checked against the heads this identity verified
+ * (DIR/verified next to the identity file): what is new since is verified
+ * first, nothing is done on a history that does not verify.
+ */
 int cli_open_repo(cli *c, enum cli_as as);
+/* Makes the identity file's directory (mode 0700) if absent. */
+void cli_identity_dir(const char *path);
 
 /* getopt_long over a command's own arguments (argv[0] is the command name). */
 #define CLI_GETOPT_RESET() (optind = 0)

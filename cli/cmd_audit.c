@@ -82,6 +82,7 @@ static int verify(cli *c, int argc, char **argv)
 	if (bundle) {
 		rc = evault_audit_verify_bundle(bundle, &vo, &res);
 	} else {
+		c->verify_all = true;
 		rc = cli_open_repo(c, CLI_AS_NOBODY);
 		if (rc == EVAULT_ECORRUPT) {
 			fprintf(stderr, "evault: verification FAILED: %s\n", evault_error_last());

@@ -21,23 +21,6 @@ int cli_kdf_level(const char *s, evault_kdf_level *out)
 }
 
 /* mkdir -p of the identity file's directory, mode 0700. */
-static int cli_identity_dir(const char *path)
-{
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	if (!slash || slash == path)
-		return 0;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	for (char *p = dir + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
-	mkdir(dir, 0700);
-	return 0;
-}
-
 /* Creates the identity at c->identity_path, or loads and unlocks an existing one. */
 int cli_identity_create_or_load(cli *c, const char *name, evault_kdf_level level, bool *created)
 {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -163,13 +164,37 @@ int cli_load_identity(cli *c, bool unlock)
 	return rc;
 }
 
+void cli_identity_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+	mkdir(dir, 0700);
+}
+
 int cli_open_repo(cli *c, enum cli_as as)
 {
 	int rc;
+	char dir[4200];
 	if (!c->repo_path)
 		return evault_error_set(EVAULT_EINVAL,
 					"no repository: set EVAULT_REPO or use --repo PATH");
 	if ((rc = evault_repo_open(&c->repo, c->repo_path)) < 0)
+		return rc;
+	/* the heads this identity verified: next to its file, out of the repository's reach */
+	const char *slash = strrchr(c->identity_path, '/');
+	snprintf(dir, sizeof(dir), "%.*sverified", slash ? (int)(slash - c->identity_path + 1) : 0,
+		 c->identity_path);
+	cli_identity_dir(c->identity_path);
+	if ((rc = evault_repo_trust(c->repo, dir, !c->verify_all)) < 0)
 		return rc;
 	if (as == CLI_AS_NOBODY)
 		return 0;

@@ -15,6 +15,7 @@
 #include "identity.h"
 #include "pipeline.h"
 #include "repo.h"
+#include "trust.h"
 #include "state.h"
 #include "user.h"
 #include "util.h"
@@ -297,6 +298,8 @@ void evault_repo_free(evault_repo *repo)
 {
 	if (!repo)
 		return;
+	trust_save(repo);
+	free(repo->trust_file);
 	state_db_free(repo->db);
 	if (repo->objects)
 		repo->objects->ops->free(repo->objects);

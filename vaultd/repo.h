@@ -23,6 +23,11 @@ struct evault_repo {
 	evault_role role;
 	bool have_actor;
 	size_t nworkers;
+	/* the last head verified by this identity (trust.h): */
+	char *trust_file;  /* NULL: heads are not checked */
+	char trusted[41];  /* "" before the first verification */
+	bool trust_dirty;  /* trusted moved since trust_file was written */
+	bool trust_checking; /* verification under way (it reads states too) */
 };
 
 /* The acting user: EVAULT_EDENIED when no identity or it is no user here. */

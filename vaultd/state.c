@@ -26,6 +26,7 @@
 #include "repo.h"
 #include "sshkey.h"
 #include "state.h"
+#include "trust.h"
 #include "util.h"
 
 #define MAIN_REF "refs/heads/main"
@@ -218,7 +219,7 @@ static int load_head(state *st)
 	if (*end)
 		return evault_error_set(EVAULT_ECORRUPT, "history head %s has a bad Evault-Seq",
 					st->head_hex);
-	return 0;
+	return trust_check(st->repo, st->head_hex); /* nothing acts on an unverified head */
 }
 
 int state_begin(state **out, evault_repo *repo, bool write)
@@ -509,6 +510,11 @@ int state_commit(state *st, const state_event *ev)
 	for (size_t i = 0; i < st->nedits; i++)
 		free(st->edits[i].path);
 	st->nedits = 0;
+	if (st->have_head) { /* made here on a verified head: trusted as it is */
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof(hex), &commit_id);
+		trust_made(repo, hex);
+	}
 	rc = load_head(st);
 	if (rc == 0 && synced < 0)
 		rc = evault_error_set(EVAULT_ERROR, "the event is recorded but the file system "

@@ -7,6 +7,10 @@ EVAULT_BIN=${EVAULT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/evault}
 [ -x "$EVAULT_BIN" ] || { echo "evault binary not found: $EVAULT_BIN" >&2; exit 2; }
 T=$(mktemp -d /tmp/evault-e2e.XXXXXX)
 trap "cleanup_test" EXIT
+# Commands run without --identity (keyless upkeep, audit) keep what they
+# verified next to the default identity: in the test's own home.
+export HOME=$T/home
+mkdir -p "$HOME"
 PASSED=0
 FAILED=0
 TEST_NAME=$(basename "$0" .sh)
@@ -126,4 +130,12 @@ mnt() {
 }
 san_clean() { # no sanitizer report from any mount process
 	if ls "$T"/san.* >/dev/null 2>&1; then head -c 3000 "$T"/san.*; return 1; fi
+}
+
+# A copy of a vault restored over a path used before is, to the identities
+# that used it, a history rolled back: tests that do it on purpose forget
+# what those identities verified (as a sysadmin restoring a backup would).
+forget_verified() {
+	rm -f "$T/verified/"* "$HOME/.config/evault/verified/"* 2>/dev/null
+	return 0
 }

@@ -40,8 +40,8 @@ check "forged commit created" test -n "$forged"
 $G -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$T/signers" verify-commit "$forged" >/dev/null 2>&1
 check "git rejects the forged commit" test $? -ne 0
 $G update-ref refs/heads/main "$forged"
-expect 0 "log still runs on a forged head" as alice log -n 1
-check "evault log flags the forged event" grep -q 'SIGNATURE NOT VERIFIED' "$T/out"
+expect_error 1 "log refuses a forged head: nothing is read from an unverified history" as alice log -n 1
+check "... naming the forged commit" grep -q "commit ${forged:0:12}" "$T/err"
 
 # An unsigned commit.
 unsigned=$(GIT_AUTHOR_NAME=bob GIT_AUTHOR_EMAIL=b@x GIT_COMMITTER_NAME=bob GIT_COMMITTER_EMAIL=b@x \
@@ -49,16 +49,16 @@ unsigned=$(GIT_AUTHOR_NAME=bob GIT_AUTHOR_EMAIL=b@x GIT_COMMITTER_NAME=bob GIT_C
 Evault-Action: file.add
 Evault-Actor: bob")
 $G update-ref refs/heads/main "$unsigned"
-expect 0 "log on an unsigned head" as alice log -n 1
-check "evault log flags the unsigned event" grep -q 'SIGNATURE NOT VERIFIED' "$T/out"
+expect_error 1 "log refuses an unsigned head" as alice log -n 1
+check "... naming it" grep -q "commit ${unsigned:0:12}" "$T/err"
 
 # A valid signature block moved from the header into the message body.
 { grep -v '^gpgsig \|^ ' "$T/commit" | sed -n '1,/^$/p'; sed -n '/^gpgsig /,/END SSH SIGNATURE/p' "$T/commit"; sed -n '/^$/,$p' "$T/commit" | tail -n +2; } >"$T/moved"
 moved=$($G hash-object -t commit -w --stdin <"$T/moved" 2>/dev/null)
 if [ -n "$moved" ]; then
 	$G update-ref refs/heads/main "$moved"
-	expect 0 "log on a commit with its signature in the body" as alice log -n 1
-	check "evault log flags a signature outside the header" grep -q 'SIGNATURE NOT VERIFIED' "$T/out"
+	expect_error 1 "log refuses a commit with its signature in the body" as alice log -n 1
+	check "... saying it is not signed" grep -q "commit ${moved:0:12}: the commit is not signed" "$T/err"
 else
 	ko "could not craft the moved-signature commit"
 fi

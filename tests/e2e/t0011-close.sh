@@ -107,7 +107,7 @@ as bob put "$T/notes.bin" M-2/work/ >/dev/null
 as bob put "$T/badge.txt" M-2/codes/ >/dev/null
 forge() { # what action replacement-MISSION-status [extra index edits via function]
 	local what=$1 action=$2 status=$3 edit=$4
-	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"
+	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"; forget_verified
 	export GIT_INDEX_FILE=$T/index
 	G "$T/v" read-tree main
 	G "$T/v" show main:missions/M-2/MISSION | sed "s/^status .*/status $status/" >"$T/m"
@@ -146,7 +146,7 @@ forge "closing that also drops the work files" mission.closing closing 'eval pen
 as bob codes mark M-2/codes/badge.txt --rotated >/dev/null
 cp -a "$T/vault" "$T/ready"
 for point in close-after-closing close-mid-keys close-after-keys close-mid-objects close-before-commit; do
-	rm -rf "$T/v"; cp -a "$T/ready" "$T/v"
+	rm -rf "$T/v"; cp -a "$T/ready" "$T/v"; forget_verified
 	rc=$(EVAULT_FAILPOINT=$point bash -c '"$@" >/dev/null 2>&1; echo $?' - \
 		"$EVAULT_BIN" -R "$T/v" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" mission close M-2 2>/dev/null)
 	check "kill -9 at $point: the close was killed" test "$rc" -eq 137

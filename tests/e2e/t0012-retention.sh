@@ -109,7 +109,7 @@ check "... and changes nothing" test "$(G "$T/vault" rev-parse main)" = "$before
 
 # kill -9 in the middle of an expiry, then the next run finishes it
 for point in expire-after-expiring expire-after-keys; do
-	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"
+	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"; forget_verified
 	rc=$(EVAULT_FAILPOINT=$point later '+10 years 2 days' bash -c '"$@" >/dev/null 2>&1; echo $?' - \
 		"$EVAULT_BIN" -R "$T/v" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" retention run 2>/dev/null)
 	check "kill -9 at $point: the run was killed" test "$rc" -eq 137

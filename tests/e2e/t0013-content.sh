@@ -71,7 +71,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$T/eve" -C eve
 as alice user add eve --role admin --pubkey "$(cat "$T/eve.pub")" >/dev/null
 forge() { # what action mission edit-function
 	local what=$1 action=$2 mid=$3 edit=$4 tree seq c
-	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"
+	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"; forget_verified
 	export GIT_INDEX_FILE=$T/index
 	G "$T/v" read-tree main
 	$edit "$mid"

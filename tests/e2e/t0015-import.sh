@@ -49,7 +49,7 @@ expect 0 "verify accepts the imports" as alice audit verify --objects
 G() { local r=$1; shift; git -C "$r/audit.git" "$@"; }
 ssh-keygen -q -t ed25519 -N '' -f "$T/eve" -C eve
 as alice user add eve --role admin --pubkey "$(cat "$T/eve.pub")" >/dev/null
-rm -rf "$T/v"; cp -a "$T/vault" "$T/v"
+rm -rf "$T/v"; cp -a "$T/vault" "$T/v"; forget_verified
 seq=$(( $(G "$T/v" log -1 --format=%B main | sed -n 's/^Evault-Seq: //p') + 1 ))
 c=$(commit_as "$T/eve" main "$(G "$T/v" rev-parse 'main^{tree}')" -m "Import 1 file" -m "Evault-Seq: $seq
 Evault-Action: file.import

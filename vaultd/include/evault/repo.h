@@ -37,6 +37,18 @@ int evault_repo_open(evault_repo **out, const char *path);
  * repository). EVAULT_EDENIED when no user of this vault has that key.
  */
 int evault_repo_set_identity(evault_repo *repo, evault_identity *id);
+/*
+ * No state is acted on before it is verified: dir (created if absent, mode
+ * 0700) keeps the last head this identity verified, outside the repository
+ * (DIR/<vault id>). From now on every head the repository is read at is
+ * checked first: the commits since the trusted head are verified with
+ * audit verify's rules (the first time: all of them, from the root), and a
+ * history that no longer contains the trusted head is refused; failures
+ * are EVAULT_ERROR naming the commit and the rule. check: verify the head
+ * now (false: at the next read; audit verify checks everything itself and
+ * then records its head with evault_audit_verify).
+ */
+int evault_repo_trust(evault_repo *repo, const char *dir, bool check);
 /* Borrowed; NULL before a successful evault_repo_set_identity. */
 const char *evault_repo_actor(const evault_repo *repo);
 evault_role evault_repo_actor_role(const evault_repo *repo);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Trust only what was verified (docs/auditing.md, "Every command verifies
+# first"): a writer of the repository files plants state; no command acts
+# on it. Each identity keeps the last head it verified outside the
+# repository (next to its identity file) and verifies what is new first.
+. "$(dirname "$0")/lib.sh"
+standard_vault
+G() { GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x \
+	git -C "$T/vault/audit.git" "$@"; }
+vid=$(sed -n 's/^vault-id //p' "$T/vault/evault.conf")
+tf() { ls "$T/verified/$vid"-* 2>/dev/null | head -1; } # the trust file of $T/vault
+ssh-keygen -q -t ed25519 -N '' -f "$T/mallory-ssh" -C mallory
+mallory_pub=$(new_identity mallory)
+
+# The trusted head lives next to the identity file, outside the repository.
+expect 0 "bob lists his mission" as bob ls M-1
+check "the head bob verified is kept next to his identity" test -s "$(tf)"
+check "... and names the vault's head" grep -q "^head $(G rev-parse main)$" "$(tf)"
+check "nothing of it in the repository" test -z "$(grep -rl "evault-verified" "$T/vault" 2>/dev/null)"
+
+# 1. A writer of the repository files moves main to a commit of theirs that
+# makes mallory an admin (unsigned, or signed by a key the vault does not know).
+good=$(G rev-parse main)
+G show main:users/alice | sed "s/^name alice$/name mallory/; s|^key .*|key $mallory_pub|" >"$T/mallory.rec"
+blob=$(G hash-object -w "$T/mallory.rec")
+utree=$( (G ls-tree main:users; printf '100644 blob %s\tmallory\n' "$blob") | G mktree)
+tree=$( (G ls-tree main | grep -v $'\tusers$'; printf '040000 tree %s\tusers\n' "$utree") | G mktree)
+seq=$(G log -1 --format=%B main | sed -n 's/^Evault-Seq: //p')
+planted=$(GIT_AUTHOR_NAME=alice GIT_AUTHOR_EMAIL=a@x GIT_COMMITTER_NAME=alice GIT_COMMITTER_EMAIL=a@x \
+	G -c gpg.format=ssh -c user.signingkey="$T/mallory-ssh" commit-tree -S -p "$good" "$tree" \
+	-m "Add user mallory" -m "Evault-Seq: $((seq + 1))
+Evault-Action: user.add
+Evault-Actor: alice")
+G update-ref refs/heads/main "$planted"
+check "the planted state has mallory as an admin" bash -c "git -C '$T/vault/audit.git' show main:users/mallory | grep -q '^role admin'"
+expect_error 1 "alice's mission create refuses to act on the planted head" \
+	as alice mission create M-2 --client "Client Two" --member bob
+check "... naming the planted commit and the rule" grep -q "commit ${planted:0:12}: signed by a key that is not alice's" "$T/err"
+check "... and no key of a new mission was sealed to anyone" test ! -e "$T/vault/keys/missions/M-2"
+expect_error 1 "mallory's own commands are refused too" as mallory ls
+expect_error 1 "so is a keyless gc (it would delete what the planted state drops)" "$EVAULT_BIN" gc --dry-run
+
+# Promoting oneself: bob's record rewritten to admin, signed by bob's own ssh key
+# (a technician who can write the repository files).
+G update-ref refs/heads/main "$good"
+G show main:users/bob | sed 's/^role technician$/role admin/' >"$T/bob.rec"
+blob=$(G hash-object -w "$T/bob.rec")
+utree=$( (G ls-tree main:users | grep -v $'\tbob$'; printf '100644 blob %s\tbob\n' "$blob") | G mktree)
+tree=$( (G ls-tree main | grep -v $'\tusers$'; printf '040000 tree %s\tusers\n' "$utree") | G mktree)
+promoted=$(GIT_AUTHOR_NAME=bob GIT_AUTHOR_EMAIL=b@x GIT_COMMITTER_NAME=bob GIT_COMMITTER_EMAIL=b@x \
+	G commit-tree -p "$good" "$tree" -m "Promote" -m "Evault-Seq: $((seq + 1))
+Evault-Action: user.add
+Evault-Actor: bob")
+G update-ref refs/heads/main "$promoted"
+expect_error 1 "bob promoted by a planted commit: refused" as bob mission create M-3 --member bob
+check "... naming it" grep -q "commit ${promoted:0:12}" "$T/err"
+
+# Back to the real head: everything works, nothing was lost.
+G update-ref refs/heads/main "$good"
+expect 0 "the real head: alice creates the mission" as alice mission create M-2 --client "Client Two" --member bob
+check "... sealed to her and bob only" test "$(ls "$T/vault/keys/missions/M-2/work" | sort | tr '\n' ' ')" = "alice.sealed bob.sealed "
+expect_error 6 "mallory is no user of the real vault" as mallory ls
+
+# A history rewritten behind the trusted head: rolled back one event.
+trusted=$(G rev-parse main)
+G update-ref refs/heads/main "$(G rev-parse main~1)"
+expect_error 1 "rolled back behind the head bob verified: refused" as bob ls M-1
+check "... saying the history no longer contains it" grep -q "no longer contains the head verified before (${trusted:0:12})" "$T/err"
+G update-ref refs/heads/main "$trusted"
+expect 0 "the head restored: bob works again" as bob ls M-1
+
+# The first use by an identity verifies from the root: a bad commit below a
+# good-looking head is found even with no trusted head yet.
+put1=$(G rev-parse main)
+echo "note" >"$T/note.txt"
+as bob put "$T/note.txt" M-1/work/ >/dev/null
+G update-ref refs/heads/main "$planted"
+G update-ref refs/heads/main "$(G commit-tree -p "$planted" "$(G rev-parse "$planted^{tree}")" -m "x" -m "Evault-Seq: $((seq + 2))
+Evault-Action: retention.run
+Evault-Actor: alice")"
+rm -f "$T/verified/$vid"-*
+expect_error 1 "a new identity's first command verifies from the root" as carol ls
+check "... and names the oldest bad commit, not the head" grep -q "commit ${planted:0:12}" "$T/err"
+G update-ref refs/heads/main "$(G rev-parse "$put1")"
+
+# audit verify still reports the whole story, and records what it verified.
+G update-ref refs/heads/main "$planted"
+expect 1 "audit verify names the planted commit" "$EVAULT_BIN" audit verify
+check "... the first bad commit" grep -q "FAILED at commit $planted" "$T/err"
+G update-ref refs/heads/main "$put1"
+G reflog expire --expire=now --all # (this test moved main back and forth itself)
+rm -f "$T/verified/$vid"-*
+expect 0 "audit verify of the real history" as alice audit verify
+check "... records its head as verified" grep -q "^head $put1$" "$(tf)"
+check "a damaged trust file is refused, not believed" bash -c "printf 'evault-verified 1\nvault $vid\nhead zz\n' >'$(tf)'; ! '$EVAULT_BIN' --identity '$T/bob.id' --passphrase-file '$T/bob.pass' ls M-1 2>'$T/err'; grep -q 'is damaged' '$T/err'"
+rm -f "$T/verified/$vid"-*
+finish
