@@ -65,8 +65,8 @@ int cli_load_identity(cli *c, bool unlock);
 enum cli_as { CLI_AS_NOBODY, CLI_AS_PUBLIC, CLI_AS_UNLOCKED };
 /*
  * Opens the repository, checked against the heads this identity verified
- * (DIR/verified next to the identity file): what is new since is verified
- * first, nothing is done on a history that does not verify.
+ * (IDENTITY.verified/ beside the identity file): what is new since is
+ * verified first, nothing is done on a history that does not verify.
  */
 int cli_open_repo(cli *c, enum cli_as as);
 /* Makes the identity file's directory (mode 0700) if absent. */

@@ -189,10 +189,8 @@ int cli_open_repo(cli *c, enum cli_as as)
 					"no repository: set EVAULT_REPO or use --repo PATH");
 	if ((rc = evault_repo_open(&c->repo, c->repo_path)) < 0)
 		return rc;
-	/* the heads this identity verified: next to its file, out of the repository's reach */
-	const char *slash = strrchr(c->identity_path, '/');
-	snprintf(dir, sizeof(dir), "%.*sverified", slash ? (int)(slash - c->identity_path + 1) : 0,
-		 c->identity_path);
+	/* the heads this identity verified: beside its file, out of the repository's reach */
+	snprintf(dir, sizeof(dir), "%s.verified", c->identity_path);
 	cli_identity_dir(c->identity_path);
 	if ((rc = evault_repo_trust(c->repo, dir, !c->verify_all)) < 0)
 		return rc;

@@ -11,7 +11,8 @@
  * Invariants checked for every commit C with parent P (root: no P):
  *  1. C has at most one parent; only the root has none.
  *  2. Evault-Seq(C) = Evault-Seq(P) + 1; the root's is 0.
- *  3. time(C) >= time(P) - TIME_TOLERANCE.
+ *  3. time(C) >= time(P) - TIME_TOLERANCE, and time(C) <= now + TIME_TOLERANCE
+ *     (no event is dated after the verification).
  *  4. C carries an SSHSIG (namespace git) in its gpgsig header, equal to
  *     what git_commit_extract_signature finds, made by the key that the
  *     actor had in P's state (the root: in its own state).
@@ -49,8 +50,8 @@
 
 #define MAIN_REF "refs/heads/main"
 /* Clocks of different machines disagree: a commit may be this much older
- * than its parent (seconds) before verification fails. */
-#define TIME_TOLERANCE 300
+ * than its parent, or younger than the verifier's clock (seconds). */
+#define TIME_TOLERANCE EVAULT_CLOCK_SKEW
 #define VERIFIED_FILE "audit-verified"
 #define BUNDLE_HEADER "# v2 git bundle\n"
 
@@ -65,6 +66,7 @@ typedef struct verifier {
 	const pinned *pins; /* NULL: no pinning */
 	size_t npins;
 	const char *expected_vault; /* from evault.conf, or NULL for a bundle */
+	int64_t now;                /* when verification started */
 	evault_verify_result *res;
 	bool failed;
 	/* the commit being checked */
@@ -1191,6 +1193,9 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 		return bad(v, "commit time goes back %lld s, more than the %d s tolerated",
 			   (long long)(git_commit_time(parent) - git_commit_time(c)),
 			   TIME_TOLERANCE);
+	if (git_commit_time(c) > v->now + TIME_TOLERANCE)
+		return bad(v, "dated %lld s after the time of verification: a clock was wrong",
+			   (long long)(git_commit_time(c) - v->now));
 	if (git_commit_tree(&ct, c) < 0 || (parent && git_commit_tree(&pt, parent) < 0)) {
 		r = bad(v, "the commit's tree is unreadable");
 		goto done;
@@ -1335,6 +1340,7 @@ static int verify_chain(git_repository *git, const git_oid *head, const git_oid 
 	v.pins = pins;
 	v.npins = npins;
 	v.expected_vault = expected_vault;
+	v.now = (int64_t)time(NULL);
 	v.res = res;
 	git_oid_tostr(res->head, sizeof(res->head), head);
 	if (git_commit_lookup(&c, git, head) < 0)

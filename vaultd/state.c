@@ -464,8 +464,17 @@ int state_commit(state *st, const state_event *ev)
 		goto done;
 	if ((rc = evault_buf_printf(&email, "%s@%s.evault", actor, repo->cfg.vault_id_hex)) < 0)
 		goto done;
-	/* Time never goes backwards along the history, whatever the clock says. */
+	/* Time never goes backwards along the history, and one machine's clock
+	 * does not date everyone's events: a parent dated in this clock's
+	 * future (beyond the skew machines may have) stops the commit. */
 	int64_t now = (int64_t)time(NULL);
+	if (st->commit && git_commit_time(st->commit) > now + EVAULT_CLOCK_SKEW) {
+		rc = evault_error_set(EVAULT_ERROR,
+				      "the last event is dated %lld s after this machine's clock: the "
+				      "clock or the history is wrong; nothing recorded",
+				      (long long)(git_commit_time(st->commit) - now));
+		goto done;
+	}
 	if (st->commit && git_commit_time(st->commit) > now)
 		now = git_commit_time(st->commit);
 	if (git_signature_new(&who, actor, email.ptr, now, 0) < 0) {

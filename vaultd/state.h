@@ -20,6 +20,10 @@
 #include "evault/common.h"
 
 typedef struct evault_repo evault_repo;
+
+/* Machines' clocks differ by at most this (seconds): an event may be dated
+ * this much before its parent, or after the clock of whoever reads it. */
+#define EVAULT_CLOCK_SKEW 300
 typedef struct state_db state_db;
 typedef struct state state;
 

@@ -136,6 +136,6 @@ san_clean() { # no sanitizer report from any mount process
 # that used it, a history rolled back: tests that do it on purpose forget
 # what those identities verified (as a sysadmin restoring a backup would).
 forget_verified() {
-	rm -f "$T/verified/"* "$HOME/.config/evault/verified/"* 2>/dev/null
+	rm -f "$T/"*.verified/* "$HOME/.config/evault/identity.verified/"* 2>/dev/null
 	return 0
 }

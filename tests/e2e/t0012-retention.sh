@@ -29,6 +29,13 @@ later() {
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" FAKETIME_DONT_FAKE_MONOTONIC=1 \
 		LD_PRELOAD="$FAKETIME_LIB" FAKETIME="@$(date -u -d "$when" '+%Y-%m-%d %H:%M:%S')" "$@"
 }
+# After events dated ten years ahead, every command runs at least then:
+# neither verification nor a commit accepts events from its future.
+as_later() { # WHEN WHO ARGS...
+	local when=$1 who=$2
+	shift 2
+	later "$when" "$EVAULT_BIN" --identity "$T/$who.id" --passphrase-file "$T/$who.pass" "$@"
+}
 echo "rapport" >"$T/report.txt"
 head -c 3000000 /dev/urandom >"$T/notes.bin"
 echo "code 1" >"$T/code.txt"
@@ -113,12 +120,12 @@ for point in expire-after-expiring expire-after-keys; do
 	rc=$(EVAULT_FAILPOINT=$point later '+10 years 2 days' bash -c '"$@" >/dev/null 2>&1; echo $?' - \
 		"$EVAULT_BIN" -R "$T/v" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" retention run 2>/dev/null)
 	check "kill -9 at $point: the run was killed" test "$rc" -eq 137
-	expect 0 "after kill -9 at $point: verify --objects agrees" "$EVAULT_BIN" -R "$T/v" audit verify --objects
+	expect 0 "after kill -9 at $point: verify --objects agrees" later '+10 years 3 days' "$EVAULT_BIN" -R "$T/v" audit verify --objects
 	check "after kill -9 at $point: an expiry under way" grep -q '1 close or expiry under way' "$T/out"
 	expect 0 "after kill -9 at $point: the next run finishes it" later '+10 years 3 days' "$EVAULT_BIN" -R "$T/v" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" retention run
 	check "after kill -9 at $point: ... saying so" grep -q 'finishing an interrupted expiry' "$T/out"
 	check "after kill -9 at $point: no key copy left" test -z "$(find "$T/v/keys/missions/M-1" -type f)"
-	expect 0 "after kill -9 at $point: verified, nothing under way" "$EVAULT_BIN" -R "$T/v" audit verify --objects
+	expect 0 "after kill -9 at $point: verified, nothing under way" later '+10 years 3 days' "$EVAULT_BIN" -R "$T/v" audit verify --objects
 	check "after kill -9 at $point: ... nothing under way" test "$(grep -c 'under way' "$T/out")" -eq 0
 done
 
@@ -132,8 +139,8 @@ expect 0 "the erasure record survives" G "$T/vault" show main:missions/M-1/CLOSE
 check "the dossier, mission info and photo authorisation are gone from the state" test -z "$(G "$T/vault" ls-tree --name-only main missions/M-1/ | grep -e dossier -e info.enc -e marks -e photos.enc)"
 expect 0 "the certificate is still given, with ids instead of names" as alice mission certificate M-1
 check "... kept files by fid" grep -q '  entry [0-9a-f]\{32\}$' "$T/out"
-expect 0 "audit verify" "$EVAULT_BIN" audit verify --objects
-check "stock git verifies every commit" git_verify_all "$T/vault"
+expect 0 "audit verify" later '+10 years 3 days' "$EVAULT_BIN" audit verify --objects
+check "stock git verifies every commit" later '+10 years 3 days' bash -c "$(declare -f git_verify_all); T='$T' EVAULT_BIN='$EVAULT_BIN' git_verify_all '$T/vault'"
 expect 0 "the retention run is an event" as alice log -n 3
 check "... retention.run, mission.expire, mission.expiring" test "$(awk '{print $5}' "$T/out" | tr '\n' ' ')" = "retention.run mission.expire mission.expiring "
 head_after=$(G "$T/vault" rev-parse main)
@@ -143,14 +150,14 @@ check "... only its own event added" test "$(G "$T/vault" rev-list --count "$hea
 
 # scrub finds corruption: exit 1
 setconf scrub-per-mille 1000
-as alice mission create M-9 --member bob >/dev/null
-as bob put "$T/notes.bin" M-9/work/ >/dev/null
+as_later '+10 years 4 days' alice mission create M-9 --member bob >/dev/null
+as_later '+10 years 4 days' bob put "$T/notes.bin" M-9/work/ >/dev/null
 # an object of the file just put (the vault also holds young orphans, which scrub skips)
 objs=$(G "$T/vault" ls-tree -r --name-only main missions/M-9/work | grep '\.objs$' | head -1)
 obj=$(G "$T/vault" show "main:$objs" | head -1)
 victim=$T/vault/objects/${obj:0:2}/$obj
 chmod u+w "$victim"; printf '\x01' | dd of="$victim" bs=1 seek=60 conv=notrunc 2>/dev/null
-expect 1 "scrub finds a corrupt object: needs a person" as alice retention run --dry-run
+expect 1 "scrub finds a corrupt object: needs a person" as_later '+10 years 4 days' alice retention run --dry-run
 check "... named" grep -q "^scrub: object $(basename "$victim") is corrupt" "$T/out"
 
 # 1,000 missions: the dry run matches what the real run then does.
@@ -165,5 +172,5 @@ check "... plans 20 expiries and 980 overdue missions" test "$(grep -c '^expire'
 expect 1 "1,000 missions: the real run" later '+11 years' bash -c "$(declare -f big); EVAULT_BIN='$EVAULT_BIN' T='$T' big retention run"
 grep -E '^(expire|overdue)' "$T/out" | sort >"$T/done"
 check "... did exactly what the dry run said" cmp -s "$T/plan" "$T/done"
-expect 0 "... and the history verifies" "$EVAULT_BIN" -R "$T/big" audit verify --objects
+expect 0 "... and the history verifies" later '+11 years' "$EVAULT_BIN" -R "$T/big" audit verify --objects
 finish

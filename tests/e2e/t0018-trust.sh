@@ -8,7 +8,7 @@ standard_vault
 G() { GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x \
 	git -C "$T/vault/audit.git" "$@"; }
 vid=$(sed -n 's/^vault-id //p' "$T/vault/evault.conf")
-tf() { ls "$T/verified/$vid"-* 2>/dev/null | head -1; } # the trust file of $T/vault
+tf() { ls "$T/${1:-bob}.id.verified/$vid"-* 2>/dev/null | head -1; } # WHO's trust file of $T/vault
 ssh-keygen -q -t ed25519 -N '' -f "$T/mallory-ssh" -C mallory
 mallory_pub=$(new_identity mallory)
 
@@ -62,6 +62,7 @@ check "... sealed to her and bob only" test "$(ls "$T/vault/keys/missions/M-2/wo
 expect_error 6 "mallory is no user of the real vault" as mallory ls
 
 # A history rewritten behind the trusted head: rolled back one event.
+as bob ls M-1 >/dev/null # bob has verified the head with M-2
 trusted=$(G rev-parse main)
 G update-ref refs/heads/main "$(G rev-parse main~1)"
 expect_error 1 "rolled back behind the head bob verified: refused" as bob ls M-1
@@ -78,7 +79,7 @@ G update-ref refs/heads/main "$planted"
 G update-ref refs/heads/main "$(G commit-tree -p "$planted" "$(G rev-parse "$planted^{tree}")" -m "x" -m "Evault-Seq: $((seq + 2))
 Evault-Action: retention.run
 Evault-Actor: alice")"
-rm -f "$T/verified/$vid"-*
+forget_verified
 expect_error 1 "a new identity's first command verifies from the root" as carol ls
 check "... and names the oldest bad commit, not the head" grep -q "commit ${planted:0:12}" "$T/err"
 G update-ref refs/heads/main "$(G rev-parse "$put1")"
@@ -89,9 +90,39 @@ expect 1 "audit verify names the planted commit" "$EVAULT_BIN" audit verify
 check "... the first bad commit" grep -q "FAILED at commit $planted" "$T/err"
 G update-ref refs/heads/main "$put1"
 G reflog expire --expire=now --all # (this test moved main back and forth itself)
-rm -f "$T/verified/$vid"-*
+forget_verified
 expect 0 "audit verify of the real history" as alice audit verify
-check "... records its head as verified" grep -q "^head $put1$" "$(tf)"
+check "... records its head as verified" grep -q "^head $put1$" "$(tf alice)"
+as bob ls M-1 >/dev/null
 check "a damaged trust file is refused, not believed" bash -c "printf 'evault-verified 1\nvault $vid\nhead zz\n' >'$(tf)'; ! '$EVAULT_BIN' --identity '$T/bob.id' --passphrase-file '$T/bob.pass' ls M-1 2>'$T/err'; grep -q 'is damaged' '$T/err'"
-rm -f "$T/verified/$vid"-*
+forget_verified
+
+# 6. One member's clock does not date everyone's events. (libfaketime: one
+# process at another date; under the sanitizers the release binary stands in.)
+FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+at() { # DATE BIN ARGS...: a command whose clock says DATE
+	local when=$1; shift
+	if [ -n "${EVAULT_E2E_SANITIZED:-}" ] && [ "$1" = "$EVAULT_BIN" ] && [ -x "${EVAULT_E2E_RELEASE_BIN:-}" ]; then
+		set -- "$EVAULT_E2E_RELEASE_BIN" "${@:2}"
+	fi
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		LD_PRELOAD="$FAKETIME_LIB" FAKETIME="@$when" "$@"
+}
+cp -a "$T/vault" "$T/clock"
+echo "from 2099" >"$T/2099.txt"
+expect 0 "a put by a member whose clock says 2099" \
+	at "2099-01-01 00:00:00" "$EVAULT_BIN" -R "$T/clock" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" put "$T/2099.txt" M-1/work/
+future=$(git -C "$T/clock/audit.git" rev-parse main)
+expect_error 1 "another member's command refuses an event dated after its own clock" \
+	as carol -R "$T/clock" ls
+check "... naming it: dated after the time of verification" grep -q "commit ${future:0:12}: dated [0-9]* s after the time of verification" "$T/err"
+expect_error 1 "the member himself, his clock corrected, records nothing after it" \
+	as bob -R "$T/clock" put "$T/note.txt" M-1/work/again.txt
+check "... saying the clock or the history is wrong" grep -q "the last event is dated [0-9]* s after this machine's clock: the clock or the history is wrong" "$T/err"
+forget_verified
+expect 1 "audit verify names the event from the future" "$EVAULT_BIN" -R "$T/clock" audit verify
+check "... as the bad commit" grep -q "FAILED at commit $future: dated" "$T/err"
+expect 0 "within the skew machines may have (4 minutes ahead), events are accepted" \
+	at "$(date -u -d '+4 minutes' '+%Y-%m-%d %H:%M:%S')" "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" put "$T/2099.txt" M-1/work/skew.txt
+expect 0 "... and verify" "$EVAULT_BIN" audit verify
 finish
