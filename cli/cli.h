@@ -86,6 +86,7 @@ int cmd_rm(cli *c, int argc, char **argv);
 int cmd_log(cli *c, int argc, char **argv);
 int cmd_audit(cli *c, int argc, char **argv);
 int cmd_codes(cli *c, int argc, char **argv);
+int cmd_policy(cli *c, int argc, char **argv);
 int cmd_gc(cli *c, int argc, char **argv);
 int cmd_fsck(cli *c, int argc, char **argv);
 int cmd_retention(cli *c, int argc, char **argv);

@@ -44,6 +44,8 @@ static const cli_command commands[] = {
      "                 checkpoint | export --out DIR [--mission MID] | show SEQ|COMMIT |\n"
      "                 allowed-signers",
      "verify the history, checkpoints, exports for auditors"},
+    {"policy", cmd_policy, "policy show | policy set KEY VALUE",
+     "the vault's retention policy, in the signed history (set: admin)"},
     {"retention", cmd_retention, "retention run [--dry-run] [--now YYYY-MM-DD]",
      "expire dossiers past retention, collect garbage, scrub (admin; exit 0 good, 1 needs "
      "a person, 2 could not run)"},

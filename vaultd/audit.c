@@ -41,6 +41,7 @@
 #include "identity.h"
 #include "layout.h"
 #include "mission.h"
+#include "policy.h"
 #include "repo.h"
 #include "sshkey.h"
 #include "state.h"
@@ -691,6 +692,17 @@ done:
 	return r;
 }
 
+/* The policy in force in a state (verify: the parent's). */
+static int policy_at(policy *p, git_repository *git, git_tree *t)
+{
+	evault_buf text = EVAULT_BUF_INIT;
+	int rc = blob_at(&text, git, t, POLICY_PATH);
+	if (rc == 0)
+		rc = policy_parse(p, text.ptr, text.size);
+	evault_buf_dispose(&text);
+	return rc;
+}
+
 /* mission.closing: status open -> closing and the pending record, nothing else. */
 static int check_closing(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
 {
@@ -808,6 +820,14 @@ static int check_close(verifier *v, git_tree *pt, git_tree *ct, const delta *top
 	    n.retain_until != pn.retain_until) {
 		r = bad(v, "mission.close must turn a closing mission into a closed one, its dates "
 			   "those of the erasure record");
+		goto done;
+	}
+	policy pol;
+	if (policy_at(&pol, v->git, pt) < 0 ||
+	    pn.retain_until != policy_retain_until(pn.closed, pol.retention_years)) {
+		r = bad(v, "mission.close: the dossier's retention date is not the close date plus "
+			   "the %u years the policy in force says",
+			pol.retention_years);
 		goto done;
 	}
 	if (!pn.done || po.done || !same_erasure(&po, &pn) ||
@@ -1074,6 +1094,19 @@ done:
 	return r;
 }
 
+/* vault.policy: the POLICY record, and only it, changed to a valid policy. */
+static int check_policy(verifier *v, git_tree *ct, const delta *top)
+{
+	policy p;
+	char what[128];
+	if (top->more || top->n != 1 || strcmp(change_name(&top->c[0]), POLICY_PATH) != 0 ||
+	    !top->c[0].new || !is_blob(top->c[0].new) || policy_at(&p, v->git, ct) < 0 ||
+	    trailer_get(what, sizeof(what), v->message, "Evault-Policy") < 0)
+		return bad(v, "vault.policy must change the POLICY record, and only it, to a valid "
+			      "policy");
+	return 0;
+}
+
 static int check_root(verifier *v, git_tree *ct)
 {
 	evault_buf text = EVAULT_BUF_INIT;
@@ -1103,17 +1136,25 @@ static int check_root(verifier *v, git_tree *ct)
 			v->expected_vault);
 		goto done;
 	}
+	policy pol;
+	text.size = 0;
+	if (blob_at(&text, v->git, ct, POLICY_PATH) < 0 ||
+	    policy_parse(&pol, text.ptr, text.size) < 0) {
+		r = bad(v, "the root commit has no valid POLICY record");
+		goto done;
+	}
 	git_tree_entry *ue = NULL;
 	if (git_tree_entry_bypath(&ue, ct, "users") == 0) {
 		users = change_tree(v->git, ue);
 		git_tree_entry_free(ue);
 	}
 	tree_delta(&d, NULL, users);
-	if (git_tree_entrycount(ct) != 2 || !users || d.n != 1 ||
+	if (git_tree_entrycount(ct) != 3 || !users || d.n != 1 ||
 	    trailer_get(user, sizeof(user), v->message, "Evault-User") < 0 ||
 	    strcmp(user, v->actor) != 0 || load_user(&u, v->git, ct, user) < 0 ||
 	    u.role != EVAULT_ROLE_ADMIN) {
-		r = bad(v, "the root commit must hold VAULT and exactly one admin, its actor");
+		r = bad(v, "the root commit must hold VAULT, POLICY and exactly one admin, its "
+			   "actor");
 		goto done;
 	}
 done:
@@ -1222,7 +1263,8 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 	    strcmp(v->action, "mission.grant") == 0 || strcmp(v->action, "mission.revoke") == 0 ||
 	    strcmp(v->action, "mission.closing") == 0 || strcmp(v->action, "mission.close") == 0 ||
 	    strcmp(v->action, "mission.expiring") == 0 ||
-	    strcmp(v->action, "mission.expire") == 0 || strcmp(v->action, "retention.run") == 0;
+	    strcmp(v->action, "mission.expire") == 0 || strcmp(v->action, "retention.run") == 0 ||
+	    strcmp(v->action, "vault.policy") == 0;
 	if (admin_only && actor.role != EVAULT_ROLE_ADMIN) {
 		r = bad(v, "%s by %s, a %s: only admins may", v->action, v->actor,
 			evault_role_name(actor.role));
@@ -1268,6 +1310,8 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 		r = check_import(v, pt, &top, &actor);
 	else if (strcmp(v->action, "retention.run") == 0)
 		r = top.n || top.more ? bad(v, "retention.run may not change the state") : 0;
+	else if (strcmp(v->action, "vault.policy") == 0)
+		r = check_policy(v, ct, &top);
 	else if (strcmp(v->action, "vault.init") == 0)
 		r = bad(v, "vault.init is only allowed as the root commit");
 	else
@@ -2299,6 +2343,7 @@ int evault_audit_show(evault_repo *repo, const char *which, evault_buf *out)
 	v.git = git;
 	v.res = &res;
 	v.id = &id;
+	v.now = (int64_t)time(NULL);
 	check_commit(&v, c, parent);
 	char when[32], hex[GIT_OID_HEXSZ + 1];
 	time_t t = (time_t)git_commit_time(c);

@@ -33,6 +33,7 @@
 #include "files.h"
 #include "mission.h"
 #include "mounts.h"
+#include "policy.h"
 #include "repo.h"
 #include "user.h"
 #include "util.h"
@@ -494,16 +495,6 @@ static void fmt_when(char out[32], int64_t t)
 	strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-static int64_t add_years(int64_t t, unsigned years)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	tm.tm_year += (int)years;
-	if (tm.tm_mon == 1 && tm.tm_mday == 29)
-		tm.tm_mday = 28; /* no 29 February in most target years */
-	return (int64_t)timegm(&tm);
-}
 
 /* What close will do (and the reasons it would refuse), written to report. */
 typedef struct plan {
@@ -616,10 +607,15 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 				       "(process %ld): close them first\n",
 				       r->mid, mpid);
 	}
-	if (dossier.n == 0 && repo->cfg.close_requires_dossier) {
+	policy pol;
+	if (rc == 0)
+		rc = policy_load(st, &pol);
+	if (rc < 0)
+		goto done;
+	if (dossier.n == 0 && pol.close_requires_dossier) {
 		p->refusals++;
 		rc = evault_buf_printf(report, "  refused: the dossier holds no file "
-					       "(close-requires-dossier in evault.conf)\n");
+					       "(policy: close-requires-dossier yes)\n");
 	}
 	for (size_t i = 0; i < dossier.n && rc == 0; i++)
 		if (strcmp(dossier.e[i].m.path, CLOSE_CERT_PATH) == 0) {
@@ -630,10 +626,10 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 					       CLOSE_CERT_PATH);
 		}
 	char until[32];
-	fmt_when(until, add_years(r->started, repo->cfg.retention_years));
+	fmt_when(until, policy_retain_until(r->started, pol.retention_years));
 	if (rc == 0)
 		rc = evault_buf_printf(report, "retain the dossier until about %s (%u years)\n",
-				       until, repo->cfg.retention_years);
+				       until, pol.retention_years);
 done:
 	for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
 		names_clear(&copies[c]);
@@ -961,10 +957,13 @@ static int finish_close(evault_repo *repo, const char *mid, evault_buf *report)
 	 * the codes key is gone by now. */
 	if ((rc = read_marks(&marks, st, dk, &r)) < 0)
 		goto done;
+	policy pol; /* the policy in force, from the verified state */
+	if ((rc = policy_load(st, &pol)) < 0)
+		goto done;
 	r.closed = (int64_t)time(NULL);
 	if (r.closed <= r.started)
 		r.closed = r.started + 1;
-	r.retain_until = add_years(r.closed, repo->cfg.retention_years);
+	r.retain_until = policy_retain_until(r.closed, pol.retention_years);
 	/* Work and codes leave the state. */
 	static const evault_class erased[2] = {EVAULT_CLASS_WORK, EVAULT_CLASS_CODES};
 	for (int i = 0; i < 2; i++) {

@@ -18,9 +18,6 @@ void config_defaults(config *c)
 	hex_encode(c->vault_id_hex, c->vault_id, sizeof(c->vault_id));
 	c->chunk_size = EVAULT_CHUNK_DEFAULT;
 	c->zstd_level = 3;
-	c->retention_years = 10;
-	c->close_requires_dossier = true;
-	c->open_days_max = 90;
 	c->scrub_per_mille = 10;
 	c->gc_grace_minutes = 60;
 }
@@ -45,9 +42,6 @@ int config_parse(config *c, const char *text, size_t len)
 		K_ID = 2,
 		K_CHUNK = 4,
 		K_ZSTD = 8,
-		K_RET = 16,
-		K_CLOSE = 32,
-		K_OPEN = 64,
 		K_SCRUB = 128,
 		K_GRACE = 256
 	};
@@ -55,9 +49,6 @@ int config_parse(config *c, const char *text, size_t len)
 	int lineno = 0;
 	memset(c, 0, sizeof(*c));
 	c->zstd_level = 3;
-	c->retention_years = 10;
-	c->close_requires_dossier = true;
-	c->open_days_max = 90;
 	c->scrub_per_mille = 10;
 	c->gc_grace_minutes = 60;
 	if (memchr(text, '\0', len))
@@ -114,18 +105,14 @@ int config_parse(config *c, const char *text, size_t len)
 			bit = K_ZSTD;
 			ok = parse_num(&num, val, 1, 19) == 0;
 			c->zstd_level = (int)num;
-		} else if (strcmp(key, "retention-years") == 0) {
-			bit = K_RET;
-			ok = parse_num(&num, val, 1, 100) == 0;
-			c->retention_years = (unsigned)num;
-		} else if (strcmp(key, "close-requires-dossier") == 0) {
-			bit = K_CLOSE;
-			ok = strcmp(val, "yes") == 0 || strcmp(val, "no") == 0;
-			c->close_requires_dossier = strcmp(val, "yes") == 0;
-		} else if (strcmp(key, "open-days-max") == 0) {
-			bit = K_OPEN;
-			ok = parse_num(&num, val, 1, 36500) == 0;
-			c->open_days_max = (unsigned)num;
+		} else if (strcmp(key, "retention-years") == 0 ||
+			   strcmp(key, "close-requires-dossier") == 0 ||
+			   strcmp(key, "open-days-max") == 0) {
+			return evault_error_set(EVAULT_ECORRUPT,
+						"evault.conf:%d: %s is the vault's policy, recorded in "
+						"its signed history (evault policy set), not a local "
+						"setting",
+						lineno, key);
 		} else if (strcmp(key, "scrub-per-mille") == 0) {
 			bit = K_SCRUB;
 			ok = parse_num(&num, val, 0, 1000) == 0;
@@ -164,12 +151,8 @@ int config_format(evault_buf *out, const config *c)
 				 "vault-id %s\n"
 				 "chunk-size %u\n"
 				 "zstd-level %d\n"
-				 "retention-years %u\n"
-				 "close-requires-dossier %s\n"
-				 "open-days-max %u\n"
 				 "scrub-per-mille %u\n"
 				 "gc-grace-minutes %u\n",
 				 c->format, c->vault_id_hex, c->chunk_size, c->zstd_level,
-				 c->retention_years, c->close_requires_dossier ? "yes" : "no",
-				 c->open_days_max, c->scrub_per_mille, c->gc_grace_minutes);
+				 c->scrub_per_mille, c->gc_grace_minutes);
 }

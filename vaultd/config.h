@@ -24,9 +24,6 @@ typedef struct config {
 	char vault_id_hex[EVAULT_VAULT_ID_LEN * 2 + 1];
 	uint32_t chunk_size;
 	int zstd_level;
-	unsigned retention_years;    /* dossier kept this long after close */
-	bool close_requires_dossier; /* close refused while the dossier is empty */
-	unsigned open_days_max;      /* retention reports missions open longer */
 	unsigned scrub_per_mille;    /* share of objects retention re-hashes */
 	unsigned gc_grace_minutes;   /* unreferenced objects younger than this are kept */
 } config;

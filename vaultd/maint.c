@@ -23,6 +23,7 @@
 #include "evault/mission.h"
 #include "layout.h"
 #include "mission.h"
+#include "policy.h"
 #include "repo.h"
 #include "util.h"
 
@@ -340,18 +341,19 @@ int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, e
 	for (size_t i = 0; i < ml.n && rc == 0; i++) {
 		const char *mid = ml.mid[i];
 		mission_rec m;
+		policy pol;
 		if ((rc = state_begin(&st, repo, false)) < 0 ||
-		    (rc = mission_load(st, mid, &m)) < 0)
+		    (rc = mission_load(st, mid, &m)) < 0 || (rc = policy_load(st, &pol)) < 0)
 			goto done;
 		state_end(st);
 		st = NULL;
 		out->missions++;
 		if (strcmp(m.status, "open") == 0 &&
-		    mission_age_days(&m, now) > (int64_t)repo->cfg.open_days_max) {
+		    mission_age_days(&m, now) > (int64_t)pol.open_days_max) {
 			out->overdue++;
 			out->attention = true;
 			say(cb, payload, "overdue: %s has been open %lld days (open-days-max %u)",
-			    mid, (long long)mission_age_days(&m, now), repo->cfg.open_days_max);
+			    mid, (long long)mission_age_days(&m, now), pol.open_days_max);
 		} else if (strcmp(m.status, "closing") == 0) {
 			out->finished++;
 			say(cb, payload, "%s close of %s, interrupted earlier",

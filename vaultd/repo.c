@@ -14,6 +14,7 @@
 
 #include "identity.h"
 #include "pipeline.h"
+#include "policy.h"
 #include "repo.h"
 #include "trust.h"
 #include "state.h"
@@ -152,10 +153,16 @@ int evault_repo_init(evault_repo **out, const char *path, const evault_init_opts
 		goto done;
 	snprintf(u.key_line, sizeof(u.key_line), "%s", text.ptr);
 	text.size = 0;
+	policy pol;
+	policy_defaults(&pol);
 	if ((rc = config_format(&conf, &repo->cfg)) < 0 ||
 	    (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = state_put(st, "VAULT", conf.ptr, conf.size)) < 0 ||
-	    (rc = user_format(&text, &u)) < 0)
+	    (rc = policy_format(&text, &pol)) < 0 ||
+	    (rc = state_put(st, POLICY_PATH, text.ptr, text.size)) < 0)
+		goto done;
+	text.size = 0;
+	if ((rc = user_format(&text, &u)) < 0)
 		goto done;
 	char upath[64];
 	snprintf(upath, sizeof(upath), "users/%s", admin_name);

@@ -97,6 +97,54 @@ as bob ls M-1 >/dev/null
 check "a damaged trust file is refused, not believed" bash -c "printf 'evault-verified 1\nvault $vid\nhead zz\n' >'$(tf)'; ! '$EVAULT_BIN' --identity '$T/bob.id' --passphrase-file '$T/bob.pass' ls M-1 2>'$T/err'; grep -q 'is damaged' '$T/err'"
 forget_verified
 
+# 2. Policy is signed state, not a local file.
+expect 0 "the policy in force" as bob policy show
+check "... ten years of retention by default" grep -q '^retention-years 10$' "$T/out"
+cp "$T/vault/evault.conf" "$T/conf.good"
+echo "retention-years 1" >>"$T/vault/evault.conf"
+expect_error 5 "retention-years written into evault.conf: refused, not obeyed" as alice policy show
+check "... saying it is the vault's signed policy" grep -q "retention-years is the vault's policy, recorded in its signed history" "$T/err"
+cp "$T/conf.good" "$T/vault/evault.conf"
+expect_error 6 "a technician cannot change the policy" as bob policy set retention-years 1
+expect_error 2 "a bad value is refused" as alice policy set retention-years 0
+expect 0 "an admin changes it, recorded and signed" as alice policy set retention-years 12
+expect 0 "... shown" as bob policy show
+check "... 12 years now" grep -q '^retention-years 12$' "$T/out"
+expect 0 "... and in the log" as alice log -n 1
+check "... as a vault.policy event by alice" grep -q 'vault.policy' "$T/out"
+expect 0 "the history verifies" as alice audit verify
+# a close dates its retention by the policy in force, and verify holds it to
+# that, even for an admin's signed close (eve: an admin whose ssh key we hold)
+ssh-keygen -q -t ed25519 -N '' -f "$T/eve" -C eve
+as alice user add eve --role admin --pubkey "$(cat "$T/eve.pub")" >/dev/null
+as alice mission create M-9 --client "C" --member bob >/dev/null
+as bob put "$T/note.txt" M-9/dossier/ >/dev/null
+expect 0 "a mission closed under retention-years 12" as alice mission close M-9
+closed=$(G show main:missions/M-9/CLOSE | sed -n 's/^closed //p')
+until=$(G show main:missions/M-9/CLOSE | sed -n 's/^retain-until //p')
+check "... is kept 12 years" test "$(date -u -d "@$until" +%Y)" -eq $(( $(date -u -d "@$closed" +%Y) + 12 ))
+closecommit=$(G rev-list -n 1 --grep='^Evault-Action: mission.close$' main)
+cp -a "$T/vault" "$T/short"
+GS() { GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x@x git -C "$T/short/audit.git" "$@"; }
+short=$(date -u -d "$(date -u -d "@$closed" '+%F %T') +1 year" +%s)
+export GIT_INDEX_FILE=$T/index
+GS read-tree "$closecommit"
+for rec in CLOSE MISSION; do
+	GS show "$closecommit:missions/M-9/$rec" | sed "s/^retain-until .*/retain-until $short/" >"$T/rec"
+	GS update-index --add --cacheinfo "100644,$(GS hash-object -w "$T/rec"),missions/M-9/$rec"
+done
+tree=$(GS write-tree)
+unset GIT_INDEX_FILE
+msg=$(GS log -1 --format=%B "$closecommit" | sed 's/^Evault-Actor: alice$/Evault-Actor: eve/')
+forged=$(GIT_AUTHOR_NAME=eve GIT_AUTHOR_EMAIL=e@x GIT_COMMITTER_NAME=eve GIT_COMMITTER_EMAIL=e@x \
+	git -C "$T/short/audit.git" -c gpg.format=ssh -c user.signingkey="$T/eve" commit-tree -S -p "$closecommit^" "$tree" -m "$msg")
+GS update-ref refs/heads/main "$forged"
+GS reflog expire --expire=now --all
+forget_verified
+expect 1 "a close signed by an admin (eve) that keeps the dossier 1 year instead of 12: verify refuses it" \
+	"$EVAULT_BIN" -R "$T/short" audit verify
+check "... naming the rule" grep -q "FAILED at commit $forged: mission.close: the dossier's retention date is not the close date plus the 12 years the policy in force says" "$T/err"
+
 # 6. One member's clock does not date everyone's events. (libfaketime: one
 # process at another date; under the sanitizers the release binary stands in.)
 FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)

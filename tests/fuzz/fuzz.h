@@ -25,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The mission, vault and class key every object target uses. */
 #define FUZZ_MID "M-1"
+/* The file id a record is bound to (the mission info is bound to "info"). */
+#define FUZZ_FID "0123456789abcdef0123456789abcdef"
 extern const uint8_t fuzz_vault_id[16];
 extern const uint8_t fuzz_class_key[CLASS_KEY_LEN];
 

@@ -16,8 +16,6 @@
 #include "fuzz.h"
 #include "manifest.h"
 
-#define FID "0123456789abcdef0123456789abcdef"
-
 static class_keys *keys;
 static chunk_worker *worker;
 static uint8_t *plain;
@@ -51,7 +49,7 @@ static void open_chunk(const uint8_t *obj, size_t len)
 
 static const char *extra_of(uint8_t kind)
 {
-	return kind == OBJ_KIND_INFO ? "info" : FID; /* a file id for the others */
+	return kind == OBJ_KIND_INFO ? "info" : FUZZ_FID; /* a file id for the others */
 }
 
 static void open_record(uint8_t kind, const uint8_t *obj, size_t len)

@@ -9,6 +9,7 @@
 #include "evault/log.h"
 #include "evault/maint.h"
 #include "evault/mission.h"
+#include "evault/policy.h"
 #include "evault/repo.h"
 #include "evault/user.h"
 

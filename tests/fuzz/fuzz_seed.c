@@ -1,0 +1,318 @@
+/*
+ * Writes seed inputs made by the engine's own encoders into
+ * DIR/<target>/seed-*: manifests (manifest_encode), objects and records
+ * sealed under the fixed test class key (chunk_seal, blob_seal), and
+ * evault.conf, user, mission, CLOSE records, keys and signatures in the
+ * form each target reads. gen-corpus.sh runs it, then adds what a real
+ * vault made by the evault binary holds.
+ *   usage: fuzz-seed DIR
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+#include <zstd.h>
+
+#include "close.h"
+#include "config.h"
+#include "fuzz.h"
+#include "manifest.h"
+#include "mission.h"
+#include "sshkey.h"
+#include "user.h"
+#include "util.h"
+
+static const char *root;
+
+static void put(const char *target, const char *name, const void *a, size_t alen, const void *b,
+		size_t blen)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", root, target);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/seed-%s", root, target, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(a, 1, alen, f) != alen || (blen && fwrite(b, 1, blen, f) != blen) ||
+	    fclose(f) != 0)
+		fuzz_fail(path);
+}
+
+static void ok(int rc, const char *what)
+{
+	if (rc < 0) {
+		fprintf(stderr, "fuzz-seed: %s: %s\n", what, evault_error_last());
+		exit(1);
+	}
+}
+
+static void manifests(evault_buf *small)
+{
+	static uint8_t ids[8][OBJECT_ID_LEN];
+	manifest_hole holes[2] = {{1, 3}, {6, 2}}, tail = {0, (1u << 20) - 1};
+	manifest m;
+	evault_buf b = EVAULT_BUF_INIT;
+	for (int i = 0; i < 8; i++)
+		object_hash(ids[i], &i, sizeof(i));
+
+	memset(&m, 0, sizeof(m));
+	m.type = MANIFEST_TYPE_FILE;
+	m.path = "reports/rapport.txt";
+	m.size = 1000;
+	m.mode = 0644;
+	m.mtime = 1763920000;
+	m.mtime_nsec = 123456789;
+	m.added = 1763920100;
+	strcpy(m.content_type, "text/plain");
+	m.chunk_size = EVAULT_CHUNK_DEFAULT;
+	m.nobjs = 1;
+	m.objs = ids;
+	ok(manifest_encode(small, &m), "manifest");
+	put("manifest", "one-chunk", small->ptr, small->size, NULL, 0);
+
+	m.path = "sparse.img"; /* 11 chunks, 5 of them holes in two runs */
+	m.size = 10 * (uint64_t)EVAULT_CHUNK_MIN + 5;
+	m.chunk_size = EVAULT_CHUNK_MIN;
+	strcpy(m.content_type, "application/octet-stream");
+	m.nholes = 2;
+	m.holes = holes;
+	m.nobjs = 6;
+	ok(manifest_encode(&b, &m), "manifest");
+	put("manifest", "holes", b.ptr, b.size, NULL, 0);
+
+	b.size = 0;
+	m.path = "empty";
+	m.size = 0;
+	strcpy(m.content_type, "application/x-empty");
+	m.nholes = 0;
+	m.nobjs = 0;
+	ok(manifest_encode(&b, &m), "manifest");
+	put("manifest", "empty", b.ptr, b.size, NULL, 0);
+
+	b.size = 0; /* the largest file: all holes but its last chunk */
+	m.path = "a/b/c/disk.raw";
+	m.size = EVAULT_FILE_MAX;
+	m.chunk_size = EVAULT_CHUNK_MAX;
+	m.content_type[0] = '\0';
+	m.nholes = 1;
+	m.holes = &tail;
+	m.nobjs = 1;
+	ok(manifest_encode(&b, &m), "manifest");
+	put("manifest", "largest-sparse", b.ptr, b.size, NULL, 0);
+	evault_buf_dispose(&b);
+}
+
+static void objects(const evault_buf *manifest_plain)
+{
+	class_keys *k = fuzz_class_keys(EVAULT_CLASS_WORK);
+	chunk_worker *w = chunk_worker_new(EVAULT_CHUNK_MIN, 3);
+	evault_buf o = EVAULT_BUF_INIT, rec = EVAULT_BUF_INIT;
+	uint8_t id[OBJECT_ID_LEN], text[4096], noise[300], frame[1024];
+	const uint8_t chunk_hdr[8] = {'E', 'V', 'O', 'B', 1, 1, 0, OBJ_KIND_CHUNK};
+	const uint8_t zstd_hdr[8] = {'E', 'V', 'O', 'B', 1, 1, 1, OBJ_KIND_CHUNK};
+	const uint8_t manifest_hdr[8] = {'E', 'V', 'O', 'B', 1, 1, 0, OBJ_KIND_MANIFEST};
+	uint8_t mode[2];
+	if (!w)
+		fuzz_fail("chunk worker");
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t)"rapport d'intervention, site de Lyon\n"[i % 37];
+	randombytes_buf_deterministic(noise, sizeof(noise), fuzz_class_key);
+
+	/* 0: objects as chunk_seal writes them */
+	mode[0] = 0;
+	ok(chunk_seal(&o, id, k, w, text, sizeof(text)), "chunk_seal");
+	put("object", "chunk-zstd", mode, 1, o.ptr, o.size);
+	ok(chunk_seal(&o, id, k, w, noise, sizeof(noise)), "chunk_seal");
+	put("object", "chunk-raw", mode, 1, o.ptr, o.size);
+
+	/* 1: header and payload, sealed by the target */
+	mode[0] = 1;
+	size_t n = ZSTD_compress(frame, sizeof(frame), text, sizeof(text), 3);
+	if (ZSTD_isError(n))
+		fuzz_fail("zstd");
+	ok(evault_buf_put(&rec, zstd_hdr, 8), "buf");
+	ok(evault_buf_put(&rec, frame, n), "buf");
+	put("object", "sealed-zstd", mode, 1, rec.ptr, rec.size);
+	rec.size = 0;
+	ok(evault_buf_put(&rec, chunk_hdr, 8), "buf");
+	ok(evault_buf_put(&rec, noise, sizeof(noise)), "buf");
+	put("object", "sealed-raw", mode, 1, rec.ptr, rec.size);
+
+	/* 2: records as blob_seal writes them: a manifest, mission info, a mark */
+	mode[0] = 2;
+	mode[1] = OBJ_KIND_MANIFEST;
+	ok(blob_seal(&o, k, OBJ_KIND_MANIFEST, FUZZ_FID, manifest_plain->ptr, manifest_plain->size),
+	   "blob_seal");
+	put("object", "record-manifest", mode, 2, o.ptr, o.size);
+	rec.size = 0;
+	ok(evault_buf_put(&rec, "EVI1", 4), "info");
+	ok(buf_put_string(&rec, "Client One SA", 13), "info");
+	ok(buf_put_string(&rec, "Lyon", 4), "info");
+	ok(buf_put_string(&rec, "badges et alarmes", 17), "info");
+	mode[1] = OBJ_KIND_INFO;
+	ok(blob_seal(&o, k, OBJ_KIND_INFO, "info", rec.ptr, rec.size), "blob_seal");
+	put("object", "record-info", mode, 2, o.ptr, o.size);
+	rec.size = 0;
+	ok(evault_buf_put(&rec, "EVR1", 4), "mark");
+	ok(buf_put_string(&rec, "reported", 8), "mark");
+	ok(buf_put_string(&rec, "M. Martin, gardien", 18), "mark");
+	ok(buf_put_string(&rec, "bob", 3), "mark");
+	ok(buf_put_u64(&rec, 1763920000), "mark");
+	ok(buf_put_string(&rec, "alarm.txt", 9), "mark");
+	mode[1] = OBJ_KIND_RECORD;
+	ok(blob_seal(&o, k, OBJ_KIND_RECORD, FUZZ_FID, rec.ptr, rec.size), "blob_seal");
+	put("object", "record-mark", mode, 2, o.ptr, o.size);
+
+	/* 3: a record's header and plaintext, sealed by the target */
+	mode[0] = 3;
+	rec.size = 0;
+	ok(evault_buf_put(&rec, manifest_hdr, 8), "buf");
+	ok(evault_buf_put(&rec, manifest_plain->ptr, manifest_plain->size), "buf");
+	put("object", "sealed-manifest", mode, 1, rec.ptr, rec.size);
+
+	/* the targets' own sealing must make what the engine opens, or they
+	 * would only ever test the MAC check */
+	uint8_t out[EVAULT_CHUNK_MIN];
+	size_t outlen;
+	ok(fuzz_seal_as(&o, zstd_hdr, EVAULT_CLASS_WORK, NULL, frame, n), "fuzz_seal_as");
+	object_hash(id, o.ptr, o.size);
+	if (chunk_open(out, sizeof(out), &outlen, k, w, id, (const uint8_t *)o.ptr, o.size) < 0 ||
+	    outlen != sizeof(text) || memcmp(out, text, outlen) != 0)
+		fuzz_fail("fuzz_seal_as makes chunks chunk_open refuses");
+	ok(fuzz_seal_as(&o, manifest_hdr, EVAULT_CLASS_WORK, FUZZ_FID, (const uint8_t *)manifest_plain->ptr,
+			manifest_plain->size),
+	   "fuzz_seal_as");
+	if (blob_open(&rec, k, OBJ_KIND_MANIFEST, FUZZ_FID, o.ptr, o.size) < 0 ||
+	    rec.size != manifest_plain->size ||
+	    memcmp(rec.ptr, manifest_plain->ptr, rec.size) != 0)
+		fuzz_fail("fuzz_seal_as makes records blob_open refuses");
+
+	evault_buf_dispose(&o);
+	evault_buf_dispose(&rec);
+	chunk_worker_free(w);
+	class_keys_free(k);
+}
+
+static void records(void)
+{
+	evault_buf b = EVAULT_BUF_INIT;
+	uint8_t seed[32], pk[SSH_ED25519_PK_LEN], sk[SSH_ED25519_SK_LEN];
+	memset(seed, 0x42, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+
+	config c;
+	config_defaults(&c);
+	memcpy(c.vault_id, fuzz_vault_id, sizeof(c.vault_id));
+	hex_encode(c.vault_id_hex, c.vault_id, sizeof(c.vault_id));
+	ok(config_format(&b, &c), "config");
+	put("config", "defaults", b.ptr, b.size, NULL, 0);
+
+	b.size = 0;
+	ok(sshkey_format_public(&b, pk, "bob"), "sshkey");
+	put("sshkey", "bob", b.ptr, b.size, NULL, 0);
+
+	user_rec u;
+	memset(&u, 0, sizeof(u));
+	strcpy(u.name, "bob");
+	u.role = EVAULT_ROLE_TECHNICIAN;
+	strcpy(u.status, "active");
+	memcpy(u.pk, pk, sizeof(pk));
+	snprintf(u.key_line, sizeof(u.key_line), "%s", b.ptr);
+	b.size = 0;
+	ok(user_format(&b, &u), "user");
+	put("user", "bob", "bob\n", 4, b.ptr, b.size);
+
+	static char *members[] = {"bob", "carol"}, *auditors[] = {"dave"};
+	mission_rec m;
+	memset(&m, 0, sizeof(m));
+	strcpy(m.mid, "M-1");
+	strcpy(m.status, "closed");
+	m.created = 1763920000;
+	strcpy(m.created_by, "alice");
+	m.closed = 1763930000;
+	m.retain_until = 2079290000;
+	for (int i = 0; i < EVAULT_CLASS_COUNT; i++)
+		snprintf(m.fp[i], sizeof(m.fp[i]), "%032x", i + 1);
+	m.photo_authorised = true;
+	m.members = members;
+	m.nmembers = 2;
+	m.auditors = auditors;
+	m.nauditors = 1;
+	b.size = 0;
+	ok(mission_format(&b, &m), "mission");
+	put("mission", "closed", "M-1\n", 4, b.ptr, b.size);
+
+	close_code codes[2] = {{FUZZ_FID, "rotated"}, {"fedcba9876543210fedcba9876543210", "reported"}};
+	close_kept kept[1];
+	close_rec r;
+	memset(&r, 0, sizeof(r));
+	strcpy(r.mid, "M-1");
+	strcpy(r.by, "alice");
+	r.started = 1763929000;
+	snprintf(r.work.fp, sizeof(r.work.fp), "%032x", 2);
+	snprintf(r.codes.fp, sizeof(r.codes.fp), "%032x", 3);
+	r.work.files = 1;
+	r.work.objects = 5;
+	r.work.bytes = 5001234;
+	r.codes.files = 2;
+	r.codes.objects = 2;
+	r.codes.bytes = 300;
+	r.code = codes;
+	r.ncode = 2;
+	r.kept_files = 1;
+	r.kept_bytes = 2500000;
+	b.size = 0;
+	ok(close_format(&b, &r), "close");
+	put("close", "pending", "M-1\n", 4, b.ptr, b.size);
+	r.done = true;
+	r.closed = 1763930000;
+	r.retain_until = 2079290000;
+	strcpy(kept[0].fid, "00112233445566778899aabbccddeeff");
+	memset(kept[0].sha256, 'a', 64);
+	kept[0].sha256[64] = '\0';
+	kept[0].size = 2500000;
+	r.kept = kept;
+	r.nkept = 1;
+	strcpy(r.certificate, "ffeeddccbbaa99887766554433221100");
+	b.size = 0;
+	ok(close_format(&b, &r), "close");
+	put("close", "done", "M-1\n", 4, b.ptr, b.size);
+
+	/* a signature by this key over the vectors' message, armoured and as a blob */
+	evault_buf msg = EVAULT_BUF_INIT, blob = EVAULT_BUF_INIT;
+	ok(file_read_all(&msg, EVAULT_FUZZ_VECTORS "/sshsig-message.txt", 1 << 20), "vectors");
+	b.size = 0;
+	ok(sshsig_sign(&b, sk, "git", msg.ptr, msg.size), "sshsig");
+	uint8_t even = 0, odd = 1;
+	put("sshsig", "signed", &even, 1, b.ptr, b.size);
+	const char *s = strchr(b.ptr, '\n') + 1, *e = strstr(b.ptr, "\n-----END");
+	evault_buf b64 = EVAULT_BUF_INIT;
+	for (; s < e; s++)
+		if (*s != '\n')
+			ok(evault_buf_put(&b64, s, 1), "buf");
+	ok(b64_decode(&blob, b64.ptr, b64.size), "base64");
+	put("sshsig", "signed-blob", &odd, 1, blob.ptr, blob.size);
+	sodium_memzero(sk, sizeof(sk));
+	evault_buf_dispose(&msg);
+	evault_buf_dispose(&blob);
+	evault_buf_dispose(&b64);
+	evault_buf_dispose(&b);
+}
+
+int main(int argc, char **argv)
+{
+	evault_buf plain = EVAULT_BUF_INIT;
+	if (argc != 2) {
+		fprintf(stderr, "usage: fuzz-seed DIR\n");
+		return 2;
+	}
+	root = argv[1];
+	mkdir(root, 0755);
+	fuzz_init();
+	manifests(&plain);
+	objects(&plain);
+	records();
+	evault_buf_dispose(&plain);
+	return 0;
+}
