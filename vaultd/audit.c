@@ -41,6 +41,7 @@
 #include "identity.h"
 #include "layout.h"
 #include "mission.h"
+#include "packscan.h"
 #include "policy.h"
 #include "repo.h"
 #include "sshkey.h"
@@ -2068,7 +2069,7 @@ int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
 			       evault_verify_result *res)
 {
 	evault_verify_opts defaults = EVAULT_VERIFY_OPTS_INIT;
-	evault_buf data = EVAULT_BUF_INIT, file = EVAULT_BUF_INIT;
+	evault_buf file = EVAULT_BUF_INIT;
 	git_repository *git = NULL;
 	git_odb *odb = NULL;
 	git_odb_writepack *wp = NULL;
@@ -2076,7 +2077,9 @@ int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
 	char tmp[4096];
 	bool made = false;
 	struct stat sb;
-	int rc = 0;
+	int rc = 0, fd = -1;
+	enum { PIECE = 65536 };
+	char *tmp_piece = NULL;
 	memset(res, 0, sizeof(*res));
 	if (!opts)
 		opts = &defaults;
@@ -2084,28 +2087,51 @@ int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
 		return evault_error_set(EVAULT_EINVAL,
 					"a bundle holds no objects: --objects needs a "
 					"repository");
+	if (!(tmp_piece = malloc(PIECE)))
+		return error_oom();
 	if ((rc = evault_global_init()) < 0)
 		return rc;
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		rc = evault_buf_printf(&file, "%s/history.bundle", path);
 	else
 		rc = evault_buf_printf(&file, "%s", path);
-	if (rc < 0 || (rc = file_read_all(&data, file.ptr, (size_t)4 << 30)) < 0)
+	if (rc < 0)
 		goto done;
+	if ((fd = open(file.ptr, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) < 0) {
+		rc = error_errno("cannot read", file.ptr);
+		goto done;
+	}
 	/* header: "# v2 git bundle", "<id> refs/heads/main", "<id> HEAD", blank line */
 	size_t hl = strlen(BUNDLE_HEADER);
-	const char *nl = NULL;
+	char hdr[256];
 	git_oid head, other;
-	if (data.size < hl + 100 || memcmp(data.ptr, BUNDLE_HEADER, hl) != 0 ||
-	    git_oid_fromstrn(&head, data.ptr + hl, 40) < 0 ||
-	    strncmp(data.ptr + hl + 40, " refs/heads/main\n", 17) != 0 ||
-	    git_oid_fromstrn(&other, data.ptr + hl + 57, 40) < 0 ||
-	    strncmp(data.ptr + hl + 97, " HEAD\n\n", 7) != 0 || !git_oid_equal(&head, &other)) {
+	ssize_t hn = read_full(fd, hdr, hl + 104);
+	if (hn != (ssize_t)(hl + 104) || memcmp(hdr, BUNDLE_HEADER, hl) != 0 ||
+	    git_oid_fromstrn(&head, hdr + hl, 40) < 0 ||
+	    strncmp(hdr + hl + 40, " refs/heads/main\n", 17) != 0 ||
+	    git_oid_fromstrn(&other, hdr + hl + 57, 40) < 0 ||
+	    strncmp(hdr + hl + 97, " HEAD\n\n", 7) != 0 || !git_oid_equal(&head, &other)) {
 		rc = evault_error_set(EVAULT_ECORRUPT, "%s is not an evault history bundle",
 				      file.ptr);
 		goto done;
 	}
-	nl = data.ptr + hl + 104;
+	/* The pack is untrusted: bounded before anything expands it. An object
+	 * (or a delta's result) of at most 256 MiB, and all of them together at
+	 * most 1 GiB plus 256 times the pack's own size. */
+	uint64_t pack_len = (uint64_t)sb.st_size - (hl + 104);
+	packscan_limits lim = {256u << 20, ((uint64_t)1 << 30) + 256 * pack_len, 1000};
+	packscan_stats ps;
+	if ((rc = packscan_fd(fd, &lim, &ps)) < 0) {
+		char why[400];
+		snprintf(why, sizeof(why), "%s", evault_error_last());
+		rc = evault_error_set(rc, "%s: %s", file.ptr, why);
+		goto done;
+	}
+	if (lseek(fd, (off_t)(hl + 104), SEEK_SET) < 0) {
+		rc = error_errno("cannot read", file.ptr);
+		goto done;
+	}
+	git_libgit2_opts(GIT_OPT_SET_PACK_MAX_OBJECTS, (size_t)ps.objects);
 	const char *tmpdir = getenv("TMPDIR");
 	snprintf(tmp, sizeof(tmp), "%s/evault-bundle-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if (!mkdtemp(tmp)) {
@@ -2120,17 +2146,21 @@ int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
 		rc = git_fail("cannot index the bundle");
 		goto done;
 	}
-	/* fed in pieces, as from a network: libgit2's indexer misreads one
-	 * large append of a big pack ("unexpected data at the end") */
-	size_t left = data.size - (size_t)(nl - data.ptr);
-	for (const char *p = nl; left > 0;) {
-		size_t n = left < 65536 ? left : 65536;
-		if (wp->append(wp, p, n, &stats) < 0) {
+	/* streamed in pieces, as from a network, never read whole */
+	for (;;) {
+		ssize_t n = read(fd, tmp_piece, PIECE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = error_errno("cannot read", file.ptr);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if (wp->append(wp, tmp_piece, (size_t)n, &stats) < 0) {
 			rc = git_fail("the bundle's pack is unreadable");
 			goto done;
 		}
-		p += n;
-		left -= n;
 	}
 	if (wp->commit(wp, &stats) < 0) {
 		rc = git_fail("the bundle's pack is unreadable");
@@ -2149,7 +2179,9 @@ done:
 	git_repository_free(git);
 	if (made)
 		remove_tree(tmp); /* a temporary copy of public history */
-	evault_buf_dispose(&data);
+	if (fd >= 0)
+		close(fd);
+	free(tmp_piece);
 	evault_buf_dispose(&file);
 	return rc;
 }

@@ -145,6 +145,21 @@ expect 1 "a close signed by an admin (eve) that keeps the dossier 1 year instead
 	"$EVAULT_BIN" -R "$T/short" audit verify
 check "... naming the rule" grep -q "FAILED at commit $forged: mission.close: the dossier's retention date is not the close date plus the 12 years the policy in force says" "$T/err"
 
+# 7. A bundle is hostile input: what its pack may make verify do is bounded,
+# checked while it is read, before anything expands it.
+declare -A why=([big-delta]="a delta would produce an object larger than allowed"
+	[many-deltas]="its objects would expand to more than allowed for its size"
+	[deep-chain]="a chain of deltas is deeper than allowed"
+	[bad-base]="a delta's base is not an object of the pack before it")
+for bomb in big-delta many-deltas deep-chain bad-base; do
+	python3 "$(dirname "$0")/fixtures/packbomb.py" "$bomb" "$T/$bomb.bundle"
+	s0=$(date +%s%N)
+	expect 1 "a $(stat -c %s "$T/$bomb.bundle")-byte bundle ($bomb) is refused" "$EVAULT_BIN" audit verify "$T/$bomb.bundle"
+	ms=$(( ($(date +%s%N) - s0) / 1000000 ))
+	check "... at once ($ms ms), saying which bound: ${why[$bomb]}" grep -q "the bundle's pack is refused: ${why[$bomb]}" "$T/err"
+done
+expect 0 "an export of this vault still verifies" bash -c "'$EVAULT_BIN' audit export --out '$T/exp' >/dev/null && '$EVAULT_BIN' audit verify '$T/exp'"
+
 # 6. One member's clock does not date everyone's events. (libfaketime: one
 # process at another date; under the sanitizers the release binary stands in.)
 FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)

@@ -35,6 +35,8 @@ secs=${1:-20}
 configure || exit 1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+# scratch files and the bundle targets' temporary repositories: in memory
+[ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
 
 passed=0
 failed=0
