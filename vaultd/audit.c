@@ -1326,6 +1326,10 @@ done:
 /*
  * Parses an allowed-signers file: "principal[,principal...] [options]
  * ssh-ed25519 BASE64 [comment]" per line; other key types are skipped.
+ * The only option understood is namespaces="git" (what evault writes);
+ * any other (valid-before, valid-after, cert-authority, …) would change
+ * which signatures count, so a line that has one is refused, not read
+ * without it.
  */
 static int parse_signers(pinned **out, size_t *n, const char *text, size_t len)
 {
@@ -1341,8 +1345,22 @@ static int parse_signers(pinned **out, size_t *n, const char *text, size_t len)
 			line[ll] = '\0';
 			char *key = strstr(line, " ssh-ed25519 ");
 			uint8_t pk[SSH_ED25519_PK_LEN];
+			char *sp = strchr(line, ' ');
+			if (key && sp && sp < key) { /* options between the principals and the key */
+				size_t ol = (size_t)(key - sp - 1);
+				static const char ns[] = "namespaces=\"git\"";
+				if (ol && !(ol == sizeof(ns) - 1 && memcmp(sp + 1, ns, ol) == 0)) {
+					free(*out);
+					*out = NULL;
+					*n = 0;
+					return evault_error_set(EVAULT_EINVAL,
+								"allowed signers: options other than "
+								"namespaces=\"git\" are not supported "
+								"(%.*s): remove them or the line",
+								(int)(ol > 60 ? 60 : ol), sp + 1);
+				}
+			}
 			if (key && sshkey_parse_public(pk, key + 1) == 0) {
-				char *sp = strchr(line, ' ');
 				*sp = '\0';
 				for (char *name = strtok(line, ","); name;
 				     name = strtok(NULL, ",")) {

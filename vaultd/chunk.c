@@ -2,10 +2,13 @@
  * Object codec and class-key cryptography: see chunk.h. This is the only
  * engine file that includes zstd.h.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
+/* custom allocators (ZSTD_createCCtx_advanced): exported by libzstd since 1.4 */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "chunk.h"
@@ -89,6 +92,34 @@ void class_key_fingerprint(char out[CLASS_FP_HEX], const secret *key)
 	hex_encode(out, fp, sizeof(fp));
 }
 
+/* zstd's contexts hold windows of plaintext: their memory is wiped when freed. */
+typedef struct zblock {
+	size_t size;
+	max_align_t pad[];
+} zblock;
+
+static void *zalloc_wiping(void *opaque, size_t size)
+{
+	(void)opaque;
+	zblock *b = malloc(sizeof(zblock) + size);
+	if (!b)
+		return NULL;
+	b->size = size;
+	return b->pad;
+}
+
+static void zfree_wiping(void *opaque, void *p)
+{
+	(void)opaque;
+	if (!p)
+		return;
+	zblock *b = (zblock *)((char *)p - offsetof(zblock, pad));
+	sodium_memzero(p, b->size);
+	free(b);
+}
+
+static const ZSTD_customMem wiping_mem = {zalloc_wiping, zfree_wiping, NULL};
+
 chunk_worker *chunk_worker_new(size_t chunk_size, int zstd_level)
 {
 	chunk_worker *w = calloc(1, sizeof(*w));
@@ -98,8 +129,8 @@ chunk_worker *chunk_worker_new(size_t chunk_size, int zstd_level)
 	}
 	w->level = zstd_level;
 	w->scratch_cap = ZSTD_compressBound(chunk_size) + OBJ_HEADER_LEN;
-	w->cctx = ZSTD_createCCtx();
-	w->dctx = ZSTD_createDCtx();
+	w->cctx = ZSTD_createCCtx_advanced(wiping_mem);
+	w->dctx = ZSTD_createDCtx_advanced(wiping_mem);
 	w->scratch = malloc(w->scratch_cap);
 	if (!w->cctx || !w->dctx || !w->scratch) {
 		chunk_worker_free(w);

@@ -160,6 +160,14 @@ for bomb in big-delta many-deltas deep-chain bad-base; do
 done
 expect 0 "an export of this vault still verifies" bash -c "'$EVAULT_BIN' audit export --out '$T/exp' >/dev/null && '$EVAULT_BIN' audit verify '$T/exp'"
 
+# 8. Allowed-signers options are honoured or refused, never ignored.
+expect 0 "pinned to the vault's own allowed signers" "$EVAULT_BIN" audit verify --signers "$T/exp/allowed_signers" "$T/exp"
+for opt in 'valid-before="20200101"' 'cert-authority' 'namespaces="git",valid-after="20990101"'; do
+	sed "s/ namespaces=\"git\" / $opt /" "$T/exp/allowed_signers" >"$T/signers.opt"
+	expect 2 "a signer line with $opt is refused, not read without it" "$EVAULT_BIN" audit verify --signers "$T/signers.opt" "$T/exp"
+	check "... saying so" grep -q 'options other than namespaces="git" are not supported' "$T/err"
+done
+
 # 6. One member's clock does not date everyone's events. (libfaketime: one
 # process at another date; under the sanitizers the release binary stands in.)
 FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
