@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -85,14 +86,43 @@ done:
 	return rc;
 }
 
+/* "<user>.sealed", or "<user>.sealed.tmp-<8 hex>" left by an interrupted write. */
+static bool entry_user(const char *name, char user[EVAULT_USER_MAX + 1])
+{
+	const char *dot = strstr(name, ".sealed");
+	size_t ul = dot ? (size_t)(dot - name) : 0;
+	const char *rest = dot ? dot + 7 : NULL;
+	if (!dot || ul == 0 || ul > EVAULT_USER_MAX ||
+	    (*rest && !(strncmp(rest, ".tmp-", 5) == 0 && strlen(rest) == 13)))
+		return false;
+	memcpy(user, name, ul);
+	user[ul] = '\0';
+	return user_name_valid(user);
+}
+
+/* A user's copy, and any a write interrupted earlier left beside it. */
 static int local_destroy(keystore *base, const char *mid, evault_class cls, const char *user)
 {
 	local_keystore *ks = (local_keystore *)base;
-	evault_buf path = EVAULT_BUF_INIT;
+	evault_buf path = EVAULT_BUF_INIT, dir = EVAULT_BUF_INIT;
 	int rc = entry_path(&path, ks, mid, cls, user);
 	if (rc == 0)
 		rc = file_shred(path.ptr);
+	DIR *d = NULL;
+	if (rc == 0 && (rc = entry_dir(&dir, ks, mid, cls)) == 0 && (d = opendir(dir.ptr))) {
+		struct dirent *e;
+		char who[EVAULT_USER_MAX + 1];
+		while (rc == 0 && (e = readdir(d)))
+			if (strstr(e->d_name, ".tmp-") && entry_user(e->d_name, who) &&
+			    strcmp(who, user) == 0) {
+				path.size = 0;
+				if ((rc = evault_buf_printf(&path, "%s/%s", dir.ptr, e->d_name)) == 0)
+					rc = file_shred(path.ptr);
+			}
+		closedir(d);
+	}
 	evault_buf_dispose(&path);
+	evault_buf_dispose(&dir);
 	return rc;
 }
 
@@ -110,16 +140,11 @@ static int local_list(keystore *base, const char *mid, evault_class cls, keystor
 		goto done;
 	}
 	struct dirent *e;
+	/* a copy an interrupted write left is a copy too: close destroys it,
+	 * verify counts it (a user may be reported twice) */
 	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n <= 7 || strcmp(e->d_name + n - 7, ".sealed") != 0)
-			continue;
 		char user[EVAULT_USER_MAX + 1];
-		if (n - 7 > EVAULT_USER_MAX)
-			continue;
-		memcpy(user, e->d_name, n - 7);
-		user[n - 7] = '\0';
-		if (!user_name_valid(user))
+		if (!entry_user(e->d_name, user))
 			continue;
 		if ((rc = cb(user, payload)) != 0)
 			break;

@@ -160,6 +160,19 @@ for bomb in big-delta many-deltas deep-chain bad-base; do
 done
 expect 0 "an export of this vault still verifies" bash -c "'$EVAULT_BIN' audit export --out '$T/exp' >/dev/null && '$EVAULT_BIN' audit verify '$T/exp'"
 
+# Key copies left by an interrupted write are copies too: close destroys
+# them, verify reports them.
+as alice mission create M-7 --client "C" --member bob >/dev/null
+as bob put "$T/note.txt" M-7/dossier/ >/dev/null
+K=$T/vault/keys/missions/M-7
+cp "$K/work/bob.sealed" "$K/work/bob.sealed.tmp-0badc0de"
+expect 0 "close of a mission with a leftover key write" as alice mission close M-7
+check "... destroys the leftover too" test -z "$(ls "$K/work" 2>/dev/null)"
+mkdir -p "$K/codes" && cp "$K/dossier/alice.sealed" "$K/codes/carol.sealed.tmp-12345678"
+expect 1 "a leftover key copy of an erased class: verify reports it" "$EVAULT_BIN" audit verify
+check "... naming the holder" grep -q "M-7 is closed but carol still holds a copy of its codes key" "$T/err"
+rm -rf "$K/codes"
+
 # 8. Allowed-signers options are honoured or refused, never ignored.
 expect 0 "pinned to the vault's own allowed signers" "$EVAULT_BIN" audit verify --signers "$T/exp/allowed_signers" "$T/exp"
 for opt in 'valid-before="20200101"' 'cert-authority' 'namespaces="git",valid-after="20990101"'; do

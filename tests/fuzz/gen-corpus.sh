@@ -54,6 +54,8 @@ as alice audit checkpoint >"$T/checkpoint"
 seed config vault <"$EVAULT_REPO/evault.conf"
 seed identity bob <"$T/bob.id"
 seed identity alice <"$T/alice.id"
+# the same file with a tiny KDF cost, so that the target also tries an unlock
+sed -E 's/^(kdf argon2id13) [0-9]+ [0-9]+ /\1 1 8192 /' "$T/bob.id" | seed identity cheap-kdf
 for u in alice bob dave; do G show "main:users/$u" | seed user "vault-$u" "$u\n"; done
 G show "$open:missions/M-1/MISSION" | seed mission vault-open 'M-1\n'
 G show main:missions/M-1/MISSION | seed mission vault-closed 'M-1\n'
