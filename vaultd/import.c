@@ -29,6 +29,9 @@ typedef struct item {
 	char *rel;  /* path under the source */
 	char *full; /* path on disk */
 	uint64_t size;
+	dev_t dev; /* the file the walk saw: what is read and wiped must be it */
+	ino_t ino;
+	nlink_t nlink;
 	char sha[65];
 	char fid[LAYOUT_FID_LEN + 1];
 	bool stored, verified;
@@ -91,8 +94,10 @@ static int walk(items *out, const char *root, const char *rel)
 				out->v = nv;
 				out->a = na;
 			}
-			out->v[out->n++] =
-			    (item){r, full, (uint64_t)sb.st_size, "", "", false, false};
+			out->v[out->n++] = (item){r,         full,      (uint64_t)sb.st_size,
+						  sb.st_dev, sb.st_ino, sb.st_nlink,
+						  "",        "",        false,
+						  false};
 			continue;
 		} else {
 			out->skipped++;
@@ -144,12 +149,36 @@ static int stored_hash(evault_repo *repo, const char *mid, evault_class cls, con
 	return rc;
 }
 
+/* Is fd the file the walk saw (not swapped meanwhile)? */
+static int same_file(int fd, const item *it)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) < 0)
+		return error_errno("cannot read the source", it->full);
+	if (!S_ISREG(sb.st_mode) || sb.st_dev != it->dev || sb.st_ino != it->ino)
+		return evault_error_set(EVAULT_EREFUSED,
+					"%s changed while it was being imported: nothing is wiped",
+					it->rel);
+	if (sb.st_nlink != 1)
+		return evault_error_set(
+		    EVAULT_EREFUSED,
+		    "%s has %lu names on the card (hard links): wiping it would "
+		    "destroy the others; nothing is wiped",
+		    it->rel, (unsigned long)sb.st_nlink);
+	return 0;
+}
+
 /* Overwrites a source with zeros, syncs it, unlinks it (best effort on flash). */
 static int wipe(const item *it)
 {
 	int fd = open(it->full, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return error_errno("cannot wipe", it->full);
+	int chk = same_file(fd, it);
+	if (chk < 0) {
+		close(fd);
+		return chk;
+	}
 	static const uint8_t zero[1 << 16];
 	uint64_t left = it->size;
 	int rc = 0;
@@ -170,6 +199,7 @@ static int wipe(const item *it)
 int evault_file_import(evault_repo *repo, const char *mid, const char *src, const char *dest,
 		       bool wipe_source, evault_import_report *rep)
 {
+	const item *linked = NULL; /* a source wiping would empty other names of */
 	items it = {0};
 	content_tally refused;
 	evault_buf vp = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT;
@@ -201,8 +231,17 @@ int evault_file_import(evault_repo *repo, const char *mid, const char *src, cons
 	for (size_t i = 0; i < it.n; i++) {
 		item *x = &it.v[i];
 		int fd = open(x->full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
+		struct stat sb;
+		if (fd < 0 || fstat(fd, &sb) < 0) {
 			rc = error_errno("cannot read the source", x->full);
+			if (fd >= 0)
+				close(fd);
+			goto done;
+		}
+		if (!S_ISREG(sb.st_mode) || sb.st_dev != x->dev || sb.st_ino != x->ino) {
+			close(fd);
+			rc = evault_error_set(EVAULT_ECORRUPT,
+					      "%s changed while it was being imported", x->rel);
 			goto done;
 		}
 		evault_put_opts o = EVAULT_PUT_OPTS_INIT;
@@ -250,6 +289,11 @@ int evault_file_import(evault_repo *repo, const char *mid, const char *src, cons
 		goto done;
 	/* every stored copy proven: only now are the sources wiped */
 	bool all = rep->imported == it.n;
+	for (size_t i = 0; wipe_source && all && i < it.n && !linked; i++)
+		if (it.v[i].nlink != 1)
+			linked = &it.v[i];
+	if (linked)
+		all = false;
 	if (wipe_source && all) {
 		for (size_t i = 0; i < it.n && rc == 0; i++)
 			if ((rc = wipe(&it.v[i])) == 0)
@@ -287,7 +331,12 @@ int evault_file_import(evault_repo *repo, const char *mid, const char *src, cons
 	mission_rec_clear(&mr);
 	state_end(st);
 verdict:
-	if (rc == 0 && wipe_source && !all)
+	if (rc == 0 && linked)
+		rc = evault_error_set(EVAULT_EREFUSED,
+				      "%s has %lu names on the card (hard links): wiping it would "
+				      "destroy the others; no source was wiped",
+				      linked->rel, (unsigned long)linked->nlink);
+	else if (rc == 0 && wipe_source && !all)
 		rc = evault_error_set(EVAULT_EREFUSED,
 				      "%zu of %zu files were not imported: no source was wiped",
 				      it.n - rep->imported, it.n);

@@ -44,6 +44,17 @@ expect_error 12 "a name already in the vault: import --wipe-source refuses to wi
 	as bob import M-1 "$T/card2" --to dossier/photos/DCIM/100MEDIA --wipe-source
 check "... the card is kept whole" test -f "$T/card2/IMG_0001.JPG" -a -f "$T/card2/IMG_0009.JPG"
 check "... the other file imported" grep -q '^imported  IMG_0009.JPG' "$T/out"
+# a file with two names on the card: wiping one would empty the other
+mkdir -p "$T/card3/DCIM" "$T/elsewhere"
+echo "rapport de visite, page 1" >"$T/elsewhere/kept.txt"
+ln "$T/elsewhere/kept.txt" "$T/card3/DCIM/note.txt"
+echo "autre note" >"$T/card3/DCIM/other.txt"
+expect_error 12 "a hard-linked file on the card: import --wipe-source imports, wipes nothing" \
+	as bob import M-1 "$T/card3" --to work/card3 --wipe-source
+check "... saying why" grep -q "note.txt has 2 names on the card (hard links)" "$T/err"
+check "... the other name keeps its content" test "$(cat "$T/elsewhere/kept.txt")" = "rapport de visite, page 1"
+check "... nothing on the card was wiped" test -s "$T/card3/DCIM/other.txt" -a -s "$T/card3/DCIM/note.txt"
+check "... both files are in the vault" test "$(as bob get M-1/work/card3/DCIM/note.txt -)" = "rapport de visite, page 1"
 expect 0 "verify accepts the imports" as alice audit verify --objects
 # a forged import listing a file that is not there
 G() { local r=$1; shift; git -C "$r/audit.git" "$@"; }

@@ -2,7 +2,7 @@
  * Writes seed inputs made by the engine's own encoders into
  * DIR/<target>/seed-*: manifests (manifest_encode), objects and records
  * sealed under the fixed test class key (chunk_seal, blob_seal), and
- * evault.conf, user, mission, CLOSE records, keys and signatures in the
+ * evault.conf, POLICY, user, mission, CLOSE records, keys and signatures in the
  * form each target reads. gen-corpus.sh runs it, then adds what a real
  * vault made by the evault binary holds.
  *   usage: fuzz-seed DIR
@@ -20,6 +20,7 @@
 #include "fuzz.h"
 #include "manifest.h"
 #include "mission.h"
+#include "policy.h"
 #include "sshkey.h"
 #include "user.h"
 #include "util.h"
@@ -207,6 +208,13 @@ static void records(void)
 	hex_encode(c.vault_id_hex, c.vault_id, sizeof(c.vault_id));
 	ok(config_format(&b, &c), "config");
 	put("config", "defaults", b.ptr, b.size, NULL, 0);
+
+	policy pol;
+	policy_defaults(&pol);
+	pol.close_requires_dossier = false;
+	b.size = 0;
+	ok(policy_format(&b, &pol), "policy");
+	put("policy", "no-dossier", b.ptr, b.size, NULL, 0);
 
 	b.size = 0;
 	ok(sshkey_format_public(&b, pk, "bob"), "sshkey");

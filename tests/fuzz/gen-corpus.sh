@@ -52,6 +52,7 @@ as alice audit checkpoint >"$T/checkpoint"
 "$EV" audit export --out "$T/exp" >/dev/null
 
 seed config vault <"$EVAULT_REPO/evault.conf"
+G show main:POLICY | seed policy vault
 seed identity bob <"$T/bob.id"
 seed identity alice <"$T/alice.id"
 # the same file with a tiny KDF cost, so that the target also tries an unlock
@@ -91,6 +92,9 @@ mkdir -p "$HOME"
 as alice init --admin alice >/dev/null 2>&1
 "$EV" audit export --out "$T/exp2" >/dev/null
 seed bundle init <"$T/exp2/history.bundle"
+# their packs: what follows the bundle header (# v2 git bundle, two ref lines, a blank line)
+tail -c +121 "$T/exp2/history.bundle" | seed packscan init
+tail -c +121 "$here/fixtures/history.bundle" | seed packscan fixture
 
 rm -rf "$here/corpus"
 mv "$out" "$here/corpus"
