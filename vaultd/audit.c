@@ -2062,7 +2062,8 @@ int evault_repo_trust(evault_repo *repo, const char *dir, bool check)
 					      path.ptr);
 			goto done;
 		}
-		snprintf(repo->trusted, sizeof(repo->trusted), "%s", hex);
+		memcpy(repo->trusted, hex, GIT_OID_HEXSZ);
+		repo->trusted[GIT_OID_HEXSZ] = '\0';
 	} else {
 		goto done;
 	}

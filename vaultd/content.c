@@ -39,6 +39,115 @@ static bool looks_like_text(const void *data, size_t len)
 	return true;
 }
 
+/*
+ * Some formats are named by libmagic from two bytes or fewer (an MPEG audio
+ * frame sync, an AAC or AC-3 sync word): one random file in a thousand
+ * (an encrypted archive, a firmware image, a key file) starts that way.
+ * A weak signature must never refuse a file, so these are media only when
+ * the frames go on as a player would read them: at least four in a row,
+ * each header valid and each where the one before says it ends (or all
+ * the frames of a short sample).
+ */
+typedef size_t (*frame_fn)(const uint8_t *p, size_t n); /* bytes of the frame at p; 0: none */
+
+static size_t mpeg_frame(const uint8_t *p, size_t n)
+{
+	static const uint16_t br[2][3][16] = {
+	    {{0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 0},
+	     {0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 0},
+	     {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0}},
+	    {{0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256, 0},
+	     {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0},
+	     {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0}}};
+	static const uint32_t sr[3][3] = {
+	    {44100, 48000, 32000}, {22050, 24000, 16000}, {11025, 12000, 8000}};
+	if (n < 4 || p[0] != 0xff || (p[1] & 0xe0) != 0xe0)
+		return 0;
+	int ver = (p[1] >> 3) & 3, layer = (p[1] >> 1) & 3, bri = p[2] >> 4, sri = (p[2] >> 2) & 3;
+	if (ver == 1 || layer == 0 || bri == 0 || bri == 15 || sri == 3)
+		return 0;
+	int v = ver == 3 ? 0 : 1, l = 3 - layer; /* l: 0 layer I, 1 II, 2 III */
+	uint32_t rate = sr[ver == 3 ? 0 : ver == 2 ? 1 : 2][sri], kbps = br[v][l][bri];
+	size_t pad = (p[2] >> 1) & 1;
+	if (l == 0)
+		return (12 * kbps * 1000 / rate + pad) * 4;
+	return (l == 2 && v ? 72 : 144) * kbps * 1000 / rate + pad;
+}
+
+static size_t adts_frame(const uint8_t *p, size_t n)
+{
+	if (n < 7 || p[0] != 0xff || (p[1] & 0xf6) != 0xf0 || ((p[2] >> 2) & 15) > 12)
+		return 0;
+	size_t fl = ((size_t)(p[3] & 3) << 11) | ((size_t)p[4] << 3) | (p[5] >> 5);
+	return fl >= 7 ? fl : 0;
+}
+
+static size_t loas_frame(const uint8_t *p, size_t n)
+{
+	if (n < 3 || p[0] != 0x56 || (p[1] & 0xe0) != 0xe0)
+		return 0;
+	size_t fl = 3 + (((size_t)(p[1] & 0x1f) << 8) | p[2]);
+	return fl > 3 ? fl : 0;
+}
+
+static size_t ac3_frame(const uint8_t *p, size_t n)
+{
+	static const uint16_t words[3][38] = {
+	    {64,  64,  80,  80,  96,  96,  112, 112, 128, 128, 160, 160, 192,
+	     192, 224, 224, 256, 256, 320, 320, 384, 384, 448, 448, 512, 512,
+	     640, 640, 768, 768, 896, 896, 1024, 1024, 1152, 1152, 1280, 1280},
+	    {69,  70,  87,  88,  104, 105, 121, 122, 139, 140, 174, 175, 208,
+	     209, 243, 244, 278, 279, 348, 349, 417, 418, 487, 488, 557, 558,
+	     696, 697, 835, 836, 975, 976, 1114, 1115, 1253, 1254, 1393, 1394},
+	    {96,  96,  120, 120, 144, 144, 168, 168, 192, 192, 240, 240, 288,
+	     288, 336, 336, 384, 384, 480, 480, 576, 576, 672, 672, 768, 768,
+	     960, 960, 1152, 1152, 1344, 1344, 1536, 1536, 1728, 1728, 1920, 1920}};
+	if (n < 5 || p[0] != 0x0b || p[1] != 0x77)
+		return 0;
+	int fscod = p[4] >> 6, frm = p[4] & 0x3f;
+	return fscod == 3 || frm >= 38 ? 0 : (size_t)words[fscod][frm] * 2;
+}
+
+static size_t ts_packet(const uint8_t *p, size_t n)
+{
+	return n >= 1 && p[0] == 0x47 ? 188 : 0;
+}
+
+static bool frames_go_on(const uint8_t *p, size_t len, frame_fn fn)
+{
+	size_t pos = 0, count = 0, fl;
+	while (pos < len && (fl = fn(p + pos, len - pos)) > 0) {
+		pos += fl;
+		count++;
+		if (count >= 4)
+			return true;
+	}
+	return count > 0 && pos >= len; /* a short sample: every frame of it */
+}
+
+/* 1 media, 0 not (a weak signature that does not go on), -1 not a weak type. */
+static int weak_confirmed(const char *mime, const uint8_t *p, size_t len)
+{
+	if (strcmp(mime, "audio/mpeg") == 0)
+		return (len >= 3 && memcmp(p, "ID3", 3) == 0) || frames_go_on(p, len, mpeg_frame);
+	if (strcmp(mime, "audio/x-hx-aac-adts") == 0 || strcmp(mime, "audio/aac") == 0)
+		return frames_go_on(p, len, adts_frame);
+	if (strcmp(mime, "audio/x-mp4a-latm") == 0)
+		return frames_go_on(p, len, loas_frame);
+	if (strcmp(mime, "audio/vnd.dolby.dd-raw") == 0 || strcmp(mime, "audio/ac3") == 0)
+		return frames_go_on(p, len, ac3_frame);
+	if (strcmp(mime, "video/mp2t") == 0)
+		return frames_go_on(p, len, ts_packet);
+	/* MIDI system-exclusive dumps, fax pages, BIOS boot logos and Atari ST
+	 * pictures, named from two or three bytes: neither recordings nor photos */
+	static const char *const never[] = {"audio/x-syx", "image/g3fax", "image/x-award-bioslogo",
+					    "image/x-atari-degas", NULL};
+	for (size_t i = 0; never[i]; i++)
+		if (strcmp(mime, never[i]) == 0)
+			return 0;
+	return -1;
+}
+
 content_kind content_classify(const void *data, size_t len, char mime[MANIFEST_CTYPE_MAX])
 {
 	const char *t = NULL;
@@ -72,6 +181,10 @@ content_kind content_classify(const void *data, size_t len, char mime[MANIFEST_C
 		return CONTENT_AUDIO;
 	if (strcmp(mime, "application/octet-stream") == 0 && looks_like_text(data, len))
 		snprintf(mime, MANIFEST_CTYPE_MAX, "text/plain");
+	if (weak_confirmed(mime, data, len) == 0) {
+		snprintf(mime, MANIFEST_CTYPE_MAX, "application/octet-stream");
+		return CONTENT_OTHER;
+	}
 	if (strncmp(mime, "image/", 6) == 0)
 		return strcmp(mime, "image/svg+xml") == 0 ? CONTENT_OTHER : CONTENT_IMAGE;
 	if (strncmp(mime, "video/", 6) == 0)

@@ -150,12 +150,13 @@ static const char *next_line(const char **p, const char *end, size_t *len)
 
 static int parse_identity(evault_identity *id, const char *text, size_t size)
 {
-	const char *p = text, *end = text + size, *l;
+	const char *p = text, *end, *l;
 	size_t n;
 	char buf[512];
 
-	if (memchr(text, '\0', size))
+	if (!text || size == 0 || memchr(text, '\0', size))
 		return EVAULT_ECORRUPT;
+	end = text + size;
 	if (!(l = next_line(&p, end, &n)) || n != strlen(ID_MAGIC) || memcmp(l, ID_MAGIC, n) != 0)
 		return EVAULT_ECORRUPT;
 	if (!(l = next_line(&p, end, &n)) || n < 6 || n - 5 > EVAULT_USER_MAX ||

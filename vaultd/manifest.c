@@ -106,6 +106,9 @@ int manifest_decode(manifest *m, const void *data, size_t len)
 	m->nobjs = r.left / OBJECT_ID_LEN;
 	if (!manifest_consistent(m))
 		goto bad;
+	for (size_t i = 0; i < clen; i++) /* a MIME type: printable ASCII, never a NUL */
+		if (ct[i] < 0x20 || ct[i] > 0x7e)
+			goto bad;
 	if (clen)
 		memcpy(m->content_type, ct, clen);
 	m->content_type[clen] = '\0';
@@ -113,7 +116,7 @@ int manifest_decode(manifest *m, const void *data, size_t len)
 		goto oom;
 	memcpy(m->path, path, plen);
 	m->path[plen] = '\0';
-	if (!file_path_valid(m->path))
+	if (memchr(m->path, '\0', plen) || !file_path_valid(m->path))
 		goto bad;
 	if (m->nobjs && !(m->objs = malloc(m->nobjs * OBJECT_ID_LEN)))
 		goto oom;

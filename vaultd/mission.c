@@ -178,6 +178,19 @@ int mission_parse(mission_rec *out, const char *mid, const char *text, size_t le
 		p = nl + 1;
 	}
 	free(copy);
+	if (rc == 0 && seen == (1 | 2 | 4 | 8 | 16)) {
+		/* one record, one text: keys in their order, each once, numbers
+		 * without signs or leading zeros, no member named twice */
+		evault_buf again = EVAULT_BUF_INIT;
+		if ((rc = mission_format(&again, out)) == 0 &&
+		    (again.size != len || memcmp(again.ptr, text, len) != 0))
+			rc = -1;
+		evault_buf_dispose(&again);
+		if (rc < -1) {
+			mission_rec_clear(out);
+			return rc;
+		}
+	}
 	if (rc < 0 || seen != (1 | 2 | 4 | 8 | 16)) {
 		mission_rec_clear(out);
 		return evault_error_set(EVAULT_ECORRUPT, "mission record %s is damaged", mid);

@@ -10,7 +10,7 @@ standard_vault
 MEDIA=$(cd "$(dirname "$0")" && pwd)/fixtures/media.py
 media() { python3 "$MEDIA" "$@"; }
 cd "$T" || exit 1
-for k in jpeg png heic mp4 mov m4a amr wav ogg odt pdf text; do media "$k" "$T/s.$k"; done
+for k in jpeg png heic mp4 mov m4a amr wav ogg odt pdf text mp3 aac; do media "$k" "$T/s.$k"; done
 cp "$T/s.jpeg" "$T/rapport.txt" # a photo under a report's name
 seq0=$(git -C vault/audit.git rev-list --count main)
 
@@ -19,14 +19,14 @@ for k in jpeg png heic mp4 mov; do
 done
 grep -q "photo authorisation" "$T/err" && ok "the message says why" || ko "message: $(cat "$T/err")"
 expect_error 12 "a photo named rapport.txt is still a photo" as bob put rapport.txt M-1/work/
-for k in wav m4a amr ogg; do
+for k in wav m4a amr mp3 aac ogg; do # mp3, aac: raw frames, no container
 	expect_error 12 "$k audio refused" as bob put "s.$k" "M-1/work/a.$k"
 done
 grep -q "voice recordings" "$T/err" && ok "audio message names the rule" || ko "audio message: $(cat "$T/err")"
 expect 0 "nothing was stored" as bob ls M-1/dossier
 check "dossier empty" test ! -s "$T/out"
 seq1=$(git -C vault/audit.git rev-list --count main)
-check "one content.refused event per refused put" test $((seq1 - seq0)) -eq 10
+check "one content.refused event per refused put" test $((seq1 - seq0)) -eq 12
 git -C vault/audit.git log -1 --format=%B main >"$T/msg"
 grep -q '^Evault-Action: content.refused$' "$T/msg" && grep -q '^Evault-Refused: 1$' "$T/msg" &&
 	grep -q '^Evault-Refused-Type: audio/ogg 1$' "$T/msg" &&

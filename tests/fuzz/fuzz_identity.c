@@ -28,8 +28,8 @@ static int cheap_kdf(const uint8_t *data, size_t size)
 	char *text = fuzz_cstr(data, size);
 	const char *k = strstr(text, "\nkdf argon2id13 ");
 	unsigned long long ops = 0, mem = 0;
-	int cheap = k && sscanf(k + 16, "%llu %llu", &ops, &mem) == 2 && ops <= 2 &&
-		    mem <= 64 * 1024;
+	int cheap =
+	    k && sscanf(k + 16, "%llu %llu", &ops, &mem) == 2 && ops <= 2 && mem <= 64 * 1024;
 	free(text);
 	return cheap;
 }

@@ -73,9 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	switch (mode) {
-	case 0:
-		open_chunk(data, size);
-		break;
+	case 0: open_chunk(data, size); break;
 	case 1:
 		if (size < OBJ_HEADER_LEN)
 			break;

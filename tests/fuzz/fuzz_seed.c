@@ -117,7 +117,7 @@ static void objects(const evault_buf *manifest_plain)
 	if (!w)
 		fuzz_fail("chunk worker");
 	for (size_t i = 0; i < sizeof(text); i++)
-		text[i] = (uint8_t)"rapport d'intervention, site de Lyon\n"[i % 37];
+		text[i] = (uint8_t) "rapport d'intervention, site de Lyon\n"[i % 37];
 	randombytes_buf_deterministic(noise, sizeof(noise), fuzz_class_key);
 
 	/* 0: objects as chunk_seal writes them */
@@ -181,12 +181,11 @@ static void objects(const evault_buf *manifest_plain)
 	if (chunk_open(out, sizeof(out), &outlen, k, w, id, (const uint8_t *)o.ptr, o.size) < 0 ||
 	    outlen != sizeof(text) || memcmp(out, text, outlen) != 0)
 		fuzz_fail("fuzz_seal_as makes chunks chunk_open refuses");
-	ok(fuzz_seal_as(&o, manifest_hdr, EVAULT_CLASS_WORK, FUZZ_FID, (const uint8_t *)manifest_plain->ptr,
-			manifest_plain->size),
+	ok(fuzz_seal_as(&o, manifest_hdr, EVAULT_CLASS_WORK, FUZZ_FID,
+			(const uint8_t *)manifest_plain->ptr, manifest_plain->size),
 	   "fuzz_seal_as");
 	if (blob_open(&rec, k, OBJ_KIND_MANIFEST, FUZZ_FID, o.ptr, o.size) < 0 ||
-	    rec.size != manifest_plain->size ||
-	    memcmp(rec.ptr, manifest_plain->ptr, rec.size) != 0)
+	    rec.size != manifest_plain->size || memcmp(rec.ptr, manifest_plain->ptr, rec.size) != 0)
 		fuzz_fail("fuzz_seal_as makes records blob_open refuses");
 
 	evault_buf_dispose(&o);
@@ -251,7 +250,8 @@ static void records(void)
 	ok(mission_format(&b, &m), "mission");
 	put("mission", "closed", "M-1\n", 4, b.ptr, b.size);
 
-	close_code codes[2] = {{FUZZ_FID, "rotated"}, {"fedcba9876543210fedcba9876543210", "reported"}};
+	close_code codes[2] = {{FUZZ_FID, "rotated"},
+			       {"fedcba9876543210fedcba9876543210", "reported"}};
 	close_kept kept[1];
 	close_rec r;
 	memset(&r, 0, sizeof(r));

@@ -1,8 +1,8 @@
 /*
  * trailer_get (the "Key: value" trailers of every history commit message:
  * Evault-Seq, Evault-Actor, ...). The first byte picks the key (one the
- * engine reads, or the input's first line) and the room for the value; the
- * rest is the message. The value found fits its room, NUL-terminated, and
+ * engine reads, or the input's first line), the second the room for the
+ * value; the rest is the message. The value found fits its room, NUL-terminated, and
  * is a line of the message.
  */
 #include <stdlib.h>
@@ -20,10 +20,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static const char *const keys[] = {
-    "Evault-Seq",	 "Evault-Actor",     "Evault-Action",   "Evault-Mission",
-    "Evault-User",	 "Evault-Role",	     "Evault-As",	"Evault-Class",
-    "Evault-File",	 "Evault-Replaces",  "Evault-Mark",	"Evault-Certificate",
-    "Evault-Refused",	 "Evault-Imported",  "Evault-Vault",	NULL /* the input's first line */
+    "Evault-Seq",
+    "Evault-Actor",
+    "Evault-Action",
+    "Evault-Mission",
+    "Evault-User",
+    "Evault-Role",
+    "Evault-As",
+    "Evault-Class",
+    "Evault-File",
+    "Evault-Replaces",
+    "Evault-Mark",
+    "Evault-Refused",
+    "Evault-Vault",
+    "Evault-Certificate",
+    "Evault-Imported",
+    "Evault-Policy",
+    NULL /* the input's first line */
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,12 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *message, *own = NULL, *out;
 	const uint8_t *rest;
 	size_t restlen;
-	if (size < 1)
+	if (size < 2)
 		return 0;
-	const char *key = keys[data[0] & 15];
-	size_t outlen = 1 + (data[0] >> 4) * 5; /* 1 .. 76 bytes */
-	data++;
-	size--;
+	const char *key = keys[data[0] % (sizeof(keys) / sizeof(keys[0]))];
+	size_t outlen = 1 + data[1] % 80;
+	data += 2;
+	size -= 2;
 	if (!key) {
 		fuzz_split(data, size, &own, &rest, &restlen);
 		key = own;

@@ -68,13 +68,13 @@ for cls in work codes dossier; do
 	G show "$open:$p" | seed objs "vault-$cls"
 done
 i=0
-for c in $(G rev-list main); do # one message per action; first byte: 76 bytes of room, a key
+for c in $(G rev-list main); do # one message per action, after a key byte and a room byte (80)
 	action=$(G show -s --format=%B "$c" | sed -n 's/^Evault-Action: //p')
 	[ -e "$out/trailer/seed-$action" ] && continue
-	G show -s --format=%B "$c" | seed trailer "$action" "\\$(printf '%03o' $((240 + i % 15)))"
+	G show -s --format=%B "$c" | seed trailer "$action" "\\$(printf '%03o' $((i % 16)))\\117"
 	i=$((i + 1))
 done
-G show -s --format=%B main | seed trailer own-key '\377Evault-Mission\n'
+G show -s --format=%B main | seed trailer own-key '\020\117Evault-Mission\n'
 G cat-file commit main | sed -n '/^gpgsig /,/END SSH SIGNATURE/p' | sed 's/^gpgsig //; s/^ //' |
 	seed sshsig vault-commit '\000'
 seed sshsig vectors '\000' <"$root/tests/vectors/sshsig-git.sig"
@@ -92,9 +92,8 @@ mkdir -p "$HOME"
 as alice init --admin alice >/dev/null 2>&1
 "$EV" audit export --out "$T/exp2" >/dev/null
 seed bundle init <"$T/exp2/history.bundle"
-# their packs: what follows the bundle header (# v2 git bundle, two ref lines, a blank line)
+# its pack: what follows the header (# v2 git bundle, two ref lines, a blank line)
 tail -c +121 "$T/exp2/history.bundle" | seed packscan init
-tail -c +121 "$here/fixtures/history.bundle" | seed packscan fixture
 
 rm -rf "$here/corpus"
 mv "$out" "$here/corpus"

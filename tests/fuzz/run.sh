@@ -15,15 +15,16 @@ build=$root/build-fuzz
 all="manifest object config policy identity user mission close sshkey sshsig trailer objs signers checkpoint packscan bundle"
 
 configure() {
+	mkdir -p "$build"
 	if ! command -v clang >/dev/null; then
 		echo "fuzz: clang is missing (scripts/deps.sh installs it)" >&2
 		return 1
 	fi
 	cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DEVAULT_FUZZ=ON -DEVAULT_TESTS=OFF \
-		-DEVAULT_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build.log" 2>&1 &&
+		-DEVAULT_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/build.log" 2>&1 &&
 		cmake --build "$build" -j"$(nproc)" --target evault-fuzz evault-cli \
-			-- --no-print-directory >>"$build.log" 2>&1 ||
-		{ tail -30 "$build.log" >&2; echo "fuzz: build failed (log: $build.log)" >&2; return 1; }
+			-- --no-print-directory >>"$build/build.log" 2>&1 ||
+		{ tail -30 "$build/build.log" >&2; echo "fuzz: build failed (log: $build/build.log)" >&2; return 1; }
 }
 
 if [ "${1:-}" = "--build-only" ]; then

@@ -1,6 +1,8 @@
 /* Content rules: kinds told from bytes (libmagic), and what a mission accepts. */
 #include "helpers.h"
 
+#include <sodium.h>
+
 #include "content.h"
 
 static const uint8_t jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J',  'F',  'I',  'F',
@@ -40,6 +42,42 @@ static void kinds_from_bytes(void **s)
 		buf[i] = (uint8_t)(i * 131);
 	assert_int_equal(content_classify(buf, sizeof(buf), mime), CONTENT_IMAGE);
 	(void)s;
+}
+
+/* MPEG-1 layer III frames (128 kbit/s, 44.1 kHz: 417 bytes each), ADTS AAC
+ * frames (200 bytes each): raw voice-recorder streams, with no container. */
+static void frame_stream(uint8_t *buf, size_t len, const uint8_t *hdr, size_t hl, size_t fl)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 37 + 11);
+	for (size_t off = 0; off + hl <= len; off += fl)
+		memcpy(buf + off, hdr, hl);
+}
+
+static void weak_signatures(void **s)
+{
+	char mime[MANIFEST_CTYPE_MAX];
+	static uint8_t buf[20480];
+	static const uint8_t mp3[] = {0xff, 0xfb, 0x90, 0x64};
+	static const uint8_t adts[] = {0xff, 0xf1, 0x50, 0x80, 200 >> 3, ((200 & 7) << 5) | 0x1f, 0xfc};
+	frame_stream(buf, sizeof(buf), mp3, sizeof(mp3), 417);
+	assert_int_equal(content_classify(buf, sizeof(buf), mime), CONTENT_AUDIO);
+	frame_stream(buf, sizeof(buf), adts, sizeof(adts), 200);
+	assert_int_equal(content_classify(buf, sizeof(buf), mime), CONTENT_AUDIO);
+	/* one frame header and then random bytes: not a stream a player would play */
+	frame_stream(buf, sizeof(buf), mp3, sizeof(mp3), sizeof(buf));
+	randombytes_buf(buf + 4, 4);
+	assert_int_equal(content_classify(buf, sizeof(buf), mime), CONTENT_OTHER);
+	/* what an encrypted archive, a firmware image or a key file looks like:
+	 * 10,000 random files of 20 KiB, none taken for media */
+	uint8_t seed[randombytes_SEEDBYTES] = {42};
+	int media = 0;
+	for (int i = 0; i < 10000; i++) {
+		memcpy(seed + 1, &i, sizeof(i));
+		randombytes_buf_deterministic(buf, sizeof(buf), seed);
+		media += content_classify(buf, sizeof(buf), mime) != CONTENT_OTHER;
+	}
+	assert_int_equal(media, 0);
 }
 
 static void rules(void **s)
@@ -87,6 +125,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(kinds_from_bytes),
+	    cmocka_unit_test(weak_signatures),
 	    cmocka_unit_test(rules),
 	    cmocka_unit_test(tally),
 	};
