@@ -7,6 +7,7 @@
 
 typedef struct ls_opts {
 	bool lng;
+	const char *where; /* MID/CLASS[/DIR] listed */
 } ls_opts;
 
 static int print_mission(const char *mid, const char *status, void *p)
@@ -22,6 +23,15 @@ static int print_mission(const char *mid, const char *status, void *p)
 static int print_entry(const evault_entry *e, void *p)
 {
 	ls_opts *o = p;
+	if (e->damaged) {
+		fprintf(stderr,
+			"evault: damaged entry %s/%s: %s (evault fsck --keys names them; an admin "
+			"removes one with evault rm --damaged %s/%s)\n",
+			o->where, e->name, e->damaged, o->where, e->name);
+		if (o->lng)
+			printf("?---- %12s %-20s %-24s %s\n", "-", "-", "damaged", e->name);
+		return 0;
+	}
 	if (!o->lng) {
 		printf("%s%s\n", e->name, e->is_dir ? "/" : "");
 		return 0;
@@ -38,7 +48,7 @@ static int print_entry(const evault_entry *e, void *p)
 int cmd_ls(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"long", no_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
-	ls_opts lo = {false};
+	ls_opts lo = {false, NULL};
 	int o;
 	CLI_GETOPT_RESET();
 	while ((o = getopt_long(argc, argv, "l", opts, NULL)) != -1) {
@@ -73,5 +83,6 @@ int cmd_ls(cli *c, int argc, char **argv)
 		evault_mission_view_free(v);
 		return EXIT_OK;
 	}
+	lo.where = path;
 	return evault_file_list(c->repo, path, print_entry, &lo) < 0 ? cli_fail() : EXIT_OK;
 }

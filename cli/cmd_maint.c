@@ -43,18 +43,32 @@ int cmd_gc(cli *c, int argc, char **argv)
 /* fsck's own exit codes: 0 clean, 1 problems found, 2 could not run. */
 int cmd_fsck(cli *c, int argc, char **argv)
 {
-	bool full;
-	if (!flag_args(argc, argv, "--full", &full)) {
-		cli_usage("usage: evault fsck [--full]");
-		return 2;
+	bool full = false, keys = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--full") == 0)
+			full = true;
+		else if (strcmp(argv[i], "--keys") == 0)
+			keys = true;
+		else {
+			cli_usage("usage: evault fsck [--full] [--keys]");
+			return 2;
+		}
 	}
 	evault_fsck_result r;
-	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 ||
-	    evault_fsck(c->repo, full, print_line, NULL, &r) < 0) {
+	evault_fsck_keys_result kr;
+	memset(&kr, 0, sizeof(kr));
+	if (cli_open_repo(c, keys ? CLI_AS_UNLOCKED : CLI_AS_NOBODY) < 0 ||
+	    evault_fsck(c->repo, full, print_line, NULL, &r) < 0 ||
+	    (keys && evault_fsck_keys(c->repo, print_line, NULL, &kr) < 0)) {
 		cli_fail();
 		return 2;
 	}
-	bool bad = r.missing || r.corrupt;
+	bool bad = r.missing || r.corrupt || kr.damaged || kr.objs_mismatch;
+	if (keys)
+		printf("%s: with %s's keys: %zu missions, %zu classes, %zu files read, %zu damaged "
+		       "entries, %zu .objs lists that disagree with their manifest\n",
+		       kr.damaged || kr.objs_mismatch ? "PROBLEMS" : "OK", evault_repo_actor(c->repo),
+		       kr.missions, kr.classes, kr.files, kr.damaged, kr.objs_mismatch);
 	printf("%s: %zu objects stored, %zu referenced by live files, %zu missing, %zu corrupt "
 	       "(%zu re-hashed), %zu unreferenced (gc collects them)\n",
 	       bad ? "PROBLEMS" : "OK", r.stored, r.referenced, r.missing, r.corrupt, r.checked,

@@ -121,7 +121,7 @@ static int parse_line(close_rec *r, char *line, unsigned *seen)
 		*seen |= bit;
 	} else if (sscanf(line, "code %40s %15s%n", b, a, &used) == 2 && !line[used]) {
 		if (!hex_of_len(b, LAYOUT_FID_LEN) ||
-		    (strcmp(a, "rotated") && strcmp(a, "reported")) ||
+		    (strcmp(a, "rotated") && strcmp(a, "reported") && strcmp(a, "damaged")) ||
 		    grow((void **)&r->code, r->ncode, sizeof(*r->code)) < 0)
 			return -1;
 		close_code *cc = &r->code[r->ncode++];
@@ -274,6 +274,8 @@ static int read_marks(mark **out, const state *st, const class_keys *dk, const c
 		return error_oom();
 	*out = m;
 	for (size_t i = 0; i < r->ncode; i++) {
+		if (strcmp(r->code[i].how, "damaged") == 0)
+			continue; /* an entry that never opened carries no mark */
 		int rc = mark_read(&m[i], st, dk, r->mid, r->code[i].fid);
 		if (rc < 0)
 			return rc;
@@ -572,6 +574,26 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 		if (rc == 0)
 			rc = report_copies(report, "key copies destroyed", &copies[erased[i]]);
 	}
+	for (size_t i = 0; i < codes.nbad && rc == 0; i++) {
+		if ((rc = grow((void **)&r->code, r->ncode, sizeof(*r->code))) < 0)
+			break;
+		close_code *cc = &r->code[r->ncode++];
+		memcpy(cc->fid, codes.bad[i].fid, sizeof(cc->fid));
+		snprintf(cc->how, sizeof(cc->how), "damaged");
+		rc = evault_buf_printf(report,
+				       "  codes entry %s: damaged (%s): erased unread, named in "
+				       "the certificate\n",
+				       codes.bad[i].fid, codes.bad[i].why);
+	}
+	for (size_t i = 0; i < dossier.nbad && rc == 0; i++) {
+		p->refusals++;
+		rc = evault_buf_printf(report,
+				       "  refused: dossier entry %s is damaged (%s): the archive "
+				       "keeps only what it can prove; remove it first (evault rm "
+				       "--damaged %s/dossier/%s)\n",
+				       dossier.bad[i].fid, dossier.bad[i].why, m->mid,
+				       dossier.bad[i].fid);
+	}
 	for (size_t i = 0; i < codes.n && rc == 0; i++) {
 		mark mk;
 		int mr = mark_read(&mk, st, dk, m->mid, codes.e[i].fid);
@@ -849,6 +871,13 @@ static int render_certificate(evault_buf *out, const cert_input *in)
 	if (rc == 0 && r->ncode)
 		rc = evault_buf_printf(out, "  Codes d'accès / Access codes:\n");
 	for (size_t i = 0; i < r->ncode && rc == 0; i++) {
+		if (strcmp(r->code[i].how, "damaged") == 0) {
+			rc = evault_buf_printf(out,
+					       "    entry %s: illisible, effacée sans être lue / "
+					       "damaged, erased unread\n",
+					       r->code[i].fid);
+			continue;
+		}
 		const char *name = in->marks ? in->marks[i].path : NULL;
 		bool rotated = strcmp(r->code[i].how, "rotated") == 0;
 		rc = evault_buf_printf(

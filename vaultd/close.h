@@ -23,7 +23,7 @@ typedef struct close_tally {
 
 typedef struct close_code {
 	char fid[LAYOUT_FID_LEN + 1];
-	char how[16]; /* rotated | reported */
+	char how[16]; /* rotated | reported | damaged (its manifest did not open) */
 } close_code;
 
 typedef struct close_kept {

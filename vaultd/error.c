@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "evault/common.h"
 
 static _Thread_local char last_msg[512];
@@ -30,9 +32,12 @@ void evault_error_clear(void)
 int evault_error_set(int code, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[sizeof(last_msg)]; /* an argument may be the last message itself */
 	va_start(ap, fmt);
-	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(last_msg, msg, sizeof(msg));
+	sodium_memzero(msg, sizeof(msg));
 	for (char *p = last_msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';

@@ -23,6 +23,7 @@
 #include "chunk.h"
 #include "content.h"
 #include "evault/file.h"
+#include "evault/maint.h"
 #include "files.h"
 #include "layout.h"
 #include "manifest.h"
@@ -83,6 +84,7 @@ void file_list_clear(file_list *es)
 	for (size_t i = 0; i < es->n; i++)
 		manifest_clear(&es->e[i].m);
 	free(es->e);
+	free(es->bad);
 	memset(es, 0, sizeof(*es));
 }
 
@@ -104,12 +106,14 @@ int file_load(const state *st, const char *mid, evault_class cls, const class_ke
 	if ((rc = layout_file_path(&path, mid, cls, fid, ".enc")) < 0 ||
 	    (rc = state_read(st, path.ptr, &enc)) < 0)
 		goto done;
-	if ((rc = blob_open(&plain, k, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size)) < 0) {
+	if ((rc = blob_open(&plain, k, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size)) < 0 ||
+	    (rc = manifest_decode(m, plain.ptr, plain.size)) < 0) {
+		char why[160]; /* the message is rewritten: keep what it said */
+		snprintf(why, sizeof(why), "%s", evault_error_last());
 		rc = evault_error_set(rc, "manifest %s of %s/%s: %s", fid, mid,
-				      evault_class_name(cls), evault_error_last());
-		goto done;
+				      evault_class_name(cls),
+				      strcmp(why, "no error") ? why : "does not open with the class key");
 	}
-	rc = manifest_decode(m, plain.ptr, plain.size);
 done:
 	evault_buf_dispose(&path);
 	evault_buf_dispose(&enc);
@@ -122,8 +126,23 @@ static int scan_one(const char *fid, void *p)
 	scan_ctx *c = p;
 	manifest m;
 	int rc = 0;
-	if ((rc = file_load(c->st, c->mid, c->cls, c->k, fid, &m)) < 0)
-		return rc;
+	if ((rc = file_load(c->st, c->mid, c->cls, c->k, fid, &m)) < 0) {
+		if (rc != EVAULT_ECORRUPT && rc != EVAULT_EAUTH)
+			return rc;
+		entries *es = c->out;
+		file_damaged *nb = realloc(es->bad, (es->nbad + 1) * sizeof(*nb));
+		if (!nb)
+			return error_oom();
+		es->bad = nb;
+		memcpy(nb[es->nbad].fid, fid, FID_HEX);
+		const char *why = evault_error_last(), *colon = strstr(why, ": ");
+		if (strncmp(why, "manifest ", 9) == 0 && colon) /* the reason, not the place */
+			why = colon + 2;
+		snprintf(nb[es->nbad].why, sizeof(nb[es->nbad].why), "%s", why);
+		es->nbad++;
+		evault_error_clear();
+		return 0;
+	}
 	if (c->want && strcmp(m.path, c->want) != 0) {
 		manifest_clear(&m);
 		goto done;
@@ -897,6 +916,147 @@ done:
 	return rc;
 }
 
+int evault_file_remove_damaged(evault_repo *repo, const char *vp)
+{
+	state *st = NULL;
+	mission_rec mr;
+	class_keys *k = NULL;
+	entries es = {0};
+	vpath v;
+	int rc;
+	memset(&mr, 0, sizeof(mr));
+	if ((rc = parse_vpath(&v, vp, true)) < 0)
+		return rc;
+	if (strlen(v.path) != FID_HEX - 1 || !is_hex(v.path, FID_HEX - 1))
+		return evault_error_set(EVAULT_EINVAL,
+					"'%.80s' does not end with a file id (32 hex digits, as "
+					"evault ls shows a damaged entry)",
+					vp);
+	if ((rc = state_begin(&st, repo, true)) < 0 ||
+	    (rc = open_class(repo, st, &v, &mr, &k)) < 0 ||
+	    (rc = file_check_writable(repo, &mr)) < 0 ||
+	    (rc = scan_class(&es, repo, st, &v, k, NULL)) < 0)
+		goto done;
+	bool damaged = false;
+	for (size_t i = 0; i < es.nbad && !damaged; i++)
+		damaged = strcmp(es.bad[i].fid, v.path) == 0;
+	if (!damaged) {
+		bool healthy = false;
+		for (size_t i = 0; i < es.n && !healthy; i++)
+			healthy = strcmp(es.e[i].fid, v.path) == 0;
+		rc = healthy ? evault_error_set(EVAULT_EINVAL,
+						"entry %s of %s/%s is not damaged: remove it by its "
+						"name",
+						v.path, v.mid, evault_class_name(v.cls))
+			     : evault_error_set(EVAULT_ENOTFOUND, "no such entry: %s", vp);
+		goto done;
+	}
+	rc = commit_removal(st, v.mid, v.cls, v.path);
+done:
+	file_list_clear(&es);
+	class_keys_free(k);
+	mission_rec_clear(&mr);
+	state_end(st);
+	return rc;
+}
+
+/* ---- fsck with keys ---- */
+
+typedef struct keycheck_ctx {
+	evault_repo *repo;
+	const state *st;
+	evault_line_cb cb;
+	void *payload;
+	evault_fsck_keys_result *res;
+} keycheck_ctx;
+
+static int keycheck_class(keycheck_ctx *c, const char *mid, evault_class cls)
+{
+	const char *cn = evault_class_name(cls);
+	mission_rec m;
+	class_keys *k = NULL;
+	entries es = {0};
+	evault_buf path = EVAULT_BUF_INIT, objs = EVAULT_BUF_INIT, want = EVAULT_BUF_INIT;
+	char line[512];
+	int rc = mission_load(c->st, mid, &m);
+	if (rc < 0)
+		return rc;
+	rc = mission_class_keys(c->repo, &m, cls, &k);
+	if (rc == EVAULT_ENOTFOUND) { /* not this identity's class (or erased): nothing to read */
+		evault_error_clear();
+		rc = 0;
+		goto done;
+	}
+	if (rc < 0 || (rc = file_scan(&es, c->repo, c->st, mid, cls, k, NULL)) < 0)
+		goto done;
+	c->res->classes++;
+	for (size_t i = 0; i < es.nbad; i++) {
+		c->res->damaged++;
+		snprintf(line, sizeof(line), "damaged entry %s/%s/%s: %s", mid, cn, es.bad[i].fid,
+			 es.bad[i].why);
+		c->cb(line, c->payload);
+	}
+	for (size_t i = 0; i < es.n && rc == 0; i++) {
+		c->res->files++;
+		path.size = objs.size = want.size = 0;
+		if ((rc = layout_file_path(&path, mid, cls, es.e[i].fid, ".objs")) < 0 ||
+		    (rc = objs_text(&want, &es.e[i].m)) < 0)
+			break;
+		rc = state_read(c->st, path.ptr, &objs);
+		if (rc < 0 && rc != EVAULT_ENOTFOUND)
+			break;
+		evault_error_clear();
+		if (rc < 0 || objs.size != want.size ||
+		    (want.size && memcmp(objs.ptr, want.ptr, want.size) != 0)) {
+			/* gc keeps what the .objs lists name: one that leaves objects out
+			 * lets gc delete a live file's content */
+			c->res->objs_mismatch++;
+			snprintf(line, sizeof(line),
+				 "%s/%s/%s: its .objs list does not name the objects its manifest "
+				 "does (%s)",
+				 mid, cn, es.e[i].fid, rc < 0 ? "missing" : "gc would act on it");
+			c->cb(line, c->payload);
+		}
+		rc = 0;
+	}
+done:
+	file_list_clear(&es);
+	class_keys_free(k);
+	mission_rec_clear(&m);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&objs);
+	evault_buf_dispose(&want);
+	return rc;
+}
+
+static int keycheck_mission(const char *mid, bool is_dir, void *p)
+{
+	keycheck_ctx *c = p;
+	int rc = 0;
+	if (!is_dir || !mission_id_valid(mid))
+		return evault_error_set(EVAULT_ECORRUPT, "unexpected entry missions/%.64s", mid);
+	if (!mission_visible(c->repo, mid))
+		return 0;
+	c->res->missions++;
+	for (int k = 0; k < EVAULT_CLASS_COUNT && rc == 0; k++)
+		rc = keycheck_class(c, mid, (evault_class)k);
+	return rc;
+}
+
+int evault_fsck_keys(evault_repo *repo, evault_line_cb cb, void *payload,
+		     evault_fsck_keys_result *out)
+{
+	state *st = NULL;
+	memset(out, 0, sizeof(*out));
+	int rc = repo_require_actor(repo);
+	if (rc == 0 && (rc = state_begin(&st, repo, false)) == 0) {
+		keycheck_ctx c = {repo, st, cb, payload, out};
+		rc = state_list(st, "missions", keycheck_mission, &c);
+	}
+	state_end(st);
+	return rc;
+}
+
 /* ---- list ---- */
 
 static int entry_cmp(const void *a, const void *b)
@@ -947,11 +1107,11 @@ int evault_file_list(evault_repo *repo, const char *vp, evault_entry_cb cb, void
 			for (size_t j = 0; j < nout && !dup; j++)
 				dup = out[j].is_dir && strcmp(out[j].name, rel) == 0;
 			if (!dup)
-				out[nout++] = (evault_entry){rel, true, 0, 0755, 0, ""};
+				out[nout++] = (evault_entry){rel, true, 0, 0755, 0, "", NULL};
 			continue;
 		}
 		out[nout++] =
-		    (evault_entry){rel, false, m->size, m->mode, m->mtime, m->content_type};
+		    (evault_entry){rel, false, m->size, m->mode, m->mtime, m->content_type, NULL};
 	}
 	if (!dir_seen) {
 		rc = evault_error_set(EVAULT_ENOTFOUND, "no such directory: %s", vp);
@@ -961,6 +1121,10 @@ int evault_file_list(evault_repo *repo, const char *vp, evault_entry_cb cb, void
 		qsort(out, nout, sizeof(*out), entry_cmp);
 	for (size_t i = 0; i < nout && rc == 0; i++)
 		rc = cb(&out[i], payload);
+	for (size_t i = 0; i < es.nbad && rc == 0 && plen == 0; i++) {
+		evault_entry d = {es.bad[i].fid, false, 0, 0, 0, "", es.bad[i].why};
+		rc = cb(&d, payload);
+	}
 done:
 	free(out);
 	file_list_clear(&es);

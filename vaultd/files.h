@@ -21,13 +21,24 @@ typedef struct file_entry {
 	manifest m;
 } file_entry;
 
+/* An entry whose manifest does not open or decode (a damaged or forged .enc):
+ * known by its id only. */
+typedef struct file_damaged {
+	char fid[LAYOUT_FID_LEN + 1];
+	char why[160];
+} file_damaged;
+
 typedef struct file_list {
 	file_entry *e;
 	size_t n, a;
+	file_damaged *bad; /* the class's damaged entries, whatever want is */
+	size_t nbad;
 } file_list;
 
 void file_list_clear(file_list *l);
-/* Every file of the class (only those whose path is want, if not NULL). */
+/* Every file of the class (only those whose path is want, if not NULL).
+ * One damaged entry never fails the scan: it goes to bad, and the class's
+ * other files are listed as usual. */
 int file_scan(file_list *out, evault_repo *repo, const state *st, const char *mid, evault_class cls,
 	      const class_keys *k, const char *want);
 

@@ -34,6 +34,10 @@ int evault_file_put_fd(evault_repo *repo, const char *vpath, int fd, const evaul
  */
 int evault_file_get_fd(evault_repo *repo, const char *vpath, int fd);
 int evault_file_remove(evault_repo *repo, const char *vpath);
+/* Removes an entry whose manifest does not open, named MID/CLASS/FID (a file
+ * id as evault ls shows it), with a signed file.remove event. A healthy
+ * entry is refused (EVAULT_EINVAL): those are removed by name. */
+int evault_file_remove_damaged(evault_repo *repo, const char *vpath);
 
 typedef struct evault_entry {
 	const char *name;
@@ -42,6 +46,9 @@ typedef struct evault_entry {
 	uint32_t mode;
 	int64_t mtime;
 	const char *content_type;
+	/* an entry whose manifest does not open (name: its file id): why; else NULL.
+	 * Listed after the files, at the class's top only. */
+	const char *damaged;
 } evault_entry;
 typedef int (*evault_entry_cb)(const evault_entry *e, void *payload);
 /* Entries directly under "MID/CLASS" or "MID/CLASS/DIR", sorted by name. */

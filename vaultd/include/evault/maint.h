@@ -45,6 +45,21 @@ typedef struct evault_fsck_result {
 int evault_fsck(evault_repo *repo, bool full, evault_line_cb cb, void *payload,
 		evault_fsck_result *out);
 
+typedef struct evault_fsck_keys_result {
+	size_t missions, classes, files; /* read with the identity's keys */
+	size_t damaged;                  /* entries whose manifest does not open */
+	size_t objs_mismatch;            /* .objs lists that are not their manifest's objects */
+} evault_fsck_keys_result;
+
+/*
+ * With the acting user's keys: every manifest of every class the user
+ * holds a key for is opened and decoded, and each file's .objs list (what
+ * gc keeps) is compared with the objects its manifest names. Each damaged
+ * entry and each mismatch is reported as a line. Returns 0 when it ran.
+ */
+int evault_fsck_keys(evault_repo *repo, evault_line_cb cb, void *payload,
+		     evault_fsck_keys_result *out);
+
 typedef struct evault_retention_opts {
 	bool dry_run;
 	int64_t now; /* 0: the clock; another date only with dry_run */
