@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -128,6 +129,15 @@ static int verify(cli *c, int argc, char **argv)
 	return VERIFY_OK;
 }
 
+/* audit show and export: as the identity's user when there is an identity
+ * (events of missions it holds no key for are hidden, as in evault log),
+ * else as a reader of the repository files. */
+static enum cli_as reader(const cli *c)
+{
+	return c->identity_path && access(c->identity_path, R_OK) == 0 ? CLI_AS_PUBLIC
+								      : CLI_AS_NOBODY;
+}
+
 static int export(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
@@ -145,7 +155,7 @@ static int export(cli *c, int argc, char **argv)
 	}
 	if (!out || optind != argc)
 		return cli_usage("usage: evault audit export --out DIR [--mission MID]");
-	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_audit_export(c->repo, out, mission) < 0)
+	if (cli_open_repo(c, reader(c)) < 0 || evault_audit_export(c->repo, out, mission) < 0)
 		return cli_fail();
 	printf("exported to %s (history.bundle, allowed_signers, README.txt%s)\n", out,
 	       mission ? ", mission-log.txt" : "");
@@ -173,7 +183,7 @@ int cmd_audit(cli *c, int argc, char **argv)
 		if (rc == 0)
 			rc = evault_audit_checkpoint(c->repo, &out);
 	} else if (strcmp(sub, "show") == 0 && argc == 3) {
-		rc = cli_open_repo(c, CLI_AS_NOBODY);
+		rc = cli_open_repo(c, reader(c));
 		if (rc == 0)
 			rc = evault_audit_show(c->repo, argv[2], &out);
 	} else {

@@ -39,7 +39,7 @@ if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	printf '\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00' >"$demo/photo.jpg"
 	head -c 4096 /dev/urandom >>"$demo/photo.jpg"
 	cp "$demo/photo.jpg" "$demo/Vault/M-2026-0042/dossier/" 2>&1 || echo "(refused: no written photo authorisation yet)"
-	bob mission authorize-photos M-2026-0042 --by "Demo client, site manager" --ref "letter 2026-11-20" --scope "alarm panel"
+	alice mission authorize-photos M-2026-0042 --by "Demo client, site manager" --ref "letter 2026-11-20" --scope "alarm panel"
 	sleep 2
 	cp "$demo/photo.jpg" "$demo/Vault/M-2026-0042/dossier/" && echo "(accepted after the authorisation)"
 	bob umount "$demo/Vault"

@@ -995,8 +995,9 @@ static int check_authorize_photos(verifier *v, git_tree *pt, git_tree *ct, const
 		r = bad(v, "mission.authorize-photos: a MISSION record is not valid");
 		goto done;
 	}
-	if (strcmp(o.status, "open") != 0 || !may_write(u, &o, v->actor)) {
-		r = bad(v, "mission.authorize-photos by %s on %s, not a member of an open mission",
+	if (u->role != EVAULT_ROLE_ADMIN || strcmp(o.status, "open") != 0) {
+		r = bad(v, "mission.authorize-photos by %s on %s: only an admin records it, on an "
+			   "open mission",
 			v->actor, v->mission);
 		goto done;
 	}
@@ -2281,12 +2282,23 @@ static int mission_log_line(const state_commit_info *ci, void *p)
 	return evault_buf_printf(c->out, "%s %s %s %s %s\n", seq, when, ci->id_hex, actor, action);
 }
 
+/* The events of a mission are shown to a user who holds a key of it, to
+ * admins and auditors, and to a reader without identity (who reads the
+ * repository files, as git does): the rule of evault log. */
+static bool reader_sees(evault_repo *repo, const char *mid)
+{
+	return !repo->have_actor || repo->role == EVAULT_ROLE_ADMIN ||
+	       repo->role == EVAULT_ROLE_AUDITOR || mission_visible(repo, mid);
+}
+
 int evault_audit_export(evault_repo *repo, const char *dir, const char *mission)
 {
 	evault_buf path = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT;
 	int rc;
 	if (mission && (rc = check_mission_id(mission)) < 0)
 		return rc;
+	if (mission && !reader_sees(repo, mission))
+		return mission_hidden(mission);
 	if (mkdir(dir, 0755) < 0) {
 		if (errno == EEXIST)
 			return evault_error_set(EVAULT_EEXISTS, "%s already exists", dir);
@@ -2385,6 +2397,14 @@ int evault_audit_show(evault_repo *repo, const char *which, evault_buf *out)
 	}
 	if (git_commit_lookup(&c, git, &id) < 0)
 		return git_fail("cannot read the event");
+	char mission[EVAULT_MID_MAX + 1];
+	if (trailer_get(mission, sizeof(mission), git_commit_message(c), "Evault-Mission") == 0 &&
+	    !reader_sees(repo, mission)) { /* as log: a mission the reader holds no key for */
+		git_commit_free(c);
+		return evault_error_set(EVAULT_ENOTFOUND,
+					"no event %.64s (a sequence number or a commit id)", which);
+	}
+	evault_error_clear();
 	if (git_commit_parentcount(c) == 1 && git_commit_parent(&parent, c, 0) < 0) {
 		rc = git_fail("cannot read the event's parent");
 		goto done;

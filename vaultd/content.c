@@ -312,6 +312,8 @@ int evault_mission_authorize_photos(evault_repo *repo, const char *mid, const ch
 	if ((rc = check_mission_id(mid)) < 0 || (rc = repo_require_actor(repo)) < 0 ||
 	    (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = mission_load_visible(repo, st, mid, &m)) < 0 ||
+	    (rc = mission_require_admin(repo, "record the client's photo authorisation (the "
+					      "written authorisation goes to the office)")) < 0 ||
 	    (rc = file_check_writable(repo, &m)) < 0)
 		goto done;
 	if (m.photo_authorised) {

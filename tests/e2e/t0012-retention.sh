@@ -104,7 +104,7 @@ check "... named" grep -q '^overdue: M-1 has been open 100 days (open-days-max 9
 
 # close M-1, then its dossier expires after retention-years.
 as bob codes mark M-1/codes/code.txt --rotated >/dev/null
-as bob mission authorize-photos M-1 --by "client" --ref "ref" --scope "scope" >/dev/null
+as alice mission authorize-photos M-1 --by "client" --ref "ref" --scope "scope" >/dev/null
 as alice mission close M-1 >/dev/null
 dossier_objs=$(G "$T/vault" ls-tree -r --name-only main missions/M-1/dossier | grep 'objs$' | while read -r p; do G "$T/vault" show "main:$p"; done)
 expect 0 "before its retention date nothing expires" as alice retention run --dry-run --now "$(date -u -d '+9 years' +%F)"

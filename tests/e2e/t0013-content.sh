@@ -41,13 +41,15 @@ grep -q 'application/pdf' "$T/out" && ok "content type recorded" || ko "ls: $(ca
 # the authorisation
 expect_error 2 "authorize-photos needs --by --ref --scope" as bob mission authorize-photos M-1 --by "M. Martin"
 as alice mission grant M-1 dave >/dev/null
-expect_error 8 "an auditor cannot record it" as dave mission authorize-photos M-1 --by "M. Martin, gérant" --ref "BC-2026-117" --scope "armoire"
+expect_error 6 "an auditor cannot record it" as dave mission authorize-photos M-1 --by "M. Martin, gérant" --ref "BC-2026-117" --scope "armoire"
 expect_error 3 "a non-member cannot see the mission" as carol mission authorize-photos M-1 --by "M. Martin, gérant" --ref "BC-2026-117" --scope "armoire"
-expect_error 2 "control characters refused" as bob mission authorize-photos M-1 --by $'a\nb' --ref r --scope s
-expect 0 "a member records it" as bob mission authorize-photos M-1 --by "M. Martin, gérant" --ref "BC-2026-117" --scope "armoire et baie"
-expect_error 7 "only once" as bob mission authorize-photos M-1 --by x --ref y --scope z
+expect_error 6 "nor can a technician member: the written authorisation goes to the office" as bob mission authorize-photos M-1 --by "M. Martin, gérant" --ref "BC-2026-117" --scope "armoire"
+check "... saying who records it" grep -q "only an admin can record the client's photo authorisation" "$T/err"
+expect_error 2 "control characters refused" as alice mission authorize-photos M-1 --by $'a\nb' --ref r --scope s
+expect 0 "an admin records it" as alice mission authorize-photos M-1 --by "M. Martin, gérant" --ref "BC-2026-117" --scope "armoire et baie"
+expect_error 7 "only once" as alice mission authorize-photos M-1 --by x --ref y --scope z
 expect 0 "show" as alice mission show M-1
-grep -q "photos *authorised" "$T/out" && grep -q "BC-2026-117" "$T/out" && grep -q "recorded by: bob" "$T/out" &&
+grep -q "photos *authorised" "$T/out" && grep -q "BC-2026-117" "$T/out" && grep -q "recorded by: alice" "$T/out" &&
 	ok "show gives the authorisation" || ko "show: $(cat "$T/out")"
 # git stores its objects compressed: search what git shows (every state, every message)
 in_clear() { grep -rqF "$1" vault/keys vault/objects ||
@@ -69,8 +71,11 @@ expect 0 "verify accepts the history" as alice audit verify
 G() { local r=$1; shift; git -C "$r/audit.git" "$@"; }
 ssh-keygen -q -t ed25519 -N '' -f "$T/eve" -C eve
 as alice user add eve --role admin --pubkey "$(cat "$T/eve.pub")" >/dev/null
-forge() { # what action mission edit-function
-	local what=$1 action=$2 mid=$3 edit=$4 tree seq c
+ssh-keygen -q -t ed25519 -N '' -f "$T/tom" -C tom
+as alice user add tom --role technician --pubkey "$(cat "$T/tom.pub")" >/dev/null
+as alice mission grant M-2 tom >/dev/null
+forge() { # what action mission edit-function [signer]
+	local what=$1 action=$2 mid=$3 edit=$4 who=${5:-eve} tree seq c
 	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"; forget_verified
 	export GIT_INDEX_FILE=$T/index
 	G "$T/v" read-tree main
@@ -78,9 +83,9 @@ forge() { # what action mission edit-function
 	tree=$(G "$T/v" write-tree)
 	unset GIT_INDEX_FILE
 	seq=$(( $(G "$T/v" log -1 --format=%B main | sed -n 's/^Evault-Seq: //p') + 1 ))
-	c=$(commit_as "$T/eve" main "$tree" -m "$what" -m "Evault-Seq: $seq
+	c=$(commit_as "$T/$who" main "$tree" -m "$what" -m "Evault-Seq: $seq
 Evault-Action: $action
-Evault-Actor: eve
+Evault-Actor: $who
 Evault-Mission: $mid
 Evault-Refused: 1")
 	G "$T/v" update-ref refs/heads/main "$c"
@@ -104,6 +109,8 @@ with_record() {
 add_file() { G "$T/v" update-index --add --cacheinfo "100644,$(G "$T/v" hash-object -w "$T/m" 2>/dev/null || echo x | G "$T/v" hash-object -w --stdin),missions/$1/dossier/0/0/00000000000000000000000000000000.enc"; }
 forge "photos authorised without the encrypted record" mission.authorize-photos M-2 set_photo
 forge "an authorisation that also swaps a member" mission.authorize-photos M-2 with_record
+authorise() { set_photo "$1"; G "$T/v" update-index --add --cacheinfo "100644,$(echo sealed | G "$T/v" hash-object -w --stdin),missions/$1/photos.enc"; }
+forge "an authorisation recorded by a technician member (tom)" mission.authorize-photos M-2 authorise tom
 forge "a refusal that slips a file in" content.refused M-2 add_file
 expect 0 "the real history still verifies" as alice audit verify
 git_verify_all "$T/vault" && ok "stock git verifies every commit" || ko "stock git"

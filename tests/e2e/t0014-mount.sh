@@ -123,7 +123,7 @@ check "35 refusals, batched into few events (not 35)" test $((e1 - e0)) -ge 2 -a
 git -C "$T/vault/audit.git" log --format=%B "$e0..main" 2>/dev/null >/dev/null
 total=$(git -C "$T/vault/audit.git" log --format=%B -n $((e1 - e0)) main | sed -n 's/^Evault-Refused: //p' | paste -sd+ | bc)
 check "... counting all 35" test "$total" = 35
-as bob mission authorize-photos M-1 --by "M. Martin, gérant" --ref "BC-2026-117" --scope "baie" >/dev/null
+as alice mission authorize-photos M-1 --by "M. Martin, gérant" --ref "BC-2026-117" --scope "baie" >/dev/null
 sleep 2.2
 cp "$T/p.jpg" "$M/M-1/dossier/photo.jpg" && cmp -s "$T/p.jpg" "$M/M-1/dossier/photo.jpg" && ok "the photo is accepted after authorisation" || ko "photo after authorisation"
 cp -r "$T/card" "$M/M-1/dossier/" && test "$(ls "$M/M-1/dossier/card" | wc -l)" -eq 30 && ok "cp -r of 30 photos" || ko "cp -r photos"

@@ -23,7 +23,7 @@ check "... every file still on the card" test "$(find "$card" -type f | wc -l)" 
 check "... the summary says 5 refused" grep -q '^0 imported (0 bytes), 5 refused' "$T/out"
 e1=$(git -C "$T/vault/audit.git" rev-list --count main)
 check "... one refusal event for the five" test $((e1 - e0)) -eq 1
-as bob mission authorize-photos M-1 --by "Mme Durand, directrice" --ref "courrier 2026-11-20" --scope "locaux techniques" >/dev/null
+as alice mission authorize-photos M-1 --by "Mme Durand, directrice" --ref "courrier 2026-11-20" --scope "locaux techniques" >/dev/null
 expect 0 "import with --wipe-source" as bob import M-1 "$card" --wipe-source
 check "five imported" grep -q '^5 imported' "$T/out"
 check "the symlink skipped, not followed" grep -q '1 skipped' "$T/out"

@@ -181,6 +181,21 @@ for opt in 'valid-before="20200101"' 'cert-authority' 'namespaces="git",valid-af
 	check "... saying so" grep -q 'options other than namespaces="git" are not supported' "$T/err"
 done
 
+# 8. Events of a mission are shown by audit show and export --mission as
+# by log: to its key holders, admins and auditors.
+m1=$(git -C "$T/vault/audit.git" log --grep='^Evault-Mission: M-1$' --format=%B -1 main | sed -n 's/^Evault-Seq: //p')
+expect_error 3 "carol (no key of M-1) cannot see an event of M-1 with audit show" as carol audit show "$m1"
+check "... told as of an event that does not exist" grep -q "no event $m1 (a sequence number or a commit id)" "$T/err"
+check "... by its commit id either" bash -c "! '$EVAULT_BIN' --identity '$T/carol.id' audit show \$(git -C '$T/vault/audit.git' log --grep='^Evault-Mission: M-1$' --format=%h -1 main) >/dev/null 2>&1"
+expect 0 "bob (a member) sees it" as bob audit show "$m1"
+check "... its mission" grep -q "Evault-Mission: M-1" "$T/out"
+expect 0 "so does dave (an auditor)" as dave audit show "$m1"
+expect 0 "carol sees the vault's own events (user.add)" as carol audit show 1
+expect_error 3 "carol cannot export M-1's events" as carol audit export --out "$T/exp-carol" --mission M-1
+check "... and nothing is written" test ! -e "$T/exp-carol"
+expect 0 "bob can" as bob audit export --out "$T/exp-bob" --mission M-1
+check "... with its log" test -s "$T/exp-bob/mission-log.txt"
+
 # 6. One member's clock does not date everyone's events. (libfaketime: one
 # process at another date; under the sanitizers the release binary stands in.)
 FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
