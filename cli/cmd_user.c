@@ -19,7 +19,8 @@ int cmd_user(cli *c, int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	if (argc < 2)
 		return cli_usage(
-		    "usage: evault user add NAME --role ROLE --pubkey KEY | user list");
+		    "usage: evault user add NAME --role ROLE --pubkey KEY | user disable NAME | user "
+		    "list");
 	if (strcmp(argv[1], "list") == 0) {
 		if (argc != 2)
 			return cli_usage("usage: evault user list");
@@ -28,8 +29,17 @@ int cmd_user(cli *c, int argc, char **argv)
 			return cli_fail();
 		return EXIT_OK;
 	}
+	if (strcmp(argv[1], "disable") == 0) {
+		if (argc != 3)
+			return cli_usage("usage: evault user disable NAME");
+		if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+		    evault_user_disable(c->repo, argv[2]) < 0)
+			return cli_fail();
+		printf("disabled %s: every copy of their mission keys destroyed\n", argv[2]);
+		return EXIT_OK;
+	}
 	if (strcmp(argv[1], "add") != 0)
-		return cli_usage("unknown user command '%s' (add, list)", argv[1]);
+		return cli_usage("unknown user command '%s' (add, disable, list)", argv[1]);
 	const char *role = NULL, *pubkey = NULL;
 	int o;
 	CLI_GETOPT_RESET();

@@ -247,6 +247,37 @@ static int check_user_add(verifier *v, git_tree *pt, git_tree *ct, const delta *
 	return r;
 }
 
+/* user.disable: users/<name> of an active user other than the actor turns
+ * disabled, nothing else changes. */
+static int check_user_disable(verifier *v, git_tree *pt, git_tree *ct, const delta *top)
+{
+	char user[EVAULT_USER_MAX + 1];
+	delta d;
+	git_tree *pu = NULL, *cu = NULL;
+	user_rec o, n;
+	int r = only_top(v, top, "users");
+	if (r)
+		return r;
+	if (trailer_get(user, sizeof(user), v->message, "Evault-User") < 0)
+		return bad(v, "user.disable without Evault-User");
+	pu = change_tree(v->git, top->c[0].old);
+	cu = change_tree(v->git, top->c[0].new);
+	tree_delta(&d, pu, cu);
+	if (!cu || d.more || d.n != 1 || !d.c[0].old || !is_blob(d.c[0].new) ||
+	    strcmp(git_tree_entry_name(d.c[0].new), user) != 0)
+		r = bad(v, "user.disable must change exactly users/%s and nothing else", user);
+	else if (load_user(&o, v->git, pt, user) < 0 || load_user(&n, v->git, ct, user) < 0)
+		r = bad(v, "user.disable: the record of %s is not valid", user);
+	else if (strcmp(o.status, "active") != 0 || strcmp(n.status, "disabled") != 0 ||
+		 o.role != n.role || strcmp(o.key_line, n.key_line) != 0)
+		r = bad(v, "user.disable must only turn %s from active to disabled", user);
+	else if (strcmp(user, v->actor) == 0)
+		r = bad(v, "user.disable of %s by %s themselves", user, v->actor);
+	git_tree_free(pu);
+	git_tree_free(cu);
+	return r;
+}
+
 /* The mission subtree change of a mission event: only missions/<mid> changed. */
 static int mission_change(verifier *v, const delta *top, git_tree **pm, git_tree **cm, delta *inner)
 {
@@ -1269,7 +1300,7 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 	    strcmp(v->action, "mission.closing") == 0 || strcmp(v->action, "mission.close") == 0 ||
 	    strcmp(v->action, "mission.expiring") == 0 ||
 	    strcmp(v->action, "mission.expire") == 0 || strcmp(v->action, "retention.run") == 0 ||
-	    strcmp(v->action, "vault.policy") == 0;
+	    strcmp(v->action, "vault.policy") == 0 || strcmp(v->action, "user.disable") == 0;
 	if (admin_only && actor.role != EVAULT_ROLE_ADMIN) {
 		r = bad(v, "%s by %s, a %s: only admins may", v->action, v->actor,
 			evault_role_name(actor.role));
@@ -1289,6 +1320,8 @@ static int check_commit(verifier *v, git_commit *c, git_commit *parent)
 	tree_delta(&top, pt, ct);
 	if (strcmp(v->action, "user.add") == 0)
 		r = check_user_add(v, pt, ct, &top);
+	else if (strcmp(v->action, "user.disable") == 0)
+		r = check_user_disable(v, pt, ct, &top);
 	else if (strcmp(v->action, "mission.create") == 0)
 		r = check_mission_create(v, pt, ct, &top);
 	else if (strcmp(v->action, "mission.grant") == 0 ||
@@ -1648,7 +1681,7 @@ static int check_mission_keys(keys_ctx *k, const char *mid)
 	bool closed = strcmp(m.status, "closed") == 0, expired = strcmp(m.status, "expired") == 0;
 	if (strcmp(m.status, "closing") == 0 || strcmp(m.status, "expiring") == 0)
 		k->closing++;
-	for (int c = 0; c < EVAULT_CLASS_COUNT && (closed || expired) && k->res->ok; c++) {
+	for (int c = 0; c < EVAULT_CLASS_COUNT && k->res->ok; c++) {
 		evault_buf n = EVAULT_BUF_INIT;
 		int rc =
 		    k->repo->keys->ops->list(k->repo->keys, mid, (evault_class)c, key_user_cb, &n);
@@ -1661,11 +1694,22 @@ static int check_mission_keys(keys_ctx *k, const char *mid)
 			nl = strchr(u, '\n');
 			*nl = '\0';
 			user_rec ur;
+			bool known = load_user(&ur, k->git, k->head, u) == 0;
+			if (known && strcmp(ur.status, "active") != 0) {
+				k->res->ok = false;
+				k->res->bad_commit[0] = '\0';
+				snprintf(k->res->reason, sizeof(k->res->reason),
+					 "user %s is %s but still holds a copy of the %s key of %s "
+					 "(keys/missions/%s/%s/%s.sealed)",
+					 u, ur.status, evault_class_name((evault_class)c), mid, mid,
+					 evault_class_name((evault_class)c), u);
+				break;
+			}
 			bool keeps =
-			    c == EVAULT_CLASS_DOSSIER && closed &&
-			    (mission_is_auditor(&m, u) ||
-			     (load_user(&ur, k->git, k->head, u) == 0 &&
-			      ur.role == EVAULT_ROLE_ADMIN && strcmp(ur.status, "active") == 0));
+			    !(closed || expired) ||
+			    (c == EVAULT_CLASS_DOSSIER && closed &&
+			     (mission_is_auditor(&m, u) ||
+			      (known && ur.role == EVAULT_ROLE_ADMIN)));
 			if (!keeps) {
 				k->res->ok = false;
 				k->res->bad_commit[0] = '\0';

@@ -187,6 +187,64 @@ done:
 	return rc;
 }
 
+typedef struct disable_ctx {
+	evault_repo *repo;
+	const char *user;
+} disable_ctx;
+
+static int destroy_copies(const char *mid, bool is_dir, void *p)
+{
+	disable_ctx *c = p;
+	int rc = 0;
+	(void)is_dir;
+	for (int k = 0; k < EVAULT_CLASS_COUNT && rc == 0; k++)
+		rc = c->repo->keys->ops->destroy(c->repo->keys, mid, (evault_class)k, c->user);
+	return rc;
+}
+
+int evault_user_disable(evault_repo *repo, const char *name)
+{
+	state *st = NULL;
+	user_rec u;
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT,
+		   tr = EVAULT_BUF_INIT;
+	int rc;
+	if ((rc = repo_require_actor(repo)) < 0 || (rc = check_user_name(name)) < 0)
+		return rc;
+	if (repo->role != EVAULT_ROLE_ADMIN)
+		return evault_error_set(EVAULT_EDENIED, "only an admin can disable users");
+	if (strcmp(name, repo->actor) == 0)
+		return evault_error_set(EVAULT_EINVAL,
+					"%s cannot disable themselves: another admin does it", name);
+	if ((rc = state_begin(&st, repo, true)) < 0 || (rc = user_load(st, name, &u)) < 0)
+		goto done;
+	if (strcmp(u.status, "active") != 0) {
+		rc = evault_error_set(EVAULT_EEXISTS, "user %s is already %s", name, u.status);
+		goto done;
+	}
+	/* not oneself: the actor, an active admin, remains */
+	disable_ctx c = {repo, name};
+	/* Every key copy goes first: the event records what is already true. */
+	if ((rc = state_list(st, "missions", destroy_copies, &c)) < 0)
+		goto done;
+	snprintf(u.status, sizeof(u.status), "disabled");
+	if ((rc = user_format(&text, &u)) < 0 ||
+	    (rc = evault_buf_printf(&path, "users/%s", name)) < 0 ||
+	    (rc = state_put(st, path.ptr, text.ptr, text.size)) < 0 ||
+	    (rc = evault_buf_printf(&sum, "Disable user %s", name)) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-User: %s\n", name)) < 0)
+		goto done;
+	state_event ev = {NULL, "user.disable", NULL, sum.ptr, tr.ptr};
+	rc = state_commit(st, &ev);
+done:
+	state_end(st);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
 typedef struct list_ctx {
 	evault_user_cb cb;
 	void *payload;

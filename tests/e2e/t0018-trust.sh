@@ -224,4 +224,42 @@ check "... as the bad commit" grep -q "FAILED at commit $future: dated" "$T/err"
 expect 0 "within the skew machines may have (4 minutes ahead), events are accepted" \
 	at "$(date -u -d '+4 minutes' '+%Y-%m-%d %H:%M:%S')" "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" put "$T/2099.txt" M-1/work/skew.txt
 expect 0 "... and verify" "$EVAULT_BIN" audit verify
+
+# 8. A user who leaves is disabled: their key copies go, their identity
+# opens nothing, and verify refuses anything they sign afterwards.
+expect 0 "carol is granted M-1" as alice mission grant M-1 carol
+cp "$T/vault/keys/missions/M-1/work/carol.sealed" "$T/carol-kept.sealed"
+expect_error 6 "a technician cannot disable users" as bob user disable carol
+expect_error 2 "an admin cannot disable themselves" as alice user disable alice
+expect 0 "alice disables carol" as alice user disable carol
+check "... every copy of carol's keys is gone" test -z "$(find "$T/vault/keys" -name 'carol.sealed*')"
+expect 0 "user list shows her disabled" as alice user list
+check "... as disabled" grep -q "carol.*disabled" "$T/out"
+expect_error 6 "carol's identity opens nothing" as carol ls
+check "... saying she is disabled" grep -q "user carol is disabled" "$T/err"
+expect_error 7 "disabling her twice says so" as alice user disable carol
+expect_error 6 "she cannot be granted a mission again" as alice mission grant M-1 carol
+cp "$T/carol-kept.sealed" "$T/vault/keys/missions/M-1/work/carol.sealed"
+expect 1 "a key copy of hers put back: verify reports it" "$EVAULT_BIN" audit verify
+check "... naming it" grep -q "user carol is disabled but still holds a copy of the work key of M-1" "$T/err"
+rm "$T/vault/keys/missions/M-1/work/carol.sealed"
+expect 0 "the vault verifies" "$EVAULT_BIN" audit verify
+ssh-keygen -q -t ed25519 -N '' -f "$T/zed" -C zed
+expect 0 "zed, a technician whose ssh key we hold" as alice user add zed --role technician --pubkey "$(cat "$T/zed.pub")"
+expect 0 "... is granted M-1" as alice mission grant M-1 zed
+expect 0 "... and disabled" as alice user disable zed
+rm -rf "$T/dis" && cp -a "$T/vault" "$T/dis"
+seq=$(git -C "$T/dis/audit.git" log -1 --format=%B main | sed -n 's/^Evault-Seq: //p')
+late=$(GIT_AUTHOR_NAME=zed GIT_AUTHOR_EMAIL=z@x GIT_COMMITTER_NAME=zed GIT_COMMITTER_EMAIL=z@x \
+	git -C "$T/dis/audit.git" -c gpg.format=ssh -c user.signingkey="$T/zed" commit-tree -S -p main "main^{tree}" \
+	-m "Refused" -m "Evault-Seq: $((seq + 1))
+Evault-Action: content.refused
+Evault-Actor: zed
+Evault-Mission: M-1
+Evault-Refused: 1")
+git -C "$T/dis/audit.git" update-ref refs/heads/main "$late"
+forget_verified
+expect 1 "an event zed signs after his disabling: verify refuses it" "$EVAULT_BIN" -R "$T/dis" audit verify
+check "... naming the rule" grep -q "FAILED at commit $late: actor zed is not an active user at that point" "$T/err"
+expect_error 1 "... and no command acts on it" as alice -R "$T/dis" ls
 finish
