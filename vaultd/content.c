@@ -6,15 +6,20 @@
  * M4A, ...) and is maintained as formats appear, which a table of our own
  * would not be. A renamed photo is still a photo. One magic handle serves
  * the process under a mutex: a file is classified once, from at most
- * CONTENT_SNIFF_MAX bytes, and compressed content is not unpacked.
+ * CONTENT_SNIFF_MAX bytes. What libmagic names an archive (gzip, zip, tar)
+ * is looked into as far as those bytes go, and a file it cannot name is
+ * searched for media after leading bytes (strong signatures only).
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <magic.h>
 #include <sodium.h>
+#include <zlib.h>
 
 #include "content.h"
 #include "evault/mission.h"
@@ -148,7 +153,7 @@ static int weak_confirmed(const char *mime, const uint8_t *p, size_t len)
 	return -1;
 }
 
-content_kind content_classify(const void *data, size_t len, char mime[MANIFEST_CTYPE_MAX])
+static content_kind classify_plain(const void *data, size_t len, char mime[MANIFEST_CTYPE_MAX])
 {
 	const char *t = NULL;
 	snprintf(mime, MANIFEST_CTYPE_MAX, "application/octet-stream");
@@ -193,6 +198,183 @@ content_kind content_classify(const void *data, size_t len, char mime[MANIFEST_C
 	if (strncmp(mime, "audio/", 6) == 0 || strcmp(mime, "application/ogg") == 0)
 		return CONTENT_AUDIO;
 	return CONTENT_OTHER;
+}
+
+/* ---- media inside archives, and after leading bytes ---- */
+
+static bool is_media(content_kind k)
+{
+	return k == CONTENT_IMAGE || k == CONTENT_VIDEO || k == CONTENT_AUDIO;
+}
+
+static content_kind classify_in(const uint8_t *p, size_t len, int depth);
+
+/* The first CONTENT_SNIFF_MAX bytes of a deflate stream (raw, or gzip
+ * with wbits 16+15), as far as the sample holds it, classified. */
+static content_kind classify_inflated(const uint8_t *p, size_t len, int wbits, int depth)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	uint8_t *out = malloc(CONTENT_SNIFF_MAX);
+	if (!out || inflateInit2(&z, wbits) != Z_OK) {
+		free(out);
+		return CONTENT_OTHER;
+	}
+	z.next_in = (Bytef *)p;
+	z.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
+	z.next_out = out;
+	z.avail_out = CONTENT_SNIFF_MAX;
+	int zr = inflate(&z, Z_SYNC_FLUSH);
+	size_t n = CONTENT_SNIFF_MAX - z.avail_out;
+	inflateEnd(&z);
+	content_kind k = (zr == Z_OK || zr == Z_STREAM_END || zr == Z_BUF_ERROR) && n
+			     ? classify_in(out, n, depth + 1)
+			     : CONTENT_OTHER;
+	sodium_memzero(out, n);
+	free(out);
+	return k;
+}
+
+static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t le32(const uint8_t *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
+
+/* A zip's members whose local headers are in the sample (stored or deflated). */
+static content_kind classify_zip(const uint8_t *p, size_t len, int depth)
+{
+	size_t off = 0;
+	for (int i = 0; i < 64 && off + 30 <= len && memcmp(p + off, "PK\3\4", 4) == 0; i++) {
+		uint32_t flags = le16(p + off + 6), method = le16(p + off + 8);
+		uint32_t csize = le32(p + off + 18);
+		size_t data = off + 30 + le16(p + off + 26) + le16(p + off + 28);
+		if (data >= len)
+			break;
+		size_t avail = len - data;
+		content_kind k = CONTENT_OTHER;
+		if (method == 0)
+			k = classify_in(p + data, csize && csize < avail ? csize : avail, depth + 1);
+		else if (method == 8)
+			k = classify_inflated(p + data, avail, -15, depth);
+		if (is_media(k))
+			return k;
+		if ((flags & 8) || csize == 0 || csize >= avail) /* size unknown here, or beyond */
+			break;
+		off = data + csize;
+	}
+	return CONTENT_OTHER;
+}
+
+/* A tar's members whose headers are in the sample. */
+static content_kind classify_tar(const uint8_t *p, size_t len, int depth)
+{
+	size_t off = 0;
+	for (int i = 0; i < 64 && off + 512 <= len; i++) {
+		const uint8_t *h = p + off;
+		if (h[0] == 0)
+			break;
+		uint64_t size = 0;
+		for (int j = 124; j < 136 && h[j] >= '0' && h[j] <= '7'; j++)
+			size = size * 8 + (uint64_t)(h[j] - '0');
+		off += 512;
+		if ((h[156] == '0' || h[156] == 0) && size && off < len) {
+			content_kind k = classify_in(p + off, size < len - off ? size : len - off,
+						     depth + 1);
+			if (is_media(k))
+				return k;
+		}
+		if (size > len - off)
+			break;
+		off += (size + 511) & ~(uint64_t)511;
+	}
+	return CONTENT_OTHER;
+}
+
+/* A JPEG at p: SOI, then segments that chain as a decoder reads them (at
+ * least three, or the start of scan after two): what a viewer opens. */
+static bool jpeg_at(const uint8_t *p, size_t len)
+{
+	size_t pos = 2;
+	int segs = 0;
+	if (len < 4 || p[0] != 0xff || p[1] != 0xd8)
+		return false;
+	while (pos + 4 <= len && segs < 3) {
+		if (p[pos] != 0xff)
+			return false;
+		uint8_t m = p[pos + 1];
+		if (m < 0xc0 || m == 0xff || m == 0xd8 || m == 0xd9)
+			return false;
+		if (m == 0xda)
+			return segs >= 2;
+		size_t l = ((size_t)p[pos + 2] << 8) | p[pos + 3];
+		if (l < 2)
+			return false;
+		pos += 2 + l;
+		segs++;
+	}
+	return segs >= 3;
+}
+
+/* Media that starts after some leading bytes, where a viewer or player that
+ * looks for its signature would still open it: strong signatures only. */
+static content_kind classify_shifted(const uint8_t *p, size_t len, int depth)
+{
+	size_t scan = len < 4096 ? len : 4096;
+	char mime[MANIFEST_CTYPE_MAX];
+	for (size_t i = 1; i + 12 <= scan; i++) {
+		const uint8_t *q = p + i;
+		bool cand = (q[0] == 0xff && q[1] == 0xd8 && jpeg_at(q, len - i)) ||
+			    memcmp(q, "\x89PNG\r\n\x1a\n", 8) == 0 ||
+			    (memcmp(q, "GIF8", 4) == 0 && (q[4] == '7' || q[4] == '9') && q[5] == 'a') ||
+			    (memcmp(q, "RIFF", 4) == 0 &&
+			     (memcmp(q + 8, "WAVE", 4) == 0 || memcmp(q + 8, "AVI ", 4) == 0 ||
+			      memcmp(q + 8, "WEBP", 4) == 0)) ||
+			    (memcmp(q, "OggS", 4) == 0 && q[4] == 0) || memcmp(q, "fLaC", 4) == 0 ||
+			    (i >= 4 && memcmp(q, "ftyp", 4) == 0);
+		if (!cand)
+			continue;
+		const uint8_t *at = memcmp(q, "ftyp", 4) == 0 ? q - 4 : q;
+		content_kind k = classify_plain(at, len - (size_t)(at - p), mime);
+		if (is_media(k))
+			return k;
+		(void)depth;
+	}
+	return CONTENT_OTHER;
+}
+
+/* What is inside a file libmagic named mime (kind k): an archive's members,
+ * or media after leading bytes. Two levels deep at most (a tar in a gzip). */
+static content_kind look_inside(const uint8_t *p, size_t len, const char *mime, content_kind k,
+				int depth)
+{
+	if (is_media(k) || depth >= 2)
+		return k;
+	if (strcmp(mime, "application/gzip") == 0 || strcmp(mime, "application/x-gzip") == 0)
+		return classify_inflated(p, len, 16 + 15, depth);
+	if (strcmp(mime, "application/zip") == 0)
+		return classify_zip(p, len, depth);
+	if (strcmp(mime, "application/x-tar") == 0)
+		return classify_tar(p, len, depth);
+	if (strcmp(mime, "application/octet-stream") == 0)
+		return classify_shifted(p, len, depth);
+	return k;
+}
+
+static content_kind classify_in(const uint8_t *p, size_t len, int depth)
+{
+	char mime[MANIFEST_CTYPE_MAX];
+	return look_inside(p, len, mime, classify_plain(p, len, mime), depth);
+}
+
+content_kind content_classify(const void *data, size_t len, char mime[MANIFEST_CTYPE_MAX])
+{
+	content_kind k = classify_plain(data, len, mime);
+	if (is_media(k) || len == 0)
+		return k;
+	if (len > CONTENT_SNIFF_MAX)
+		len = CONTENT_SNIFF_MAX;
+	/* inside an archive, or after leading bytes: the kind of what is there;
+	 * the content type stays the file's own */
+	content_kind inner = look_inside(data, len, mime, k, 0);
+	return is_media(inner) ? inner : k;
 }
 
 int content_check(const mission_rec *m, content_kind kind, const char *mime)

@@ -32,6 +32,18 @@ grep -q '^Evault-Action: content.refused$' "$T/msg" && grep -q '^Evault-Refused:
 	grep -q '^Evault-Refused-Type: audio/ogg 1$' "$T/msg" &&
 	grep -qE '^Evault-Refused-Between: [0-9]+ [0-9]+$' "$T/msg" && ok "event names count, time and type" ||
 	ko "event: $(cat "$T/msg")"
+# hidden in an archive (gzip, zip, tar, tar.gz) or after a leading byte
+for k in shifted jpeg.gz jpeg.zip wav.zip jpeg.tar jpeg.tgz text.zip text.tgz; do media "$k" "$T/h.$k"; done
+for k in shifted jpeg.gz jpeg.zip jpeg.tar jpeg.tgz; do
+	expect_error 12 "a photo in $k is still a photo" as bob put "h.$k" "M-1/work/h.$k"
+done
+check "... told as image content of its container" grep -q "refused: application/gzip is image content" "$T/err"
+expect_error 12 "a recording in a zip is still a recording" as bob put h.wav.zip M-1/work/h.wav.zip
+check "... refused as audio" grep -q "refused: application/zip is audio content" "$T/err"
+for k in text.zip text.tgz; do
+	expect 0 "an archive of text ($k) is accepted" as bob put "h.$k" "M-1/work/h.$k"
+	as bob rm "M-1/work/h.$k" >/dev/null
+done
 for k in odt pdf text; do
 	expect 0 "$k accepted" as bob put "s.$k" "M-1/dossier/doc.$k"
 done

@@ -95,6 +95,15 @@ seed bundle init <"$T/exp2/history.bundle"
 # its pack: what follows the header (# v2 git bundle, two ref lines, a blank line)
 tail -c +121 "$T/exp2/history.bundle" | seed packscan init
 
+# a file's first bytes: media, archives holding media or text (fixtures/media.py)
+for k in jpeg png mp4 wav mp3 aac ogg text pdf shifted jpeg.gz jpeg.zip wav.zip jpeg.tar jpeg.tgz text.zip; do
+	python3 "$here/../e2e/fixtures/media.py" "$k" /dev/stdout 3000 | seed content "$k"
+done
+
+# the reproducers of past findings stay (regress-*)
+(cd "$here/corpus" && find . -name 'regress-*' -type f) | while read -r f; do
+	mkdir -p "$(dirname "$out/$f")" && cp "$here/corpus/$f" "$out/$f"
+done
 rm -rf "$here/corpus"
 mv "$out" "$here/corpus"
 find "$here/corpus" -type f | sort | while read -r f; do
