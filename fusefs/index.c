@@ -426,6 +426,35 @@ typedef struct list_ctx {
 	const state *st;
 } list_ctx;
 
+/* The class keys c holds gain the generations rec names (c->k shared with
+ * open files and workers: generations are only ever added). */
+static int extend_keys(vclass *c, const mission_rec *rec, evault_class cls)
+{
+	secret *key = NULL;
+	if (!c->k || rec->ngen[cls] <= class_keys_gens(c->k))
+		return 0;
+	int rc = mission_open_key(V->repo, rec, cls, &key);
+	if (rc == 0)
+		rc = class_keys_extend(c->k, key);
+	secret_free(key);
+	return rc;
+}
+
+int refresh_keys(vmission *vm, evault_class cls)
+{
+	state *st = NULL;
+	mission_rec rec;
+	memset(&rec, 0, sizeof(rec));
+	int rc = state_begin(&st, V->repo, false);
+	if (rc == 0)
+		rc = mission_load(st, vm->mid, &rec);
+	state_end(st);
+	if (rc == 0)
+		rc = extend_keys(&vm->c[cls], &rec, cls);
+	mission_rec_clear(&rec);
+	return rc;
+}
+
 static int refresh_mission(const char *mid, bool is_dir_, void *p)
 {
 	list_ctx *l = p;
@@ -458,6 +487,8 @@ static int refresh_mission(const char *mid, bool is_dir_, void *p)
 		vclass *c = &vm->c[k];
 		if (!c->k && mission_class_keys(V->repo, &vm->rec, (evault_class)k, &c->k) < 0)
 			evault_error_clear();
+		if (extend_keys(c, &vm->rec, (evault_class)k) < 0)
+			fail(EVAULT_ECORRUPT, "reading a mission's keys");
 		c->readable = c->k != NULL;
 		if (!c->readable)
 			continue;

@@ -267,6 +267,7 @@ void seal_job(chunk_worker *cw, evault_buf *obj, job *j)
 	size_t len = (size_t)chunk_len(of, j->idx);
 	const class_keys *k = of->k;
 	pthread_mutex_unlock(&of->mu);
+	size_t gens = class_keys_gens(k); /* chunk_seal uses this many or more */
 	int rc = chunk_seal(obj, id, k, cw, plain, len);
 	if (rc == 0)
 		rc = b->ops->stage(b, id, obj->ptr, obj->size, obj->asize, &staged);
@@ -277,6 +278,7 @@ void seal_job(chunk_worker *cw, evault_buf *obj, job *j)
 		e->st = C_DIRTY;
 	} else {
 		e->st = C_OBJ;
+		e->gen = (uint8_t)gens;
 		memcpy(e->id, id, OBJECT_ID_LEN);
 		drop_buf(of, e);
 		if (staged) {
@@ -825,6 +827,27 @@ int of_commit(ofile *of)
 			of->classified = true;
 		}
 	}
+	/* A revoke made elsewhere adds a key generation: chunks sealed here
+	 * with an older one are sealed again, so that nothing recorded after a
+	 * revoke opens with the keys the revoked user held. */
+	if (refresh_keys(of->vm, of->cls) < 0) {
+		rc = fail(EVAULT_ERROR, "reading a mission's keys");
+		goto unlock;
+	}
+	size_t cur = class_keys_gens(of->k);
+	for (size_t i = 0; i < of->nch; i++) {
+		centry *e = &of->ch[i];
+		if (e->st != C_OBJ || !e->gen || e->gen >= cur)
+			continue;
+		tworker *t = e->buf ? NULL : thread_worker(of->cs);
+		if (!e->buf && (!t || (rc = load_chunk(of, e->idx, t)) < 0)) {
+			rc = t ? rc : -ENOMEM;
+			goto unlock;
+		}
+		e = &of->ch[i];
+		e->st = C_DIRTY;
+		e->gen = 0;
+	}
 	for (bool again = true; again && !of->err;) { /* readers may hand chunks out too */
 		again = false;
 		for (size_t i = 0; i < of->nch; i++)
@@ -847,6 +870,10 @@ int of_commit(ofile *of)
 	}
 	if ((rc = build_manifest(of, &m, p.rel)) < 0)
 		goto unlock;
+	size_t sealed_gens = 0; /* the fewest generations a chunk was sealed with here */
+	for (size_t i = 0; i < of->nch; i++)
+		if (of->ch[i].gen && (!sealed_gens || of->ch[i].gen < sealed_gens))
+			sealed_gens = of->ch[i].gen;
 	of->dirty = false;
 	of->committing = false;
 	pthread_cond_broadcast(&of->cv);
@@ -855,8 +882,8 @@ int of_commit(ofile *of)
 	vclass *c = p.c;
 	char fid[LAYOUT_FID_LEN + 1], tree[41];
 	bool stale = false;
-	int erc =
-	    file_commit(V->repo, of->vm->mid, of->cls, &m, of->fid, c->tree, fid, tree, &stale);
+	int erc = file_commit(V->repo, of->vm->mid, of->cls, &m, of->fid, c->tree, sealed_gens,
+			      fid, tree, &stale);
 	pthread_mutex_lock(&of->mu);
 	if (erc < 0) {
 		of->dirty = true;

@@ -1035,8 +1035,10 @@ static int move_file(const vpath *from, const char *oldrel, const vpath *to, con
 	if (target == n)
 		return 0;
 	manifest m = n->m, re;
+	size_t gens = 0; /* a rename within a class seals nothing */
 	memset(&re, 0, sizeof(re));
 	if (from->c != to->c) {
+		gens = class_keys_gens(to->c->k);
 		if ((rc = file_reencrypt(V->repo, from->c->k, &n->m, to->c->k, &re)) < 0)
 			return fail(rc, "moving a file across classes");
 		m = re;
@@ -1046,7 +1048,7 @@ static int move_file(const vpath *from, const char *oldrel, const vpath *to, con
 	char fid[LAYOUT_FID_LEN + 1], tree[41];
 	bool stale = false;
 	rc = file_commit(V->repo, to->vm->mid, to->cls, &m, target ? target->fid : NULL,
-			 to->c->tree, fid, tree, &stale);
+			 to->c->tree, gens, fid, tree, &stale);
 	if (rc < 0) {
 		re.path = NULL;
 		manifest_clear(&re);

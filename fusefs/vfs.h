@@ -117,6 +117,9 @@ struct vmission {
 };
 
 int refresh(bool force);
+/* V->mu held: vm's keys of class cls gain the generations its record names
+ * in the newest state (a revoke made elsewhere). */
+int refresh_keys(vmission *vm, evault_class cls);
 vmission *find_mission(const char *mid);
 void forget_mission(vmission *vm);
 fnode *find_file(vclass *c, const char *path);
@@ -207,6 +210,7 @@ typedef struct centry { /* a chunk that is not a hole */
 	uint8_t st;
 	bool pending; /* C_OBJ whose object is staged, not yet durable and named */
 	bool loading; /* C_OBJ being read ahead by a worker */
+	uint8_t gen;  /* sealed here with this many key generations (0: not sealed here) */
 	uint8_t id[OBJECT_ID_LEN];
 	uint8_t *buf; /* C_DIRTY / C_SEALING: plaintext; C_OBJ: a clean copy or NULL */
 } centry;

@@ -354,9 +354,15 @@ static bool membership_step(const mission_rec *o, const mission_rec *n, const ch
 	if (strcmp(o->status, n->status) != 0 || strcmp(o->created_by, n->created_by) != 0 ||
 	    o->created != n->created || o->photo_authorised != n->photo_authorised)
 		return false;
-	for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
-		if (strcmp(o->fp[c], n->fp[c]) != 0)
+	/* keys: unchanged here; a revoke's new generations are judged by
+	 * check_membership */
+	for (int c = 0; c < EVAULT_CLASS_COUNT; c++) {
+		if (n->ngen[c] < o->ngen[c] || (grant && n->ngen[c] != o->ngen[c]))
 			return false;
+		for (size_t g = 0; g < o->ngen[c]; g++)
+			if (strcmp(o->fps[c][g], n->fps[c][g]) != 0)
+				return false;
+	}
 	const mission_rec *big = grant ? n : o, *small = grant ? o : n;
 	char *const *bl = auditor ? big->auditors : big->members;
 	size_t bn = auditor ? big->nauditors : big->nmembers;
@@ -426,9 +432,26 @@ static int check_membership(verifier *v, git_tree *pt, git_tree *ct, const delta
 		r = bad(v, "mission.grant to %s, who is not an active user of that role", user);
 		goto done;
 	}
-	if (!membership_step(&o, &n, user, grant, auditor))
+	if (!membership_step(&o, &n, user, grant, auditor)) {
 		r = bad(v, "%s must %s exactly %s %s the %ss of %s", v->action,
 			grant ? "add" : "remove", user, grant ? "to" : "from", as, v->mission);
+		goto done;
+	}
+	if (grant)
+		goto done;
+	/* A revoke rotates the keys the user held (an admin holds every
+	 * mission's keys and keeps them): one new generation for each, none
+	 * for the others. */
+	bool admin = load_user(&u, v->git, pt, user) == 0 && u.role == EVAULT_ROLE_ADMIN;
+	for (int c = 0; c < EVAULT_CLASS_COUNT && !r; c++) {
+		bool held = !admin && (!auditor || c == EVAULT_CLASS_DOSSIER);
+		if (n.ngen[c] != o.ngen[c] + (held ? 1 : 0))
+			r = bad(v,
+				"mission.revoke of %s from %s must add exactly %s generation of "
+				"its %s key",
+				user, v->mission, held ? "one new" : "no",
+				evault_class_name((evault_class)c));
+	}
 done:
 	mission_rec_clear(&o);
 	mission_rec_clear(&n);
@@ -775,8 +798,8 @@ static int check_closing(verifier *v, git_tree *pt, git_tree *ct, const delta *t
 		goto done;
 	}
 	if (rec.done || strcmp(rec.by, v->actor) != 0 ||
-	    strcmp(rec.work.fp, o.fp[EVAULT_CLASS_WORK]) ||
-	    strcmp(rec.codes.fp, o.fp[EVAULT_CLASS_CODES]) || rec.work.files != work.n ||
+	    strcmp(rec.work.fp, mission_fp(&o, EVAULT_CLASS_WORK)) ||
+	    strcmp(rec.codes.fp, mission_fp(&o, EVAULT_CLASS_CODES)) || rec.work.files != work.n ||
 	    rec.codes.files != codes.n || rec.kept_files != dossier.n) {
 		r = bad(v, "mission.closing: the erasure record disagrees with the mission (keys, "
 			   "counts or author)");
@@ -1705,19 +1728,22 @@ static int check_mission_keys(keys_ctx *k, const char *mid)
 					 evault_class_name((evault_class)c), u);
 				break;
 			}
-			bool keeps =
-			    !(closed || expired) ||
-			    (c == EVAULT_CLASS_DOSSIER && closed &&
-			     (mission_is_auditor(&m, u) ||
-			      (known && ur.role == EVAULT_ROLE_ADMIN)));
+			bool admin = known && ur.role == EVAULT_ROLE_ADMIN;
+			bool auditor = c == EVAULT_CLASS_DOSSIER && mission_is_auditor(&m, u);
+			/* open: its members, auditors (dossier) and admins; closed: the
+			 * dossier's auditors and admins; expired: nobody */
+			bool keeps = closed || expired
+					 ? c == EVAULT_CLASS_DOSSIER && closed && (auditor || admin)
+					 : admin || auditor || mission_is_member(&m, u);
 			if (!keeps) {
 				k->res->ok = false;
 				k->res->bad_commit[0] = '\0';
 				snprintf(k->res->reason, sizeof(k->res->reason),
 					 "mission %s is %s but %s still holds a copy of its %s key "
-					 "(keys/missions/%s/%s/%s.sealed)",
+					 "(keys/missions/%s/%s/%s.sealed)%s",
 					 mid, m.status, u, evault_class_name((evault_class)c), mid,
-					 evault_class_name((evault_class)c), u);
+					 evault_class_name((evault_class)c), u,
+					 closed || expired ? "" : ": not a member, an auditor or an admin");
 			}
 		}
 		evault_error_clear();

@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -25,8 +26,18 @@ enum { SUB_CONTENT = 1, SUB_NONCE = 2, SUB_MANIFEST = 3, SUB_INFO = 4, SUB_FINGE
 #define SAMPLE_MIN (128 * 1024)
 #define SAMPLE_LEN (64 * 1024)
 
-struct class_keys {
+/* One generation of a class key: its subkeys. */
+typedef struct class_gen {
 	secret *content, *nonce, *manifest, *info;
+} class_gen;
+
+/* Every generation a holder has, oldest first: sealing uses the newest,
+ * opening tries the newest first, then the older ones. Generations are only
+ * ever added (class_keys_extend), never removed, so that a reader of n while
+ * one is added sees complete generations. */
+struct class_keys {
+	class_gen g[CLASS_GENS_MAX];
+	_Atomic size_t n;
 	uint8_t ad[16 + 1 + 64 + 1];
 	size_t adlen;
 };
@@ -47,21 +58,62 @@ static secret *derive(const secret *key, uint64_t id, size_t len)
 	return s;
 }
 
+static int gen_derive(class_gen *g, const secret *key, size_t i)
+{
+	secret one = {CLASS_KEY_LEN, key->data + i * CLASS_KEY_LEN};
+	g->content = derive(&one, SUB_CONTENT, 32);
+	g->nonce = derive(&one, SUB_NONCE, 32);
+	g->manifest = derive(&one, SUB_MANIFEST, 32);
+	g->info = derive(&one, SUB_INFO, 32);
+	return g->content && g->nonce && g->manifest && g->info ? 0 : EVAULT_ERROR;
+}
+
+static void gen_free(class_gen *g)
+{
+	secret_free(g->content);
+	secret_free(g->nonce);
+	secret_free(g->manifest);
+	secret_free(g->info);
+	memset(g, 0, sizeof(*g));
+}
+
+static size_t key_gens(const secret *key)
+{
+	return key->len % CLASS_KEY_LEN ? 0 : key->len / CLASS_KEY_LEN;
+}
+
+int class_keys_extend(class_keys *k, const secret *key)
+{
+	size_t have = atomic_load(&k->n), want = key_gens(key);
+	if (want == 0 || want > CLASS_GENS_MAX || want < have)
+		return evault_error_set(EVAULT_EINVAL, "bad class key");
+	for (size_t i = have; i < want; i++) {
+		if (gen_derive(&k->g[i], key, i) < 0) {
+			gen_free(&k->g[i]);
+			return EVAULT_ERROR;
+		}
+		atomic_store(&k->n, i + 1); /* published once complete */
+	}
+	return 0;
+}
+
+size_t class_keys_gens(const class_keys *k)
+{
+	return atomic_load(&k->n);
+}
+
 int class_keys_new(class_keys **out, const secret *key, const uint8_t vault_id[16], const char *mid,
 		   evault_class cls)
 {
 	class_keys *k;
 	size_t midlen = strlen(mid);
 	*out = NULL;
-	if (key->len != CLASS_KEY_LEN || midlen > EVAULT_MID_MAX)
+	if (key_gens(key) == 0 || key_gens(key) > CLASS_GENS_MAX || midlen > EVAULT_MID_MAX)
 		return evault_error_set(EVAULT_EINVAL, "bad class key");
 	if (!(k = calloc(1, sizeof(*k))))
 		return error_oom();
-	k->content = derive(key, SUB_CONTENT, 32);
-	k->nonce = derive(key, SUB_NONCE, 32);
-	k->manifest = derive(key, SUB_MANIFEST, 32);
-	k->info = derive(key, SUB_INFO, 32);
-	if (!k->content || !k->nonce || !k->manifest || !k->info) {
+	atomic_init(&k->n, 0);
+	if (class_keys_extend(k, key) < 0) {
 		class_keys_free(k);
 		return EVAULT_ERROR;
 	}
@@ -78,18 +130,27 @@ void class_keys_free(class_keys *k)
 {
 	if (!k)
 		return;
-	secret_free(k->content);
-	secret_free(k->nonce);
-	secret_free(k->manifest);
-	secret_free(k->info);
+	for (size_t i = 0; i < CLASS_GENS_MAX; i++)
+		gen_free(&k->g[i]);
 	free(k);
+}
+
+void class_key_fingerprint_at(char out[CLASS_FP_HEX], const secret *key, size_t gen)
+{
+	uint8_t fp[CLASS_FP_LEN];
+	crypto_kdf_derive_from_key(fp, sizeof(fp), SUB_FINGERPRINT, KDF_CONTEXT,
+				   key->data + gen * CLASS_KEY_LEN);
+	hex_encode(out, fp, sizeof(fp));
 }
 
 void class_key_fingerprint(char out[CLASS_FP_HEX], const secret *key)
 {
-	uint8_t fp[CLASS_FP_LEN];
-	crypto_kdf_derive_from_key(fp, sizeof(fp), SUB_FINGERPRINT, KDF_CONTEXT, key->data);
-	hex_encode(out, fp, sizeof(fp));
+	class_key_fingerprint_at(out, key, 0);
+}
+
+static const class_gen *newest(const class_keys *k)
+{
+	return &k->g[atomic_load(&k->n) - 1];
 }
 
 /* zstd's contexts hold windows of plaintext: their memory is wiped when freed. */
@@ -219,14 +280,15 @@ int chunk_seal(evault_buf *out, uint8_t id[OBJECT_ID_LEN], const class_keys *k, 
 	uint8_t *o = (uint8_t *)out->ptr;
 	memcpy(o, h, OBJ_HEADER_LEN);
 	/* Synthetic nonce over exactly the bytes encrypted, and the header. */
-	crypto_generichash_init(&st, k->nonce->data, k->nonce->len, OBJ_NONCE_LEN);
+	const class_gen *g = newest(k);
+	crypto_generichash_init(&st, g->nonce->data, g->nonce->len, OBJ_NONCE_LEN);
 	crypto_generichash_update(&st, h, sizeof(h));
 	crypto_generichash_update(&st, in, inlen);
 	crypto_generichash_final(&st, o + OBJ_HEADER_LEN, OBJ_NONCE_LEN);
 	make_ad(ad, &adlen, h, k, NULL);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(o + OBJ_HEADER_LEN + OBJ_NONCE_LEN, NULL, in,
 						   inlen, ad, adlen, NULL, o + OBJ_HEADER_LEN,
-						   k->content->data);
+						   g->content->data);
 	out->size = inlen + OBJ_OVERHEAD;
 	object_hash(id, out->ptr, out->size);
 	if (compressed)
@@ -263,9 +325,13 @@ int chunk_open(uint8_t *out, size_t cap, size_t *outlen, const class_keys *k, ch
 	if (inlen > (compressed ? w->scratch_cap : cap))
 		return corrupt(id, "larger than a chunk");
 	make_ad(ad, &adlen, obj, k, NULL);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		dst, NULL, NULL, obj + OBJ_HEADER_LEN + OBJ_NONCE_LEN, inlen + OBJ_TAG_LEN, ad,
-		adlen, obj + OBJ_HEADER_LEN, k->content->data) != 0)
+	bool opened = false; /* the newest generation first: a file's usual one */
+	for (size_t i = atomic_load(&k->n); i-- > 0 && !opened;)
+		opened = crypto_aead_xchacha20poly1305_ietf_decrypt(
+			     dst, NULL, NULL, obj + OBJ_HEADER_LEN + OBJ_NONCE_LEN,
+			     inlen + OBJ_TAG_LEN, ad, adlen, obj + OBJ_HEADER_LEN,
+			     k->g[i].content->data) == 0;
+	if (!opened)
 		return corrupt(id, "authentication failed (tampered, or not of this mission)");
 	if (!compressed) {
 		*outlen = inlen;
@@ -279,9 +345,9 @@ int chunk_open(uint8_t *out, size_t cap, size_t *outlen, const class_keys *k, ch
 	return 0;
 }
 
-static const secret *kind_key(const class_keys *k, enum obj_kind kind)
+static const secret *kind_key(const class_gen *g, enum obj_kind kind)
 {
-	return kind == OBJ_KIND_INFO || kind == OBJ_KIND_RECORD ? k->info : k->manifest;
+	return kind == OBJ_KIND_INFO || kind == OBJ_KIND_RECORD ? g->info : g->manifest;
 }
 
 int blob_seal(evault_buf *out, const class_keys *k, enum obj_kind kind, const char *ad_extra,
@@ -300,7 +366,7 @@ int blob_seal(evault_buf *out, const class_keys *k, enum obj_kind kind, const ch
 	make_ad(ad, &adlen, h, k, ad_extra);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(o + OBJ_HEADER_LEN + OBJ_NONCE_LEN, NULL, plain,
 						   len, ad, adlen, NULL, o + OBJ_HEADER_LEN,
-						   kind_key(k, kind)->data);
+						   kind_key(newest(k), kind)->data);
 	out->size = len + OBJ_OVERHEAD;
 	return 0;
 }
@@ -319,10 +385,13 @@ int blob_open(evault_buf *out, const class_keys *k, enum obj_kind kind, const ch
 	if ((rc = buf_reserve(out, len - OBJ_OVERHEAD)) < 0)
 		return rc;
 	make_ad(ad, &adlen, o, k, ad_extra);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		(uint8_t *)out->ptr, NULL, NULL, o + OBJ_HEADER_LEN + OBJ_NONCE_LEN,
-		len - OBJ_HEADER_LEN - OBJ_NONCE_LEN, ad, adlen, o + OBJ_HEADER_LEN,
-		kind_key(k, kind)->data) != 0)
+	bool opened = false;
+	for (size_t i = atomic_load(&k->n); i-- > 0 && !opened;)
+		opened = crypto_aead_xchacha20poly1305_ietf_decrypt(
+			     (uint8_t *)out->ptr, NULL, NULL, o + OBJ_HEADER_LEN + OBJ_NONCE_LEN,
+			     len - OBJ_HEADER_LEN - OBJ_NONCE_LEN, ad, adlen, o + OBJ_HEADER_LEN,
+			     kind_key(&k->g[i], kind)->data) == 0;
+	if (!opened)
 		return evault_error_set(
 		    EVAULT_ECORRUPT, "encrypted record fails authentication (tampered or moved)");
 	out->size = len - OBJ_OVERHEAD;

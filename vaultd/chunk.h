@@ -35,12 +35,22 @@ enum obj_kind { OBJ_KIND_CHUNK = 1, OBJ_KIND_MANIFEST = 2, OBJ_KIND_INFO = 3, OB
 
 typedef struct class_keys class_keys;
 
-/* Derives the subkeys of one class key of one mission. */
+/* A class's keys are generations (a revoke adds one): at most this many. */
+#define CLASS_GENS_MAX 16
+/* Derives the subkeys of one class of one mission from key: its
+ * generations, CLASS_KEY_LEN bytes each, oldest first. Objects are sealed
+ * with the newest; opening tries the newest first, then the older ones. */
 int class_keys_new(class_keys **out, const secret *key, const uint8_t vault_id[16], const char *mid,
 		   evault_class cls);
+/* Adds the generations of key beyond those k has (the same older ones, as
+ * the caller checked by fingerprint); safe while other threads use k. */
+int class_keys_extend(class_keys *k, const secret *key);
+size_t class_keys_gens(const class_keys *k);
 void class_keys_free(class_keys *k);
-/* Public fingerprint of a class key (a KDF output, reveals nothing of the key). */
+/* Public fingerprint of a class key (a KDF output, reveals nothing of the key):
+ * of its first generation, or of generation gen. */
 void class_key_fingerprint(char out[CLASS_FP_HEX], const secret *key);
+void class_key_fingerprint_at(char out[CLASS_FP_HEX], const secret *key, size_t gen);
 
 typedef struct chunk_worker chunk_worker;
 chunk_worker *chunk_worker_new(size_t chunk_size, int zstd_level);

@@ -407,7 +407,7 @@ static int tally_class(close_tally *t, evault_repo *repo, const state *st, const
 	objset ids;
 	int rc;
 	memset(t, 0, sizeof(*t));
-	memcpy(t->fp, m->fp[cls], CLASS_FP_HEX);
+	memcpy(t->fp, mission_fp(m, cls), CLASS_FP_HEX);
 	if ((rc = layout_each_file(st, m->mid, cls, count_fid, &t->files)) < 0 ||
 	    (rc = class_objects(&ids, st, m->mid, cls)) < 0)
 		return rc;

@@ -580,7 +580,33 @@ static int commit_removal(state *st, const char *mid, evault_class cls, const ch
 }
 
 /* Records manifest m as a new file of class v, replacing an entry of the same path if force. */
-static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force, char *fid_out)
+/* Chunks sealed with fewer key generations than the class has now (a
+ * revoke came while they were written) are sealed again with the newest,
+ * under the lock: nothing recorded after a revoke opens with the keys the
+ * revoked user held. *use is m, or re (whose path is m's, borrowed). */
+static int reseal_stale(evault_repo *repo, const class_keys *k, size_t sealed_gens,
+			const manifest *m, manifest *re, const manifest **use)
+{
+	*use = m;
+	memset(re, 0, sizeof(*re));
+	if (!sealed_gens || class_keys_gens(k) <= sealed_gens)
+		return 0;
+	int rc = file_reencrypt(repo, k, m, k, re);
+	if (rc < 0)
+		return rc;
+	re->path = m->path;
+	*use = re;
+	return 0;
+}
+
+static void reseal_clear(manifest *re)
+{
+	re->path = NULL; /* borrowed */
+	manifest_clear(re);
+}
+
+static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool force, char *fid_out,
+		       size_t sealed_gens)
 {
 	state *st = NULL;
 	mission_rec mr;
@@ -588,8 +614,11 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	entries old = {0};
 	const char **oldfid = NULL;
 	char fid[FID_HEX];
+	manifest re;
+	const manifest *use = m;
 	int rc;
 	memset(&mr, 0, sizeof(mr));
+	memset(&re, 0, sizeof(re));
 	/* Under the lock, on the current head: the mission may have changed meanwhile. */
 	if ((rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = open_class(repo, st, v, &mr, &k)) < 0 ||
@@ -602,7 +631,8 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 				      evault_class_name(v->cls), m->path);
 		goto done;
 	}
-	if ((rc = objects_present(repo, m)) < 0)
+	if ((rc = objects_present(repo, m)) < 0 ||
+	    (rc = reseal_stale(repo, k, sealed_gens, m, &re, &use)) < 0)
 		goto done;
 	if (old.n && !(oldfid = calloc(old.n, sizeof(*oldfid)))) {
 		rc = error_oom();
@@ -610,10 +640,11 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	}
 	for (size_t i = 0; i < old.n; i++)
 		oldfid[i] = old.e[i].fid;
-	rc = commit_record(st, v->mid, v->cls, k, m, oldfid, old.n, fid);
+	rc = commit_record(st, v->mid, v->cls, k, use, oldfid, old.n, fid);
 	if (rc == 0 && fid_out)
 		memcpy(fid_out, fid, FID_HEX);
 done:
+	reseal_clear(&re);
 	free(oldfid);
 	file_list_clear(&old);
 	class_keys_free(k);
@@ -717,7 +748,7 @@ int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *o
 	memcpy(m.content_type, c.ctype, sizeof(m.content_type));
 	m.nobjs = c.nids;
 	m.objs = c.ids;
-	rc = record_file(repo, &v, &m, opts->force, fid_out);
+	rc = record_file(repo, &v, &m, opts->force, fid_out, class_keys_gens(k));
 	if (rc == 0 && sha_out) {
 		uint8_t h[crypto_hash_sha256_BYTES];
 		crypto_hash_sha256_final(&sha, h);
@@ -1164,8 +1195,8 @@ static int begin_change(state **st, evault_repo *repo, const char *mid, evault_c
 }
 
 int file_commit(evault_repo *repo, const char *mid, evault_class cls, const manifest *m,
-		const char *replaces, const char *seen_tree, char fid[LAYOUT_FID_LEN + 1],
-		char tree_after[41], bool *stale)
+		const char *replaces, const char *seen_tree, size_t sealed_gens,
+		char fid[LAYOUT_FID_LEN + 1], char tree_after[41], bool *stale)
 {
 	state *st = NULL;
 	mission_rec mr;
@@ -1196,6 +1227,13 @@ int file_commit(evault_repo *repo, const char *mid, evault_class cls, const mani
 	}
 	if ((rc = objects_present(repo, m)) < 0)
 		goto done;
+	if (sealed_gens && class_keys_gens(k) > sealed_gens) {
+		rc = evault_error_set(EVAULT_ELOCKED,
+				      "the keys of %s/%s changed while the file was written (a "
+				      "revoke): it is sealed again",
+				      mid, evault_class_name(cls));
+		goto done;
+	}
 	const char *olds[1] = {old};
 	if ((rc = commit_record(st, mid, cls, k, m, olds, *old ? 1 : 0, fid)) < 0)
 		goto done;

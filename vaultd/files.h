@@ -78,12 +78,15 @@ int file_unrecord(state *st, const char *mid, evault_class cls, const char *fid)
  * replacing the entry `replaces` if it still exists; when the class's tree
  * is no longer seen_tree (another writer changed it), *stale is set and an
  * entry of the same path is replaced instead. tree_after: the class's tree
- * after the commit. Objects must be durable before the call.
+ * after the commit. Objects must be durable before the call. sealed_gens:
+ * the fewest key generations any chunk the caller sealed for this version
+ * was sealed with (0: none sealed); when the class has more now (a revoke
+ * came meanwhile), nothing is recorded: EVAULT_ELOCKED, seal them again.
  */
 int file_class_tree(const state *st, const char *mid, evault_class cls, char out[41]);
 int file_commit(evault_repo *repo, const char *mid, evault_class cls, const manifest *m,
-		const char *replaces, const char *seen_tree, char fid[LAYOUT_FID_LEN + 1],
-		char tree_after[41], bool *stale);
+		const char *replaces, const char *seen_tree, size_t sealed_gens,
+		char fid[LAYOUT_FID_LEN + 1], char tree_after[41], bool *stale);
 /* Removes an entry (nothing if it is already gone). */
 int file_remove_fid(evault_repo *repo, const char *mid, evault_class cls, const char *fid,
 		    char tree_after[41]);

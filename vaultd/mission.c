@@ -87,6 +87,11 @@ bool mission_is_auditor(const mission_rec *m, const char *user)
 	return list_has(m->auditors, m->nauditors, user);
 }
 
+const char *mission_fp(const mission_rec *m, evault_class cls)
+{
+	return m->ngen[cls] ? m->fps[cls][m->ngen[cls] - 1] : "";
+}
+
 int mission_hidden(const char *mid)
 {
 	return evault_error_set(EVAULT_ENOTFOUND, "no such mission: %.64s", mid);
@@ -132,7 +137,11 @@ static int parse_line(mission_rec *m, char *line, unsigned *seen)
 		    evault_class_parse(&c, cls) < 0 || strlen(fp) != CLASS_FP_HEX - 1 ||
 		    !is_hex(fp, strlen(fp)))
 			return -1;
-		memcpy(m->fp[c], fp, CLASS_FP_HEX);
+		/* generations in order, each class's lines together */
+		if (m->ngen[c] >= CLASS_GENS_MAX || ((*seen & (4u << c)) && m->last_key != (int)c))
+			return -1;
+		memcpy(m->fps[c][m->ngen[c]++], fp, CLASS_FP_HEX);
+		m->last_key = (int)c;
 		*seen |= 4u << c;
 	} else if (strcmp(k, "photo-authorisation") == 0) {
 		m->photo_authorised = strcmp(v, "yes") == 0;
@@ -223,8 +232,9 @@ int mission_format(evault_buf *out, const mission_rec *m)
 	int rc = evault_buf_printf(out, "mission %s\nstatus %s\ncreated %lld\ncreated-by %s\n",
 				   m->mid, m->status, (long long)m->created, m->created_by);
 	for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++)
-		rc = evault_buf_printf(out, "key %s %s\n", evault_class_name((evault_class)c),
-				       m->fp[c]);
+		for (size_t g = 0; g < m->ngen[c] && rc == 0; g++)
+			rc = evault_buf_printf(out, "key %s %s\n",
+					       evault_class_name((evault_class)c), m->fps[c][g]);
 	if (rc == 0 && m->closed)
 		rc = evault_buf_printf(out, "closed %lld\n", (long long)m->closed);
 	if (rc == 0 && m->retain_until)
@@ -282,17 +292,29 @@ int mission_open_key(evault_repo *repo, const mission_rec *m, evault_class cls, 
 	if (rc < 0 || (rc = identity_open_sealed(&key, repo->id, (const uint8_t *)sealed.ptr,
 						 sealed.size)) < 0)
 		goto done;
-	if (key->len != CLASS_KEY_LEN) {
-		rc = evault_error_set(EVAULT_ECORRUPT, "key copy of %s/%s has a bad length", m->mid,
-				      evault_class_name(cls));
+	/* every generation the record names, in its order; a copy resealed by a
+	 * revoke that did not commit holds one more, unused: left out */
+	if (m->ngen[cls] == 0 || key->len < m->ngen[cls] * CLASS_KEY_LEN ||
+	    key->len % CLASS_KEY_LEN) {
+		rc = evault_error_set(EVAULT_ECORRUPT,
+				      "key copy of %s/%s does not hold the %zu key generations the "
+				      "mission's record names",
+				      m->mid, evault_class_name(cls), m->ngen[cls]);
 		goto done;
 	}
-	class_key_fingerprint(fp, key);
-	if (strcmp(fp, m->fp[cls]) != 0) {
-		rc = evault_error_set(EVAULT_ECORRUPT,
-				      "key copy of %s/%s does not match the mission's record",
-				      m->mid, evault_class_name(cls));
-		goto done;
+	for (size_t g = 0; g < m->ngen[cls]; g++) {
+		class_key_fingerprint_at(fp, key, g);
+		if (strcmp(fp, m->fps[cls][g]) != 0) {
+			rc = evault_error_set(EVAULT_ECORRUPT,
+					      "key copy of %s/%s does not match the mission's record",
+					      m->mid, evault_class_name(cls));
+			goto done;
+		}
+	}
+	if (key->len > m->ngen[cls] * CLASS_KEY_LEN) {
+		sodium_memzero(key->data + m->ngen[cls] * CLASS_KEY_LEN,
+			       key->len - m->ngen[cls] * CLASS_KEY_LEN);
+		key->len = m->ngen[cls] * CLASS_KEY_LEN;
 	}
 	*out = key;
 	key = NULL;
@@ -447,7 +469,8 @@ int evault_mission_create(evault_repo *repo, const char *mid, const evault_missi
 			rc = EVAULT_ERROR;
 			goto done;
 		}
-		class_key_fingerprint(m.fp[c], keys[c]);
+		class_key_fingerprint(m.fps[c][0], keys[c]);
+		m.ngen[c] = 1;
 	}
 	wrote_keys = true;
 	for (size_t i = 0; i < r.n; i++)
@@ -473,7 +496,7 @@ int evault_mission_create(evault_repo *repo, const char *mid, const evault_missi
 	    (rc = evault_buf_printf(&tr,
 				    "Evault-Members: %zu\nEvault-Key-Dossier: %s\n"
 				    "Evault-Key-Work: %s\nEvault-Key-Codes: %s\n",
-				    m.nmembers, m.fp[0], m.fp[1], m.fp[2])) < 0)
+				    m.nmembers, m.fps[0][0], m.fps[1][0], m.fps[2][0])) < 0)
 		goto done;
 	state_event ev = {NULL, "mission.create", mid, sum.ptr, tr.ptr};
 	rc = state_commit(st, &ev);
@@ -733,6 +756,63 @@ done:
 	return rc;
 }
 
+typedef struct rotate_ctx {
+	evault_repo *repo;
+	const state *st;
+	const char *mid, *revoked;
+	evault_class cls;
+	const secret *key;
+	int rc;
+} rotate_ctx;
+
+static int reseal_holder(const char *holder, void *p)
+{
+	rotate_ctx *c = p;
+	user_rec u;
+	if (strcmp(holder, c->revoked) == 0)
+		return 0;
+	if (user_load(c->st, holder, &u) < 0) { /* no user: verify reports the copy */
+		evault_error_clear();
+		return 0;
+	}
+	if (strcmp(u.status, "active") != 0)
+		return 0;
+	return c->rc = seal_key(c->repo, c->mid, c->cls, c->key, &u);
+}
+
+/* A new generation of one class's key, sealed with the older ones to every
+ * holder but the revoked user; m gains its fingerprint. */
+static int rotate_class(evault_repo *repo, const state *st, mission_rec *m, evault_class cls,
+			const char *revoked)
+{
+	secret *old = NULL, *all = NULL;
+	size_t n = m->ngen[cls];
+	int rc;
+	if (n >= CLASS_GENS_MAX)
+		return evault_error_set(EVAULT_EREFUSED,
+					"mission %s has had %d key generations: no more revokes",
+					m->mid, CLASS_GENS_MAX);
+	if ((rc = mission_open_key(repo, m, cls, &old)) < 0)
+		return rc;
+	if (!(all = secret_new((n + 1) * CLASS_KEY_LEN))) {
+		secret_free(old);
+		return EVAULT_ERROR;
+	}
+	memcpy(all->data, old->data, n * CLASS_KEY_LEN);
+	randombytes_buf(all->data + n * CLASS_KEY_LEN, CLASS_KEY_LEN);
+	secret_free(old);
+	rotate_ctx c = {repo, st, m->mid, revoked, cls, all, 0};
+	rc = repo->keys->ops->list(repo->keys, m->mid, cls, reseal_holder, &c);
+	if (rc == 0 && c.rc < 0)
+		rc = c.rc;
+	if (rc == 0) {
+		class_key_fingerprint_at(m->fps[cls][n], all, n);
+		m->ngen[cls] = n + 1;
+	}
+	secret_free(all);
+	return rc;
+}
+
 int evault_mission_revoke(evault_repo *repo, const char *mid, const char *user)
 {
 	state *st = NULL;
@@ -747,12 +827,20 @@ int evault_mission_revoke(evault_repo *repo, const char *mid, const char *user)
 		rc = evault_error_set(EVAULT_ENOTFOUND, "%s has no access to %s", user, mid);
 		goto done;
 	}
-	/* Admins keep their copies: they hold every mission's keys (DESIGN §5). */
-	if (u.role != EVAULT_ROLE_ADMIN)
+	/* Admins keep their copies: they hold every mission's keys. Anyone else
+	 * loses theirs, and each key they held gets a new generation that only
+	 * the remaining holders receive: files written from now on are sealed
+	 * with it, out of reach of any copy they kept. */
+	if (u.role != EVAULT_ROLE_ADMIN) {
 		for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
 			if ((rc = repo->keys->ops->destroy(repo->keys, mid, (evault_class)c,
 							   user)) < 0)
 				goto done;
+		for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
+			if ((member || c == EVAULT_CLASS_DOSSIER) &&
+			    (rc = rotate_class(repo, st, &m, (evault_class)c, user)) < 0)
+				goto done;
+	}
 	list_del(m.members, &m.nmembers, user);
 	list_del(m.auditors, &m.nauditors, user);
 	rc = commit_membership(st, &m, "mission.revoke", "Revoke", user,

@@ -17,13 +17,19 @@ typedef struct mission_rec {
 	char created_by[EVAULT_USER_MAX + 1];
 	int64_t closed;       /* 0 while open */
 	int64_t retain_until; /* 0 while open: when the dossier expires */
-	char fp[EVAULT_CLASS_COUNT][CLASS_FP_HEX];
+	/* each class's key generations, oldest first (a revoke adds one) */
+	char fps[EVAULT_CLASS_COUNT][CLASS_GENS_MAX][CLASS_FP_HEX];
+	size_t ngen[EVAULT_CLASS_COUNT];
+	int last_key; /* while parsing: the class of the last key line */
 	bool photo_authorised;
 	char **members;
 	size_t nmembers;
 	char **auditors;
 	size_t nauditors;
 } mission_rec;
+
+/* The fingerprint of a class's newest key generation. */
+const char *mission_fp(const mission_rec *m, evault_class cls);
 
 /* Parses the MISSION record of mid; EVAULT_ECORRUPT if it is not one. */
 int mission_parse(mission_rec *out, const char *mid, const char *text, size_t len);

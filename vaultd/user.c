@@ -202,6 +202,36 @@ static int destroy_copies(const char *mid, bool is_dir, void *p)
 	return rc;
 }
 
+typedef struct listed_ctx {
+	const state *st;
+	const char *user;
+	char (*mids)[EVAULT_MID_MAX + 1];
+	size_t n;
+} listed_ctx;
+
+/* The open missions that list the user: each is revoked first. */
+static int collect_listed(const char *mid, bool is_dir, void *p)
+{
+	listed_ctx *c = p;
+	mission_rec m;
+	(void)is_dir;
+	if (mission_load(c->st, mid, &m) < 0) {
+		evault_error_clear();
+		return 0;
+	}
+	bool listed = strcmp(m.status, "open") == 0 &&
+		      (mission_is_member(&m, c->user) || mission_is_auditor(&m, c->user));
+	mission_rec_clear(&m);
+	if (!listed)
+		return 0;
+	void *nm = realloc(c->mids, (c->n + 1) * sizeof(*c->mids));
+	if (!nm)
+		return error_oom();
+	c->mids = nm;
+	snprintf(c->mids[c->n++], sizeof(*c->mids), "%s", mid);
+	return 0;
+}
+
 int evault_user_disable(evault_repo *repo, const char *name)
 {
 	state *st = NULL;
@@ -216,6 +246,24 @@ int evault_user_disable(evault_repo *repo, const char *name)
 	if (strcmp(name, repo->actor) == 0)
 		return evault_error_set(EVAULT_EINVAL,
 					"%s cannot disable themselves: another admin does it", name);
+	/* First, a signed revoke from each open mission that lists them: each
+	 * turns over the keys they held, as any revoke does. */
+	listed_ctx lc = {NULL, name, NULL, 0};
+	if ((rc = state_begin(&st, repo, false)) < 0 || (rc = user_load(st, name, &u)) < 0)
+		goto done;
+	if (strcmp(u.status, "active") != 0) {
+		rc = evault_error_set(EVAULT_EEXISTS, "user %s is already %s", name, u.status);
+		goto done;
+	}
+	lc.st = st;
+	rc = state_list(st, "missions", collect_listed, &lc);
+	state_end(st);
+	st = NULL;
+	for (size_t i = 0; i < lc.n && rc == 0; i++)
+		rc = evault_mission_revoke(repo, lc.mids[i], name);
+	free(lc.mids);
+	if (rc < 0)
+		goto done;
 	if ((rc = state_begin(&st, repo, true)) < 0 || (rc = user_load(st, name, &u)) < 0)
 		goto done;
 	if (strcmp(u.status, "active") != 0) {

@@ -139,6 +139,9 @@ rm -f "$T/v/audit.git/logs/refs/heads/main"
 failed "rolled back, reflog deleted (last verified head)"
 check "named as a rollback" grep -q "no longer contains the head verified before" "$T/err"
 rm -f "$T/v/audit-verified"
+failed "rolled back: the key store still holds the copy the rolled-back grant gave dave"
+check "... named" grep -q "dave still holds a copy of its dossier key .*: not a member, an auditor or an admin" "$T/err"
+rm -f "$T/v/keys/missions/M-1/dossier/dave.sealed" # the rewriter tidies keys/ too
 failed "rolled back, every trace in the repository removed: what this identity verified, kept outside it, still catches it"
 check "named as a rollback" grep -q "no longer contains the head this identity verified before" "$T/err"
 forget_verified
@@ -149,7 +152,7 @@ check "named by the checkpoint" grep -q "checkpoint: .*does not contain it\|chec
 fresh
 # rewritten with valid signatures: roll back, then new legitimate events on top
 G "$T/v" update-ref -d refs/heads/main && G "$T/v" update-ref refs/heads/main "$(G "$T/vault" rev-parse main~3)"
-rm -f "$T/v/audit.git/logs/refs/heads/main" "$T/v/audit-verified"
+rm -f "$T/v/audit.git/logs/refs/heads/main" "$T/v/audit-verified" "$T/v/keys/missions/M-1/dossier/dave.sealed"
 as alice -R "$T/v" mission create M-NEW >/dev/null
 expect 0 "a validly re-signed rewrite verifies on its own" "$EVAULT_BIN" -R "$T/v" audit verify
 failed "... but a checkpoint catches it" --checkpoint "$T/cp.txt"

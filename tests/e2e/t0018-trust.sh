@@ -231,8 +231,12 @@ expect 0 "carol is granted M-1" as alice mission grant M-1 carol
 cp "$T/vault/keys/missions/M-1/work/carol.sealed" "$T/carol-kept.sealed"
 expect_error 6 "a technician cannot disable users" as bob user disable carol
 expect_error 2 "an admin cannot disable themselves" as alice user disable alice
+gens=$(git -C "$T/vault/audit.git" show main:missions/M-1/MISSION | grep -c '^key work ')
 expect 0 "alice disables carol" as alice user disable carol
 check "... every copy of carol's keys is gone" test -z "$(find "$T/vault/keys" -name 'carol.sealed*')"
+check "... revoked first from M-1, whose keys turned over" bash -c \
+	"git -C '$T/vault/audit.git' log -2 --format=%B main | grep -q '^Evault-Action: mission.revoke$' && [ \$(git -C '$T/vault/audit.git' show main:missions/M-1/MISSION | grep -c '^key work ') -eq $((gens + 1)) ]"
+check "... then disabled" bash -c "git -C '$T/vault/audit.git' log -1 --format=%B main | grep -q '^Evault-Action: user.disable$'"
 expect 0 "user list shows her disabled" as alice user list
 check "... as disabled" grep -q "carol.*disabled" "$T/out"
 expect_error 6 "carol's identity opens nothing" as carol ls

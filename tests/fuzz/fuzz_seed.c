@@ -239,8 +239,10 @@ static void records(void)
 	strcpy(m.created_by, "alice");
 	m.closed = 1763930000;
 	m.retain_until = 2079290000;
-	for (int i = 0; i < EVAULT_CLASS_COUNT; i++)
-		snprintf(m.fp[i], sizeof(m.fp[i]), "%032x", i + 1);
+	for (int i = 0; i < EVAULT_CLASS_COUNT; i++) {
+		snprintf(m.fps[i][0], sizeof(m.fps[i][0]), "%032x", i + 1);
+		m.ngen[i] = 1;
+	}
 	m.photo_authorised = true;
 	m.members = members;
 	m.nmembers = 2;
