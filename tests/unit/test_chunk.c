@@ -146,12 +146,66 @@ static void fingerprints(void **s)
 	secret_free(other);
 }
 
+/* Key generations: sealed with the newest, opened by whoever holds the
+ * generation used, never by a holder of older ones only. */
+static void generations(void **s)
+{
+	secret *two = secret_new(64);
+	memcpy(two->data, key->data, 32);
+	randombytes_buf(two->data + 32, 32);
+	class_keys *k2 = NULL;
+	assert_int_equal(class_keys_new(&k2, two, vid, "M-1", EVAULT_CLASS_DOSSIER), 0);
+	assert_int_equal(class_keys_gens(k2), 2);
+	static uint8_t out[CS];
+	uint8_t data[4096], id[OBJECT_ID_LEN];
+	size_t len;
+	randombytes_buf(data, sizeof(data));
+	evault_buf obj = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, dec = EVAULT_BUF_INIT;
+	/* new: the second generation; the first alone does not open it */
+	assert_int_equal(chunk_seal(&obj, id, k2, w, data, sizeof(data)), 0);
+	assert_int_equal(chunk_open(out, CS, &len, k2, w, id, (uint8_t *)obj.ptr, obj.size), 0);
+	assert_memory_equal(out, data, sizeof(data));
+	assert_int_equal(chunk_open(out, CS, &len, k, w, id, (uint8_t *)obj.ptr, obj.size),
+			 EVAULT_ECORRUPT);
+	assert_int_equal(blob_seal(&enc, k2, OBJ_KIND_MANIFEST, "fid", "m", 1), 0);
+	assert_int_equal(blob_open(&dec, k, OBJ_KIND_MANIFEST, "fid", enc.ptr, enc.size),
+			 EVAULT_ECORRUPT);
+	assert_int_equal(blob_open(&dec, k2, OBJ_KIND_MANIFEST, "fid", enc.ptr, enc.size), 0);
+	/* old: sealed with the first generation, opened by both */
+	assert_int_equal(chunk_seal(&obj, id, k, w, data, sizeof(data)), 0);
+	assert_int_equal(chunk_open(out, CS, &len, k2, w, id, (uint8_t *)obj.ptr, obj.size), 0);
+	assert_memory_equal(out, data, sizeof(data));
+	/* extended in place: a third generation seals from then on */
+	class_keys *k1 = NULL;
+	assert_int_equal(class_keys_new(&k1, key, vid, "M-1", EVAULT_CLASS_DOSSIER), 0);
+	assert_int_equal(class_keys_extend(k1, two), 0);
+	assert_int_equal(class_keys_gens(k1), 2);
+	assert_int_equal(blob_seal(&enc, k1, OBJ_KIND_MANIFEST, "fid", "m", 1), 0);
+	assert_int_equal(blob_open(&dec, k2, OBJ_KIND_MANIFEST, "fid", enc.ptr, enc.size), 0);
+	assert_int_equal(blob_open(&dec, k, OBJ_KIND_MANIFEST, "fid", enc.ptr, enc.size),
+			 EVAULT_ECORRUPT);
+	/* fingerprints per generation; fewer generations never replace more */
+	char a[CLASS_FP_HEX], b[CLASS_FP_HEX];
+	class_key_fingerprint_at(a, two, 0);
+	class_key_fingerprint(b, key);
+	assert_string_equal(a, b);
+	class_key_fingerprint_at(a, two, 1);
+	assert_string_not_equal(a, b);
+	assert_int_equal(class_keys_extend(k1, key), EVAULT_EINVAL);
+	class_keys_free(k1);
+	class_keys_free(k2);
+	secret_free(two);
+	evault_buf_dispose(&obj);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&dec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(round_trips),        cmocka_unit_test(deterministic_per_class),
 	    cmocka_unit_test(tampering_detected), cmocka_unit_test(blobs),
-	    cmocka_unit_test(fingerprints),
+	    cmocka_unit_test(fingerprints),       cmocka_unit_test(generations),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
