@@ -2,7 +2,7 @@
 # The whole test suite: installs dependencies, builds with warnings as
 # errors, runs the unit tests (cmocka, via ctest) and the end-to-end tests
 # (the real evault binary), then does both again under ASan+UBSan, then
-# runs every fuzz target for a bounded time (EVAULT_FUZZ_SECONDS, default 8).
+# runs every fuzz target for a bounded time (EVAULT_FUZZ_SECONDS, default 6).
 # Ends with one line "suite: N passed, M failed"; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,9 +52,9 @@ run_set release build
 export EVAULT_E2E_RSS_LIMIT_KIB=500000
 export EVAULT_E2E_SANITIZED=1 EVAULT_E2E_RELEASE_BIN=$PWD/build/evault
 run_set asan+ubsan build-asan -DEVAULT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-echo "=== fuzz: every decoder of hostile bytes, ${EVAULT_FUZZ_SECONDS:-8} s each"
+echo "=== fuzz: every decoder of hostile bytes, ${EVAULT_FUZZ_SECONDS:-6} s each"
 mkdir -p build-fuzz
-tests/fuzz/run.sh "${EVAULT_FUZZ_SECONDS:-8}" 2>&1 | tee build-fuzz/suite.log
+tests/fuzz/run.sh "${EVAULT_FUZZ_SECONDS:-6}" 2>&1 | tee build-fuzz/suite.log
 line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' build-fuzz/suite.log | tail -1)
 if [ -n "$line" ]; then
 	total_pass=$((total_pass + $(echo "$line" | sed -E 's/fuzz: ([0-9]+) passed.*/\1/')))

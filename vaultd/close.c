@@ -39,7 +39,6 @@
 #include "util.h"
 
 #define MARK_MAGIC "EVR1"
-#define CONTACT_MAX 200
 
 /* ---- the CLOSE record ---- */
 
@@ -214,13 +213,30 @@ int close_format(evault_buf *out, const close_rec *r)
 
 /* ---- codes marks (missions/<mid>/marks/<fid>.enc, dossier key) ---- */
 
-typedef struct mark {
-	char how[16];
-	char contact[CONTACT_MAX + 1];
-	char by[EVAULT_USER_MAX + 1];
-	int64_t when;
-	char path[EVAULT_PATH_MAX + 1]; /* the entry's name when it was marked */
-} mark;
+
+int mark_decode(mark *out, const void *data, size_t len)
+{
+	reader r;
+	size_t n1, n2, n3, n4;
+	memset(out, 0, sizeof(*out));
+	reader_init(&r, data, len);
+	const uint8_t *magic = reader_bytes(&r, 4);
+	const uint8_t *how = reader_string(&r, &n1), *contact = reader_string(&r, &n2),
+		      *by = reader_string(&r, &n3);
+	uint64_t when = reader_u64(&r);
+	const uint8_t *fpath = reader_string(&r, &n4);
+	if (r.bad || r.left || memcmp(magic, MARK_MAGIC, 4) != 0 || n1 >= sizeof(out->how) ||
+	    n2 > CONTACT_MAX || n3 > EVAULT_USER_MAX || n4 > EVAULT_PATH_MAX ||
+	    memchr(how, '\0', n1) || memchr(contact, '\0', n2) || memchr(by, '\0', n3) ||
+	    memchr(fpath, '\0', n4) || when > INT64_MAX)
+		return evault_error_set(EVAULT_ECORRUPT, "a codes mark is damaged");
+	memcpy(out->how, how, n1);
+	memcpy(out->contact, contact, n2);
+	memcpy(out->by, by, n3);
+	out->when = (int64_t)when;
+	memcpy(out->path, fpath, n4);
+	return 0;
+}
 
 static int mark_path(evault_buf *b, const char *mid, const char *fid)
 {
@@ -237,25 +253,8 @@ static int mark_read(mark *out, const state *st, const class_keys *dk, const cha
 	if ((rc = mark_path(&path, mid, fid)) < 0 || (rc = state_read(st, path.ptr, &enc)) < 0 ||
 	    (rc = blob_open(&plain, dk, OBJ_KIND_RECORD, fid, enc.ptr, enc.size)) < 0)
 		goto done;
-	reader r;
-	size_t n1, n2, n3, n4;
-	reader_init(&r, plain.ptr, plain.size);
-	const uint8_t *magic = reader_bytes(&r, 4);
-	const uint8_t *how = reader_string(&r, &n1), *contact = reader_string(&r, &n2),
-		      *by = reader_string(&r, &n3);
-	uint64_t when = reader_u64(&r);
-	const uint8_t *fpath = reader_string(&r, &n4);
-	if (r.bad || r.left || memcmp(magic, MARK_MAGIC, 4) != 0 || n1 >= sizeof(out->how) ||
-	    n2 > CONTACT_MAX || n3 > EVAULT_USER_MAX || n4 > EVAULT_PATH_MAX) {
-		rc = evault_error_set(EVAULT_ECORRUPT, "the mark of a codes entry of %s is damaged",
-				      mid);
-		goto done;
-	}
-	memcpy(out->how, how, n1);
-	memcpy(out->contact, contact, n2);
-	memcpy(out->by, by, n3);
-	out->when = (int64_t)when;
-	memcpy(out->path, fpath, n4);
+	if ((rc = mark_decode(out, plain.ptr, plain.size)) < 0)
+		rc = evault_error_set(rc, "the mark of a codes entry of %s is damaged", mid);
 done:
 	evault_buf_dispose(&path);
 	evault_buf_dispose(&enc);

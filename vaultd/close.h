@@ -60,4 +60,16 @@ void close_rec_clear(close_rec *r);
 struct evault_repo;
 int mission_expire(struct evault_repo *repo, const char *mid, bool dry_run, evault_buf *report);
 
+/* A codes mark (the plaintext of marks/<fid>.enc, docs/format.md). */
+#define CONTACT_MAX 200
+typedef struct mark {
+	char how[16];
+	char contact[CONTACT_MAX + 1];
+	char by[EVAULT_USER_MAX + 1];
+	int64_t when;
+	char path[EVAULT_PATH_MAX + 1]; /* the entry's name when it was marked */
+} mark;
+/* EVAULT_ECORRUPT unless data is exactly one mark. */
+int mark_decode(mark *out, const void *data, size_t len);
+
 #endif

@@ -9,7 +9,10 @@
 #include "names.h"
 #include "util.h"
 
-#define MANIFEST_MAGIC "EVM2"
+#define MANIFEST_MAGIC "EVM3"
+/* A manifest's plaintext is padded with zeros to a multiple of this: its
+ * sealed size tells a file name's length only to within it. */
+#define MANIFEST_PAD 256
 #define HOLE_LEN 16 /* first u64, count u64 */
 
 uint64_t manifest_chunk_count(uint64_t size, uint32_t chunk_size)
@@ -46,8 +49,8 @@ bool manifest_consistent(const manifest *m)
 int manifest_encode(evault_buf *out, const manifest *m)
 {
 	int rc;
-	size_t ctl = strlen(m->content_type);
-	if (!manifest_consistent(m) || m->nholes > UINT32_MAX)
+	size_t ctl = strlen(m->content_type), start = out->size;
+	if (!manifest_consistent(m) || m->nholes > UINT32_MAX || m->nobjs > UINT32_MAX)
 		return evault_error_set(EVAULT_EINVAL, "inconsistent file manifest");
 	if ((rc = evault_buf_put(out, MANIFEST_MAGIC, 4)) < 0 ||
 	    (rc = evault_buf_put(out, &m->type, 1)) < 0 ||
@@ -64,10 +67,14 @@ int manifest_encode(evault_buf *out, const manifest *m)
 		if ((rc = buf_put_u64(out, m->holes[i].first)) < 0 ||
 		    (rc = buf_put_u64(out, m->holes[i].count)) < 0)
 			return rc;
+	if ((rc = buf_put_u32(out, (uint32_t)m->nobjs)) < 0)
+		return rc;
 	for (size_t i = 0; i < m->nobjs; i++)
 		if ((rc = evault_buf_put(out, m->objs[i], OBJECT_ID_LEN)) < 0)
 			return rc;
-	return 0;
+	static const uint8_t zeros[MANIFEST_PAD];
+	size_t used = (out->size - start) % MANIFEST_PAD;
+	return used ? evault_buf_put(out, zeros, MANIFEST_PAD - used) : 0;
 }
 
 int manifest_decode(manifest *m, const void *data, size_t len)
@@ -101,11 +108,17 @@ int manifest_decode(manifest *m, const void *data, size_t len)
 		m->holes[i].first = reader_u64(&r);
 		m->holes[i].count = reader_u64(&r);
 	}
-	if (r.bad || r.left % OBJECT_ID_LEN)
+	uint32_t nobjs = reader_u32(&r);
+	if (r.bad || nobjs > r.left / OBJECT_ID_LEN)
 		goto bad;
-	m->nobjs = r.left / OBJECT_ID_LEN;
-	if (!manifest_consistent(m))
+	m->nobjs = nobjs;
+	const uint8_t *objs = reader_bytes(&r, m->nobjs * OBJECT_ID_LEN);
+	/* then zeros to the next multiple of MANIFEST_PAD: one text per manifest */
+	if (r.bad || len % MANIFEST_PAD || r.left >= MANIFEST_PAD || !manifest_consistent(m))
 		goto bad;
+	for (size_t i = 0; i < r.left; i++)
+		if (r.p[i])
+			goto bad;
 	for (size_t i = 0; i < clen; i++) /* a MIME type: printable ASCII, never a NUL */
 		if (ct[i] < 0x20 || ct[i] > 0x7e)
 			goto bad;
@@ -121,7 +134,7 @@ int manifest_decode(manifest *m, const void *data, size_t len)
 	if (m->nobjs && !(m->objs = malloc(m->nobjs * OBJECT_ID_LEN)))
 		goto oom;
 	if (m->nobjs)
-		memcpy(m->objs, r.p, m->nobjs * OBJECT_ID_LEN);
+		memcpy(m->objs, objs, m->nobjs * OBJECT_ID_LEN);
 	return 0;
 bad:
 	manifest_clear(m);

@@ -6,10 +6,14 @@ GEN=${EVAULT_GEN:-$(dirname "$EVAULT_BIN")/evault-gen-history}
 export EVAULT_REPO=$T/vault
 printf 'passphrase of alice\n' >"$T/alice.pass"
 as alice init --admin alice >/dev/null 2>&1
-"$GEN" "$T/vault" "$T/alice.id" "$T/alice.pass" 10000 50 2>"$T/gen.err"
-check "10,000 events generated" test $? -eq 0
-expect 0 "10,050 events verify" "$EVAULT_BIN" audit verify
-check "all counted" grep -q 'seq 10050, 10051 events' "$T/out"
+# 10,000 events; 3,000 under the sanitizers (they check memory, the
+# release build checks the scale)
+n=10000
+[ -n "${EVAULT_E2E_SANITIZED:-}" ] && n=3000
+"$GEN" "$T/vault" "$T/alice.id" "$T/alice.pass" "$n" 50 2>"$T/gen.err"
+check "$n events generated" test $? -eq 0
+expect 0 "$((n + 50)) events verify" "$EVAULT_BIN" audit verify
+check "all counted" grep -q "seq $((n + 50)), $((n + 51)) events" "$T/out"
 expect 0 "the generated files are real: a member lists them" as alice ls M-GEN-0007/work
 check "listing shows generated files" grep -q '^generated/$' "$T/out"
 expect 0 "export of a long history" "$EVAULT_BIN" audit export --out "$T/exp"

@@ -14,22 +14,33 @@ head -c 300000 /dev/urandom >"$T/big.bin"
 expect 0 "bob puts a report" as bob put "$T/report.txt" M-1/work/report.txt
 expect 0 "... and a larger file in a folder" as bob put "$T/big.bin" M-1/work/notes/big.bin
 
-# A manifest (docs/format.md): EVM2, type, path, size, mode, times, content
-# type, chunk size, hole runs, object ids; big-endian.
+# A manifest (docs/format.md): EVM3, type, path, size, mode, times, content
+# type, chunk size, hole runs, object count and ids, zeros to 256; big-endian.
 manifest() { # SIZE CHUNK NHOLES [FIRST COUNT]... -> stdout
 	python3 - "$@" <<'EOF'
 import struct, sys
 a = [int(x) for x in sys.argv[1:]]
 size, chunk, nholes, holes = a[0], a[1], a[2], a[3:]
 p = b"notes/crafted.bin"; ct = b"application/octet-stream"
-out = b"EVM2" + bytes([1]) + struct.pack(">I", len(p)) + p
+out = b"EVM3" + bytes([1]) + struct.pack(">I", len(p)) + p
 out += struct.pack(">QIQIQ", size, 0o644, 1700000000, 0, 1700000000)
 out += struct.pack(">I", len(ct)) + ct + struct.pack(">II", chunk, nholes)
 for i in range(0, len(holes), 2):
     out += struct.pack(">QQ", holes[i], holes[i + 1])
+out += struct.pack(">I", 0)
+out += bytes(-len(out) % 256)
 sys.stdout.buffer.write(out)
 EOF
 }
+
+# Manifests are padded to 256 bytes: a name's length shows only within them.
+expect 0 "a short name" as bob put "$T/report.txt" M-1/work/a.txt
+fid_short=$(git -C "$T/vault/audit.git" log -1 --format=%B main | sed -n 's/^Evault-File: //p')
+expect 0 "a long name" as bob put "$T/report.txt" "M-1/work/rapport-intervention-$(printf 'x%.0s' $(seq 1 90)).txt"
+fid_long=$(git -C "$T/vault/audit.git" log -1 --format=%B main | sed -n 's/^Evault-File: //p')
+encsize() { git -C "$T/vault/audit.git" cat-file -s "main:$(git -C "$T/vault/audit.git" ls-tree -r --name-only main | grep "$1.enc")"; }
+check "... their sealed manifests have the same size" test "$(encsize "$fid_short")" -eq "$(encsize "$fid_long")"
+expect 0 "bob removes both" as bob rm M-1/work/a.txt "M-1/work/rapport-intervention-$(printf 'x%.0s' $(seq 1 90)).txt"
 
 # 4. Crafted manifests, signed by a member: a chunk count of 2^59+1 with
 # chunks of one byte (its table is 2^64+32 bytes), a 16 TiB file with no

@@ -100,6 +100,17 @@ for k in jpeg png mp4 wav mp3 aac ogg text pdf shifted jpeg.gz jpeg.zip wav.zip 
 	python3 "$here/../e2e/fixtures/media.py" "$k" /dev/stdout 3000 | seed content "$k"
 done
 
+# codes marks (docs/format.md): magic, how, contact, by, when, name
+python3 - "$out" <<'PY'
+import os, struct, sys
+def s(b): return struct.pack(">I", len(b)) + b
+os.makedirs(sys.argv[1] + "/mark", exist_ok=True)
+for name, how, contact, by, path in (("reported", b"reported", "M. Martin, gardien".encode(), b"bob", b"badge.txt"),
+                                     ("rotated", b"rotated", b"", b"alice", b"codes/porte.txt")):
+    with open(sys.argv[1] + "/mark/seed-" + name, "wb") as f:
+        f.write(b"EVR1" + s(how) + s(contact) + s(by) + struct.pack(">Q", 1763920000) + s(path))
+PY
+
 # the reproducers of past findings stay (regress-*)
 (cd "$here/corpus" && find . -name 'regress-*' -type f) | while read -r f; do
 	mkdir -p "$(dirname "$out/$f")" && cp "$here/corpus/$f" "$out/$f"

@@ -67,58 +67,99 @@ static void new_fid(char fid[LAYOUT_FID_LEN + 1])
 	hex_encode(fid, b, sizeof(b));
 }
 
-/* A kept key copy against a file: its manifest, then its first object. */
+/* A kept key copy against a file: its manifest, then its first object.
+ * 0 opens, 1 does not (said on stdout), 2 the test's set-up is wrong. */
 static int try_open(evault_repo *repo, evault_identity *id, const char *vp, const char *sealed_path,
 		    const char *rid, const char *rpass)
 {
 	char mid[EVAULT_MID_MAX + 1];
 	evault_class cls;
-	const char *fid;
+	const char *fid, *what = NULL;
 	evault_buf sealed = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT,
-		   plain = EVAULT_BUF_INIT, obj = EVAULT_BUF_INIT;
+		   plain = EVAULT_BUF_INIT, obj = EVAULT_BUF_INIT, hp = EVAULT_BUF_INIT;
 	secret *key = NULL;
-	class_keys *k = NULL;
+	class_keys *k = NULL, *hk = NULL;
 	state *st = NULL;
+	evault_repo *hr = NULL;
+	evault_identity *hid = NULL;
+	chunk_worker *w = NULL;
+	uint8_t *out = NULL;
 	manifest m;
+	mission_rec mr;
+	int rc = 2;
 	memset(&m, 0, sizeof(m));
-	if (split(vp, mid, &cls, &fid) < 0 || !fid)
-		return die("MID/CLASS/FID");
+	memset(&mr, 0, sizeof(mr));
+	if (split(vp, mid, &cls, &fid) < 0 || !fid) {
+		what = "MID/CLASS/FID";
+		goto done;
+	}
 	if (file_read_all(&sealed, sealed_path, 4096) < 0 || sealed.size < 4 ||
 	    identity_open_sealed(&key, id, (const uint8_t *)sealed.ptr + 4, sealed.size - 4) < 0 ||
-	    class_keys_new(&k, key, repo->cfg.vault_id, mid, cls) < 0)
-		return die("the kept copy");
+	    class_keys_new(&k, key, repo->cfg.vault_id, mid, cls) < 0) {
+		what = "the kept copy";
+		goto done;
+	}
 	if (state_begin(&st, repo, false) < 0 || layout_file_path(&path, mid, cls, fid, ".enc") < 0 ||
-	    state_read(st, path.ptr, &enc) < 0)
-		return die("the file");
+	    state_read(st, path.ptr, &enc) < 0) {
+		what = "the file";
+		goto done;
+	}
 	if (rid) { /* the manifest with a holder's keys */
-		evault_repo *hr = NULL;
-		evault_identity *hid = NULL;
-		evault_buf hp = EVAULT_BUF_INIT;
-		mission_rec mr;
-		class_keys *hk = NULL;
 		if (file_read_all(&hp, rpass, 1024) < 0 || evault_repo_open(&hr, repo->path) < 0 ||
 		    evault_identity_load(&hid, rid) < 0 ||
 		    evault_identity_unlock(hid, hp.ptr, strcspn(hp.ptr, "\r\n")) < 0 ||
 		    evault_repo_set_identity(hr, hid) < 0 || mission_load(st, mid, &mr) < 0 ||
 		    mission_class_keys(hr, &mr, cls, &hk) < 0 ||
-		    blob_open(&plain, hk, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size) < 0)
-			return die("the holder's keys");
+		    blob_open(&plain, hk, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size) < 0) {
+			what = "the holder's keys";
+			goto done;
+		}
 	} else if (blob_open(&plain, k, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size) < 0) {
 		printf("its manifest does not open: %s\n", evault_error_last());
-		return 1;
+		rc = 1;
+		goto done;
 	}
-	if (manifest_decode(&m, plain.ptr, plain.size) < 0 || m.nobjs == 0)
-		return die("the manifest");
-	chunk_worker *w = chunk_worker_new(m.chunk_size, 3);
-	uint8_t *out = malloc(m.chunk_size);
-	if (!w || !out || repo->objects->ops->get(repo->objects, m.objs[0], &obj,
-						   m.chunk_size + OBJ_OVERHEAD) < 0)
-		return die("the object");
+	if (manifest_decode(&m, plain.ptr, plain.size) < 0 || m.nobjs == 0) {
+		what = "the manifest";
+		goto done;
+	}
+	w = chunk_worker_new(m.chunk_size, 3);
+	out = malloc(m.chunk_size);
+	if (!w || !out ||
+	    repo->objects->ops->get(repo->objects, m.objs[0], &obj, m.chunk_size + OBJ_OVERHEAD) <
+		0) {
+		what = "the object";
+		goto done;
+	}
 	size_t len;
-	int rc = chunk_open(out, m.chunk_size, &len, k, w, m.objs[0], (const uint8_t *)obj.ptr,
-			    obj.size);
-	printf(rc == 0 ? "opens\n" : "its object does not open: %s\n", evault_error_last());
-	return rc == 0 ? 0 : 1;
+	rc = chunk_open(out, m.chunk_size, &len, k, w, m.objs[0], (const uint8_t *)obj.ptr,
+			obj.size) == 0
+		 ? 0
+		 : 1;
+	if (rc == 0)
+		printf("opens\n");
+	else
+		printf("its object does not open: %s\n", evault_error_last());
+done:
+	if (what)
+		die(what);
+	free(out);
+	chunk_worker_free(w);
+	manifest_clear(&m);
+	mission_rec_clear(&mr);
+	class_keys_free(k);
+	class_keys_free(hk);
+	secret_free(key);
+	state_end(st);
+	evault_repo_free(hr);
+	evault_identity_free(hid);
+	evault_buf_dispose(&sealed);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&plain);
+	evault_buf_dispose(&obj);
+	evault_buf_dispose(&hp);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -149,9 +190,14 @@ int main(int argc, char **argv)
 	    evault_identity_unlock(id, pass.ptr, strcspn(pass.ptr, "\r\n")) < 0 ||
 	    evault_repo_set_identity(repo, id) < 0)
 		return die("open");
-	if (strcmp(argv[4], "open") == 0 && (argc == 7 || argc == 9))
-		return try_open(repo, id, argv[5], argv[6], argc == 9 ? argv[7] : NULL,
-				argc == 9 ? argv[8] : NULL);
+	if (strcmp(argv[4], "open") == 0 && (argc == 7 || argc == 9)) {
+		int rc = try_open(repo, id, argv[5], argv[6], argc == 9 ? argv[7] : NULL,
+				  argc == 9 ? argv[8] : NULL);
+		evault_repo_free(repo);
+		evault_identity_free(id);
+		evault_buf_dispose(&pass);
+		return rc;
+	}
 	if (split(argv[5], mid, &cls, &fpath) < 0 || state_begin(&st, repo, true) < 0 ||
 	    mission_load(st, mid, &m) < 0 || mission_class_keys(repo, &m, cls, &k) < 0)
 		return die("mission");
