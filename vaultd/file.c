@@ -1001,18 +1001,14 @@ typedef struct keycheck_ctx {
 	evault_fsck_keys_result *res;
 } keycheck_ctx;
 
-static int keycheck_class(keycheck_ctx *c, const char *mid, evault_class cls)
+static int keycheck_class(keycheck_ctx *c, const mission_rec *m, evault_class cls)
 {
-	const char *cn = evault_class_name(cls);
-	mission_rec m;
+	const char *cn = evault_class_name(cls), *mid = m->mid;
 	class_keys *k = NULL;
 	entries es = {0};
 	evault_buf path = EVAULT_BUF_INIT, objs = EVAULT_BUF_INIT, want = EVAULT_BUF_INIT;
 	char line[512];
-	int rc = mission_load(c->st, mid, &m);
-	if (rc < 0)
-		return rc;
-	rc = mission_class_keys(c->repo, &m, cls, &k);
+	int rc = mission_class_keys(c->repo, m, cls, &k);
 	if (rc == EVAULT_ENOTFOUND) { /* not this identity's class (or erased): nothing to read */
 		evault_error_clear();
 		rc = 0;
@@ -1053,7 +1049,6 @@ static int keycheck_class(keycheck_ctx *c, const char *mid, evault_class cls)
 done:
 	file_list_clear(&es);
 	class_keys_free(k);
-	mission_rec_clear(&m);
 	evault_buf_dispose(&path);
 	evault_buf_dispose(&objs);
 	evault_buf_dispose(&want);
@@ -1068,9 +1063,13 @@ static int keycheck_mission(const char *mid, bool is_dir, void *p)
 		return evault_error_set(EVAULT_ECORRUPT, "unexpected entry missions/%.64s", mid);
 	if (!mission_visible(c->repo, mid))
 		return 0;
+	mission_rec m;
+	if ((rc = mission_load(c->st, mid, &m)) < 0)
+		return rc;
 	c->res->missions++;
 	for (int k = 0; k < EVAULT_CLASS_COUNT && rc == 0; k++)
-		rc = keycheck_class(c, mid, (evault_class)k);
+		rc = keycheck_class(c, &m, (evault_class)k);
+	mission_rec_clear(&m);
 	return rc;
 }
 

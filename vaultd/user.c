@@ -98,14 +98,20 @@ static int reseal_mission(const char *mid, bool is_dir, void *p)
 typedef struct forget_ctx {
 	evault_repo *repo;
 	const char *user;
+	int rc; /* the first failure */
 } forget_ctx;
 
+/* Destroys every copy of the mission's keys sealed to c->user; every one
+ * is tried, the first failure is kept in c->rc. */
 static int forget_mission(const char *mid, bool is_dir, void *p)
 {
 	forget_ctx *c = p;
 	(void)is_dir;
-	for (int k = 0; k < EVAULT_CLASS_COUNT; k++)
-		c->repo->keys->ops->destroy(c->repo->keys, mid, (evault_class)k, c->user);
+	for (int k = 0; k < EVAULT_CLASS_COUNT; k++) {
+		int e = c->repo->keys->ops->destroy(c->repo->keys, mid, (evault_class)k, c->user);
+		if (c->rc == 0)
+			c->rc = e;
+	}
 	return 0;
 }
 
@@ -176,7 +182,7 @@ int evault_user_add(evault_repo *repo, const char *name, evault_role role, const
 done:
 	if (rc < 0 && resealing) {
 		/* no key copy for a user the history does not know */
-		forget_ctx f = {repo, name};
+		forget_ctx f = {repo, name, 0};
 		state_list(st, "missions", forget_mission, &f);
 	}
 	state_end(st);
@@ -184,21 +190,6 @@ done:
 	evault_buf_dispose(&path);
 	evault_buf_dispose(&sum);
 	evault_buf_dispose(&tr);
-	return rc;
-}
-
-typedef struct disable_ctx {
-	evault_repo *repo;
-	const char *user;
-} disable_ctx;
-
-static int destroy_copies(const char *mid, bool is_dir, void *p)
-{
-	disable_ctx *c = p;
-	int rc = 0;
-	(void)is_dir;
-	for (int k = 0; k < EVAULT_CLASS_COUNT && rc == 0; k++)
-		rc = c->repo->keys->ops->destroy(c->repo->keys, mid, (evault_class)k, c->user);
 	return rc;
 }
 
@@ -271,9 +262,9 @@ int evault_user_disable(evault_repo *repo, const char *name)
 		goto done;
 	}
 	/* not oneself: the actor, an active admin, remains */
-	disable_ctx c = {repo, name};
+	forget_ctx c = {repo, name, 0};
 	/* Every key copy goes first: the event records what is already true. */
-	if ((rc = state_list(st, "missions", destroy_copies, &c)) < 0)
+	if ((rc = state_list(st, "missions", forget_mission, &c)) < 0 || (rc = c.rc) < 0)
 		goto done;
 	snprintf(u.status, sizeof(u.status), "disabled");
 	if ((rc = user_format(&text, &u)) < 0 ||
