@@ -137,11 +137,11 @@ static int parse_line(mission_rec *m, char *line, unsigned *seen)
 		    evault_class_parse(&c, cls) < 0 || strlen(fp) != CLASS_FP_HEX - 1 ||
 		    !is_hex(fp, strlen(fp)))
 			return -1;
-		/* generations in order, each class's lines together */
-		if (m->ngen[c] >= CLASS_GENS_MAX || ((*seen & (4u << c)) && m->last_key != (int)c))
+		/* generations oldest first; each class's lines together is the
+		 * canonical text, which mission_parse requires */
+		if (m->ngen[c] >= CLASS_GENS_MAX)
 			return -1;
 		memcpy(m->fps[c][m->ngen[c]++], fp, CLASS_FP_HEX);
-		m->last_key = (int)c;
 		*seen |= 4u << c;
 	} else if (strcmp(k, "photo-authorisation") == 0) {
 		m->photo_authorised = strcmp(v, "yes") == 0;

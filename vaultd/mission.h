@@ -20,7 +20,6 @@ typedef struct mission_rec {
 	/* each class's key generations, oldest first (a revoke adds one) */
 	char fps[EVAULT_CLASS_COUNT][CLASS_GENS_MAX][CLASS_FP_HEX];
 	size_t ngen[EVAULT_CLASS_COUNT];
-	int last_key; /* while parsing: the class of the last key line */
 	bool photo_authorised;
 	char **members;
 	size_t nmembers;
