@@ -526,10 +526,15 @@ int refresh(bool force)
 		vm->gone = true;
 	list_ctx l = {st};
 	rc = state_list(st, "missions", refresh_mission, &l);
-	snprintf(V->head, sizeof(V->head), "%s", state_head_hex(st));
+	if (rc == 0) /* else tried again at the next refresh */
+		snprintf(V->head, sizeof(V->head), "%s", state_head_hex(st));
+	else
+		for (vmission *vm = V->missions; vm; vm = vm->next)
+			vm->gone = false;
 	state_end(st);
-	/* missions no longer visible (closed for this user, revoked) leave the mount */
-	for (vmission **pp = &V->missions; *pp;) {
+	/* missions no longer visible (closed for this user, revoked) leave the
+	 * mount; a listing that failed part way proves nothing */
+	for (vmission **pp = &V->missions; rc == 0 && *pp;) {
 		vmission *vm = *pp;
 		/* open files (unlinked ones too) use its keys: it waits for them */
 		if (vm->gone && atomic_load(&vm->nfiles) == 0) {

@@ -116,7 +116,8 @@ void inodes_commit_open(void)
 	for (size_t i = 0; T.by_ino && i < T.nb; i++)
 		for (inode *in = T.by_ino[i]; in; in = in->ino_next)
 			if (in->of)
-				of_commit(in->of);
+				commit_file(in->of, COMMIT_QUEUE);
+	commit_run();
 }
 
 void inodes_free(void)

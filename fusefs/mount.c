@@ -111,6 +111,16 @@ static void flush_refusals(void)
 	}
 }
 
+static bool reached(struct timespec t)
+{
+	struct timespec now = now_ts();
+	return now.tv_sec > t.tv_sec || (now.tv_sec == t.tv_sec && now.tv_nsec >= t.tv_nsec);
+}
+
+/*
+ * The flusher: names the kernel must forget (at once), group commits (when
+ * due: commits.c), refusals (every few seconds).
+ */
 static void *flusher_main(void *p)
 {
 	(void)p;
@@ -119,13 +129,31 @@ static void *flusher_main(void *p)
 	for (;;) {
 		next.tv_sec += REFUSAL_FLUSH_S;
 		bool stop = false;
-		for (;;) { /* names to forget at once; refusals every few seconds */
+		for (;;) {
 			fuse_ino_t parent[64];
 			char *name[64];
 			size_t n = 0;
+			int64_t due = commit_due_ns(); /* CLOCK_MONOTONIC; the waits: CLOCK_REALTIME */
+			struct timespec until = next;
+			if (due) {
+				int64_t left = due - now_ns();
+				struct timespec t;
+				clock_gettime(CLOCK_REALTIME, &t);
+				left = left < 0 ? 0 : left;
+				t.tv_sec += (time_t)(left / 1000000000LL);
+				t.tv_nsec += (long)(left % 1000000000LL);
+				if (t.tv_nsec >= 1000000000L) {
+					t.tv_sec++;
+					t.tv_nsec -= 1000000000L;
+				}
+				if (t.tv_sec < next.tv_sec ||
+				    (t.tv_sec == next.tv_sec && t.tv_nsec < next.tv_nsec))
+					until = t;
+			}
 			pthread_mutex_lock(&V->imu);
-			while (!V->ninval && !V->istop &&
-			       pthread_cond_timedwait(&V->icv, &V->imu, &next) == 0)
+			int64_t seen = V->cq_since; /* a first change sets a new due time */
+			while (!V->ninval && !V->istop && !V->cq_soon && V->cq_since == seen &&
+			       pthread_cond_timedwait(&V->icv, &V->imu, &until) == 0)
 				;
 			for (n = 0; n < V->ninval; n++) {
 				parent[n] = V->inval[n].parent;
@@ -140,9 +168,13 @@ static void *flusher_main(void *p)
 									 strlen(name[i]));
 				free_name(name[i]);
 			}
-			struct timespec now = now_ts();
-			if (stop || now.tv_sec > next.tv_sec ||
-			    (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec))
+			due = commit_due_ns();
+			if (!stop && due && due <= now_ns()) {
+				pthread_mutex_lock(&V->mu);
+				commit_run();
+				pthread_mutex_unlock(&V->mu);
+			}
+			if (stop || reached(next))
 				break;
 		}
 		pthread_mutex_lock(&V->mu);
@@ -271,6 +303,8 @@ done:
 	if (v.threads)
 		inodes_commit_open();
 	handles_end_all();
+	if (v.threads)
+		commit_run(); /* what the last releases queued */
 	pthread_mutex_unlock(&v.mu);
 	stop_threads();
 	if (se)
@@ -280,6 +314,7 @@ done:
 		nx = vm->next;
 		forget_mission(vm);
 	}
+	commits_free();
 	pool_drain();
 	chunk_worker_free(v.cw);
 	evault_buf_dispose(&v.obj);

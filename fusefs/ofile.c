@@ -6,8 +6,8 @@
  * worker (C_SEALING). A chunk with no entry is a hole: it reads as zeros
  * and costs nothing, so a truncate to any size is as cheap as to zero.
  * Full chunks are sealed by the workers while the writer goes on; at
- * close and fsync the file's objects are made durable and its manifest is
- * committed as one signed event. Memory per open file is bounded by
+ * close the rest is sealed and the file waits for the next group commit
+ * (commits.c), which makes its objects durable and records its manifest. Memory per open file is bounded by
  * OF_MAX_BUFFERS chunks whatever its size.
  *
  * Invariants (of->mu):
@@ -147,6 +147,11 @@ static int load_chunk(ofile *of, uint64_t i, tworker *t)
 	int rc;
 	if (!e || e->buf)
 		return 0;
+	while (e->pending && of->publishing) { /* staged objects with a group commit */
+		pthread_cond_wait(&of->cv, &of->mu);
+		if (!(e = chunk_at(of, i)) || e->buf)
+			return 0;
+	}
 	if (e->pending && (rc = publish(of)) < 0)
 		return rc;
 	uint8_t *b = new_buf(of, true);
@@ -352,6 +357,13 @@ void ofile_discard(ofile *of)
 	of->refs = 1;
 	pthread_mutex_unlock(&of->mu);
 	ofile_unref(of);
+}
+
+void of_ref(ofile *of)
+{
+	pthread_mutex_lock(&of->mu);
+	of->refs++;
+	pthread_mutex_unlock(&of->mu);
 }
 
 void ofile_unref(ofile *of)
@@ -784,28 +796,24 @@ static int build_manifest(ofile *of, manifest *m, const char *path)
 }
 
 /*
- * Commits an open file if it changed: every chunk sealed and durable, then
- * its manifest in one signed event, and the index follows. V->mu held.
+ * Seals the whole file for a commit: checks it is where it was opened,
+ * tells its content if not yet, seals again chunks sealed with an older key
+ * generation, seals every dirty chunk. of->mu held. 0: sealed, and
+ * of->committing is set (writers wait until seal_end); 1: nothing to
+ * commit; < 0: an error (-EACCES: refused).
  */
-int of_commit(ofile *of)
+static int seal_all(ofile *of, vpath *p)
 {
 	int rc = 0;
-	manifest m;
-	vpath p;
-	memset(&m, 0, sizeof(m));
-	pthread_mutex_lock(&of->mu);
 	if (!of->dirty || of->unlinked || !of->in)
-		goto unlock;
-	if (of->refused || of->err) {
-		rc = of->refused ? -EACCES : of->err;
-		goto unlock;
-	}
-	if (inode_resolve(of->in, &p) < 0 || p.kind != I_FILE || p.vm != of->vm ||
-	    p.cls != of->cls) {
+		return 1;
+	if (of->refused || of->err)
+		return of->refused ? -EACCES : of->err;
+	if (inode_resolve(of->in, p) < 0 || p->kind != I_FILE || p->vm != of->vm ||
+	    p->cls != of->cls) {
 		rc = evault_error_set(EVAULT_ERROR, "a file of %s is no longer where it was opened",
 				      of->vm->mid);
-		rc = fail(rc, "committing a file");
-		goto unlock;
+		return fail(rc, "committing a file");
 	}
 	of->committing = true; /* invariant 5 */
 	wait_idle(of);
@@ -813,14 +821,12 @@ int of_commit(ofile *of)
 		size_t n0 = (size_t)chunk_len(of, 0);
 		if (n0 && chunk_at(of, 0)) {
 			tworker *t = thread_worker(of->cs);
-			if (!t) {
-				rc = -ENOMEM;
-				goto unlock;
-			}
+			if (!t)
+				return -ENOMEM;
 			if ((rc = load_chunk(of, 0, t)) < 0)
-				goto unlock;
+				return rc;
 			if ((rc = classify(of, chunk_at(of, 0)->buf, n0)) < 0)
-				goto unlock;
+				return rc;
 		} else {
 			snprintf(of->ctype, sizeof(of->ctype),
 				 n0 ? "application/octet-stream" : "application/x-empty");
@@ -830,20 +836,16 @@ int of_commit(ofile *of)
 	/* A revoke made elsewhere adds a key generation: chunks sealed here
 	 * with an older one are sealed again, so that nothing recorded after a
 	 * revoke opens with the keys the revoked user held. */
-	if (refresh_keys(of->vm, of->cls) < 0) {
-		rc = fail(EVAULT_ERROR, "reading a mission's keys");
-		goto unlock;
-	}
+	if (refresh_keys(of->vm, of->cls) < 0)
+		return fail(EVAULT_ERROR, "reading a mission's keys");
 	size_t cur = class_keys_gens(of->k);
 	for (size_t i = 0; i < of->nch; i++) {
 		centry *e = &of->ch[i];
 		if (e->st != C_OBJ || !e->gen || e->gen >= cur)
 			continue;
 		tworker *t = e->buf ? NULL : thread_worker(of->cs);
-		if (!e->buf && (!t || (rc = load_chunk(of, e->idx, t)) < 0)) {
-			rc = t ? rc : -ENOMEM;
-			goto unlock;
-		}
+		if (!e->buf && (!t || (rc = load_chunk(of, e->idx, t)) < 0))
+			return t ? rc : -ENOMEM;
 		e = &of->ch[i];
 		e->st = C_DIRTY;
 		e->gen = 0;
@@ -857,49 +859,95 @@ int of_commit(ofile *of)
 		for (size_t i = 0; i < of->nch && !again; i++)
 			again = of->ch[i].st != C_OBJ;
 	}
-	if (of->err) {
-		rc = of->err;
-		goto unlock;
+	return of->err;
+}
+
+/* Writers go on (invariant 5). of->mu held. */
+static void seal_end(ofile *of)
+{
+	if (of->committing) {
+		of->committing = false;
+		pthread_cond_broadcast(&of->cv);
 	}
-	if ((rc = publish(of)) < 0)
-		goto unlock;
-	int e = V->repo->objects->ops->sync(V->repo->objects);
-	if (e < 0) {
-		rc = fail(e, "storing a file's objects");
-		goto unlock;
+}
+
+int of_prepare(ofile *of)
+{
+	vpath p;
+	pthread_mutex_lock(&of->mu);
+	int rc = seal_all(of, &p);
+	seal_end(of);
+	pthread_mutex_unlock(&of->mu);
+	return rc;
+}
+
+int of_snapshot(ofile *of, vpath *p, manifest *m, size_t *sealed_gens, stage_list *sl)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_lock(&of->mu);
+	int rc = seal_all(of, p);
+	if (rc == 0 && sl->n + of->nstaged > sl->a) {
+		size_t a = (sl->n + of->nstaged) * 2;
+		backend_staged **v = realloc(sl->v, a * sizeof(*v));
+		if (v) {
+			sl->v = v;
+			sl->a = a;
+		} else {
+			rc = -ENOMEM;
+		}
 	}
-	if ((rc = build_manifest(of, &m, p.rel)) < 0)
-		goto unlock;
-	size_t sealed_gens = 0; /* the fewest generations a chunk was sealed with here */
+	if (rc == 0)
+		rc = build_manifest(of, m, p->rel);
+	if (rc != 0) {
+		seal_end(of);
+		pthread_mutex_unlock(&of->mu);
+		return rc;
+	}
+	*sealed_gens = 0; /* the fewest generations a chunk was sealed with here */
 	for (size_t i = 0; i < of->nch; i++)
-		if (of->ch[i].gen && (!sealed_gens || of->ch[i].gen < sealed_gens))
-			sealed_gens = of->ch[i].gen;
-	of->dirty = false;
-	of->committing = false;
+		if (of->ch[i].gen && (!*sealed_gens || of->ch[i].gen < *sealed_gens))
+			*sealed_gens = of->ch[i].gen;
+	/* the staged objects go with the group: readers of them wait (publishing) */
+	memcpy(sl->v + sl->n, of->staged, of->nstaged * sizeof(*of->staged));
+	sl->n += of->nstaged;
+	of->nstaged = 0;
+	of->publishing = true;
+	pthread_mutex_unlock(&of->mu); /* committing stays: writers wait for the publish */
+	return 0;
+}
+
+void of_snapshot_end(ofile *of, int publish_rc)
+{
+	pthread_mutex_lock(&of->mu);
+	for (size_t i = 0; i < of->nch; i++)
+		of->ch[i].pending = false;
+	if (publish_rc < 0) /* the staged objects are gone: so is what they held (invariant 6) */
+		of->err = publish_rc;
+	else
+		of->dirty = false;
+	of->publishing = false;
+	seal_end(of);
 	pthread_cond_broadcast(&of->cv);
 	pthread_mutex_unlock(&of->mu);
+}
 
-	vclass *c = p.c;
-	char fid[LAYOUT_FID_LEN + 1], tree[41];
-	bool stale = false;
-	int erc = file_commit(V->repo, of->vm->mid, of->cls, &m, of->fid, c->tree, sealed_gens,
-			      fid, tree, &stale);
+void of_recorded(ofile *of, const vpath *p, manifest *m, const char *fid, int rc)
+{
 	pthread_mutex_lock(&of->mu);
-	if (erc < 0) {
+	if (rc < 0) {
 		of->dirty = true;
-		rc = fail(erc, "committing a file");
-		goto unlock;
+		pthread_mutex_unlock(&of->mu);
+		return;
 	}
-	memcpy(of->fid, fid, sizeof(fid));
-	snprintf(of->in->cached_fid, sizeof(of->in->cached_fid), "%s", fid);
-	if (!stale)
-		memcpy(c->tree, tree, sizeof(tree));
-	else
-		V->checked_ns = 0; /* another writer changed the class: catch up */
+	memcpy(of->fid, fid, sizeof(of->fid));
+	if (of->in)
+		snprintf(of->in->cached_fid, sizeof(of->in->cached_fid), "%s", fid);
+	pthread_mutex_unlock(&of->mu);
 	/* the index entry follows the committed version */
-	fnode *n = find_file(c, p.rel);
+	vclass *c = p->c;
+	fnode *n = find_file(c, p->rel);
 	if (!n && (n = calloc(1, sizeof(*n)))) {
-		n->m.path = strdup(p.rel);
+		n->m.path = strdup(p->rel);
 		if (!n->m.path || link_file(c, n, true) < 0) {
 			free_node(n);
 			n = NULL;
@@ -910,21 +958,12 @@ int of_commit(ofile *of)
 		struct timespec at = n->atime;
 		n->m.path = NULL;
 		manifest_clear(&n->m);
-		n->m = m;
+		n->m = *m;
 		n->m.path = path;
 		n->atime = at;
-		memcpy(n->fid, fid, sizeof(fid));
-		memset(&m, 0, sizeof(m));
+		memcpy(n->fid, fid, LAYOUT_FID_LEN + 1);
+		memset(m, 0, sizeof(*m));
 	}
-unlock:
-	if (of->committing) {
-		of->committing = false;
-		pthread_cond_broadcast(&of->cv);
-	}
-	pthread_mutex_unlock(&of->mu);
-	m.path = NULL;
-	manifest_clear(&m);
-	return rc;
 }
 
 void of_drop_refused(ofile *of)

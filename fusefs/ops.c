@@ -157,10 +157,10 @@ static int status_text(evault_buf *b)
 		n += !vm->gone;
 	return evault_buf_printf(b,
 				 "user     %s\nvault    %s\nhead     %s\nmount    %s\npid      "
-				 "%ld\nmode     %s\nmissions %zu\n",
+				 "%ld\nmode     %s\nmissions %zu\nqueued   %zu\n",
 				 evault_repo_actor(V->repo), evault_repo_vault_id(V->repo), V->head,
 				 V->mountpoint, (long)getpid(), V->ro ? "read-only" : "read-write",
-				 n);
+				 n, V->ncq + V->nrq);
 }
 
 static int special_text(evault_buf *b, const vpath *p)
@@ -498,8 +498,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *a, int to_se
 		of->ctime = now_ts();
 	}
 	pthread_mutex_unlock(&of->mu);
-	if (held) /* not open anywhere: recorded now */
-		rc = of_commit(of);
+	if (held) /* not open anywhere: recorded with the next group */
+		rc = commit_file(of, COMMIT_SOON);
 close:
 	if (held)
 		ofile_close(of);
@@ -737,6 +737,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (rc == 0 && handle_writes(fi) &&
 		    !(in->of ? in->of->vm->writable : p.vm->writable))
 			rc = -EROFS;
+		/* written again while its last version waits for the group: that
+		 * version is recorded first, so a refusal now leaves it in place */
+		if (rc == 0 && handle_writes(fi) && in->of && in->of->queued) {
+			commit_file(in->of, COMMIT_NOW);
+			if (!in->of) /* it was only held by the queue */
+				rc = inode_resolve(in, &p);
+		}
 		if (rc == 0)
 			rc = ofile_open(in, &p, &of);
 		if (rc == 0 && (fi->flags & O_TRUNC) && (rc = of_truncate(of, 0)) < 0)
@@ -794,6 +801,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		p = dp;
 		p.kind = I_FILE;
 		memcpy(p.rel, rel, sizeof(p.rel));
+		if (in->of && in->of->queued) /* as in op_open */
+			commit_file(in->of, COMMIT_NOW);
 		if ((rc = ofile_open(in, &p, &of)) < 0)
 			inode_forget(in, 1);
 	}
@@ -881,29 +890,33 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_write(req, (size_t)rc);
 }
 
-/* Records the file now; a refused one is dropped. */
-static int commit_handle(handle *h)
+/* Seals the file and queues it for the next group commit (now: records it
+ * before returning); a refused one is dropped. */
+static int commit_handle(handle *h, bool now)
 {
 	pthread_mutex_lock(&V->mu);
-	int rc = of_commit(h->of);
-	if (rc == -EACCES)
-		of_drop_refused(h->of);
+	int rc = commit_file(h->of, now ? COMMIT_NOW : COMMIT_SOON);
 	pthread_mutex_unlock(&V->mu);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
+/* close(2): the file sealed and visible; recorded within the commit window. */
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	handle *h = hdl(fi);
 	(void)ino;
-	int rc = h && h->kind == H_FILE ? commit_handle(h) : 0;
+	int rc = h && h->kind == H_FILE ? commit_handle(h, false) : 0;
 	fuse_reply_err(req, -rc);
 }
 
+/* fsync(2): returns once the file is durable and recorded. */
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	handle *h = hdl(fi);
+	(void)ino;
 	(void)datasync;
-	op_flush(req, ino, fi);
+	int rc = h && h->kind == H_FILE ? commit_handle(h, true) : 0;
+	fuse_reply_err(req, -rc);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -915,10 +928,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	pthread_mutex_lock(&V->mu);
-	if (h->kind == H_FILE) {
-		of_commit(h->of); /* writes through a mapping may arrive after the last flush */
-		of_drop_refused(h->of);
-	}
+	if (h->kind == H_FILE) /* writes through a mapping may arrive after the last flush */
+		commit_file(h->of, COMMIT_SOON);
 	handle_end(h);
 	pthread_mutex_unlock(&V->mu);
 	fuse_reply_err(req, 0);
@@ -947,12 +958,10 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 /* Removes file n of class p (recorded) and detaches its inode. V->mu held. */
 static int remove_file(const vpath *p, fnode *n, inode *dir, const char *name)
 {
-	if (*n->fid) {
-		char tree[41];
-		int rc = file_remove_fid(V->repo, p->vm->mid, p->cls, n->fid, tree);
+	if (*n->fid) { /* recorded with the next group commit */
+		int rc = commit_removal(p->vm, p->cls, n->fid);
 		if (rc < 0)
-			return fail(rc, "removing a file");
-		memcpy(p->c->tree, tree, sizeof(tree));
+			return rc;
 	}
 	unlink_file(p->c, n, true);
 	free_node(n);
@@ -1009,6 +1018,9 @@ static int move_file(const vpath *from, const char *oldrel, const vpath *to, con
 /* move_file, with an open file's writers held off until it follows (across classes). */
 static int move_one(const vpath *from, const char *oldrel, const vpath *to, const char *newrel)
 {
+	/* what was closed and removed first: the history keeps the order (and
+	 * a file held only by the queue is unbound before it is looked at) */
+	commit_run();
 	inode *in = inode_of_path(from->vm, from->cls, oldrel);
 	ofile *of = in && from->c != to->c ? in->of : NULL;
 	if (of)
@@ -1024,7 +1036,8 @@ static int move_file(const vpath *from, const char *oldrel, const vpath *to, con
 	int rc;
 	inode *in = inode_of_path(from->vm, from->cls, oldrel);
 	ofile *of = in ? in->of : NULL;
-	if (of && (rc = of_commit(of)) < 0) /* what was written first */
+	/* what was written and removed first: the history keeps the order */
+	if (of && (rc = commit_file(of, COMMIT_NOW)) < 0) /* what was written first */
 		return rc;
 	fnode *n = find_file(from->c, oldrel);
 	if (!n)

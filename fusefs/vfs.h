@@ -4,7 +4,9 @@
  *   index.c    the missions, and per class the files (decrypted manifests)
  *              and directories; brought up to date from the history
  *   inode.c    the kernel's inodes: numbers, names, lookup counts
- *   ofile.c    open files: chunk tables, buffers, read, write, size, commit
+ *   ofile.c    open files: chunk tables, buffers, read, write, size, sealing
+ *   commits.c  group commits: the files closed (and removed) within a short
+ *              window recorded as one signed event per mission
  *   workers.c  the threads that seal and read ahead chunks; buffer pool
  *   ops.c      the FUSE operations (libfuse low-level API): they translate
  *   mount.c    the mount's life: start, flusher thread, stop
@@ -226,6 +228,8 @@ struct ofile {
 	evault_class cls;
 	const class_keys *k;
 	char fid[LAYOUT_FID_LEN + 1]; /* the committed version, "" if none yet */
+	bool queued; /* waits for a group commit (the queue holds a user) */
+	int crc;     /* the last group commit's result for it */
 	/* of->mu: */
 	uint32_t cs;
 	uint64_t size;
@@ -238,6 +242,7 @@ struct ofile {
 	uint64_t lowbuf; /* no chunk below this index holds a buffer */
 	bool dirty, unlinked, refused, classified;
 	bool committing; /* a commit takes its snapshot: writers wait */
+	bool publishing; /* its staged objects are with a group commit: readers of them wait */
 	bool moving;     /* moved to another class (of_hold): writers wait */
 	int err;         /* a sealing failure, reported at the next write/flush */
 	backend_staged *staged[STAGE_BATCH];
@@ -248,12 +253,28 @@ struct ofile {
 int ofile_open(inode *in, const vpath *p, ofile **out);
 /* V->mu held: one user less; the last unbinds it. */
 void ofile_close(ofile *of);
+void of_ref(ofile *of); /* one more reference to its memory */
 void ofile_unref(ofile *of);
 void ofile_discard(ofile *of); /* frees it whatever holds it: the mount's end only */
 int of_read(ofile *of, char *out, size_t len, off_t off);
 int of_write(ofile *of, const char *data, size_t len, off_t off);
 int of_truncate(ofile *of, uint64_t size);
-int of_commit(ofile *of);        /* V->mu held */
+/* V->mu held: the file sealed for a commit (0), nothing to commit (1), or an
+ * error (-EACCES: refused). Its objects stay staged until a group commit. */
+int of_prepare(ofile *of);
+/* The steps of a group commit (commits.c), V->mu held. of_snapshot: the
+ * file sealed, its manifest taken (path p->rel), its staged objects moved
+ * to sl; writers and readers of those objects wait until of_snapshot_end
+ * (after the publish; publish_rc < 0: they were lost). 1: nothing to do. */
+typedef struct stage_list {
+	backend_staged **v;
+	size_t n, a;
+} stage_list;
+int of_snapshot(ofile *of, vpath *p, manifest *m, size_t *sealed_gens, stage_list *sl);
+void of_snapshot_end(ofile *of, int publish_rc);
+/* After the event: the file and the index follow entry fid (m's arrays are
+ * taken); rc < 0: not recorded, the file stays dirty. */
+void of_recorded(ofile *of, const vpath *p, manifest *m, const char *fid, int rc);
 void of_drop_refused(ofile *of); /* V->mu held */
 /* Writers wait from of_hold to of_unhold: an open file moved to another
  * class (committed, re-encrypted, then of_rekey: it takes the new version). */
@@ -262,6 +283,28 @@ void of_unhold(ofile *of);
 int of_rekey(ofile *of, evault_class cls, const manifest *m, const char *fid); /* V->mu held */
 void of_unlinked(ofile *of); /* V->mu held */
 void fill_file(struct stat *st, const fnode *n, ofile *of, bool writable);
+
+/* ---- commits.c ---- */
+
+#define COMMIT_WINDOW_NS 500000000LL /* a closed file is recorded within this */
+#define COMMIT_SOON_N 128 /* queued changes that start a commit at once */
+#define COMMIT_QUEUE_MAX 512         /* a close records the queue itself past this */
+
+/* V->mu held. The file prepared (sealed) and, if it changed, queued for the
+ * next group commit. COMMIT_SOON: the queue recorded here if it is long;
+ * COMMIT_QUEUE: never here (callers that walk the inodes); COMMIT_NOW:
+ * recorded before returning (fsync, rename, reopened for writing), its own
+ * result. -EACCES: refused (dropped). Other than COMMIT_QUEUE, ofiles and
+ * inodes held only by the queue may be freed: callers look them up again. */
+enum { COMMIT_QUEUE, COMMIT_SOON, COMMIT_NOW };
+int commit_file(ofile *of, int when);
+/* The removal of entry fid, queued for the next group commit. */
+int commit_removal(vmission *vm, evault_class cls, const char *fid);
+/* Records everything queued: one event per mission. The first error. */
+int commit_run(void);
+/* For the flusher: the time the oldest queued change is due (0: none). */
+int64_t commit_due_ns(void);
+void commits_free(void);
 
 /* ---- workers.c ---- */
 
@@ -321,6 +364,17 @@ typedef struct vfs {
 	pthread_t flusher;
 	bool flusher_started;
 	mount_reg reg;    /* REPO/mounts/<pid>: missions being written */
+	/* group commits (commits.c), V->mu: */
+	ofile **cq;
+	size_t ncq, acq;
+	struct cremoval {
+		char mid[EVAULT_MID_MAX + 1];
+		evault_class cls;
+		char fid[LAYOUT_FID_LEN + 1];
+	} *rq;
+	size_t nrq, arq;
+	int64_t cq_since; /* V->imu: when the oldest queued change came (0: none) */
+	bool cq_soon;     /* V->imu: enough queued to record now */
 	chunk_worker *cw; /* V->mu: commit-time work */
 	evault_buf obj;
 } vfs;

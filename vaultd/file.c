@@ -1273,6 +1273,124 @@ done:
 	return rc;
 }
 
+static bool entry_exists(const state *st, const char *mid, evault_class cls, const char *fid,
+			 evault_buf *path)
+{
+	path->size = 0;
+	return *fid && layout_file_path(path, mid, cls, fid, ".enc") == 0 &&
+	       state_exists(st, path->ptr);
+}
+
+int file_commit_batch(evault_repo *repo, const char *mid, file_change *ch, size_t n,
+		      char (*const seen_tree)[41], char (*tree_after)[41], bool *stale)
+{
+	state *st = NULL;
+	mission_rec mr;
+	class_keys *k[EVAULT_CLASS_COUNT] = {NULL};
+	evault_buf path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	size_t puts = 0, replaced = 0, removed = 0;
+	bool used[EVAULT_CLASS_COUNT] = {false};
+	int rc;
+	memset(&mr, 0, sizeof(mr));
+	if (n == 0 || n > LAYOUT_COMMIT_MAX)
+		return evault_error_set(EVAULT_EINVAL, "a commit records 1 to %d changes",
+					LAYOUT_COMMIT_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)ch[i].cls >= EVAULT_CLASS_COUNT)
+			return evault_error_set(EVAULT_EINVAL, "unknown class");
+		if (ch[i].m && (rc = check_file_path(ch[i].m->path)) < 0)
+			return rc;
+		used[ch[i].cls] = true;
+		ch[i].new_fid[0] = '\0';
+	}
+	if ((rc = check_mission_id(mid)) < 0 || (rc = state_begin(&st, repo, true)) < 0)
+		goto done;
+	for (int c = 0; c < EVAULT_CLASS_COUNT; c++) {
+		vpath v;
+		memset(&v, 0, sizeof(v));
+		memcpy(v.mid, mid, strlen(mid) + 1);
+		v.cls = (evault_class)c;
+		stale[c] = false;
+		if (!used[c])
+			continue;
+		mission_rec_clear(&mr);
+		if ((rc = open_class(repo, st, &v, &mr, &k[c])) < 0 ||
+		    (rc = file_class_tree(st, mid, v.cls, tree_after[c])) < 0)
+			goto done;
+		stale[c] = strcmp(seen_tree[c], tree_after[c]) != 0;
+	}
+	if ((rc = file_check_writable(repo, &mr)) < 0)
+		goto done;
+	/* removals first: a path freed here may be taken by a put below */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (ch[i].m || !entry_exists(st, mid, ch[i].cls, ch[i].fid, &path))
+			continue; /* already removed by another writer */
+		if ((rc = file_unrecord(st, mid, ch[i].cls, ch[i].fid)) == 0)
+			rc = evault_buf_printf(&tr, "Evault-Remove: %s %s\n",
+					       evault_class_name(ch[i].cls), ch[i].fid);
+		removed++;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const manifest *m = ch[i].m;
+		evault_class c = ch[i].cls;
+		char old[LAYOUT_FID_LEN + 1] = "";
+		if (!m)
+			continue;
+		if (entry_exists(st, mid, c, ch[i].fid, &path))
+			memcpy(old, ch[i].fid, sizeof(old));
+		if (!*old && stale[c]) { /* another entry may hold the path now */
+			entries same = {0};
+			rc = file_scan(&same, repo, st, mid, c, k[c], m->path);
+			if (rc == 0 && same.n)
+				memcpy(old, same.e[0].fid, sizeof(old));
+			file_list_clear(&same);
+			if (rc < 0)
+				break;
+		}
+		if ((rc = objects_present(repo, m)) < 0)
+			break;
+		if (ch[i].sealed_gens && class_keys_gens(k[c]) > ch[i].sealed_gens) {
+			rc = evault_error_set(EVAULT_ELOCKED,
+					      "the keys of %s/%s changed while a file was written (a "
+					      "revoke): it is sealed again",
+					      mid, evault_class_name(c));
+			break;
+		}
+		if ((*old && (rc = file_unrecord(st, mid, c, old)) < 0) ||
+		    (rc = file_record(st, mid, c, k[c], m, ch[i].new_fid)) < 0)
+			break;
+		rc = *old ? evault_buf_printf(&tr, "Evault-Put: %s %s %zu %s\n",
+					      evault_class_name(c), ch[i].new_fid, m->nobjs, old)
+			  : evault_buf_printf(&tr, "Evault-Put: %s %s %zu\n",
+					      evault_class_name(c), ch[i].new_fid, m->nobjs);
+		puts++;
+		replaced += *old != '\0';
+	}
+	if (rc < 0 || puts + removed == 0)
+		goto trees;
+	if ((rc = evault_buf_printf(&sum, "Record %zu file%s in %s (%zu new, %zu changed, %zu removed)",
+				    puts + removed, puts + removed == 1 ? "" : "s", mid,
+				    puts - replaced, replaced, removed)) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Files: %zu\n", puts + removed)) < 0)
+		goto done;
+	state_event ev = {NULL, "file.commit", mid, sum.ptr, tr.ptr};
+	if ((rc = state_commit(st, &ev)) < 0)
+		goto done;
+trees:
+	for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++)
+		if (used[c])
+			rc = file_class_tree(st, mid, (evault_class)c, tree_after[c]);
+done:
+	for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
+		class_keys_free(k[c]);
+	mission_rec_clear(&mr);
+	state_end(st);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
+	return rc;
+}
+
 /* Re-encryption for a move across classes: src's stored chunks, read with
  * from, sealed again with to, one chunk at a time; holes stay holes. */
 typedef struct reenc_ctx {

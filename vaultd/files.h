@@ -90,6 +90,25 @@ int file_commit(evault_repo *repo, const char *mid, evault_class cls, const mani
 /* Removes an entry (nothing if it is already gone). */
 int file_remove_fid(evault_repo *repo, const char *mid, evault_class cls, const char *fid,
 		    char tree_after[41]);
+/*
+ * Several changes of one mission recorded as ONE signed event (file.commit):
+ * what the mount gathers in its commit window. A put records m (replacing
+ * `fid` if that entry still exists, else, when the class changed behind the
+ * caller, an entry of the same path); a removal (m NULL) removes entry
+ * `fid` if it still exists. seen_tree/tree_after, stale, sealed_gens: as for
+ * file_commit, per class (indexed by class). At most LAYOUT_COMMIT_MAX changes;
+ * nothing is recorded if any fails (EVAULT_ELOCKED as file_commit). When no
+ * change remains (every removal already made elsewhere) no event is made.
+ */
+typedef struct file_change {
+	evault_class cls;
+	const manifest *m;            /* NULL: a removal */
+	char fid[LAYOUT_FID_LEN + 1]; /* removal: the entry; put: the version replaced, or "" */
+	size_t sealed_gens;
+	char new_fid[LAYOUT_FID_LEN + 1]; /* out, put: the recorded entry */
+} file_change;
+int file_commit_batch(evault_repo *repo, const char *mid, file_change *ch, size_t n,
+		      char (*const seen_tree)[41], char (*tree_after)[41], bool *stale);
 /* src's content sealed again under another class's keys (durable); dst->path unset. */
 int file_reencrypt(evault_repo *repo, const class_keys *from, const manifest *src,
 		   const class_keys *to, manifest *dst);

@@ -19,6 +19,8 @@
 
 #define LAYOUT_FID_LEN 32
 #define LAYOUT_FANOUT 2 /* levels of one hex digit each */
+/* The most files one file.commit event records (the verifier's bound too). */
+#define LAYOUT_COMMIT_MAX 1000
 
 /* b = "missions/<mid>/<class>" (b is reset first). */
 int layout_class_dir(evault_buf *b, const char *mid, evault_class cls);

@@ -29,43 +29,81 @@ typedef struct walk_ctx {
 	void *payload;
 } walk_ctx;
 
-/* The decrypted path of a file event, or "" when the user holds no key. */
-static void file_name(walk_ctx *c, const state_commit_info *ci, const char *action,
-		      const char *mission, char *out, size_t outlen)
+/* Appends the decrypted path of entry fid of class k as of commit ci (its
+ * parent for a removed entry; marked "-" if mark); nothing when the user
+ * holds no key. */
+static void name_one(walk_ctx *c, const state_commit_info *ci, const mission_rec *m,
+		     class_keys *keys[EVAULT_CLASS_COUNT], evault_class k, const char *fid,
+		     bool removed, bool mark, evault_buf *out)
+{
+	evault_buf enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	manifest mf;
+	if (!keys[k] && mission_class_keys(c->repo, m, k, &keys[k]) < 0)
+		goto done;
+	if (strlen(fid) != LAYOUT_FID_LEN || !is_hex(fid, LAYOUT_FID_LEN) ||
+	    layout_file_path(&path, m->mid, k, fid, ".enc") < 0 ||
+	    state_read_at(c->repo, ci->id_hex, removed, path.ptr, &enc) < 0 ||
+	    blob_open(&plain, keys[k], OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size) < 0 ||
+	    manifest_decode(&mf, plain.ptr, plain.size) < 0)
+		goto done;
+	if (evault_buf_printf(out, "%s%s%s/%s", out->size ? ", " : "", mark ? "-" : "",
+			      evault_class_name(k), mf.path) < 0)
+		out->size = 0;
+	manifest_clear(&mf);
+done:
+	evault_error_clear();
+	if (plain.ptr)
+		sodium_memzero(plain.ptr, plain.size);
+	evault_buf_dispose(&enc);
+	evault_buf_dispose(&plain);
+	evault_buf_dispose(&path);
+}
+
+/*
+ * The decrypted paths of a file event (out empty when the user holds no
+ * key): one for file.add/replace/remove, each listed one for file.commit
+ * (a removed one marked "-").
+ */
+static void file_names(walk_ctx *c, const state_commit_info *ci, const char *action,
+		       const char *mission, evault_buf *out)
 {
 	char cls[16], fid[40];
 	evault_class k;
 	mission_rec m;
-	class_keys *keys = NULL;
+	class_keys *keys[EVAULT_CLASS_COUNT] = {NULL};
 	state *st = NULL;
-	evault_buf enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
-	manifest mf;
-	out[0] = '\0';
 	memset(&m, 0, sizeof(m));
-	if (strncmp(action, "file.", 5) != 0 ||
-	    trailer_get(cls, sizeof(cls), ci->message, "Evault-Class") < 0 ||
-	    trailer_get(fid, sizeof(fid), ci->message, "Evault-File") < 0 ||
-	    evault_class_parse(&k, cls) < 0 || !is_hex(fid, strlen(fid)))
+	if (strncmp(action, "file.", 5) != 0 || state_begin(&st, c->repo, false) < 0 ||
+	    mission_load(st, mission, &m) < 0)
 		goto done;
-	if (state_begin(&st, c->repo, false) < 0 || mission_load(st, mission, &m) < 0 ||
-	    mission_class_keys(c->repo, &m, k, &keys) < 0)
+	if (strcmp(action, "file.commit") != 0) {
+		if (trailer_get(cls, sizeof(cls), ci->message, "Evault-Class") == 0 &&
+		    trailer_get(fid, sizeof(fid), ci->message, "Evault-File") == 0 &&
+		    evault_class_parse(&k, cls) == 0)
+			name_one(c, ci, &m, keys, k, fid, strcmp(action, "file.remove") == 0, false,
+				 out);
 		goto done;
-	bool removed = strcmp(action, "file.remove") == 0;
-	if (strlen(fid) != LAYOUT_FID_LEN || layout_file_path(&path, mission, k, fid, ".enc") < 0 ||
-	    state_read_at(c->repo, ci->id_hex, removed, path.ptr, &enc) < 0 ||
-	    blob_open(&plain, keys, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size) < 0 ||
-	    manifest_decode(&mf, plain.ptr, plain.size) < 0)
-		goto done;
-	snprintf(out, outlen, "%s/%s", cls, mf.path);
-	manifest_clear(&mf);
+	}
+	static const char *const lines[2] = {"\nEvault-Put: ", "\nEvault-Remove: "};
+	for (int rm = 0; rm < 2; rm++)
+		for (const char *p = strstr(ci->message, lines[rm]); p;
+		     p = strstr(p + 1, lines[rm])) {
+			const char *f = p + strlen(lines[rm]);
+			size_t n = strcspn(f, " \n");
+			if (n >= sizeof(cls) || f[n] != ' ')
+				continue;
+			memcpy(cls, f, n);
+			cls[n] = '\0';
+			snprintf(fid, sizeof(fid), "%.*s", LAYOUT_FID_LEN, f + n + 1);
+			if (evault_class_parse(&k, cls) == 0)
+				name_one(c, ci, &m, keys, k, fid, rm == 1, rm == 1, out);
+		}
 done:
 	evault_error_clear();
-	class_keys_free(keys);
+	for (int i = 0; i < EVAULT_CLASS_COUNT; i++)
+		class_keys_free(keys[i]);
 	mission_rec_clear(&m);
 	state_end(st);
-	evault_buf_dispose(&enc);
-	evault_buf_dispose(&plain);
-	evault_buf_dispose(&path);
 }
 
 static int one_commit(const state_commit_info *ci, void *p)
@@ -90,14 +128,16 @@ static int one_commit(const state_commit_info *ci, void *p)
 		return 0;
 	if (mission[0] && !c->see_all && !mission_visible(c->repo, mission))
 		return 0;
-	char file[EVAULT_PATH_MAX + 32] = "";
+	evault_buf file = EVAULT_BUF_INIT;
 	if (c->names && mission[0])
-		file_name(c, ci, action, mission, file, sizeof(file));
+		file_names(c, ci, action, mission, &file);
 	evault_event ev = {
 	    strtoull(seq, NULL, 10), ci->time, ci->id_hex, actor, action, mission, summary,
-	    ci->signed_ok,           file};
+	    ci->signed_ok,           file.size ? file.ptr : ""};
 	int rc = c->cb(&ev, c->payload);
-	sodium_memzero(file, sizeof(file)); /* a decrypted name is client data */
+	if (file.ptr) /* decrypted names are client data */
+		sodium_memzero(file.ptr, file.size);
+	evault_buf_dispose(&file);
 	return rc;
 }
 

@@ -29,9 +29,12 @@ finish() {
 	[ "$FAILED" -eq 0 ]
 }
 
-# evault as a given user: as alice|bob|... ARGS
+# evault as a given user: as alice|bob|... ARGS. What was closed in the
+# test's mounts is recorded first (settle_mounts), as a user who closed a
+# file and then uses the CLI expects within the mount's commit window.
 as() {
 	local who=$1; shift
+	settle_mounts
 	"$EVAULT_BIN" --identity "$T/$who.id" --passphrase-file "$T/$who.pass" "$@"
 }
 
@@ -127,6 +130,23 @@ mnt() {
 	MOUNTS+=("$dir")
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san" \
 		as "$who" mount "$dir" "$@"
+}
+# Waits (10 s at most) until the mount at DIR has recorded every change
+# closed in it: close(2) queues, the mount records within its commit window.
+settled() {
+	local i
+	for i in $(seq 1 100); do
+		[ -e "$1/.evault/status" ] || return 0 # not mounted (any more)
+		grep -q '^queued   0$' "$1/.evault/status" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "the mount at $1 still has changes queued" >&2
+	return 1
+}
+settle_mounts() {
+	local m
+	for m in "${MOUNTS[@]:-}"; do [ -n "$m" ] && settled "$m"; done
+	return 0
 }
 san_clean() { # no sanitizer report from any mount process
 	if ls "$T"/san.* >/dev/null 2>&1; then head -c 3000 "$T"/san.*; return 1; fi

@@ -6,7 +6,7 @@ standard_vault
 HERE=$(cd "$(dirname "$0")" && pwd)
 ops() { python3 "$HERE/fixtures/fsops.py" "$@"; }
 media() { python3 "$HERE/fixtures/media.py" "$@"; }
-events() { git -C "$T/vault/audit.git" rev-list --count main; }
+events() { settle_mounts; git -C "$T/vault/audit.git" rev-list --count main; }
 M=$T/m
 as alice mission create M-2 --member carol >/dev/null
 as alice mission grant M-1 dave >/dev/null

@@ -8,10 +8,11 @@ standard_vault
 HERE=$(cd "$(dirname "$0")" && pwd)
 ops() { timeout -k 2 30 python3 "$HERE/fixtures/fsops.py" "$@"; }
 px() { timeout -k 2 60 python3 "$HERE/fixtures/posix.py" "$@"; }
-events() { git -C "$T/vault/audit.git" rev-list --count main; }
+events() { settle_mounts; git -C "$T/vault/audit.git" rev-list --count main; }
 tas() { # SECONDS who ARGS: evault as a given user, within a time limit
 	local secs=$1 who=$2
 	shift 2
+	settle_mounts
 	timeout -k 1 "$secs" "$EVAULT_BIN" --identity "$T/$who.id" --passphrase-file "$T/$who.pass" "$@"
 }
 M=$T/m

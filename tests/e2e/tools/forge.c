@@ -13,6 +13,11 @@
  *       a file.replace of PATH by the same manifest whose .objs list (what
  *       gc keeps) leaves out the file's first object
  *
+ *   evault-forge REPO IDENTITY PASSFILE batch MID/CLASS/PATH honest|unlisted|count|fid
+ *       a file.commit replacing PATH by the same manifest under a new fid,
+ *       whose lines tell it honestly, or leave out the replaced fid
+ *       (unlisted), or count two files (count), or name another fid (fid)
+ *
  *   evault-forge REPO IDENTITY PASSFILE open MID/CLASS/FID SEALED [RID RPASS]
  *       not a forgery: whether a key copy kept aside (SEALED, a file of
  *       keys/, opened with IDENTITY) decrypts the file FID: its manifest and
@@ -58,6 +63,18 @@ static int split(const char *vp, char *mid, evault_class *cls, const char **path
 	cn[n] = '\0';
 	*path = e ? e + 1 : NULL;
 	return evault_class_parse(cls, cn);
+}
+
+/* The .objs text of m: one object name per line. */
+static int objs_of(evault_buf *out, const manifest *m)
+{
+	for (size_t i = 0; i < m->nobjs; i++) {
+		char hex[OBJECT_HEX_LEN + 1];
+		object_id_hex(hex, m->objs[i]);
+		if (evault_buf_printf(out, "%s\n", hex) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static void new_fid(char fid[LAYOUT_FID_LEN + 1])
@@ -166,7 +183,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 6) {
 		fprintf(stderr, "usage: evault-forge REPO IDENTITY PASSFILE add MID/CLASS FILE "
-				"[--raw] | objs MID/CLASS/PATH\n");
+				"[--raw] | objs MID/CLASS/PATH | batch MID/CLASS/PATH LIE\n");
 		return 2;
 	}
 	evault_repo *repo = NULL;
@@ -214,6 +231,33 @@ int main(int argc, char **argv)
 		if (evault_buf_printf(&tr, "Evault-Class: %s\nEvault-File: %s\nEvault-Objects: 0\n",
 				      evault_class_name(cls), fid) < 0)
 			return die("trailers");
+	} else if (strcmp(argv[4], "batch") == 0 && fpath && argc == 7) {
+		if (file_scan(&fl, repo, st, mid, cls, k, fpath) < 0 || fl.n != 1)
+			return die("no such file");
+		manifest *fm = &fl.e[0].m;
+		if (manifest_encode(&bytes, fm) < 0 ||
+		    blob_seal(&enc, k, OBJ_KIND_MANIFEST, fid, bytes.ptr, bytes.size) < 0 ||
+		    objs_of(&objs, fm) < 0 || file_unrecord(st, mid, cls, fl.e[0].fid) < 0)
+			return die("seal");
+		const char *lie = argv[6], *c = evault_class_name(cls);
+		char other[LAYOUT_FID_LEN + 1];
+		new_fid(other);
+		action = "file.commit";
+		int e = strcmp(lie, "honest") == 0
+			    ? evault_buf_printf(&tr, "Evault-Put: %s %s %zu %s\nEvault-Files: 1\n", c,
+						fid, fm->nobjs, fl.e[0].fid)
+			: strcmp(lie, "unlisted") == 0
+			    ? evault_buf_printf(&tr, "Evault-Put: %s %s %zu\nEvault-Files: 1\n", c, fid,
+						fm->nobjs)
+			: strcmp(lie, "count") == 0
+			    ? evault_buf_printf(&tr, "Evault-Put: %s %s %zu %s\nEvault-Files: 2\n", c,
+						fid, fm->nobjs, fl.e[0].fid)
+			: strcmp(lie, "fid") == 0
+			    ? evault_buf_printf(&tr, "Evault-Put: %s %s %zu %s\nEvault-Files: 1\n", c,
+						other, fm->nobjs, fl.e[0].fid)
+			    : -1;
+		if (e < 0)
+			return die("unknown lie");
 	} else if (strcmp(argv[4], "objs") == 0 && fpath) {
 		if (file_scan(&fl, repo, st, mid, cls, k, fpath) < 0 || fl.n != 1)
 			return die("no such file");

@@ -16,7 +16,8 @@ typedef struct evault_event {
 	const char *mission; /* "" if none */
 	const char *summary;
 	bool signed_ok; /* signature verifies with the actor's key */
-	const char *file; /* with names: the decrypted path of a file event, else "" */
+	const char *file; /* with names: the decrypted path of a file event (file.commit:
+			     each, ", " between, a removed one marked "-"), else "" */
 } evault_event;
 
 typedef int (*evault_event_cb)(const evault_event *ev, void *payload);
