@@ -6,13 +6,17 @@
 # filesystem (dd with fsync). Target: put >= 60% of the ceiling.
 # TMPDIR chooses the filesystem (e.g. TMPDIR=/dev/shm to leave the disk out).
 #
+# EVAULT_BIN and EVAULT_BENCH_PIPELINE choose other binaries (default
+# build/evault and build/evault-bench-pipeline), e.g. to compare two builds.
+#
 # usage: tests/bench/put_get.sh [SIZE_MIB] [RUNS]   (defaults 1024, 5)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 size_mib=${1:-1024}
 runs=${2:-5}
-[ -x build/evault ] || scripts/build.sh build >/dev/null
-ev=$PWD/build/evault
+[ -n "${EVAULT_BIN:-}" ] || [ -x build/evault ] || scripts/build.sh build >/dev/null
+ev=${EVAULT_BIN:-$PWD/build/evault}
+pipe=${EVAULT_BENCH_PIPELINE:-$PWD/build/evault-bench-pipeline}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/evault-bench.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 export EVAULT_REPO=$dir/vault EVAULT_IDENTITY=$dir/id EVAULT_PASSPHRASE_FILE=$dir/pass
@@ -30,7 +34,7 @@ disk=$(for i in $(seq "$runs"); do
 	dd if="$dir/data" of="$dir/dd.out" bs=1M conv=fsync 2>&1 | tail -1 | awk '{ v = $(NF-1); u = $NF; if (u == "GB/s") v *= 1000; print v }'
 	rm -f "$dir/dd.out"
 done | best)
-ceil=$(for i in $(seq "$runs"); do build/evault-bench-pipeline "$dir/data" | sed -E 's/ceiling_mb_s=([0-9.]+).*/\1/'; done | best)
+ceil=$(for i in $(seq "$runs"); do "$pipe" "$dir/data" | sed -E 's/ceiling_mb_s=([0-9.]+).*/\1/'; done | best)
 puts=()
 gets=()
 for i in $(seq "$runs"); do
