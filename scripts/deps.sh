@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing. Uses sudo when not root.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git openssh-client coreutils time bsdutils util-linux
-      libsodium-dev libzstd-dev zlib1g-dev libgit2-dev libcmocka-dev faketime
+      libsodium-dev libssl-dev libzstd-dev zlib1g-dev libgit2-dev libcmocka-dev faketime
       libmagic-dev libmagic-mgc libfuse3-dev fuse3 python3 rsync clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1767,7 +1767,7 @@ static int check_objects_in(objs_ctx *o, git_repository *git, git_tree *tree, co
 			}
 			int g = o->repo->objects->ops->get(o->repo->objects, id, &obj, 64u << 20);
 			if (g == 0)
-				object_hash(actual, obj.ptr, obj.size);
+				g = object_hash(actual, obj.ptr, obj.size);
 			if (g < 0 || sodium_memcmp(actual, id, sizeof(id)) != 0) {
 				snprintf(o->res->reason, sizeof(o->res->reason),
 					 "object %.64s of %s%s is %s", p + off, where, name,

@@ -1,6 +1,6 @@
 /*
  * The object backend: where encrypted objects live. Objects are immutable
- * and named by the BLAKE2b-256 of their bytes, so a backend only stores and
+ * and named by the SHA-256 of their bytes, so a backend only stores and
  * returns bytes by name; it never sees keys or plaintext. The local
  * directory is the first backend; another (a Ceph RADOS pool) implements
  * the same operations.

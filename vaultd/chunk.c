@@ -1,12 +1,26 @@
 /*
  * Object codec and class-key cryptography: see chunk.h. This is the only
- * engine file that includes zstd.h.
+ * engine file that includes zstd.h or OpenSSL's headers.
+ *
+ * The bulk primitives are OpenSSL's (libcrypto 3): SHA-256 and HMAC-SHA-256
+ * use the CPU's SHA instructions and ChaCha20-Poly1305 its AVX-512/AVX2
+ * code, which libsodium 1.0.18 lacks (no SHA extensions; AVX2 at most for
+ * BLAKE2b and ChaCha20, SSE2 for Poly1305). XChaCha20-Poly1305
+ * is built from libsodium's HChaCha20 and OpenSSL's IETF ChaCha20-Poly1305
+ * exactly as libsodium builds it, so the bytes are those of
+ * crypto_aead_xchacha20poly1305_ietf_encrypt (tests/unit/test_chunk.c
+ * checks it). The KDF and fingerprints stay libsodium's.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 #include <sodium.h>
 /* custom allocators (ZSTD_createCCtx_advanced): exported by libzstd since 1.4 */
 #define ZSTD_STATIC_LINKING_ONLY
@@ -18,7 +32,10 @@
 
 #define OBJ_MAGIC "EVOB"
 #define OBJ_VERSION 1
-#define OBJ_ALG_XCHACHA_BLAKE2B 1
+/* 1: BLAKE2b names and nonces (vault formats 1 to 3, no longer read);
+ * 2: SHA-256 names, HMAC-SHA-256 nonces. Both XChaCha20-Poly1305. */
+#define OBJ_ALG_BLAKE2B 1
+#define OBJ_ALG_XCHACHA_SHA256 2
 #define OBJ_FLAG_ZSTD 0x01
 #define KDF_CONTEXT "evault-c"
 enum { SUB_CONTENT = 1, SUB_NONCE = 2, SUB_MANIFEST = 3, SUB_INFO = 4, SUB_FINGERPRINT = 100 };
@@ -45,10 +62,41 @@ struct class_keys {
 struct chunk_worker {
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
-	uint8_t *scratch; /* compressed bytes (seal) or decrypted bytes (open) */
+	EVP_CIPHER_CTX *aead; /* reset (its key cleansed) after every use */
+	uint8_t *scratch;     /* compressed bytes (seal) or decrypted bytes (open) */
 	size_t scratch_cap;
 	int level;
 };
+
+/* OpenSSL's algorithms, fetched once: an implicit fetch per call (EVP_sha256())
+ * takes a lock and a lookup each time. Never freed: they live as long as
+ * the process, as OpenSSL's own caches do. */
+static EVP_MD *md_sha256;
+static EVP_CIPHER *cipher_chacha;
+static EVP_MAC *mac_hmac;
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+
+static void algs_fetch(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	cipher_chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+	mac_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static int algs(void)
+{
+	pthread_once(&algs_once, algs_fetch);
+	if (!md_sha256 || !cipher_chacha || !mac_hmac)
+		return evault_error_set(EVAULT_ERROR, "libcrypto lacks SHA-256, HMAC or "
+						      "ChaCha20-Poly1305");
+	return 0;
+}
+
+static int crypto_failed(const char *what)
+{
+	ERR_clear_error(); /* its queue is per thread; the message says enough */
+	return evault_error_set(EVAULT_ERROR, "libcrypto failed to %s", what);
+}
 
 static secret *derive(const secret *key, uint64_t id, size_t len)
 {
@@ -188,12 +236,17 @@ chunk_worker *chunk_worker_new(size_t chunk_size, int zstd_level)
 		error_oom();
 		return NULL;
 	}
+	if (algs() < 0) {
+		free(w);
+		return NULL;
+	}
 	w->level = zstd_level;
 	w->scratch_cap = ZSTD_compressBound(chunk_size) + OBJ_HEADER_LEN;
 	w->cctx = ZSTD_createCCtx_advanced(wiping_mem);
 	w->dctx = ZSTD_createDCtx_advanced(wiping_mem);
+	w->aead = EVP_CIPHER_CTX_new();
 	w->scratch = malloc(w->scratch_cap);
-	if (!w->cctx || !w->dctx || !w->scratch) {
+	if (!w->cctx || !w->dctx || !w->aead || !w->scratch) {
 		chunk_worker_free(w);
 		error_oom();
 		return NULL;
@@ -207,6 +260,7 @@ void chunk_worker_free(chunk_worker *w)
 		return;
 	ZSTD_freeCCtx(w->cctx);
 	ZSTD_freeDCtx(w->dctx);
+	EVP_CIPHER_CTX_free(w->aead);
 	if (w->scratch) {
 		sodium_memzero(w->scratch, w->scratch_cap);
 		free(w->scratch);
@@ -214,16 +268,118 @@ void chunk_worker_free(chunk_worker *w)
 	free(w);
 }
 
-void object_hash(uint8_t id[OBJECT_ID_LEN], const void *data, size_t len)
+int object_hash(uint8_t id[OBJECT_ID_LEN], const void *data, size_t len)
 {
-	crypto_generichash(id, OBJECT_ID_LEN, data, len, NULL, 0);
+	unsigned int n = 0;
+	if (algs() < 0)
+		return EVAULT_ERROR;
+	if (!EVP_Digest(data, len, id, &n, md_sha256, NULL) || n != OBJECT_ID_LEN) {
+		memset(id, 0, OBJECT_ID_LEN);
+		return crypto_failed("hash an object");
+	}
+	return 0;
+}
+
+/* Feeds len bytes to an AEAD update in pieces an int can count (records
+ * may exceed 2 GiB in principle; chunks never do). out NULL: associated data. */
+static bool aead_update(EVP_CIPHER_CTX *c, bool enc, uint8_t *out, const uint8_t *in, size_t len)
+{
+	while (len > 0) {
+		int piece = len > (1u << 30) ? 1 << 30 : (int)len, got = 0;
+		if (!(enc ? EVP_EncryptUpdate(c, out, &got, in, piece)
+			  : EVP_DecryptUpdate(c, out, &got, in, piece)) ||
+		    got != piece)
+			return false;
+		in += piece;
+		if (out)
+			out += piece;
+		len -= (size_t)piece;
+	}
+	return true;
+}
+
+/*
+ * XChaCha20-Poly1305-IETF, as libsodium defines it: subkey =
+ * HChaCha20(key, nonce[0..16)), then ChaCha20-Poly1305-IETF under the
+ * subkey with the 12-byte nonce 0^4 || nonce[16..24). ct receives len
+ * bytes then the 16-byte tag. c is reset before returning, which cleanses
+ * the key OpenSSL holds; the subkey on the stack is wiped here.
+ */
+static int xchacha_seal(EVP_CIPHER_CTX *c, uint8_t *ct, const uint8_t *in, size_t len,
+			const uint8_t *ad, size_t adlen, const uint8_t nonce[OBJ_NONCE_LEN],
+			const uint8_t key[32])
+{
+	uint8_t sub[32], iv[12] = {0};
+	int fin = 0, ok;
+	crypto_core_hchacha20(sub, nonce, key, NULL);
+	memcpy(iv + 4, nonce + 16, 8);
+	ok = EVP_EncryptInit_ex2(c, cipher_chacha, sub, iv, NULL) &&
+	     aead_update(c, true, NULL, ad, adlen) && aead_update(c, true, ct, in, len) &&
+	     EVP_EncryptFinal_ex(c, ct + len, &fin) && fin == 0 &&
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, OBJ_TAG_LEN, ct + len);
+	sodium_memzero(sub, sizeof(sub));
+	EVP_CIPHER_CTX_reset(c);
+	return ok ? 0 : crypto_failed("encrypt");
+}
+
+/*
+ * The inverse: ct is len bytes then the tag. OpenSSL decrypts as it goes
+ * and checks the tag (in constant time) at the end, so out holds
+ * unauthenticated bytes until then: on a failed tag they are wiped here.
+ * chunk_open passes its worker's scratch buffer, never its caller's
+ * output; blob_open the record buffer it returns only once this succeeds.
+ * true: opened; false: the tag did not verify, or libcrypto failed
+ * (nothing is returned either way).
+ */
+static bool xchacha_open(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *ct, size_t len,
+			 const uint8_t *ad, size_t adlen, const uint8_t nonce[OBJ_NONCE_LEN],
+			 const uint8_t key[32])
+{
+	uint8_t sub[32], iv[12] = {0}, tag[OBJ_TAG_LEN];
+	int fin = 0;
+	bool ok;
+	crypto_core_hchacha20(sub, nonce, key, NULL);
+	memcpy(iv + 4, nonce + 16, 8);
+	memcpy(tag, ct + len, OBJ_TAG_LEN);
+	ok = EVP_DecryptInit_ex2(c, cipher_chacha, sub, iv, NULL) &&
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, OBJ_TAG_LEN, tag) &&
+	     aead_update(c, false, NULL, ad, adlen) && aead_update(c, false, out, ct, len) &&
+	     EVP_DecryptFinal_ex(c, out + len, &fin) > 0 && fin == 0;
+	sodium_memzero(sub, sizeof(sub));
+	EVP_CIPHER_CTX_reset(c);
+	if (!ok) {
+		sodium_memzero(out, len);
+		ERR_clear_error(); /* a failed tag leaves nothing for later callers */
+	}
+	return ok;
+}
+
+/* Synthetic nonce: HMAC-SHA-256 under the nonce subkey over header ||
+ * payload, its first 24 bytes. */
+static int synthetic_nonce(uint8_t nonce[OBJ_NONCE_LEN], const secret *key,
+			   const uint8_t h[OBJ_HEADER_LEN], const uint8_t *in, size_t len)
+{
+	uint8_t mac[32];
+	size_t n = 0;
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA2-256", 0),
+	    OSSL_PARAM_construct_end()};
+	EVP_MAC_CTX *m = EVP_MAC_CTX_new(mac_hmac);
+	bool ok = m && EVP_MAC_init(m, key->data, key->len, params) &&
+		  EVP_MAC_update(m, h, OBJ_HEADER_LEN) && EVP_MAC_update(m, in, len) &&
+		  EVP_MAC_final(m, mac, &n, sizeof(mac)) && n == sizeof(mac);
+	EVP_MAC_CTX_free(m); /* cleanses the keyed state */
+	if (ok)
+		memcpy(nonce, mac, OBJ_NONCE_LEN);
+	sodium_memzero(mac, sizeof(mac));
+	return ok ? 0 : crypto_failed("compute a nonce");
 }
 
 static void header(uint8_t h[OBJ_HEADER_LEN], uint8_t flags, enum obj_kind kind)
 {
 	memcpy(h, OBJ_MAGIC, 4);
 	h[4] = OBJ_VERSION;
-	h[5] = OBJ_ALG_XCHACHA_BLAKE2B;
+	h[5] = OBJ_ALG_XCHACHA_SHA256;
 	h[6] = flags;
 	h[7] = (uint8_t)kind;
 }
@@ -270,30 +426,29 @@ int chunk_seal(evault_buf *out, uint8_t id[OBJECT_ID_LEN], const class_keys *k, 
 	const uint8_t *in = compressed ? w->scratch : plain;
 	size_t inlen = compressed ? clen : len;
 	uint8_t h[OBJ_HEADER_LEN], ad[OBJ_HEADER_LEN + sizeof(k->ad) + 64];
-	crypto_generichash_state st;
 	int rc;
 
 	header(h, compressed ? OBJ_FLAG_ZSTD : 0, OBJ_KIND_CHUNK);
 	out->size = 0;
 	if ((rc = buf_reserve(out, inlen + OBJ_OVERHEAD)) < 0)
-		return rc;
+		goto done;
 	uint8_t *o = (uint8_t *)out->ptr;
 	memcpy(o, h, OBJ_HEADER_LEN);
 	/* Synthetic nonce over exactly the bytes encrypted, and the header. */
 	const class_gen *g = newest(k);
-	crypto_generichash_init(&st, g->nonce->data, g->nonce->len, OBJ_NONCE_LEN);
-	crypto_generichash_update(&st, h, sizeof(h));
-	crypto_generichash_update(&st, in, inlen);
-	crypto_generichash_final(&st, o + OBJ_HEADER_LEN, OBJ_NONCE_LEN);
+	if ((rc = synthetic_nonce(o + OBJ_HEADER_LEN, g->nonce, h, in, inlen)) < 0)
+		goto done;
 	make_ad(ad, &adlen, h, k, NULL);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(o + OBJ_HEADER_LEN + OBJ_NONCE_LEN, NULL, in,
-						   inlen, ad, adlen, NULL, o + OBJ_HEADER_LEN,
-						   g->content->data);
+	if ((rc = xchacha_seal(w->aead, o + OBJ_HEADER_LEN + OBJ_NONCE_LEN, in, inlen, ad, adlen,
+			       o + OBJ_HEADER_LEN, g->content->data)) < 0)
+		goto done;
+	if ((rc = object_hash(id, o, inlen + OBJ_OVERHEAD)) < 0)
+		goto done;
 	out->size = inlen + OBJ_OVERHEAD;
-	object_hash(id, out->ptr, out->size);
+done:
 	if (compressed)
 		sodium_memzero(w->scratch, clen);
-	return 0;
+	return rc;
 }
 
 static int corrupt(const uint8_t id[OBJECT_ID_LEN], const char *why)
@@ -303,41 +458,68 @@ static int corrupt(const uint8_t id[OBJECT_ID_LEN], const char *why)
 	return evault_error_set(EVAULT_ECORRUPT, "object %.16s… is corrupt: %s", hex, why);
 }
 
+/* Which header a reader refuses, and how: 0 if it is one it reads. */
+static int check_header(const uint8_t *o, uint8_t flags_ok, enum obj_kind kind, const char **why)
+{
+	*why = "bad header";
+	if (memcmp(o, OBJ_MAGIC, 4) != 0)
+		return EVAULT_ECORRUPT;
+	if (o[4] > OBJ_VERSION || (o[4] == OBJ_VERSION && o[5] > OBJ_ALG_XCHACHA_SHA256)) {
+		*why = "written by a newer evault";
+		return EVAULT_EFORMAT;
+	}
+	if (o[4] == OBJ_VERSION && o[5] == OBJ_ALG_BLAKE2B) {
+		*why = "in the format of vaults before format 4 (BLAKE2b names), which this "
+		       "evault does not read";
+		return EVAULT_EFORMAT;
+	}
+	if (o[4] != OBJ_VERSION || o[5] != OBJ_ALG_XCHACHA_SHA256 || (o[6] & ~flags_ok) ||
+	    o[7] != (uint8_t)kind)
+		return EVAULT_ECORRUPT;
+	return 0;
+}
+
 int chunk_open(uint8_t *out, size_t cap, size_t *outlen, const class_keys *k, chunk_worker *w,
 	       const uint8_t id[OBJECT_ID_LEN], const uint8_t *obj, size_t objlen)
 {
 	uint8_t actual[OBJECT_ID_LEN], ad[OBJ_HEADER_LEN + sizeof(k->ad) + 64];
 	size_t adlen;
+	const char *why;
+	int rc;
 	*outlen = 0;
-	object_hash(actual, obj, objlen);
+	if ((rc = object_hash(actual, obj, objlen)) < 0)
+		return rc;
 	if (sodium_memcmp(actual, id, OBJECT_ID_LEN) != 0)
 		return corrupt(id, "its bytes do not hash to its name");
-	if (objlen < OBJ_OVERHEAD || memcmp(obj, OBJ_MAGIC, 4) != 0)
+	if (objlen < OBJ_OVERHEAD)
 		return corrupt(id, "bad header");
-	if (obj[4] > OBJ_VERSION)
-		return evault_error_set(EVAULT_EFORMAT, "object written by a newer evault");
-	if (obj[4] != OBJ_VERSION || obj[5] != OBJ_ALG_XCHACHA_BLAKE2B ||
-	    (obj[6] & ~OBJ_FLAG_ZSTD) || obj[7] != OBJ_KIND_CHUNK)
-		return corrupt(id, "bad header");
+	if ((rc = check_header(obj, OBJ_FLAG_ZSTD, OBJ_KIND_CHUNK, &why)) < 0) {
+		char hex[OBJECT_HEX_LEN + 1];
+		object_id_hex(hex, id);
+		return rc == EVAULT_ECORRUPT
+			   ? corrupt(id, why)
+			   : evault_error_set(rc, "object %.16s… is %s", hex, why);
+	}
 	size_t inlen = objlen - OBJ_OVERHEAD;
 	bool compressed = obj[6] & OBJ_FLAG_ZSTD;
-	uint8_t *dst = compressed ? w->scratch : out;
-	if (inlen > (compressed ? w->scratch_cap : cap))
+	/* Decrypted into scratch, never into out: OpenSSL checks the tag only
+	 * after decrypting, and out must not hold a byte that is not
+	 * authenticated. xchacha_open wipes scratch when the tag fails. */
+	if (inlen > w->scratch_cap || (!compressed && inlen > cap))
 		return corrupt(id, "larger than a chunk");
 	make_ad(ad, &adlen, obj, k, NULL);
 	bool opened = false; /* the newest generation first: a file's usual one */
 	for (size_t i = atomic_load(&k->n); i-- > 0 && !opened;)
-		opened = crypto_aead_xchacha20poly1305_ietf_decrypt(
-			     dst, NULL, NULL, obj + OBJ_HEADER_LEN + OBJ_NONCE_LEN,
-			     inlen + OBJ_TAG_LEN, ad, adlen, obj + OBJ_HEADER_LEN,
-			     k->g[i].content->data) == 0;
+		opened =
+		    xchacha_open(w->aead, w->scratch, obj + OBJ_HEADER_LEN + OBJ_NONCE_LEN, inlen,
+				 ad, adlen, obj + OBJ_HEADER_LEN, k->g[i].content->data);
 	if (!opened)
 		return corrupt(id, "authentication failed (tampered, or not of this mission)");
-	if (!compressed) {
-		*outlen = inlen;
-		return 0;
-	}
-	size_t n = ZSTD_decompressDCtx(w->dctx, out, cap, w->scratch, inlen);
+	size_t n = inlen;
+	if (compressed)
+		n = ZSTD_decompressDCtx(w->dctx, out, cap, w->scratch, inlen);
+	else
+		memcpy(out, w->scratch, inlen);
 	sodium_memzero(w->scratch, inlen);
 	if (ZSTD_isError(n))
 		return corrupt(id, "does not decompress");
@@ -355,20 +537,24 @@ int blob_seal(evault_buf *out, const class_keys *k, enum obj_kind kind, const ch
 {
 	uint8_t h[OBJ_HEADER_LEN], ad[OBJ_HEADER_LEN + sizeof(k->ad) + 64];
 	size_t adlen;
+	EVP_CIPHER_CTX *c = NULL;
 	int rc;
 	header(h, 0, kind);
 	out->size = 0;
-	if ((rc = buf_reserve(out, len + OBJ_OVERHEAD)) < 0)
+	if ((rc = algs()) < 0 || (rc = buf_reserve(out, len + OBJ_OVERHEAD)) < 0)
 		return rc;
+	if (!(c = EVP_CIPHER_CTX_new()))
+		return error_oom();
 	uint8_t *o = (uint8_t *)out->ptr;
 	memcpy(o, h, sizeof(h));
 	randombytes_buf(o + OBJ_HEADER_LEN, OBJ_NONCE_LEN);
 	make_ad(ad, &adlen, h, k, ad_extra);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(o + OBJ_HEADER_LEN + OBJ_NONCE_LEN, NULL, plain,
-						   len, ad, adlen, NULL, o + OBJ_HEADER_LEN,
-						   kind_key(newest(k), kind)->data);
-	out->size = len + OBJ_OVERHEAD;
-	return 0;
+	rc = xchacha_seal(c, o + OBJ_HEADER_LEN + OBJ_NONCE_LEN, plain, len, ad, adlen,
+			  o + OBJ_HEADER_LEN, kind_key(newest(k), kind)->data);
+	EVP_CIPHER_CTX_free(c);
+	if (rc == 0)
+		out->size = len + OBJ_OVERHEAD;
+	return rc;
 }
 
 int blob_open(evault_buf *out, const class_keys *k, enum obj_kind kind, const char *ad_extra,
@@ -377,20 +563,29 @@ int blob_open(evault_buf *out, const class_keys *k, enum obj_kind kind, const ch
 	const uint8_t *o = obj;
 	uint8_t ad[OBJ_HEADER_LEN + sizeof(k->ad) + 64];
 	size_t adlen;
+	const char *why;
+	EVP_CIPHER_CTX *c = NULL;
 	int rc;
 	out->size = 0;
-	if (len < OBJ_OVERHEAD || memcmp(o, OBJ_MAGIC, 4) != 0 || o[4] != OBJ_VERSION ||
-	    o[5] != OBJ_ALG_XCHACHA_BLAKE2B || o[6] != 0 || o[7] != (uint8_t)kind)
+	if (len < OBJ_OVERHEAD)
 		return evault_error_set(EVAULT_ECORRUPT, "encrypted record has a bad header");
-	if ((rc = buf_reserve(out, len - OBJ_OVERHEAD)) < 0)
+	if ((rc = check_header(o, 0, kind, &why)) < 0)
+		return rc == EVAULT_ECORRUPT
+			   ? evault_error_set(rc, "encrypted record has a bad header")
+			   : evault_error_set(rc, "encrypted record is %s", why);
+	if ((rc = algs()) < 0 || (rc = buf_reserve(out, len - OBJ_OVERHEAD)) < 0)
 		return rc;
+	if (!(c = EVP_CIPHER_CTX_new()))
+		return error_oom();
 	make_ad(ad, &adlen, o, k, ad_extra);
+	/* out is this function's until it returns 0: what a failed tag leaves
+	 * in it, xchacha_open has wiped. */
 	bool opened = false;
 	for (size_t i = atomic_load(&k->n); i-- > 0 && !opened;)
-		opened = crypto_aead_xchacha20poly1305_ietf_decrypt(
-			     (uint8_t *)out->ptr, NULL, NULL, o + OBJ_HEADER_LEN + OBJ_NONCE_LEN,
-			     len - OBJ_HEADER_LEN - OBJ_NONCE_LEN, ad, adlen, o + OBJ_HEADER_LEN,
-			     kind_key(&k->g[i], kind)->data) == 0;
+		opened = xchacha_open(c, (uint8_t *)out->ptr, o + OBJ_HEADER_LEN + OBJ_NONCE_LEN,
+				      len - OBJ_OVERHEAD, ad, adlen, o + OBJ_HEADER_LEN,
+				      kind_key(&k->g[i], kind)->data);
+	EVP_CIPHER_CTX_free(c);
 	if (!opened)
 		return evault_error_set(
 		    EVAULT_ECORRUPT, "encrypted record fails authentication (tampered or moved)");

@@ -1,17 +1,22 @@
 /*
- * The object format and class-key cryptography (DESIGN §4,
- * docs/format.md §Objects).
+ * The object format and class-key cryptography (docs/format.md §Objects).
  *
- * An object is: an 8-byte header (magic "EVOB", version, algorithm, flags,
- * kind), a 24-byte nonce, and the XChaCha20-Poly1305 ciphertext of the
- * (possibly zstd-compressed) bytes. Its name is BLAKE2b-256 of all of it.
- * Chunk nonces are synthetic (keyed BLAKE2b of header and encrypted input
- * under the class's nonce subkey), so equal chunks of a class encrypt to the
+ * An object is: an 8-byte header (magic "EVOB", version 1, algorithm 2,
+ * flags, kind), a 24-byte nonce, and the XChaCha20-Poly1305 ciphertext of
+ * the (possibly zstd-compressed) bytes. Its name is SHA-256 of all of it,
+ * so anyone can check an object with sha256sum. Chunk nonces are synthetic
+ * (HMAC-SHA-256 of header and encrypted input under the class's nonce
+ * subkey, truncated to 24 bytes), so equal chunks of a class encrypt to the
  * same object and are stored once. Associated data binds the vault id, the
  * mission id and the class, so an object cannot be moved to another.
+ * Objects of algorithm 1 (BLAKE2b names and nonces: vault formats 1 to 3)
+ * are refused.
  *
  * Invariant: chunk_open never writes a byte of output before the object's
- * hash matches its name and its MAC verifies.
+ * hash matches its name and its MAC verifies. (OpenSSL decrypts before it
+ * checks the tag, so chunk_open decrypts into the worker's scratch buffer,
+ * wipes it if the tag fails, and copies or decompresses into the output
+ * only once the tag has verified.)
  */
 #ifndef EVAULT_CHUNK_H
 #define EVAULT_CHUNK_H
@@ -56,7 +61,8 @@ typedef struct chunk_worker chunk_worker;
 chunk_worker *chunk_worker_new(size_t chunk_size, int zstd_level);
 void chunk_worker_free(chunk_worker *w);
 
-void object_hash(uint8_t id[OBJECT_ID_LEN], const void *data, size_t len);
+/* An object's name: SHA-256 of its bytes. Fails only if libcrypto does. */
+int object_hash(uint8_t id[OBJECT_ID_LEN], const void *data, size_t len) EVAULT_WARN_UNUSED;
 
 /* Encodes one plaintext chunk; out is replaced by the object bytes. */
 int chunk_seal(evault_buf *out, uint8_t id[OBJECT_ID_LEN], const class_keys *k, chunk_worker *w,

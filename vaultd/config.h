@@ -12,7 +12,9 @@
 
 #include "evault/common.h"
 
-#define EVAULT_FORMAT 3 /* 2: manifests record holes; 3: padded, with an object count (docs/format.md) */
+/* 2: manifests record holes; 3: padded, with an object count; 4: SHA-256
+ * object names, HMAC-SHA-256 nonces (docs/format.md) */
+#define EVAULT_FORMAT 4
 #define EVAULT_VAULT_ID_LEN 16
 #define EVAULT_CHUNK_MIN (64u * 1024)
 #define EVAULT_CHUNK_MAX (16u * 1024 * 1024)

@@ -177,7 +177,7 @@ static int fsck_one(const uint8_t id[OBJECT_ID_LEN], void *p)
 	}
 	c->res->checked++;
 	if (rc == 0)
-		object_hash(actual, c->obj.ptr, c->obj.size);
+		rc = object_hash(actual, c->obj.ptr, c->obj.size);
 	if (rc < 0 || sodium_memcmp(actual, id, OBJECT_ID_LEN) != 0) {
 		object_id_hex(hex, id);
 		c->res->corrupt++;
@@ -290,7 +290,7 @@ static int scrub_check(scrub_ctx *c, const uint8_t id[OBJECT_ID_LEN])
 	}
 	c->res->scrubbed++;
 	if (rc == 0)
-		object_hash(actual, c->obj.ptr, c->obj.size);
+		rc = object_hash(actual, c->obj.ptr, c->obj.size);
 	if (rc < 0 || sodium_memcmp(actual, id, OBJECT_ID_LEN) != 0) {
 		char hex[OBJECT_HEX_LEN + 1];
 		object_id_hex(hex, id);

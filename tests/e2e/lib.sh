@@ -66,13 +66,13 @@ check() { # check "what" test-expression...
 	if "$@"; then ok "$what"; else ko "$what"; fi
 }
 
-# Every object's bytes hash (BLAKE2b-256, computed by coreutils, not evault)
+# Every object's bytes hash (SHA-256, computed by coreutils, not evault)
 # to its name: a keyless check independent of evault.
 objects_intact() {
 	local f name
 	while IFS= read -r f; do
 		name=$(basename "$f")
-		[ "$(b2sum -l 256 "$f" | cut -c1-64)" = "$name" ] || { echo "bad object $f"; return 1; }
+		[ "$(sha256sum "$f" | cut -c1-64)" = "$name" ] || { echo "bad object $f"; return 1; }
 	done < <(find "$1/objects" -type f)
 	return 0
 }

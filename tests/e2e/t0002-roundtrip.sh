@@ -44,5 +44,22 @@ rss=$(cat "$T/rss")
 check "get memory stays bounded (${rss} KiB peak, limit $limit)" test "$rss" -lt "$limit"
 check "1 GiB round trip is byte-identical" cmp -s "$T/big" "$T/big.out"
 rm -f "$T/big.out"
-check "objects are all intact (b2sum)" objects_intact "$T/vault"
+check "objects are all intact (sha256sum)" objects_intact "$T/vault"
+
+# The known-answer objects (tests/vectors/objects.txt) are named by the
+# SHA-256 of their bytes as coreutils computes it.
+vectors_named_by_sha256() {
+	local name= n=0 key hex
+	while read -r key hex; do
+		case $key in
+		name) name=$hex ;;
+		object)
+			[ "$(printf '%s' "$hex" | tr a-f A-F | basenc --base16 -d | sha256sum | cut -c1-64)" = "$name" ] ||
+				{ echo "vector named $name does not hash to it"; return 1; }
+			n=$((n + 1)) ;;
+		esac
+	done <"$(dirname "$0")/../vectors/objects.txt"
+	[ "$n" -ge 4 ]
+}
+check "known-answer objects are named by sha256sum" vectors_named_by_sha256
 finish

@@ -72,11 +72,14 @@ cp "$T/bob.work.sealed" "$T/vault/keys/missions/M-1/work/bob.sealed"
 cp "$T/vault/evault.conf" "$T/conf.good"
 echo "chunk-size banana" >>"$T/vault/evault.conf"
 expect_error 5 "corrupt evault.conf" as bob ls
-sed 's/^format 3$/format 9/' "$T/conf.good" >"$T/vault/evault.conf"
+sed 's/^format 4$/format 9/' "$T/conf.good" >"$T/vault/evault.conf"
 expect_error 11 "repository of a newer format" as bob ls
-sed 's/^format 3$/format 2/' "$T/conf.good" >"$T/vault/evault.conf"
+sed 's/^format 4$/format 2/' "$T/conf.good" >"$T/vault/evault.conf"
 expect_error 11 "repository of an older format" as bob ls
 check "... saying so" grep -q 'made by an earlier evault' "$T/err"
+sed 's/^format 4$/format 3/' "$T/conf.good" >"$T/vault/evault.conf"
+expect_error 11 "repository of format 3 (BLAKE2b object names)" as bob ls
+check "... saying so" grep -q 'format 3 was made by an earlier evault' "$T/err"
 sed 's/^chunk-size .*/chunk-size 131072/' "$T/conf.good" >"$T/vault/evault.conf"
 expect_error 5 "evault.conf that disagrees with the signed history" as bob ls
 cp "$T/conf.good" "$T/vault/evault.conf"

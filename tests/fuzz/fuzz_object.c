@@ -39,7 +39,8 @@ static void open_chunk(const uint8_t *obj, size_t len)
 {
 	uint8_t id[OBJECT_ID_LEN];
 	size_t n = 0;
-	object_hash(id, obj, len);
+	if (object_hash(id, obj, len) < 0)
+		fuzz_fail("object: cannot hash");
 	int rc = chunk_open(plain, EVAULT_CHUNK_MIN, &n, keys, worker, id, obj, len);
 	if (rc < 0 && n != 0)
 		fuzz_fail("object: failed open reports output");

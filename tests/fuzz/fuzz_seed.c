@@ -55,7 +55,7 @@ static void manifests(evault_buf *small)
 	manifest m;
 	evault_buf b = EVAULT_BUF_INIT;
 	for (int i = 0; i < 8; i++)
-		object_hash(ids[i], &i, sizeof(i));
+		ok(object_hash(ids[i], &i, sizeof(i)), "hash");
 
 	memset(&m, 0, sizeof(m));
 	m.type = MANIFEST_TYPE_FILE;
@@ -110,9 +110,9 @@ static void objects(const evault_buf *manifest_plain)
 	chunk_worker *w = chunk_worker_new(EVAULT_CHUNK_MIN, 3);
 	evault_buf o = EVAULT_BUF_INIT, rec = EVAULT_BUF_INIT;
 	uint8_t id[OBJECT_ID_LEN], text[4096], noise[300], frame[1024];
-	const uint8_t chunk_hdr[8] = {'E', 'V', 'O', 'B', 1, 1, 0, OBJ_KIND_CHUNK};
-	const uint8_t zstd_hdr[8] = {'E', 'V', 'O', 'B', 1, 1, 1, OBJ_KIND_CHUNK};
-	const uint8_t manifest_hdr[8] = {'E', 'V', 'O', 'B', 1, 1, 0, OBJ_KIND_MANIFEST};
+	const uint8_t chunk_hdr[8] = {'E', 'V', 'O', 'B', 1, 2, 0, OBJ_KIND_CHUNK};
+	const uint8_t zstd_hdr[8] = {'E', 'V', 'O', 'B', 1, 2, 1, OBJ_KIND_CHUNK};
+	const uint8_t manifest_hdr[8] = {'E', 'V', 'O', 'B', 1, 2, 0, OBJ_KIND_MANIFEST};
 	uint8_t mode[2];
 	if (!w)
 		fuzz_fail("chunk worker");
@@ -177,7 +177,7 @@ static void objects(const evault_buf *manifest_plain)
 	uint8_t out[EVAULT_CHUNK_MIN];
 	size_t outlen;
 	ok(fuzz_seal_as(&o, zstd_hdr, EVAULT_CLASS_WORK, NULL, frame, n), "fuzz_seal_as");
-	object_hash(id, o.ptr, o.size);
+	ok(object_hash(id, o.ptr, o.size), "hash");
 	if (chunk_open(out, sizeof(out), &outlen, k, w, id, (const uint8_t *)o.ptr, o.size) < 0 ||
 	    outlen != sizeof(text) || memcmp(out, text, outlen) != 0)
 		fuzz_fail("fuzz_seal_as makes chunks chunk_open refuses");

@@ -29,18 +29,19 @@ static int parse(const char *text)
 
 static void bad_files(void **s)
 {
-	assert_int_equal(parse("format 3\n" ID "chunk-size 1048576\n"), 0);
-	assert_int_equal(parse("format 4\n" ID "chunk-size 1048576\n"), EVAULT_EFORMAT);
+	assert_int_equal(parse("format 4\n" ID "chunk-size 1048576\n"), 0);
+	assert_int_equal(parse("format 5\n" ID "chunk-size 1048576\n"), EVAULT_EFORMAT);
+	assert_int_equal(parse("format 3\n" ID "chunk-size 1048576\n"), EVAULT_EFORMAT); /* older */
 	assert_int_equal(parse("format 1\n" ID "chunk-size 1048576\n"), EVAULT_EFORMAT); /* older */
 	assert_int_equal(parse("format 2\n" ID "chunk-size 1048576\n"), EVAULT_EFORMAT); /* older */
-	assert_int_equal(parse("format 3\n" ID), EVAULT_ECORRUPT);           /* no chunk size */
+	assert_int_equal(parse("format 4\n" ID), EVAULT_ECORRUPT);           /* no chunk size */
 	assert_int_equal(parse(ID "chunk-size 1048576\n"), EVAULT_ECORRUPT); /* no format */
-	assert_int_equal(parse("format 3\n" ID "chunk-size 12\n"), EVAULT_ECORRUPT); /* too small */
-	assert_int_equal(parse("format 3\n" ID "chunk-size -5\n"), EVAULT_ECORRUPT);
-	assert_int_equal(parse("format 3\n" ID "chunk-size 1048576\nbogus 1\n"), EVAULT_ECORRUPT);
-	assert_int_equal(parse("format 3\n" ID ID "chunk-size 1048576\n"), EVAULT_ECORRUPT);
-	assert_int_equal(parse("format 3\nvault-id 0011\nchunk-size 1048576\n"), EVAULT_ECORRUPT);
-	assert_int_equal(parse("format 3\n" ID "chunk-size 1048576\nzstd-level 99\n"),
+	assert_int_equal(parse("format 4\n" ID "chunk-size 12\n"), EVAULT_ECORRUPT); /* too small */
+	assert_int_equal(parse("format 4\n" ID "chunk-size -5\n"), EVAULT_ECORRUPT);
+	assert_int_equal(parse("format 4\n" ID "chunk-size 1048576\nbogus 1\n"), EVAULT_ECORRUPT);
+	assert_int_equal(parse("format 4\n" ID ID "chunk-size 1048576\n"), EVAULT_ECORRUPT);
+	assert_int_equal(parse("format 4\nvault-id 0011\nchunk-size 1048576\n"), EVAULT_ECORRUPT);
+	assert_int_equal(parse("format 4\n" ID "chunk-size 1048576\nzstd-level 99\n"),
 			 EVAULT_ECORRUPT);
 	assert_int_equal(parse("\x01\x02garbage"), EVAULT_ECORRUPT);
 	config c;

@@ -125,7 +125,7 @@ static void repo_refusals(void **s)
 	snprintf(conf, sizeof(conf), "cp -a %s %s", repo_path, p);
 	assert_int_equal(system(conf), 0);
 	snprintf(conf, sizeof(conf), "%s/evault.conf", p);
-	write_bytes(conf, "format 3\nvault-id 00112233445566778899aabbccddeeff\nchunk-size 65536\n",
+	write_bytes(conf, "format 4\nvault-id 00112233445566778899aabbccddeeff\nchunk-size 65536\n",
 		    68);
 	assert_int_equal(evault_repo_open(&r, p), EVAULT_ECORRUPT);
 	write_bytes(conf, "format 7\nvault-id 00112233445566778899aabbccddeeff\nchunk-size 65536\n",
