@@ -919,6 +919,19 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	fuse_reply_err(req, -rc);
 }
 
+/* fsync of a directory (`sync DIR`): everything queued in the mount is
+ * recorded before it returns; the first failure is its error. */
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	pthread_mutex_lock(&V->mu);
+	int rc = commit_run();
+	pthread_mutex_unlock(&V->mu);
+	fuse_reply_err(req, rc < 0 ? -rc : 0);
+}
+
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	handle *h = hdl(fi);
@@ -1439,6 +1452,7 @@ const struct fuse_lowlevel_ops vfs_ops = {
     .flush = op_flush,
     .release = op_release,
     .fsync = op_fsync,
+    .fsyncdir = op_fsyncdir,
     .opendir = op_opendir,
     .readdir = op_readdir,
     .releasedir = op_releasedir,

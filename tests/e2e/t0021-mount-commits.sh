@@ -54,6 +54,13 @@ as bob log --names -n $((e1 - e0)) >"$T/log" 2>&1
 check "log --names lists each file of the events" test "$(grep -o 'work/burst/note-[0-9]*\.txt' "$T/log" | sort -u | wc -l)" -eq 300
 check "... and the events say how many" grep -q 'Record [0-9]* files in M-1' "$T/log"
 
+# sync of a directory in the mount: everything queued recorded when it returns
+e0=$(raw_events)
+for i in 1 2 3; do echo "synced $i" >"$W/dirsync-$i.txt"; done
+sync "$W" && ok "sync DIR" || ko "sync DIR"
+check "... returns once the queue is recorded (events +$(($(raw_events) - e0)))" test "$(raw_events)" -eq $((e0 + 1))
+check "... queued 0" grep -q '^queued   0$' "$M/.evault/status"
+
 # removals: grouped like closes
 e0=$(raw_events)
 rm -r "$W/burst" && ok "rm -r of 300 files" || ko "rm -r"
