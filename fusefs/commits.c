@@ -216,6 +216,7 @@ static int commit_group(vmission *vm, ofile **fs, size_t nf, struct cremoval *rs
 int commit_run(void)
 {
 	int first = 0;
+	V->run++;
 	pthread_mutex_lock(&V->imu);
 	V->cq_since = 0;
 	V->cq_soon = false;

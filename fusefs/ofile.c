@@ -802,7 +802,7 @@ static int build_manifest(ofile *of, manifest *m, const char *path)
  * of->committing is set (writers wait until seal_end); 1: nothing to
  * commit; < 0: an error (-EACCES: refused).
  */
-static int seal_all(ofile *of, vpath *p)
+static int seal_all(ofile *of, vpath *p, bool rekey)
 {
 	int rc = 0;
 	if (!of->dirty || of->unlinked || !of->in)
@@ -835,9 +835,14 @@ static int seal_all(ofile *of, vpath *p)
 	}
 	/* A revoke made elsewhere adds a key generation: chunks sealed here
 	 * with an older one are sealed again, so that nothing recorded after a
-	 * revoke opens with the keys the revoked user held. */
-	if (refresh_keys(of->vm, of->cls) < 0)
-		return fail(EVAULT_ERROR, "reading a mission's keys");
+	 * revoke opens with the keys the revoked user held. The keys are read
+	 * once per class and group commit (the event checks them again). */
+	vclass *vc = &of->vm->c[of->cls];
+	if (rekey && vc->keys_run != V->run) {
+		if (refresh_keys(of->vm, of->cls) < 0)
+			return fail(EVAULT_ERROR, "reading a mission's keys");
+		vc->keys_run = V->run;
+	}
 	size_t cur = class_keys_gens(of->k);
 	for (size_t i = 0; i < of->nch; i++) {
 		centry *e = &of->ch[i];
@@ -875,7 +880,7 @@ int of_prepare(ofile *of)
 {
 	vpath p;
 	pthread_mutex_lock(&of->mu);
-	int rc = seal_all(of, &p);
+	int rc = seal_all(of, &p, false);
 	seal_end(of);
 	pthread_mutex_unlock(&of->mu);
 	return rc;
@@ -885,7 +890,7 @@ int of_snapshot(ofile *of, vpath *p, manifest *m, size_t *sealed_gens, stage_lis
 {
 	memset(m, 0, sizeof(*m));
 	pthread_mutex_lock(&of->mu);
-	int rc = seal_all(of, p);
+	int rc = seal_all(of, p, true);
 	if (rc == 0 && sl->n + of->nstaged > sl->a) {
 		size_t a = (sl->n + of->nstaged) * 2;
 		backend_staged **v = realloc(sl->v, a * sizeof(*v));

@@ -104,6 +104,7 @@ typedef struct vclass {
 	char tree[41];
 	table files; /* fnode by path */
 	table dirs;  /* vdir by path */
+	uint64_t keys_run; /* the group commit (V->run) that last read its keys */
 } vclass;
 
 struct vmission {
@@ -373,6 +374,7 @@ typedef struct vfs {
 		char fid[LAYOUT_FID_LEN + 1];
 	} *rq;
 	size_t nrq, arq;
+	uint64_t run;     /* group commits so far */
 	int64_t cq_since; /* V->imu: when the oldest queued change came (0: none) */
 	bool cq_soon;     /* V->imu: enough queued to record now */
 	chunk_worker *cw; /* V->mu: commit-time work */
