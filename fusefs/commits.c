@@ -54,6 +54,7 @@ static int enqueue_file(ofile *of)
 	}
 	V->cq[V->ncq++] = of;
 	of->queued = true;
+	writers_changed(of->vm, 1); /* a close of the mission waits for it too */
 	of->crc = 0;
 	of->users++; /* bound while queued */
 	pthread_mutex_lock(&of->mu);
@@ -97,6 +98,7 @@ int commit_removal(vmission *vm, evault_class cls, const char *fid)
 	memcpy(r->mid, vm->mid, sizeof(r->mid));
 	r->cls = cls;
 	memcpy(r->fid, fid, sizeof(r->fid));
+	writers_changed(vm, 1); /* a close of the mission waits for it too */
 	note_queued();
 	if (V->ncq + V->nrq >= COMMIT_QUEUE_MAX)
 		return commit_run();
@@ -130,6 +132,7 @@ static int commit_group(vmission *vm, ofile **fs, size_t nf, struct cremoval *rs
 		for (size_t i = 0; i < nf; i++) {
 			fs[i]->crc = -ENOMEM;
 			fs[i]->queued = false;
+			writers_changed(fs[i]->vm, -1);
 			ofile_close(fs[i]);
 		}
 		free(g);
@@ -203,6 +206,7 @@ static int commit_group(vmission *vm, ofile **fs, size_t nf, struct cremoval *rs
 		manifest_clear(&g[i].m);
 		of->crc = g[i].rc < 0 ? g[i].rc : 0;
 		of->queued = false;
+		writers_changed(of->vm, -1);
 		if (relock && g[i].batched && enqueue_file(of) == 0)
 			of->crc = 0; /* queued again */
 		ofile_close(of); /* the queue's user */
@@ -248,11 +252,11 @@ int commit_run(void)
 		}
 		V->ncq = kf;
 		V->nrq = kr;
-		int rc;
-		if (vm)
+		int rc = 0;
+		if (vm) {
 			rc = commit_group(vm, fs, nf, rs, nr);
-		else /* the mission is gone from this mount: so are its entries */
-			rc = 0;
+			writers_changed(vm, -(int)nr);
+		} /* else the mission is gone from this mount: so are its entries */
 		if (rc < 0 && !first)
 			first = rc;
 		free(fs);

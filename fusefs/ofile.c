@@ -913,7 +913,8 @@ int of_snapshot(ofile *of, vpath *p, manifest *m, size_t *sealed_gens, stage_lis
 		if (of->ch[i].gen && (!*sealed_gens || of->ch[i].gen < *sealed_gens))
 			*sealed_gens = of->ch[i].gen;
 	/* the staged objects go with the group: readers of them wait (publishing) */
-	memcpy(sl->v + sl->n, of->staged, of->nstaged * sizeof(*of->staged));
+	if (of->nstaged)
+		memcpy(sl->v + sl->n, of->staged, of->nstaged * sizeof(*of->staged));
 	sl->n += of->nstaged;
 	of->nstaged = 0;
 	of->publishing = true;

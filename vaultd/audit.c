@@ -557,8 +557,10 @@ static bool file_entries_ok(file_rule *fr, const git_tree_entry *old, const git_
 /* Sorts both lists; false if a fid is listed twice (in either or both). */
 static bool fids_distinct(fid_t *add, size_t nadd, fid_t *rem, size_t nrem)
 {
-	qsort(add, nadd, sizeof(*add), fid_cmp);
-	qsort(rem, nrem, sizeof(*rem), fid_cmp);
+	if (nadd)
+		qsort(add, nadd, sizeof(*add), fid_cmp);
+	if (nrem)
+		qsort(rem, nrem, sizeof(*rem), fid_cmp);
 	for (size_t i = 1; i < nadd; i++)
 		if (strcmp(add[i - 1], add[i]) == 0)
 			return false;
