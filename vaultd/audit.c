@@ -1560,13 +1560,16 @@ static void walk_produce(walk_state *w, walk_batch *b)
 		}
 		walk_item *it = &b->it[b->n++];
 		unsigned np = git_commit_parentcount(c);
+		git_object *po = NULL;
 		it->id = *git_commit_id(c);
 		it->has_parent = false;
 		if (np > 1) {
 			it->kind = ITEM_MERGE;
-		} else if (np == 1 && git_commit_parent(&parent, c, 0) < 0) {
+		} else if (np == 1 && gitcache_lookup(&po, w->git, git_commit_parent_id(c, 0),
+						      GIT_OBJECT_COMMIT) < 0) {
 			it->kind = ITEM_NO_PARENT;
 		} else {
+			parent = (git_commit *)po;
 			it->kind = ITEM_CHECK;
 			it->has_parent = np == 1;
 			if (parent)
@@ -1740,21 +1743,23 @@ static int verify_chain(git_repository *git, const git_oid *head, const git_oid 
 		goto done;
 	}
 	w.first = b;
+	/* this thread's cache: with one thread, the commits the walk reads
+	 * are the ones checked next */
+	gitcache_bind(self.cache);
 	walk_produce(&w, b);
 	size_t n = w.next ? walk_workers() : 1;
 	if (n > 1 && (rc = walk_parallel(&w, n)) <= 0)
 		goto done;
 	rc = 0;
 	/* one thread: this one, batch after batch */
-	gitcache_bind(self.cache);
 	while (b->n > 0) {
 		for (size_t i = 0; i < b->n; i++)
 			walk_check(&v, &self, &b->it[i]);
 		walk_merge(&w, b);
 		walk_produce(&w, b);
 	}
-	gitcache_bind(NULL);
 done:
+	gitcache_bind(NULL);
 	git_commit_free(w.next);
 	gitcache_free(self.cache);
 	free(b);
