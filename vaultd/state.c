@@ -76,7 +76,8 @@ int state_global_init(void)
 	 * evicts random entries when it is full, and lookups then wade through
 	 * the deleted slots (perf: 10% in git_oid_equal under
 	 * git_object_lookup). Without it, verify of 100,000 events takes 26 s
-	 * instead of 36-40 s and 70 MiB instead of 113 MiB (docs/auditing.md). */
+	 * instead of 36-40 s and 70 MiB instead of 113 MiB (docs/auditing.md).
+	 * verify keeps its own small cache per thread instead (gitcache.h). */
 	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 	/* Pack files are mapped in 4 MiB windows, at most 32 MiB at once (the
 	 * 64-bit default is one window of up to 1 GiB, i.e. the whole pack). */
