@@ -99,13 +99,18 @@ static int open_unnamed(const char *dir, int flags)
 /*
  * Direct I/O from the caller's aligned buffer, padded to a whole block and
  * truncated back: no copy into the page cache and no writeback later, the
- * larger part of put's system time. 1 when this filesystem refuses it.
+ * larger part of put's system time. 1 when this filesystem refuses it, or
+ * for a small object: each direct write waits for the device, where small
+ * buffered ones go out together at the batch's one flush (a mount's group
+ * of small files: 2,000 files of 20 KiB copied in 6.1 s direct, 4.8 s
+ * buffered, on the same machine one after the other).
  */
+#define DIRECT_MIN (256 * 1024)
 static int write_direct(local_backend *b, const char *dir, void *data, size_t len, size_t room,
 			int *fdout)
 {
 	size_t padded = (len + BACKEND_ALIGN - 1) & ~(size_t)(BACKEND_ALIGN - 1);
-	if (!b->direct_ok || padded == 0 || room < padded ||
+	if (!b->direct_ok || len < DIRECT_MIN || room < padded ||
 	    ((uintptr_t)data & (BACKEND_ALIGN - 1)) != 0)
 		return 1;
 	int fd = open_unnamed(dir, O_DIRECT);
