@@ -54,7 +54,7 @@ printf 'after dave left\n' >"$T/mnt/M-1/dossier/after.txt"
 "$EVAULT_BIN" umount "$T/mnt" >/dev/null 2>&1
 expect 0 "the mount's file is recorded" as alice get M-1/dossier/after.txt "$T/after.out"
 check "... intact" cmp -s "$T/after.out" <(printf 'after dave left\n')
-fid_after=$(G log --format=%B main | awk '/^Evault-File: /{print $2; exit}') # the mount's last commit
+fid_after=$(G log --format=%B main | awk '/^Evault-File: /{print $2; exit} /^Evault-Put: /{print $3; exit}') # the mount's last commit
 check "dave's kept copy does not decrypt what the mount wrote after the revoke" bash -c "! '$FORGE' '$T/vault' '$T/dave.id' '$T/dave.pass' open 'M-1/dossier/$fid_after' '$T/kept/dave-dossier' >/dev/null 2>&1"
 check "... not even its content (the manifest read with carol's keys)" bash -c "! '$FORGE' '$T/vault' '$T/dave.id' '$T/dave.pass' open 'M-1/dossier/$fid_after' '$T/kept/dave-dossier' '$T/carol.id' '$T/carol.pass' >'$T/open.out' 2>&1; grep -q 'its object does not open' '$T/open.out'"
 fid_before=$(G ls-tree -r --name-only main missions/M-1/dossier | sed -n 's|.*/\([0-9a-f]\{32\}\)\.enc$|\1|p' | grep -v "$fid_after" | head -1)
