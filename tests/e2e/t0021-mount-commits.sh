@@ -44,7 +44,7 @@ for i in range(300):
 PY
 check "300 files closed" test "$(ls "$W/burst" | wc -l)" -eq 300
 check "... listed at once, before they are recorded" test -s "$W/burst/note-299.txt"
-settled "$M" && ok "... recorded within the window" || ko "still queued"
+settled "$M" window && ok "... recorded within the window" || ko "still queued"
 e1=$(raw_events)
 check "... in a few events, not 300 ($((e1 - e0)))" test $((e1 - e0)) -ge 1 -a $((e1 - e0)) -le 10
 expect 0 "the CLI lists them" as bob ls M-1/work/burst
