@@ -1289,7 +1289,8 @@ int file_commit_batch(evault_repo *repo, const char *mid, file_change *ch, size_
 	class_keys *k[EVAULT_CLASS_COUNT] = {NULL};
 	evault_buf path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
 	size_t puts = 0, replaced = 0, removed = 0;
-	bool used[EVAULT_CLASS_COUNT] = {false};
+	bool used[EVAULT_CLASS_COUNT] = {false}, scanned[EVAULT_CLASS_COUNT] = {false};
+	entries same[EVAULT_CLASS_COUNT] = {{0}};
 	int rc;
 	memset(&mr, 0, sizeof(mr));
 	if (n == 0 || n > LAYOUT_COMMIT_MAX)
@@ -1339,13 +1340,12 @@ int file_commit_batch(evault_repo *repo, const char *mid, file_change *ch, size_
 		if (entry_exists(st, mid, c, ch[i].fid, &path))
 			memcpy(old, ch[i].fid, sizeof(old));
 		if (!*old && stale[c]) { /* another entry may hold the path now */
-			entries same = {0};
-			rc = file_scan(&same, repo, st, mid, c, k[c], m->path);
-			if (rc == 0 && same.n)
-				memcpy(old, same.e[0].fid, sizeof(old));
-			file_list_clear(&same);
-			if (rc < 0)
-				break;
+			if (!scanned[c] && (rc = file_scan(&same[c], repo, st, mid, c, k[c], NULL)) < 0)
+				break; /* the class read once per event, not once per file */
+			scanned[c] = true;
+			for (size_t j = 0; j < same[c].n && !*old; j++)
+				if (strcmp(same[c].e[j].m.path, m->path) == 0)
+					memcpy(old, same[c].e[j].fid, sizeof(old));
 		}
 		if ((rc = objects_present(repo, m)) < 0)
 			break;
@@ -1381,8 +1381,10 @@ trees:
 		if (used[c])
 			rc = file_class_tree(st, mid, (evault_class)c, tree_after[c]);
 done:
-	for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
+	for (int c = 0; c < EVAULT_CLASS_COUNT; c++) {
 		class_keys_free(k[c]);
+		file_list_clear(&same[c]);
+	}
 	mission_rec_clear(&mr);
 	state_end(st);
 	evault_buf_dispose(&path);

@@ -78,6 +78,19 @@ dd if="$T/p.jpg" of="$W/blank.bin" bs=4096 count=1 conv=notrunc status=none 2>/d
 check "a photo header written over a queued file is refused, the zeros stay" \
 	test "$(as bob get M-1/work/blank.bin - | head -c 4 | od -An -tx1 | tr -d ' ')" = 00000000
 
+# another writer changed the class between two of bob's groups: his next
+# group finds the entry of the same path and replaces it, never a second one
+expect 0 "alice mounts too" mnt alice "$T/ma"
+echo "v1" >"$W/shared.txt"
+settled "$M"
+echo "alice's" >"$T/ma/M-1/work/alice.txt"
+settled "$T/ma"
+echo "v2" >"$W/shared.txt"
+settled "$M"
+check "... one entry for the path, not two" test "$(as bob ls M-1/work | grep -c '^shared.txt$')" -eq 1
+check "... with the new content" test "$(as bob get M-1/work/shared.txt -)" = v2
+as alice umount "$T/ma" >/dev/null
+
 expect 0 "verify" "$EVAULT_BIN" audit verify --objects
 expect 0 "fsck" "$EVAULT_BIN" fsck --full
 
