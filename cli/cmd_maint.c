@@ -33,10 +33,12 @@ int cmd_gc(cli *c, int argc, char **argv)
 	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_gc(c->repo, dry, &r) < 0)
 		return cli_fail();
 	printf("gc: %zu objects stored, %zu referenced, %zu %s (%llu bytes), %zu younger than the "
-	       "grace period kept, %zu stale temporary files %s\n",
+	       "grace period kept, %zu stale temporary files %s; history: %zu loose objects %s, "
+	       "%zu pack%s\n",
 	       r.stored, r.referenced, r.collected, dry ? "unreferenced to collect" : "collected",
 	       (unsigned long long)r.collected_bytes, r.young, r.tmp_removed,
-	       dry ? "to remove" : "removed");
+	       dry ? "to remove" : "removed", r.history_loose, dry ? "to pack" : "packed",
+	       r.history_packs, r.history_packs == 1 ? "" : "s");
 	return EXIT_OK;
 }
 

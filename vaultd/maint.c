@@ -21,6 +21,7 @@
 #include "close.h"
 #include "evault/maint.h"
 #include "evault/mission.h"
+#include "histpack.h"
 #include "layout.h"
 #include "mission.h"
 #include "policy.h"
@@ -129,6 +130,12 @@ static int gc_locked(evault_repo *repo, const state *st, bool dry_run, int64_t n
 		rc = repo->objects->ops->tidy(repo->objects,
 					      now - (int64_t)repo->cfg.gc_grace_minutes * 60,
 					      dry_run, &out->tmp_removed);
+	if (rc == 0) {
+		histpack_result h;
+		rc = histpack_run(repo, dry_run, &h);
+		out->history_loose = h.loose;
+		out->history_packs = h.packs_after;
+	}
 	objset_clear(&refs);
 	return rc;
 }

@@ -62,6 +62,10 @@ typedef struct state_event {
 	const char *trailers; /* extra "Key: value\n" lines, or NULL */
 } state_event;
 int state_commit(state *st, const state_event *ev);
+/* Test fixtures that build long histories turn off the flushes of every
+ * commit (with git's own, GIT_OPT_ENABLE_FSYNC_GITDIR). evault itself
+ * never calls this: every event it records is durable when it returns. */
+void state_fixture_unsynced(void);
 
 /* History, newest first. */
 typedef struct state_commit_info {

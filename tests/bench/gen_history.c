@@ -44,6 +44,7 @@ int main(int argc, char **argv)
 	if (evault_global_init() < 0)
 		return die("init");
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+	state_fixture_unsynced();
 	if (file_read_all(&pass, argv[3], 1024) < 0)
 		return die("passphrase");
 	size_t pl = strcspn(pass.ptr, "\r\n");

@@ -22,12 +22,17 @@ typedef struct evault_gc_result {
 	uint64_t collected_bytes;
 	size_t young; /* unreferenced but within the grace period: kept */
 	size_t tmp_removed;
+	/* the history (audit.git): loose objects packed (or, dry run, to pack),
+	 * and the packs it holds afterwards */
+	size_t history_loose;
+	size_t history_packs;
 } evault_gc_result;
 
 /*
  * Deletes objects no live file names, once older than the grace period
- * (gc-grace-minutes), and staging leftovers; holds the repository lock so
- * that no put commits meanwhile (a put checks its objects under it).
+ * (gc-grace-minutes), and staging leftovers, then packs the history's
+ * loose objects; holds the repository lock so that no put commits
+ * meanwhile (a put checks its objects under it).
  */
 int evault_gc(evault_repo *repo, bool dry_run, evault_gc_result *out);
 
