@@ -80,10 +80,10 @@ expect 0 "with the object restored, gc packs" "$EVAULT_BIN" gc
 check "... no loose object left" test "$(loose)" -eq 0
 
 # kill -9 mid-run: every object is in a pack or loose, never in neither.
-"$GEN" "$T/vault" "$T/alice.id" "$T/alice.pass" 2000 5 2>"$T/gen.err" || ko "generating events: $(cat "$T/gen.err")"
+"$GEN" "$T/vault" "$T/alice.id" "$T/alice.pass" 1200 5 2>"$T/gen.err" || ko "generating events: $(cat "$T/gen.err")"
 "$EVAULT_BIN" gc >/dev/null 2>&1 &
 gcpid=$!
-sleep 1.5
+sleep 1
 kill -9 "$gcpid" 2>/dev/null
 wait "$gcpid" 2>/dev/null
 touch "$OBJ/pack/pack_git2_crashed" # what a run killed while writing leaves
