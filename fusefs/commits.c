@@ -84,7 +84,7 @@ int commit_file(ofile *of, int when)
 	return rc;
 }
 
-int commit_removal(vmission *vm, evault_class cls, const char *fid)
+static int enqueue_removal(vmission *vm, evault_class cls, const char *fid)
 {
 	if (V->nrq == V->arq) {
 		size_t a = V->arq ? V->arq * 2 : 64;
@@ -100,9 +100,15 @@ int commit_removal(vmission *vm, evault_class cls, const char *fid)
 	memcpy(r->fid, fid, sizeof(r->fid));
 	writers_changed(vm, 1); /* a close of the mission waits for it too */
 	note_queued();
-	if (V->ncq + V->nrq >= COMMIT_QUEUE_MAX)
-		return commit_run();
 	return 0;
+}
+
+int commit_removal(vmission *vm, evault_class cls, const char *fid)
+{
+	int rc = enqueue_removal(vm, cls, fid);
+	if (rc == 0 && V->ncq + V->nrq >= COMMIT_QUEUE_MAX)
+		return commit_run();
+	return rc;
 }
 
 /* One queued file of a group. */
@@ -179,7 +185,11 @@ static int commit_group(vmission *vm, ofile **fs, size_t nf, struct cremoval *rs
 		for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
 			memcpy(seen[c], vm->c[c].tree, sizeof(seen[c]));
 		int erc = file_commit_batch(V->repo, vm->mid, ch, nch, seen, after, stale);
-		relock = erc == EVAULT_ELOCKED; /* a revoke came: sealed again at the next try */
+		/* a revoke came between the snapshots and the event: the group is
+		 * queued again, its files sealed again with the keys read anew */
+		relock = erc == EVAULT_ELOCKED;
+		if (relock)
+			V->run++;
 		if (erc < 0) {
 			erc = fail(erc, "recording files");
 			first = first ? first : erc;
@@ -211,6 +221,9 @@ static int commit_group(vmission *vm, ofile **fs, size_t nf, struct cremoval *rs
 			of->crc = 0; /* queued again */
 		ofile_close(of); /* the queue's user */
 	}
+	for (size_t i = 0; relock && i < nr && !vm->gone; i++)
+		if (enqueue_removal(vm, rs[i].cls, rs[i].fid) < 0)
+			first = first ? first : -ENOMEM;
 	free(sl.v);
 	free(g);
 	free(ch);
