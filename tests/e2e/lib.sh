@@ -61,6 +61,17 @@ expect_error() {
 	fi
 }
 
+# Until COMMAND succeeds (SECONDS at most, polled every 0.1 s): for what
+# happens in the background, such as a mount's refresh, without betting
+# on how busy the machine is. Returns COMMAND's last status.
+eventually() { # SECONDS COMMAND...
+	local end=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
 check() { # check "what" test-expression...
 	local what=$1; shift
 	if "$@"; then ok "$what"; else ko "$what"; fi

@@ -80,7 +80,8 @@ fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
 os.write(fd, b'written before the mount was stopped\n')
 time.sleep(5)" "$W/held.txt" 2>/dev/null &
 holder=$!
-sleep 1
+# (stopped once the holder has written: its file has bytes then)
+eventually 20 test -s "$W/held.txt" || ko "the holder did not write in 20 s"
 kill -TERM "$pid"
 for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 check "SIGTERM stops the mount while a file is open" bash -c "! kill -0 $pid 2>/dev/null"
