@@ -1,7 +1,8 @@
 /*
  * The erasure record of a closed mission (missions/<mid>/CLOSE, clear text
  * in the state, docs/format.md), shared by close.c, which writes it, and
- * audit.c, which checks it. Only ids, fingerprints and counts: no names.
+ * verify_close.c, which checks it. Only ids, fingerprints and counts: no
+ * names.
  */
 #ifndef EVAULT_CLOSE_H
 #define EVAULT_CLOSE_H

@@ -1,6 +1,6 @@
 /*
  * A small cache of parsed git objects for one thread of history
- * verification (audit.c). Consecutive events share most of their state:
+ * verification (verify_walk.c). Consecutive events share most of their state:
  * an event's tree is its child's parent tree, the users directory and the
  * mission records rarely change, and each event reads the same trees
  * several times. libgit2's own cache is turned off (state.c: its random

@@ -30,7 +30,7 @@ typedef struct state state;
 int state_global_init(void);
 void state_global_shutdown(void);
 int state_db_create(const char *gitdir);
-/* The libgit2 repository, for the other half of the audit module (audit.c). */
+/* The libgit2 repository, for the other half of the audit module (verify.h). */
 struct git_repository *state_db_git(state_db *db);
 int state_db_open(state_db **out, const char *gitdir);
 void state_db_free(state_db *db);

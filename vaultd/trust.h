@@ -6,7 +6,7 @@
  * commits between the trusted head and the current one are verified with
  * audit verify's rules (the first time, from the root), and a history that
  * no longer contains the trusted head is refused. Nothing is acted on
- * before that. Implemented in audit.c (it uses the verifier).
+ * before that. Implemented in trust.c (it uses the verifier, verify.h).
  *
  * One repository handle is used by one thread at a time (the mount calls
  * the engine under its index lock).

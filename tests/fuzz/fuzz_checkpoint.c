@@ -1,6 +1,6 @@
 /*
  * Checkpoints (C2SP signed notes), as audit verify --checkpoint takes them.
- * Their parser is private to audit.c; evault_audit_verify_bundle reaches
+ * Their parser is private to checkpoint.c; evault_audit_verify_bundle reaches
  * it after replaying the history of a fixed real bundle (fixtures/, made
  * by gen-corpus.sh with the checkpoints of corpus/checkpoint/). A bad
  * checkpoint fails verification with a reason; it is never an error of

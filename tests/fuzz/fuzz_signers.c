@@ -1,6 +1,6 @@
 /*
  * Allowed-signers text, as audit verify --signers takes it out of band.
- * Its parser is private to audit.c; evault_audit_verify_bundle feeds it,
+ * Its parser is private to verify.c; evault_audit_verify_bundle feeds it,
  * then replays the history of a fixed real bundle (fixtures/, made by
  * gen-corpus.sh) with the keys it gave. A text with no usable key is
  * EVAULT_EINVAL; otherwise verification runs and says ok or not.
