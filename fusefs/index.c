@@ -481,7 +481,7 @@ static int refresh_mission(const char *mid, bool is_dir_, void *p)
 	mission_rec_clear(&vm->rec);
 	vm->rec = rec;
 	atomic_store(&vm->photos_ok, vm->rec.photo_authorised);
-	vm->writable = !V->ro && file_check_writable(V->repo, &vm->rec) == 0;
+	vm->writable = !V->ro && mission_check_writable(V->repo, &vm->rec) == 0;
 	evault_error_clear();
 	for (int k = 0; k < EVAULT_CLASS_COUNT; k++) {
 		vclass *c = &vm->c[k];

@@ -340,7 +340,7 @@ int evault_codes_mark(evault_repo *repo, const char *vpath, const char *reported
 	const char *how = reported_to ? "reported" : "rotated";
 	if ((rc = repo_require_actor(repo)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = mission_load_visible(repo, st, mid, &m)) < 0 ||
-	    (rc = file_check_writable(repo, &m)) < 0 ||
+	    (rc = mission_check_writable(repo, &m)) < 0 ||
 	    (rc = mission_class_keys(repo, &m, EVAULT_CLASS_CODES, &ck)) < 0 ||
 	    (rc = mission_class_keys(repo, &m, EVAULT_CLASS_DOSSIER, &dk)) < 0 ||
 	    (rc = file_scan(&fl, repo, st, mid, EVAULT_CLASS_CODES, ck, fpath)) < 0)
@@ -1066,7 +1066,7 @@ int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, evaul
 	memset(&m, 0, sizeof(m));
 	memset(&p, 0, sizeof(p));
 	memset(&r, 0, sizeof(r));
-	if ((rc = mission_require_admin(repo, "close missions")) < 0 ||
+	if ((rc = repo_require_admin(repo, "close missions")) < 0 ||
 	    (rc = check_mission_id(mid)) < 0)
 		return rc;
 	if ((rc = state_begin(&st, repo, !dry_run)) < 0 || (rc = mission_load(st, mid, &m)) < 0)
