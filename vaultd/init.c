@@ -81,4 +81,3 @@ done:
 	evault_buf_dispose(&tr);
 	return rc;
 }
-

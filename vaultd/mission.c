@@ -119,8 +119,9 @@ int mission_hidden(const char *mid)
 	return evault_error_set(EVAULT_ENOTFOUND, "no such mission: %.64s", mid);
 }
 
-static int parse_line(mission_rec *m, char *line, unsigned *seen)
+static int parse_line(void *rec, char *line, unsigned *seen)
 {
+	mission_rec *m = rec;
 	char *sp = strchr(line, ' ');
 	if (!sp)
 		return -1;
@@ -183,32 +184,17 @@ static int parse_line(mission_rec *m, char *line, unsigned *seen)
 
 int mission_parse(mission_rec *out, const char *mid, const char *text, size_t len)
 {
-	unsigned seen = 0;
-	int rc = 0;
 	memset(out, 0, sizeof(*out));
 	if (!mission_id_valid(mid))
 		return check_mission_id(mid);
 	snprintf(out->mid, sizeof(out->mid), "%s", mid);
-	char *copy = malloc(len + 1);
-	if (!copy)
-		return error_oom();
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	char *p = copy, *end = copy + len;
-	if (memchr(copy, '\0', len))
-		rc = -1;
-	while (p < end && rc == 0) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl) {
-			rc = -1;
-			break;
-		}
-		*nl = '\0';
-		if (parse_line(out, p, &seen) < 0)
-			rc = -1;
-		p = nl + 1;
+	unsigned seen = 0;
+	int rc = text_each_line(text, len, parse_line, out, &seen);
+	if (rc < 0) {
+		mission_rec_clear(out);
+		return rc;
 	}
-	free(copy);
+	rc = rc ? -1 : 0;
 	if (rc == 0 && seen == (1 | 2 | 4 | 8 | 16)) {
 		/* one record, one text: keys in their order, each once, numbers
 		 * without signs or leading zeros, no member named twice */
@@ -245,6 +231,16 @@ int mission_load(const state *st, const char *mid, mission_rec *out)
 		rc = mission_parse(out, mid, text.ptr, text.size);
 	}
 	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+int mission_record_id(const state *st, const char *mid, char out[41])
+{
+	evault_buf path = EVAULT_BUF_INIT;
+	int rc = evault_buf_printf(&path, "missions/%s/MISSION", mid);
+	if (rc == 0)
+		rc = state_entry_id(st, path.ptr, out);
 	evault_buf_dispose(&path);
 	return rc;
 }
@@ -386,4 +382,3 @@ int mission_seal_to(evault_repo *repo, const mission_rec *m, const user_rec *to,
 	}
 	return rc;
 }
-

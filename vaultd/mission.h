@@ -35,6 +35,9 @@ int mission_parse(mission_rec *out, const char *mid, const char *text, size_t le
 /* EVAULT_ENOTFOUND "no such mission" when absent. */
 int mission_load(const state *st, const char *mid, mission_rec *out);
 int mission_format(evault_buf *out, const mission_rec *m);
+/* The git id (40 hex) of mid's MISSION record in st: it changes whenever
+ * the record does ("" when absent). */
+int mission_record_id(const state *st, const char *mid, char out[41]);
 void mission_rec_clear(mission_rec *m);
 /* Adds user to the record's members or auditors (kept sorted); removes from both. */
 int mission_add_member(mission_rec *m, const char *user);

@@ -107,8 +107,7 @@ int evault_mission_create(evault_repo *repo, const char *mid, const evault_missi
 		}
 		if (mission_is_member(&m, u.name))
 			continue;
-		if ((rc = mission_add_member(&m, u.name)) < 0 ||
-		    (rc = recipients_add(&r, &u)) < 0)
+		if ((rc = mission_add_member(&m, u.name)) < 0 || (rc = recipients_add(&r, &u)) < 0)
 			goto done;
 	}
 	for (int c = 0; c < EVAULT_CLASS_COUNT; c++) {
@@ -122,7 +121,8 @@ int evault_mission_create(evault_repo *repo, const char *mid, const evault_missi
 	wrote_keys = true;
 	for (size_t i = 0; i < r.n; i++)
 		for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
-			if ((rc = mission_seal_key(repo, mid, (evault_class)c, keys[c], &r.users[i])) < 0)
+			if ((rc = mission_seal_key(repo, mid, (evault_class)c, keys[c],
+						   &r.users[i])) < 0)
 				goto done;
 	if ((rc = class_keys_new(&dk, keys[EVAULT_CLASS_DOSSIER], repo->cfg.vault_id, mid,
 				 EVAULT_CLASS_DOSSIER)) < 0 ||
