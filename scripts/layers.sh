@@ -29,7 +29,7 @@ LAYERS='
 2 history     state repo layout mounts histpack
 3 records     user mission policy
 4 rules       content
-5 operations  file import close maint log init userops missionops
+5 operations  init file import log close maint missionops userops
 6 verifier    audit trust gitcache packscan
 7 front-ends  cli fusefs
 '
