@@ -298,6 +298,7 @@ void forget_mission(vmission *vm)
 		class_keys_free(vm->c[k].k);
 	}
 	mission_rec_clear(&vm->rec);
+	free_name(vm->photos);
 	free(vm);
 }
 
@@ -478,10 +479,18 @@ static int refresh_mission(const char *mid, bool is_dir_, void *p)
 		vm->next = V->missions;
 		V->missions = vm;
 	}
+	char rec_id[41] = "";
+	if (mission_record_id(l->st, mid, rec_id) < 0)
+		evault_error_clear();
+	if (!*rec_id || strcmp(rec_id, vm->rec_id) != 0) { /* what .mission shows may change */
+		free_name(vm->photos);
+		vm->photos = NULL;
+		memcpy(vm->rec_id, rec_id, sizeof(vm->rec_id));
+	}
 	mission_rec_clear(&vm->rec);
 	vm->rec = rec;
 	atomic_store(&vm->photos_ok, vm->rec.photo_authorised);
-	vm->writable = !V->ro && file_check_writable(V->repo, &vm->rec) == 0;
+	vm->writable = !V->ro && mission_check_writable(V->repo, &vm->rec) == 0;
 	evault_error_clear();
 	for (int k = 0; k < EVAULT_CLASS_COUNT; k++) {
 		vclass *c = &vm->c[k];

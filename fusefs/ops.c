@@ -124,14 +124,19 @@ static int mission_text(evault_buf *b, vmission *vm)
 					   ? "authorised (client's written authorisation recorded)"
 					   : "NOT authorised: images and videos are refused");
 	if (rc == 0 && m->photo_authorised && vm->c[EVAULT_CLASS_DOSSIER].readable) {
-		evault_buf a = EVAULT_BUF_INIT;
-		char *save = NULL;
-		if (evault_mission_photo_authorisation(V->repo, m->mid, &a) == 0 && a.size)
-			for (char *l = strtok_r(a.ptr, "\n", &save); l && rc == 0;
-			     l = strtok_r(NULL, "\n", &save))
-				rc = evault_buf_printf(b, "         %s\n", l);
-		evault_error_clear();
-		evault_buf_dispose(&a);
+		if (!vm->photos) { /* decrypted once, not at every stat */
+			evault_buf a = EVAULT_BUF_INIT;
+			if (evault_mission_photo_authorisation(V->repo, m->mid, &a) == 0 && a.size)
+				vm->photos = strndup(a.ptr, a.size);
+			evault_error_clear();
+			evault_buf_dispose(&a);
+		}
+		for (const char *l = vm->photos; l && *l && rc == 0;) {
+			size_t n = strcspn(l, "\n");
+			if (n)
+				rc = evault_buf_printf(b, "         %.*s\n", (int)n, l);
+			l += n + (l[n] == '\n');
+		}
 	}
 	if (rc == 0)
 		rc = evault_buf_printf(

@@ -111,6 +111,9 @@ struct vmission {
 	vmission *next;
 	char mid[EVAULT_MID_MAX + 1];
 	mission_rec rec;
+	char rec_id[41]; /* the git id of the MISSION record rec was read from */
+	char *photos;    /* the photo authorisation's text once read for .mission (client
+			  * data, wiped), until the record changes; NULL: not read */
 	bool writable, gone;
 	atomic_bool photos_ok; /* for the write path, which does not hold V->mu */
 	int writers;           /* handles open for writing: close of the mission waits for them */

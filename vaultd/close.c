@@ -77,8 +77,9 @@ static int grow(void **p, size_t n, size_t size)
 	return 0;
 }
 
-static int parse_line(close_rec *r, char *line, unsigned *seen)
+static int parse_line(void *rec, char *line, unsigned *seen)
 {
+	close_rec *r = rec;
 	char a[80], b[80], c[80]; /* every %Ns below leaves room for its NUL */
 	unsigned long long n1, n2, n3;
 	int used = 0;
@@ -152,28 +153,19 @@ static int parse_line(close_rec *r, char *line, unsigned *seen)
 
 int close_parse(close_rec *out, const char *mid, const char *text, size_t len)
 {
-	unsigned seen = 0;
-	int rc = 0;
 	memset(out, 0, sizeof(*out));
 	snprintf(out->mid, sizeof(out->mid), "%s", mid);
-	char *copy = malloc(len + 1);
-	if (!copy)
-		return error_oom();
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	if (memchr(text, '\0', len) || (len && text[len - 1] != '\n'))
-		rc = -1;
-	for (char *p = copy, *nl; rc == 0 && *p; p = nl + 1) {
-		nl = strchr(p, '\n');
-		*nl = '\0';
-		rc = parse_line(out, p, &seen);
+	unsigned seen = 0;
+	int rc = text_each_line(text, len, parse_line, out, &seen);
+	if (rc < 0) {
+		close_rec_clear(out);
+		return rc;
 	}
-	free(copy);
 	bool whole = seen == 127 && out->kept_files >= out->nkept &&
 		     (!out->done || (out->closed && out->retain_until > out->closed &&
 				     out->certificate[0] && out->nkept == out->kept_files)) &&
 		     (out->done || (!out->closed && !out->nkept && !out->certificate[0]));
-	if (rc < 0 || !whole) {
+	if (rc || !whole) {
 		close_rec_clear(out);
 		return evault_error_set(EVAULT_ECORRUPT, "the erasure record of %s is damaged",
 					mid);
@@ -340,7 +332,7 @@ int evault_codes_mark(evault_repo *repo, const char *vpath, const char *reported
 	const char *how = reported_to ? "reported" : "rotated";
 	if ((rc = repo_require_actor(repo)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = mission_load_visible(repo, st, mid, &m)) < 0 ||
-	    (rc = file_check_writable(repo, &m)) < 0 ||
+	    (rc = mission_check_writable(repo, &m)) < 0 ||
 	    (rc = mission_class_keys(repo, &m, EVAULT_CLASS_CODES, &ck)) < 0 ||
 	    (rc = mission_class_keys(repo, &m, EVAULT_CLASS_DOSSIER, &dk)) < 0 ||
 	    (rc = file_scan(&fl, repo, st, mid, EVAULT_CLASS_CODES, ck, fpath)) < 0)
@@ -1066,7 +1058,7 @@ int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, evaul
 	memset(&m, 0, sizeof(m));
 	memset(&p, 0, sizeof(p));
 	memset(&r, 0, sizeof(r));
-	if ((rc = mission_require_admin(repo, "close missions")) < 0 ||
+	if ((rc = repo_require_admin(repo, "close missions")) < 0 ||
 	    (rc = check_mission_id(mid)) < 0)
 		return rc;
 	if ((rc = state_begin(&st, repo, !dry_run)) < 0 || (rc = mission_load(st, mid, &m)) < 0)

@@ -21,10 +21,10 @@
 #include <sodium.h>
 #include <zlib.h>
 
+#include "chunk.h"
 #include "content.h"
 #include "evault/mission.h"
-#include "files.h"
-#include "layout.h"
+#include "mission.h"
 #include "repo.h"
 #include "state.h"
 #include "util.h"
@@ -494,9 +494,9 @@ int evault_mission_authorize_photos(evault_repo *repo, const char *mid, const ch
 	if ((rc = check_mission_id(mid)) < 0 || (rc = repo_require_actor(repo)) < 0 ||
 	    (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = mission_load_visible(repo, st, mid, &m)) < 0 ||
-	    (rc = mission_require_admin(repo, "record the client's photo authorisation (the "
+	    (rc = repo_require_admin(repo, "record the client's photo authorisation (the "
 					      "written authorisation goes to the office)")) < 0 ||
-	    (rc = file_check_writable(repo, &m)) < 0)
+	    (rc = mission_check_writable(repo, &m)) < 0)
 		goto done;
 	if (m.photo_authorised) {
 		rc = evault_error_set(EVAULT_EEXISTS,

@@ -194,18 +194,6 @@ static int open_class(evault_repo *repo, const state *st, const vpath *v, missio
 	return rc;
 }
 
-int file_check_writable(evault_repo *repo, const mission_rec *m)
-{
-	if (strcmp(m->status, "open") != 0)
-		return evault_error_set(EVAULT_EREADONLY, "mission %s is %s: read-only", m->mid,
-					m->status);
-	if (repo->role == EVAULT_ROLE_AUDITOR ||
-	    (repo->role == EVAULT_ROLE_TECHNICIAN && !mission_is_member(m, repo->actor)))
-		return evault_error_set(EVAULT_EREADONLY, "mission %s is read-only for %s", m->mid,
-					repo->actor);
-	return 0;
-}
-
 /* ---- put ---- */
 
 typedef struct put_slot {
@@ -622,7 +610,7 @@ static int record_file(evault_repo *repo, const vpath *v, manifest *m, bool forc
 	/* Under the lock, on the current head: the mission may have changed meanwhile. */
 	if ((rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = open_class(repo, st, v, &mr, &k)) < 0 ||
-	    (rc = file_check_writable(repo, &mr)) < 0 ||
+	    (rc = mission_check_writable(repo, &mr)) < 0 ||
 	    (rc = scan_class(&old, repo, st, v, k, m->path)) < 0)
 		goto done;
 	if (old.n && !force) {
@@ -681,7 +669,7 @@ int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *o
 		opts = &defaults;
 	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, false)) < 0 ||
 	    (rc = open_class(repo, st, &v, &mr, &k)) < 0 ||
-	    (rc = file_check_writable(repo, &mr)) < 0)
+	    (rc = mission_check_writable(repo, &mr)) < 0)
 		goto done;
 	state_end(st);
 	st = NULL;
@@ -936,7 +924,7 @@ int evault_file_remove(evault_repo *repo, const char *vp)
 	memset(&mr, 0, sizeof(mr));
 	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0 ||
-	    (rc = file_check_writable(repo, &mr)) < 0)
+	    (rc = mission_check_writable(repo, &mr)) < 0)
 		goto done;
 	rc = commit_removal(st, v.mid, v.cls, es.e[0].fid);
 done:
@@ -965,7 +953,7 @@ int evault_file_remove_damaged(evault_repo *repo, const char *vp)
 					vp);
 	if ((rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = open_class(repo, st, &v, &mr, &k)) < 0 ||
-	    (rc = file_check_writable(repo, &mr)) < 0 ||
+	    (rc = mission_check_writable(repo, &mr)) < 0 ||
 	    (rc = scan_class(&es, repo, st, &v, k, NULL)) < 0)
 		goto done;
 	bool damaged = false;
@@ -1188,7 +1176,7 @@ static int begin_change(state **st, evault_repo *repo, const char *mid, evault_c
 	memcpy(v.mid, mid, strlen(mid) + 1);
 	v.cls = cls;
 	if ((rc = state_begin(st, repo, true)) < 0 || (rc = open_class(repo, *st, &v, mr, k)) < 0 ||
-	    (rc = file_check_writable(repo, mr)) < 0)
+	    (rc = mission_check_writable(repo, mr)) < 0)
 		return rc;
 	return 0;
 }
@@ -1320,7 +1308,7 @@ int file_commit_batch(evault_repo *repo, const char *mid, file_change *ch, size_
 			goto done;
 		stale[c] = strcmp(seen_tree[c], tree_after[c]) != 0;
 	}
-	if ((rc = file_check_writable(repo, &mr)) < 0)
+	if ((rc = mission_check_writable(repo, &mr)) < 0)
 		goto done;
 	/* removals first: a path freed here may be taken by a put below */
 	for (size_t i = 0; i < n && rc == 0; i++) {

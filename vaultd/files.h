@@ -62,9 +62,6 @@ int file_read(evault_repo *repo, const class_keys *k, const manifest *m, file_si
 int file_store_buffer(evault_repo *repo, const class_keys *k, const void *data, size_t len,
 		      manifest *m);
 
-/* EVAULT_EREADONLY unless the acting user may change files of mission m. */
-int file_check_writable(evault_repo *repo, const mission_rec *m);
-
 /* Adds m's entries (.enc and .objs) under a new random fid (written to fid). */
 int file_record(state *st, const char *mid, evault_class cls, const class_keys *k,
 		const manifest *m, char fid[LAYOUT_FID_LEN + 1]);

@@ -334,7 +334,7 @@ int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, e
 	int64_t now = opts->now ? opts->now : (int64_t)time(NULL);
 	int rc;
 	memset(out, 0, sizeof(*out));
-	if ((rc = mission_require_admin(repo, "run retention")) < 0)
+	if ((rc = repo_require_admin(repo, "run retention")) < 0)
 		return rc;
 	if (opts->now && !opts->dry_run)
 		return evault_error_set(EVAULT_EINVAL,

@@ -35,12 +35,20 @@ int mission_parse(mission_rec *out, const char *mid, const char *text, size_t le
 /* EVAULT_ENOTFOUND "no such mission" when absent. */
 int mission_load(const state *st, const char *mid, mission_rec *out);
 int mission_format(evault_buf *out, const mission_rec *m);
+/* The git id (40 hex) of mid's MISSION record in st: it changes whenever
+ * the record does ("" when absent). */
+int mission_record_id(const state *st, const char *mid, char out[41]);
 void mission_rec_clear(mission_rec *m);
+/* Adds user to the record's members or auditors (kept sorted); removes from both. */
+int mission_add_member(mission_rec *m, const char *user);
+int mission_add_auditor(mission_rec *m, const char *user);
+void mission_remove_person(mission_rec *m, const char *user);
 bool mission_is_member(const mission_rec *m, const char *user);
 bool mission_is_auditor(const mission_rec *m, const char *user);
 
-/* Admin only: EVAULT_EDENIED "only an admin can <what>" otherwise. */
-int mission_require_admin(evault_repo *repo, const char *what);
+/* EVAULT_EREADONLY unless the acting user may change files of mission m:
+ * it is open, and they are an admin or one of its members. */
+int mission_check_writable(evault_repo *repo, const mission_rec *m);
 
 /* The one error for "absent" and "not yours": it must not tell them apart. */
 int mission_hidden(const char *mid);
@@ -56,6 +64,9 @@ int mission_load_visible(evault_repo *repo, const state *st, const char *mid, mi
 int mission_open_key(evault_repo *repo, const mission_rec *m, evault_class cls, secret **out);
 int mission_class_keys(evault_repo *repo, const mission_rec *m, evault_class cls, class_keys **out);
 
+/* Seals one class key (all its generations) to user to, in the key store. */
+int mission_seal_key(evault_repo *repo, const char *mid, evault_class cls, const secret *key,
+		     const user_rec *to);
 enum mission_seal_scope { MISSION_SEAL_ALL, MISSION_SEAL_DOSSIER };
 /* Seals the acting user's copies of the mission's class keys to another user. */
 int mission_seal_to(evault_repo *repo, const mission_rec *m, const user_rec *to,

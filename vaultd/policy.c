@@ -8,7 +8,6 @@
 #include "evault/policy.h"
 #include "policy.h"
 #include "repo.h"
-#include "mission.h"
 #include "util.h"
 
 void policy_defaults(policy *p)
@@ -134,7 +133,7 @@ int evault_policy_set(evault_repo *repo, const char *key, const char *value)
 	policy p;
 	evault_buf text = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT;
 	int rc;
-	if ((rc = mission_require_admin(repo, "change the vault's policy")) < 0 ||
+	if ((rc = repo_require_admin(repo, "change the vault's policy")) < 0 ||
 	    (rc = state_begin(&st, repo, true)) < 0 || (rc = policy_load(st, &p)) < 0 ||
 	    (rc = policy_set(&p, key, value)) < 0 || (rc = policy_format(&text, &p)) < 0 ||
 	    (rc = state_put(st, POLICY_PATH, text.ptr, text.size)) < 0 ||

@@ -1,7 +1,10 @@
 /*
- * Opening and creating repositories (DESIGN §3). A repository is usable
- * once evault.conf exists: init writes it last, so an interrupted init
- * leaves a directory that open refuses rather than a half-made vault.
+ * The repository handle (DESIGN §3): opening a repository, making the
+ * directories and history of a new one (init.c writes its first state),
+ * the acting user's name and role once user.c has bound an identity. A
+ * repository is usable once evault.conf exists: init writes it last, so an
+ * interrupted init leaves a directory that open refuses rather than a
+ * half-made vault.
  */
 #include <stdio.h>
 #include <dirent.h>
@@ -12,13 +15,9 @@
 
 #include <sodium.h>
 
-#include "identity.h"
 #include "pipeline.h"
-#include "policy.h"
 #include "repo.h"
-#include "trust.h"
 #include "state.h"
-#include "user.h"
 #include "util.h"
 
 #define CONF_MAX 4096
@@ -89,22 +88,14 @@ static evault_repo *repo_alloc(const char *path)
 	return repo;
 }
 
-int evault_repo_init(evault_repo **out, const char *path, const evault_init_opts *opts,
-		     evault_identity *admin, const char *admin_name)
+int repo_create(evault_repo **out, const char *path, const evault_init_opts *opts)
 {
 	evault_repo *repo = NULL;
-	evault_buf p = EVAULT_BUF_INIT, conf = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT,
-		   tr = EVAULT_BUF_INIT;
-	state *st = NULL;
-	user_rec u;
+	evault_buf p = EVAULT_BUF_INIT;
 	int rc;
 	static const char *const dirs[] = {"objects", "keys", "keys/missions", "tmp"};
 
 	*out = NULL;
-	if ((rc = evault_global_init()) < 0 || (rc = check_user_name(admin_name)) < 0)
-		return rc;
-	if (!evault_identity_unlocked(admin))
-		return evault_error_set(EVAULT_EAUTH, "the admin identity must be unlocked");
 	if ((rc = dir_empty_or_absent(path)) < 0)
 		return rc;
 	if (!(repo = repo_alloc(path)))
@@ -138,54 +129,11 @@ int evault_repo_init(evault_repo **out, const char *path, const evault_init_opts
 	if ((rc = evault_buf_printf(&p, "%s/audit.git", repo->path)) < 0 ||
 	    (rc = state_db_create(p.ptr)) < 0 || (rc = open_parts(repo)) < 0)
 		goto done;
-
-	/* Root commit: the vault's settings and its first admin. */
-	repo->id = admin;
-	snprintf(repo->actor, sizeof(repo->actor), "%s", admin_name);
-	repo->role = EVAULT_ROLE_ADMIN;
-	repo->have_actor = true;
-	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", admin_name);
-	u.role = EVAULT_ROLE_ADMIN;
-	snprintf(u.status, sizeof(u.status), "active");
-	memcpy(u.pk, identity_public_key(admin), sizeof(u.pk));
-	if ((rc = sshkey_format_public(&text, u.pk, admin_name)) < 0)
-		goto done;
-	snprintf(u.key_line, sizeof(u.key_line), "%s", text.ptr);
-	text.size = 0;
-	policy pol;
-	policy_defaults(&pol);
-	if ((rc = config_format(&conf, &repo->cfg)) < 0 ||
-	    (rc = state_begin(&st, repo, true)) < 0 ||
-	    (rc = state_put(st, "VAULT", conf.ptr, conf.size)) < 0 ||
-	    (rc = policy_format(&text, &pol)) < 0 ||
-	    (rc = state_put(st, POLICY_PATH, text.ptr, text.size)) < 0)
-		goto done;
-	text.size = 0;
-	if ((rc = user_format(&text, &u)) < 0)
-		goto done;
-	char upath[64];
-	snprintf(upath, sizeof(upath), "users/%s", admin_name);
-	if ((rc = state_put(st, upath, text.ptr, text.size)) < 0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Vault: %s\nEvault-User: %s\nEvault-Role: admin\n",
-				    repo->cfg.vault_id_hex, admin_name)) < 0)
-		goto done;
-	state_event ev = {admin_name, "vault.init", NULL, "Create vault", tr.ptr};
-	if ((rc = state_commit(st, &ev)) < 0)
-		goto done;
-	p.size = 0;
-	if ((rc = evault_buf_printf(&p, "%s/evault.conf", repo->path)) < 0 ||
-	    (rc = file_write_atomic(p.ptr, conf.ptr, conf.size, 0644)) < 0)
-		goto done;
 	*out = repo;
 	repo = NULL;
 done:
-	state_end(st);
 	evault_repo_free(repo);
 	evault_buf_dispose(&p);
-	evault_buf_dispose(&conf);
-	evault_buf_dispose(&text);
-	evault_buf_dispose(&tr);
 	return rc;
 }
 
@@ -238,42 +186,19 @@ done:
 	return rc;
 }
 
-int evault_repo_set_identity(evault_repo *repo, evault_identity *id)
-{
-	state *st = NULL;
-	key_owner_ctx owner = {identity_public_key(id), ""};
-	user_rec u;
-	int rc = state_begin(&st, repo, false);
-	if (rc < 0)
-		return rc;
-	if ((rc = users_each(st, find_key_owner, &owner)) < 0)
-		goto done;
-	if (!owner.name[0]) {
-		rc =
-		    evault_error_set(EVAULT_EDENIED, "identity %s (%s) is not a user of this vault",
-				     evault_identity_name(id), evault_identity_fingerprint(id));
-		goto done;
-	}
-	if ((rc = user_load(st, owner.name, &u)) < 0)
-		goto done;
-	if (strcmp(u.status, "active") != 0) {
-		rc = evault_error_set(EVAULT_EDENIED, "user %s is %s", u.name, u.status);
-		goto done;
-	}
-	repo->id = id;
-	snprintf(repo->actor, sizeof(repo->actor), "%s", u.name);
-	repo->role = u.role;
-	repo->have_actor = true;
-done:
-	state_end(st);
-	return rc;
-}
-
 int repo_require_actor(evault_repo *repo)
 {
 	if (!repo->have_actor || !repo->id)
 		return evault_error_set(EVAULT_EDENIED, "no identity given for this operation");
 	return 0;
+}
+
+int repo_require_admin(evault_repo *repo, const char *what)
+{
+	int rc = repo_require_actor(repo);
+	if (rc == 0 && repo->role != EVAULT_ROLE_ADMIN)
+		rc = evault_error_set(EVAULT_EDENIED, "only an admin can %s", what);
+	return rc;
 }
 
 const char *evault_repo_actor(const evault_repo *repo)
@@ -314,4 +239,36 @@ void evault_repo_free(evault_repo *repo)
 		repo->keys->ops->free(repo->keys);
 	free(repo->path);
 	free(repo);
+}
+
+/* ---- the trusted head (trust.h): kept on the handle, saved when it is freed ---- */
+
+static int trust_write(evault_repo *repo)
+{
+	evault_buf text = EVAULT_BUF_INIT;
+	char where[PATH_MAX];
+	if (!realpath(repo->path, where))
+		snprintf(where, sizeof(where), "%s", repo->path);
+	int rc = evault_buf_printf(&text, TRUST_MAGIC "vault %s\nhead %s\nrepository %s\n",
+				   repo->cfg.vault_id_hex, repo->trusted, where);
+	if (rc == 0)
+		rc = file_write_atomic(repo->trust_file, text.ptr, text.size, 0600);
+	evault_buf_dispose(&text);
+	if (rc == 0)
+		repo->trust_dirty = false;
+	return rc;
+}
+
+void trust_save(evault_repo *repo)
+{
+	if (repo->trust_file && repo->trust_dirty && repo->trusted[0] && trust_write(repo) < 0)
+		evault_error_clear(); /* the next open verifies those commits again */
+}
+
+void trust_made(evault_repo *repo, const char *head_hex)
+{
+	if (!repo->trust_file)
+		return;
+	snprintf(repo->trusted, sizeof(repo->trusted), "%s", head_hex);
+	repo->trust_dirty = true;
 }

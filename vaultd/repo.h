@@ -30,7 +30,21 @@ struct evault_repo {
 	bool trust_checking; /* verification under way (it reads states too) */
 };
 
+/* A new repository's directories and empty history, at path (absent or an
+ * empty directory), with opts' settings; init.c records its first state. */
+int repo_create(evault_repo **out, const char *path, const evault_init_opts *opts);
+
 /* The acting user: EVAULT_EDENIED when no identity or it is no user here. */
 int repo_require_actor(evault_repo *repo);
+/* The acting user, an admin: EVAULT_EDENIED "only an admin can <what>" otherwise. */
+int repo_require_admin(evault_repo *repo, const char *what);
+
+/* The trust file's first line. */
+#define TRUST_MAGIC "evault-verified 1\n"
+/* The trusted head (trust.h), kept on the handle: head was just committed
+ * (state.c) or verified from the root (verify.c) by this process. */
+void trust_made(evault_repo *repo, const char *head_hex);
+/* Writes the trusted head to the trust file if it moved (repo free). */
+void trust_save(evault_repo *repo);
 
 #endif

@@ -19,38 +19,6 @@
 #include "util.h"
 #include "verify.h"
 
-#define TRUST_MAGIC "evault-verified 1\n"
-
-static int trust_write(evault_repo *repo)
-{
-	evault_buf text = EVAULT_BUF_INIT;
-	char where[PATH_MAX];
-	if (!realpath(repo->path, where))
-		snprintf(where, sizeof(where), "%s", repo->path);
-	int rc = evault_buf_printf(&text, TRUST_MAGIC "vault %s\nhead %s\nrepository %s\n",
-				   repo->cfg.vault_id_hex, repo->trusted, where);
-	if (rc == 0)
-		rc = file_write_atomic(repo->trust_file, text.ptr, text.size, 0600);
-	evault_buf_dispose(&text);
-	if (rc == 0)
-		repo->trust_dirty = false;
-	return rc;
-}
-
-void trust_save(evault_repo *repo)
-{
-	if (repo->trust_file && repo->trust_dirty && repo->trusted[0] && trust_write(repo) < 0)
-		evault_error_clear(); /* the next open verifies those commits again */
-}
-
-void trust_made(evault_repo *repo, const char *head_hex)
-{
-	if (!repo->trust_file)
-		return;
-	snprintf(repo->trusted, sizeof(repo->trusted), "%s", head_hex);
-	repo->trust_dirty = true;
-}
-
 int trust_check(evault_repo *repo, const char *head_hex)
 {
 	if (!repo->trust_file || repo->trust_checking || strcmp(head_hex, repo->trusted) == 0)
@@ -74,10 +42,8 @@ int trust_check(evault_repo *repo, const char *head_hex)
 		    "the history does not verify, nothing done: commit %.12s: %s "
 		    "(evault audit verify)",
 		    res.bad_commit[0] ? res.bad_commit : res.head, res.reason);
-	snprintf(repo->trusted, sizeof(repo->trusted), "%s", head_hex);
-	repo->trust_dirty = true;
-	if (trust_write(repo) < 0)
-		evault_error_clear(); /* verified all the same: the next open checks again */
+	trust_made(repo, head_hex);
+	trust_save(repo); /* a failed write: verified all the same, the next open checks again */
 	return 0;
 }
 

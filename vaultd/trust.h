@@ -20,9 +20,7 @@ typedef struct evault_repo evault_repo;
 
 /* state.c, at every head it loads: 0 when head is verified (now or before). */
 int trust_check(evault_repo *repo, const char *head_hex);
-/* state.c: head was just committed by this process on a trusted parent. */
-void trust_made(evault_repo *repo, const char *head_hex);
-/* Writes the trusted head to the trust file if it moved (repo free). */
-void trust_save(evault_repo *repo);
+/* trust_made and trust_save, which only keep the handle's trusted head,
+ * are the handle's own (repo.h). */
 
 #endif

@@ -479,6 +479,25 @@ int text_get(char *out, size_t outlen, const char *text, size_t textlen, const c
 	return EVAULT_ENOTFOUND;
 }
 
+int text_each_line(const char *text, size_t len, text_each_line_fn fn, void *rec, unsigned *seen)
+{
+	if (memchr(text, '\0', len) || (len && text[len - 1] != '\n'))
+		return 1;
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return error_oom();
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	int rc = 0;
+	for (char *p = copy, *nl; rc == 0 && *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		*nl = '\0';
+		rc = fn(rec, p, seen) < 0;
+	}
+	free(copy);
+	return rc;
+}
+
 void evault_failpoint(const char *name)
 {
 	const char *want = getenv("EVAULT_FAILPOINT");

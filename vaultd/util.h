@@ -72,6 +72,15 @@ const uint8_t *reader_string(reader *r, size_t *len);
 
 /* Text lines "key value" (state files): value of the first line with key, or NULL. */
 int text_get(char *out, size_t outlen, const char *text, size_t textlen, const char *key);
+/*
+ * The lines of a record's text, each given to fn without its newline, in a
+ * copy fn may change, with the record being filled and the bits of the
+ * keys seen so far, until fn refuses one (returns < 0). 0: every line
+ * taken; 1: the text holds a NUL, does not end with a newline, or fn
+ * refused a line; EVAULT_ERROR when out of memory.
+ */
+typedef int (*text_each_line_fn)(void *rec, char *line, unsigned *seen);
+int text_each_line(const char *text, size_t len, text_each_line_fn fn, void *rec, unsigned *seen);
 
 /*
  * Crash tests: when EVAULT_FAILPOINT names this point, the process kills

@@ -15,7 +15,6 @@
 
 #include "repo.h"
 #include "state.h"
-#include "trust.h"
 #include "util.h"
 #include "verify.h"
 

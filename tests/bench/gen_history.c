@@ -12,11 +12,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <git2.h>
 #include <sodium.h>
 
 #include "chunk.h"
 #include "evault.h"
+#include "fixture.h"
 #include "layout.h"
 #include "manifest.h"
 #include "mission.h"
@@ -26,8 +26,7 @@
 
 static int die(const char *what)
 {
-	fprintf(stderr, "evault-gen-history: %s: %s\n", what, evault_error_last());
-	return 1;
+	return fixture_die("evault-gen-history", what);
 }
 
 int main(int argc, char **argv)
@@ -40,17 +39,9 @@ int main(int argc, char **argv)
 	long events = atol(argv[4]), nmissions = argc > 5 ? atol(argv[5]) : 100;
 	evault_repo *repo = NULL;
 	evault_identity *id = NULL;
-	evault_buf pass = EVAULT_BUF_INIT;
-	if (evault_global_init() < 0)
-		return die("init");
-	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+	if (fixture_start("evault-gen-history", argv, &repo, &id) != 0)
+		return 1;
 	state_fixture_unsynced();
-	if (file_read_all(&pass, argv[3], 1024) < 0)
-		return die("passphrase");
-	size_t pl = strcspn(pass.ptr, "\r\n");
-	if (evault_repo_open(&repo, argv[1]) < 0 || evault_identity_load(&id, argv[2]) < 0 ||
-	    evault_identity_unlock(id, pass.ptr, pl) < 0 || evault_repo_set_identity(repo, id) < 0)
-		return die("open");
 	char mid[32];
 	for (long m = 0; m < nmissions; m++) {
 		snprintf(mid, sizeof(mid), "M-GEN-%04ld", m);
@@ -115,6 +106,5 @@ int main(int argc, char **argv)
 			class_keys_free(keys[m][c]);
 	evault_repo_free(repo);
 	evault_identity_free(id);
-	evault_buf_dispose(&pass);
 	return 0;
 }

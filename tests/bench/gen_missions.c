@@ -12,16 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <git2.h>
-
 #include "evault.h"
+#include "fixture.h"
 #include "state.h"
-#include "util.h"
 
 static int die(const char *what)
 {
-	fprintf(stderr, "evault-gen-missions: %s: %s\n", what, evault_error_last());
-	return 1;
+	return fixture_die("evault-gen-missions", what);
 }
 
 static int put_text(evault_repo *repo, const char *vpath, const char *text)
@@ -45,17 +42,10 @@ int main(int argc, char **argv)
 	bool close = argc > 5 && strcmp(argv[5], "--close") == 0;
 	evault_repo *repo = NULL;
 	evault_identity *id = NULL;
-	evault_buf pass = EVAULT_BUF_INIT, report = EVAULT_BUF_INIT;
-	if (evault_global_init() < 0)
-		return die("init");
-	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+	evault_buf report = EVAULT_BUF_INIT;
+	if (fixture_start("evault-gen-missions", argv, &repo, &id) != 0)
+		return 1;
 	state_fixture_unsynced();
-	if (file_read_all(&pass, argv[3], 1024) < 0)
-		return die("passphrase");
-	size_t pl = strcspn(pass.ptr, "\r\n");
-	if (evault_repo_open(&repo, argv[1]) < 0 || evault_identity_load(&id, argv[2]) < 0 ||
-	    evault_identity_unlock(id, pass.ptr, pl) < 0 || evault_repo_set_identity(repo, id) < 0)
-		return die("open");
 	for (long i = 0; i < n; i++) {
 		char mid[32], vp[96], text[96];
 		snprintf(mid, sizeof(mid), "M-R-%05ld", i);
@@ -80,6 +70,5 @@ int main(int argc, char **argv)
 	evault_buf_dispose(&report);
 	evault_repo_free(repo);
 	evault_identity_free(id);
-	evault_buf_dispose(&pass);
 	return 0;
 }

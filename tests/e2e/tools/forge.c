@@ -32,19 +32,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <git2.h>
 #include <sodium.h>
 
 #include "evault.h"
 #include "files.h"
+#include "fixture.h"
 #include "identity.h"
 #include "layout.h"
 #include "util.h"
 
 static int die(const char *what)
 {
-	fprintf(stderr, "evault-forge: %s: %s\n", what, evault_error_last());
-	return 1;
+	return fixture_die("evault-forge", what);
 }
 
 static int split(const char *vp, char *mid, evault_class *cls, const char **path)
@@ -93,7 +92,7 @@ static int try_open(evault_repo *repo, evault_identity *id, const char *vp, cons
 	evault_class cls;
 	const char *fid, *what = NULL;
 	evault_buf sealed = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT,
-		   plain = EVAULT_BUF_INIT, obj = EVAULT_BUF_INIT, hp = EVAULT_BUF_INIT;
+		   plain = EVAULT_BUF_INIT, obj = EVAULT_BUF_INIT;
 	secret *key = NULL;
 	class_keys *k = NULL, *hk = NULL;
 	state *st = NULL;
@@ -122,11 +121,9 @@ static int try_open(evault_repo *repo, evault_identity *id, const char *vp, cons
 		goto done;
 	}
 	if (rid) { /* the manifest with a holder's keys */
-		if (file_read_all(&hp, rpass, 1024) < 0 || evault_repo_open(&hr, repo->path) < 0 ||
-		    evault_identity_load(&hid, rid) < 0 ||
-		    evault_identity_unlock(hid, hp.ptr, strcspn(hp.ptr, "\r\n")) < 0 ||
-		    evault_repo_set_identity(hr, hid) < 0 || mission_load(st, mid, &mr) < 0 ||
-		    mission_class_keys(hr, &mr, cls, &hk) < 0 ||
+		const char *step;
+		if (fixture_unlock(&hr, &hid, repo->path, rid, rpass, &step) < 0 ||
+		    mission_load(st, mid, &mr) < 0 || mission_class_keys(hr, &mr, cls, &hk) < 0 ||
 		    blob_open(&plain, hk, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size) < 0) {
 			what = "the holder's keys";
 			goto done;
@@ -175,7 +172,6 @@ done:
 	evault_buf_dispose(&enc);
 	evault_buf_dispose(&plain);
 	evault_buf_dispose(&obj);
-	evault_buf_dispose(&hp);
 	return rc;
 }
 
@@ -188,8 +184,8 @@ int main(int argc, char **argv)
 	}
 	evault_repo *repo = NULL;
 	evault_identity *id = NULL;
-	evault_buf pass = EVAULT_BUF_INIT, bytes = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT,
-		   path = EVAULT_BUF_INIT, objs = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
+	evault_buf bytes = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT,
+		   objs = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
 	state *st = NULL;
 	mission_rec m;
 	class_keys *k = NULL;
@@ -198,21 +194,13 @@ int main(int argc, char **argv)
 	const char *fpath = NULL;
 	evault_class cls = EVAULT_CLASS_WORK;
 	memset(&m, 0, sizeof(m));
-	if (evault_global_init() < 0)
-		return die("init");
-	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
-	if (file_read_all(&pass, argv[3], 1024) < 0)
-		return die("passphrase");
-	if (evault_repo_open(&repo, argv[1]) < 0 || evault_identity_load(&id, argv[2]) < 0 ||
-	    evault_identity_unlock(id, pass.ptr, strcspn(pass.ptr, "\r\n")) < 0 ||
-	    evault_repo_set_identity(repo, id) < 0)
-		return die("open");
+	if (fixture_start("evault-forge", argv, &repo, &id) != 0)
+		return 1;
 	if (strcmp(argv[4], "open") == 0 && (argc == 7 || argc == 9)) {
 		int rc = try_open(repo, id, argv[5], argv[6], argc == 9 ? argv[7] : NULL,
 				  argc == 9 ? argv[8] : NULL);
 		evault_repo_free(repo);
 		evault_identity_free(id);
-		evault_buf_dispose(&pass);
 		return rc;
 	}
 	if (split(argv[5], mid, &cls, &fpath) < 0 || state_begin(&st, repo, true) < 0 ||
@@ -297,7 +285,6 @@ int main(int argc, char **argv)
 	state_end(st);
 	evault_repo_free(repo);
 	evault_identity_free(id);
-	evault_buf_dispose(&pass);
 	evault_buf_dispose(&bytes);
 	evault_buf_dispose(&enc);
 	evault_buf_dispose(&path);
