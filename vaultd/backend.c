@@ -232,11 +232,7 @@ static int local_publish(backend *base, backend_staged **staged, size_t n)
 	if (n == 0)
 		return 0;
 	/* One flush for the whole batch: every byte durable before any name. */
-	int dfd = open(b->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || syncfs(dfd) < 0)
-		rc = error_errno("cannot sync objects", b->objects);
-	if (dfd >= 0)
-		close(dfd);
+	rc = syncfs_path(b->objects, "cannot sync objects");
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		backend_staged *st = staged[i];
 		char dir[4096];

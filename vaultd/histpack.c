@@ -20,7 +20,6 @@
  * leaves at worst an object in two places, or an unnamed temporary pack
  * (pack_git2_*), which the next run deletes.
  */
-#define _GNU_SOURCE /* syncfs */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -119,7 +118,9 @@ static int list_packs(char ***out, size_t *n, const char *packdir, bool dry_run)
 				unlinkat(dirfd(dir), e->d_name, 0);
 			continue;
 		}
-		if (len <= 5 || strcmp(e->d_name + len - 5, ".pack") != 0)
+		/* pack-<hash>.pack: anything else is not a pack gc made or merges */
+		if (len <= 10 || strncmp(e->d_name, "pack-", 5) != 0 ||
+		    strcmp(e->d_name + len - 5, ".pack") != 0)
 			continue;
 		char **v = reallocarray(*out, *n + 1, sizeof(*v));
 		if (!v || !(v[*n] = strndup(e->d_name, len - 5))) {
@@ -172,19 +173,6 @@ static int write_pack(git_packbuilder **pb, const char **name, git_repository *g
 	return 0;
 }
 
-static int sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || syncfs(fd) < 0) {
-		int rc = error_errno("cannot sync the history", path);
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	close(fd);
-	return 0;
-}
-
 int histpack_run(evault_repo *repo, bool dry_run, histpack_result *out)
 {
 	git_repository *git = state_db_git(repo->db);
@@ -203,7 +191,7 @@ int histpack_run(evault_repo *repo, bool dry_run, histpack_result *out)
 	    (rc = list_packs(&packs, &npacks, packdir.ptr, dry_run)) < 0)
 		goto done;
 	out->loose = loose.n;
-	out->packs_before = out->packs_after = npacks;
+	out->packs_after = npacks;
 	if (loose.n == 0)
 		goto done;
 	bool whole = npacks + 1 > PACKS_MAX;
@@ -227,9 +215,8 @@ int histpack_run(evault_repo *repo, bool dry_run, histpack_result *out)
 	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, wlimit);
 	if (rc < 0)
 		goto done;
-	out->packed = git_packbuilder_object_count(pb);
 	/* the pack durable before any other copy of its objects goes */
-	if ((rc = sync_dir(packdir.ptr)) < 0)
+	if ((rc = syncfs_path(packdir.ptr, "cannot sync the history")) < 0)
 		goto done;
 	char hex[GIT_OID_HEXSZ + 1];
 	for (size_t i = 0; i < loose.n; i++) {
@@ -263,7 +250,7 @@ int histpack_run(evault_repo *repo, bool dry_run, histpack_result *out)
 			}
 		}
 	}
-	rc = sync_dir(packdir.ptr);
+	rc = syncfs_path(packdir.ptr, "cannot sync the history");
 done:
 	git_packbuilder_free(pb);
 	for (size_t i = 0; i < npacks; i++)

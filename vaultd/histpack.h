@@ -12,8 +12,6 @@
 
 typedef struct histpack_result {
 	size_t loose;        /* loose objects found (packed unless a dry run) */
-	size_t packed;       /* objects written to the new pack */
-	size_t packs_before; /* packs before the run */
 	size_t packs_after;  /* packs after it (a dry run: would be) */
 } histpack_result;
 

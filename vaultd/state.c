@@ -9,7 +9,6 @@
  *     gpg.format=ssh.
  *  3. The sequence number of a commit is its parent's plus one (root: 0).
  */
-#define _GNU_SOURCE /* syncfs (Linux): one flush for a commit's objects */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -427,17 +426,7 @@ void state_fixture_unsynced(void)
 /* Makes everything written to the repository's file system durable. */
 static int sync_repo(evault_repo *repo)
 {
-	if (unsynced)
-		return 0;
-	int fd = open(repo->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || syncfs(fd) < 0) {
-		int rc = error_errno("cannot sync the repository", repo->path);
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	close(fd);
-	return 0;
+	return unsynced ? 0 : syncfs_path(repo->path, "cannot sync the repository");
 }
 
 int state_commit(state *st, const state_event *ev)

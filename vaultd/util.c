@@ -4,7 +4,7 @@
  * file (write to a temporary name in the same directory, fsync, rename,
  * fsync the directory).
  */
-#define _XOPEN_SOURCE 700 /* nftw */
+#define _GNU_SOURCE /* nftw; syncfs (Linux) */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -228,6 +228,15 @@ int fsync_dir(const char *dir)
 	if (fsync(fd) < 0 && errno != EINVAL)
 		rc = error_errno("cannot sync directory", dir);
 	close(fd);
+	return rc;
+}
+
+int syncfs_path(const char *path, const char *what)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd < 0 || syncfs(fd) < 0 ? error_errno(what, path) : 0;
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

@@ -33,6 +33,9 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* Creates path with O_EXCL|O_NOFOLLOW, writes, fsyncs, fsyncs the dir. */
 int file_write_new(const char *path, const void *data, size_t len, mode_t mode);
 int fsync_dir(const char *dir);
+/* One flush of the whole file system holding directory path (syncfs):
+ * many files made durable at once; what: the error's words. */
+int syncfs_path(const char *path, const char *what);
 int fsync_parent(const char *path);
 /* Overwrites a small file with zeros, fsyncs, unlinks, fsyncs the dir. */
 int file_shred(const char *path);

@@ -9,7 +9,7 @@ standard_vault
 GEN=${EVAULT_GEN:-$(dirname "$EVAULT_BIN")/evault-gen-history}
 OBJ=$T/vault/audit.git/objects
 loose() { find "$OBJ" -path "$OBJ/pack" -prune -o -path "$OBJ/info" -prune -o -type f -print | wc -l; }
-packs() { find "$OBJ/pack" -name '*.pack' 2>/dev/null | wc -l; }
+packs() { find "$OBJ/pack" -name 'pack-*.pack' 2>/dev/null | wc -l; }
 
 for i in 1 2 3 4 5; do echo "report $i" >"$T/r$i.txt"; done
 for i in 1 2 3; do as bob put "$T/r$i.txt" M-1/dossier/ >/dev/null; done
@@ -33,6 +33,8 @@ expect 0 "gc with nothing loose" "$EVAULT_BIN" gc
 check "... packs nothing, keeps 2 packs" grep -q "history: 0 loose objects packed, 2 packs$" "$T/out"
 
 # Packs do not pile up: the run that would make a ninth merges all into one.
+# (A stray file named like a pack is no pack of gc's: left as it is.)
+echo stray >"$OBJ/pack/x.pack"
 most=0
 for i in $(seq 1 8); do
 	as alice mission create "M-P$i" --client "Client P$i" --site Lyon --member bob >/dev/null
@@ -42,6 +44,8 @@ for i in $(seq 1 8); do
 done
 check "never more than 8 packs (at most $most)" test "$most" -le 8
 check "... the run that would make a ninth merged them ($(packs) now)" test "$(packs)" -lt 8
+check "... leaving a stray file named like a pack alone" test "$(cat "$OBJ/pack/x.pack")" = stray
+rm -f "$OBJ/pack/x.pack"
 expect 0 "the merged history verifies" "$EVAULT_BIN" audit verify
 expect 0 "... and stock git finds it whole" git -C "$T/vault/audit.git" fsck --strict --no-dangling
 
