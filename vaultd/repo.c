@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -68,6 +69,10 @@ static int open_parts(evault_repo *repo)
 	    (rc = backend_local_open(&repo->objects, repo->path)) < 0 ||
 	    (rc = keystore_local_open(&repo->keys, repo->path)) < 0)
 		goto done;
+	p.size = 0;
+	if ((rc = evault_buf_printf(&p, "%s/remote", repo->path)) < 0)
+		goto done;
+	repo->replica = access(p.ptr, F_OK) == 0;
 done:
 	evault_buf_dispose(&p);
 	return rc;

@@ -23,6 +23,9 @@ struct evault_repo {
 	evault_role role;
 	bool have_actor;
 	size_t nworkers;
+	/* a laptop replica of an office vault (REPO/remote exists, docs/deploy.md):
+	 * its history lacks the trees of missions its user holds no key for */
+	bool replica;
 	/* the last head verified by this identity (trust.h): */
 	char *trust_file;  /* NULL: heads are not checked */
 	char trusted[41];  /* "" before the first verification */
