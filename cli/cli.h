@@ -76,6 +76,10 @@ void cli_identity_dir(const char *path);
 #define CLI_GETOPT_RESET() (optind = 0)
 
 int cmd_init(cli *c, int argc, char **argv);
+int cmd_serve(cli *c, int argc, char **argv);
+int cmd_clone(cli *c, int argc, char **argv);
+int cmd_sync(cli *c, int argc, char **argv);
+int cmd_status(cli *c, int argc, char **argv);
 int cmd_identity(cli *c, int argc, char **argv);
 int cmd_user(cli *c, int argc, char **argv);
 int cmd_mission(cli *c, int argc, char **argv);

@@ -50,6 +50,13 @@ static const cli_command commands[] = {
      "expire dossiers past retention, collect garbage, scrub (admin; exit 0 good, 1 needs "
      "a person, 2 could not run)"},
     {"gc", cmd_gc, "gc [--dry-run]", "delete objects no live file names (keyless)"},
+    {"clone", cmd_clone, "clone ssh://[USER@]HOST[:PORT]/PATH DIR [--ssh CMD]",
+     "make a replica of your missions from the office vault"},
+    {"sync", cmd_sync, "sync [--dry-run] [--offline MID] [--ssh CMD]",
+     "send what this replica recorded, receive what changed at the office"},
+    {"status", cmd_status, "status", "a replica: its office, last sync, what waits to go up"},
+    {"serve", cmd_serve, "serve -R REPO [--timeout SECONDS] [--log FILE]",
+     "the office's side of sync, run by sshd as a forced command"},
     {"fsck", cmd_fsck, "fsck [--full]",
      "check the store against the state, keyless (exit 0 clean, 1 problems, 2 could not run)"},
 };

@@ -31,7 +31,8 @@ LAYERS='
 4 rules       content
 5 operations  init file import log close maint missionops userops
 6 verifier    verify verify_walk verify_rules verify_files verify_missions verify_close verify_state checkpoint trust bundle show gitcache packscan
-7 front-ends  cli fusefs
+7 remote      proto histxfer serve sync
+8 front-ends  cli fusefs
 '
 # Headers named otherwise than their module.
 ALIASES='files:file'

@@ -1,0 +1,75 @@
+/*
+ * Moving history between the office and a replica (docs/protocol.md): the
+ * git objects of a range of commits, cut to the missions a user holds; a
+ * quarantine where received objects wait until the chain they form is
+ * verified; the move of a ref once it is. The only remote module that
+ * includes git2.h.
+ */
+#ifndef EVAULT_HISTXFER_H
+#define EVAULT_HISTXFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evault/audit.h"
+#include "evault/common.h"
+
+typedef struct evault_repo evault_repo;
+
+/* Git object types on the wire (git's own numbers). */
+enum { HISTX_COMMIT = 1, HISTX_TREE = 2, HISTX_BLOB = 3 };
+
+typedef bool (*histx_mission_fn)(void *payload, const char *mid);
+typedef int (*histx_emit_fn)(void *payload, int type, const void *data, size_t len);
+
+/*
+ * The objects a peer that has `have` (NULL: nothing) lacks to hold `head`:
+ * each commit after have, and the trees and blobs it changed, except under
+ * missions/<mid> when !held(mid); and for the commits up to have, the
+ * subtrees of the missions newly(mid) says the peer is about to hold for
+ * the first time. Newest first. head must descend from have.
+ */
+int histx_export(evault_repo *repo, const char *head_hex, const char *have_hex,
+		 histx_mission_fn held, histx_mission_fn newly, void *mpayload, histx_emit_fn emit,
+		 void *epayload);
+
+/* The head commit of the history (hex), "" when it has none. */
+int histx_ref(evault_repo *repo, const char *ref, char out[41]);
+
+/* A quarantine: REPO/tmp/incoming-*.git, reading through to audit.git. */
+typedef struct histx_q histx_q;
+int histx_q_open(histx_q **out, evault_repo *repo);
+/* Writes one object; its id (hex) in id_hex. Bounded by the caller. */
+int histx_q_write(histx_q *q, int type, const void *data, size_t len, char id_hex[41]);
+/* Is commit id_hex (in the quarantine or the repository) a commit? */
+bool histx_q_is_commit(histx_q *q, const char *id_hex);
+/*
+ * audit verify's rules over the commits after since (NULL: from the root)
+ * up to head, as the quarantine holds them; partial: the history of a
+ * replica (missions not held are checked for scope only).
+ */
+int histx_q_verify(histx_q *q, const char *head_hex, const char *since_hex, const char *vault_hex,
+		   bool partial, evault_verify_result *res);
+/* The blob at path in commit id_hex's state, from the quarantine. */
+int histx_q_read(histx_q *q, const char *id_hex, const char *path, evault_buf *out);
+/* Object ids (32 bytes) named by .objs files the commits after since (NULL:
+ * the root) up to head added, each given to cb once per commit. */
+typedef int (*histx_object_fn)(void *payload, const uint8_t id[32]);
+int histx_q_new_objects(histx_q *q, const char *head_hex, const char *since_hex,
+			histx_object_fn cb, void *payload);
+/* 0 when every commit after since up to head is an event of user (its
+ * Evault-Actor); 1 (with the error set) when one is not. */
+int histx_q_only_actor(histx_q *q, const char *head_hex, const char *since_hex, const char *user);
+/* Moves the quarantine's objects into audit.git and makes them durable. */
+int histx_q_adopt(histx_q *q);
+void histx_q_free(histx_q *q);
+
+/*
+ * Moves ref from old_hex ("" or NULL: must not exist) to new_hex by
+ * compare-and-swap, with a reflog entry; durable when it returns.
+ * EVAULT_ELOCKED when the ref was not at old_hex.
+ */
+int histx_move_ref(evault_repo *repo, const char *ref, const char *old_hex, const char *new_hex,
+		   const char *why);
+
+#endif

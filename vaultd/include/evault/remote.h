@@ -1,0 +1,76 @@
+/*
+ * The office and the laptops (docs/deploy.md, docs/protocol.md): the
+ * office vault answers `evault serve` over OpenSSH; a laptop holds a
+ * replica of its user's missions, works on it offline and syncs.
+ */
+#ifndef EVAULT_REMOTE_H
+#define EVAULT_REMOTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evault/repo.h"
+
+typedef struct evault_serve_opts {
+	unsigned version;
+	int in, out;          /* the connection (stdin, stdout under sshd) */
+	int timeout_s;        /* silence that ends a session (0: default, 120 s) */
+	const char *log_path; /* NULL: REPO/serve.log */
+} evault_serve_opts;
+#define EVAULT_SERVE_OPTS_VERSION 1
+
+/*
+ * One session with one replica: who it is (a challenge signed with its
+ * identity), then its requests, until it says goodbye or breaks the
+ * protocol. Returns 0 for a session that ended well; anything else was
+ * logged and the vault left as it was.
+ */
+int evault_serve(evault_repo *repo, const evault_serve_opts *opts);
+
+typedef struct evault_sync_opts {
+	unsigned version;
+	const char *ssh;       /* the ssh command (NULL: $EVAULT_SSH, else "ssh") */
+	bool dry_run;          /* say what would move, move nothing */
+	const char *offline;   /* a mission whose every object to fetch now, or NULL */
+	bool objects_on_demand; /* clone: fetch no objects (the mount asks for them) */
+	int timeout_s;
+} evault_sync_opts;
+#define EVAULT_SYNC_OPTS_VERSION 1
+
+typedef struct evault_sync_result {
+	uint64_t events_pulled, events_pushed;
+	uint64_t objects_received, objects_sent, objects_missing;
+	uint64_t bytes_received, bytes_sent; /* on the wire */
+	uint64_t keys;                       /* key copies received */
+	size_t missions;                     /* missions held here */
+	char head[41];                       /* the office's head after the sync */
+	uint64_t seq;
+	char refused[512]; /* a push the office refused: its reason ("" none) */
+} evault_sync_result;
+
+/*
+ * Makes a replica at path (absent or empty) of the vault at url
+ * (ssh://[user@]host[:port]/path) for the user whose identity id is: the
+ * history cut to that user's missions, verified; their key copies; their
+ * missions' objects. trust_dir: where this identity keeps verified heads.
+ */
+int evault_clone(const char *url, const char *path, evault_identity *id, const char *trust_dir,
+		 const evault_sync_opts *opts, evault_sync_result *res);
+
+/* Pushes what this replica recorded and pulls what changed at the office. */
+int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_result *res);
+
+typedef struct evault_replica_status {
+	char url[1024];
+	char user[64];
+	int64_t last_sync; /* 0: never */
+	char office_head[41]; /* as of the last sync */
+	uint64_t events_waiting; /* recorded here, not yet at the office */
+	uint64_t objects_waiting, bytes_waiting; /* named by those events */
+	size_t missions;
+} evault_replica_status;
+
+/* EVAULT_EINVAL when repo is not a replica. */
+int evault_replica_status_get(evault_repo *repo, evault_replica_status *st);
+
+#endif

@@ -1,0 +1,1007 @@
+/*
+ * The replica's side (evault/remote.h, docs/protocol.md, docs/deploy.md):
+ * clone, sync, status. The office is reached through the system's ssh
+ * client; what it sends is hostile until verified: history objects wait in
+ * a quarantine until the chain they form passes audit verify's rules,
+ * objects are checked against their names, key copies are only ever this
+ * user's own (sealed to their key: the office cannot make one up that
+ * opens).
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "chunk.h"
+#include "evault/remote.h"
+#include "histxfer.h"
+#include "identity.h"
+#include "layout.h"
+#include "proto.h"
+#include "repo.h"
+#include "state.h"
+#include "sync.h"
+#include "user.h"
+#include "util.h"
+
+#define OFFICE_REF "refs/evault/office"
+#define REMOTE_FILE "remote"
+#define REMOTE_MAGIC "evault-remote 1\n"
+#define SYNC_STATE_FILE "sync-state"
+/* History objects one fetch may bring. */
+#define FETCH_OBJECTS_MAX (UINT64_C(64) << 20)
+/* Object ids asked for per WANT, and WANTs in flight. */
+#define WANT_BATCH 256u
+#define WANTS_IN_FLIGHT 4u
+#define STAGE_BATCH 64
+
+int sync_auth_message(evault_buf *out, const char *vault_hex, const uint8_t nonce[32],
+		      const uint8_t pk[32])
+{
+	char n[65], fp[SSH_FINGERPRINT_LEN];
+	hex_encode(n, nonce, 32);
+	sshkey_fingerprint(fp, pk);
+	out->size = 0;
+	return evault_buf_printf(out, "evault-session %d\nvault %s\nnonce %s\nkey %s\n",
+				 PROTO_VERSION, vault_hex, n, fp);
+}
+
+/* ---- the connection ---- */
+
+typedef struct conn {
+	pid_t pid;
+	int in, out;
+	proto p;
+	bool open;
+	char vault_hex[33];
+	uint8_t nonce[32];
+	char user[EVAULT_USER_MAX + 1];
+	char role[32];
+	char head[41];
+	uint64_t seq;
+} conn;
+
+typedef struct url_parts {
+	char host[512]; /* [user@]host */
+	char port[8];
+	char path[1024];
+} url_parts;
+
+static int url_parse(url_parts *u, const char *url)
+{
+	memset(u, 0, sizeof(*u));
+	const char *p = url;
+	if (strncmp(p, "ssh://", 6) != 0)
+		return evault_error_set(EVAULT_EINVAL,
+					"%.200s: not an office address (ssh://[user@]host[:port]/path)",
+					url);
+	p += 6;
+	const char *slash = strchr(p, '/');
+	if (!slash || slash == p || strlen(slash) >= sizeof(u->path) ||
+	    (size_t)(slash - p) >= sizeof(u->host))
+		return evault_error_set(EVAULT_EINVAL, "%.200s: no host or path", url);
+	snprintf(u->host, sizeof(u->host), "%.*s", (int)(slash - p), p);
+	snprintf(u->path, sizeof(u->path), "%s", slash);
+	char *colon = strrchr(u->host, ':');
+	if (colon && !strchr(colon, ']')) {
+		*colon = '\0';
+		snprintf(u->port, sizeof(u->port), "%.7s", colon + 1);
+		char *end;
+		long n = strtol(u->port, &end, 10);
+		if (*end || n < 1 || n > 65535)
+			return evault_error_set(EVAULT_EINVAL, "%.200s: not a port number", url);
+	}
+	/* the host and path go to ssh and a remote shell: nothing they could read as more */
+	for (const char *c = u->host; *c; c++)
+		if (!(*c == '.' || *c == '-' || *c == '_' || *c == '@' || *c == '[' || *c == ']' ||
+		      *c == ':' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+		      (*c >= 'A' && *c <= 'Z')) ||
+		    u->host[0] == '-')
+			return evault_error_set(EVAULT_EINVAL, "%.200s: not a host name", url);
+	for (const char *c = u->path; *c; c++)
+		if (*c == '\'' || (unsigned char)*c < 0x20)
+			return evault_error_set(EVAULT_EINVAL, "%.200s: not a usable path", url);
+	return 0;
+}
+
+static int conn_fail(conn *c, int code, const char *what)
+{
+	return evault_error_set(code, "%s: %s", what, evault_error_last());
+	(void)c;
+}
+
+/* Starts ssh: sh -c '<ssh> "$@"' ssh [-p PORT] HOST "evault serve -R 'PATH'". */
+static int conn_spawn(conn *c, const url_parts *u, const char *ssh)
+{
+	int to[2] = {-1, -1}, from[2] = {-1, -1};
+	evault_buf cmd = EVAULT_BUF_INIT, remote = EVAULT_BUF_INIT;
+	int rc = 0;
+	if (!ssh || !*ssh)
+		ssh = getenv("EVAULT_SSH");
+	if (!ssh || !*ssh)
+		ssh = "ssh";
+	if (evault_buf_printf(&cmd, "%s \"$@\"", ssh) < 0 ||
+	    evault_buf_printf(&remote, "evault serve -R '%s'", u->path) < 0) {
+		rc = error_oom();
+		goto done;
+	}
+	if (pipe2(to, O_CLOEXEC) < 0 || pipe2(from, O_CLOEXEC) < 0) {
+		rc = error_errno("cannot start ssh", NULL);
+		goto done;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		rc = error_errno("cannot start ssh", NULL);
+		goto done;
+	}
+	if (pid == 0) {
+		if (dup2(to[0], 0) < 0 || dup2(from[1], 1) < 0)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		if (u->port[0])
+			execl("/bin/sh", "sh", "-c", cmd.ptr, "ssh", "-p", u->port, u->host,
+			      remote.ptr, (char *)NULL);
+		else
+			execl("/bin/sh", "sh", "-c", cmd.ptr, "ssh", u->host, remote.ptr,
+			      (char *)NULL);
+		_exit(127);
+	}
+	c->pid = pid;
+	close(to[0]);
+	close(from[1]);
+	to[0] = from[1] = -1;
+	c->out = to[1];
+	c->in = from[0];
+	to[1] = from[0] = -1;
+done:
+	for (int i = 0; i < 2; i++) {
+		if (to[i] >= 0)
+			close(to[i]);
+		if (from[i] >= 0)
+			close(from[i]);
+	}
+	evault_buf_dispose(&cmd);
+	evault_buf_dispose(&remote);
+	return rc;
+}
+
+static void conn_close(conn *c, bool bye)
+{
+	if (c->open && bye) {
+		(void)proto_send(&c->p, MSG_BYE, NULL, 0);
+		(void)proto_flush(&c->p);
+	}
+	if (c->open)
+		proto_dispose(&c->p);
+	c->open = false;
+	if (c->out >= 0)
+		close(c->out);
+	if (c->in >= 0)
+		close(c->in);
+	c->in = c->out = -1;
+	if (c->pid > 0) {
+		/* ssh ends when its input closes; a stuck one is not waited for long */
+		for (int i = 0; i < 50; i++) {
+			if (waitpid(c->pid, NULL, WNOHANG) == c->pid) {
+				c->pid = 0;
+				return;
+			}
+			struct timespec ts = {0, 100 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+		kill(c->pid, SIGTERM);
+		waitpid(c->pid, NULL, 0);
+		c->pid = 0;
+	}
+}
+
+/* The next frame from the office; an ERROR becomes this side's error. */
+static int conn_read(conn *c, uint8_t *type, reader *r, size_t max)
+{
+	int rc = proto_read(&c->p, type, r, max);
+	if (rc == 1)
+		return evault_error_set(EVAULT_ERROR,
+					"the office closed the connection (see ssh's message above)");
+	if (rc < 0)
+		return rc;
+	if (*type == MSG_ERROR) {
+		uint32_t code = reader_u32(r);
+		size_t n;
+		const uint8_t *m = reader_string(r, &n);
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%.*s", m ? (int)(n < 500 ? n : 500) : 0,
+			 m ? (const char *)m : "");
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
+		int e = code > 0 && code < 64 ? -(int)code : EVAULT_ERROR;
+		return evault_error_set(e, "the office: %s", msg);
+	}
+	return 0;
+}
+
+static int unexpected(uint8_t type, const char *want)
+{
+	return evault_error_set(EVAULT_ECORRUPT, "the office sent message 0x%02x where %s was due",
+				type, want);
+}
+
+/* Connects and proves who this identity is. */
+static int conn_open(conn *c, const char *url, const evault_sync_opts *opts,
+		     const evault_identity *id, const char *expect_vault)
+{
+	url_parts u;
+	uint8_t type;
+	reader r;
+	int rc;
+	memset(c, 0, sizeof(*c));
+	c->in = c->out = -1;
+	if ((rc = url_parse(&u, url)) < 0 || (rc = conn_spawn(c, &u, opts ? opts->ssh : NULL)) < 0)
+		return rc;
+	if ((rc = proto_init(&c->p, c->in, c->out, opts ? opts->timeout_s : 0)) < 0)
+		return rc;
+	c->open = true;
+	evault_buf *b = proto_begin(&c->p, MSG_HELLO);
+	if (evault_buf_put(b, PROTO_MAGIC, strlen(PROTO_MAGIC)) < 0 ||
+	    buf_put_u32(b, PROTO_VERSION) < 0 || (rc = proto_end(&c->p)) < 0)
+		return rc < 0 ? rc : error_oom();
+	if ((rc = conn_read(c, &type, &r, 4096)) < 0)
+		return conn_fail(c, rc, "cannot reach the office");
+	uint32_t version = reader_u32(&r);
+	const uint8_t *vid = reader_bytes(&r, 16), *nonce = reader_bytes(&r, 32);
+	if (type != MSG_CHALLENGE || !vid || !nonce || r.left)
+		return unexpected(type, "its challenge");
+	if (version != PROTO_VERSION)
+		return evault_error_set(EVAULT_EFORMAT, "the office speaks protocol %u, not %d",
+					version, PROTO_VERSION);
+	hex_encode(c->vault_hex, vid, 16);
+	memcpy(c->nonce, nonce, 32);
+	if (expect_vault && strcmp(expect_vault, c->vault_hex) != 0)
+		return evault_error_set(EVAULT_ECORRUPT,
+					"the office at %s holds vault %s, this replica is of %s",
+					url, c->vault_hex, expect_vault);
+	evault_buf msg = EVAULT_BUF_INIT, sig = EVAULT_BUF_INIT;
+	const uint8_t *pk = identity_public_key(id);
+	if ((rc = sync_auth_message(&msg, c->vault_hex, c->nonce, pk)) == 0 &&
+	    (rc = identity_sign(&sig, id, SYNC_AUTH_NAMESPACE, msg.ptr, msg.size)) == 0) {
+		b = proto_begin(&c->p, MSG_AUTH);
+		rc = evault_buf_put(b, pk, SSH_ED25519_PK_LEN) < 0 ||
+			     buf_put_string(b, sig.ptr, sig.size) < 0
+			 ? error_oom()
+			 : proto_end(&c->p);
+	}
+	evault_buf_dispose(&msg);
+	evault_buf_dispose(&sig);
+	if (rc < 0)
+		return rc;
+	if ((rc = conn_read(c, &type, &r, 4096)) < 0)
+		return rc;
+	const uint8_t *head;
+	if (type != MSG_WELCOME || reader_cstring(&r, c->user, sizeof(c->user)) < 0 ||
+	    reader_cstring(&r, c->role, sizeof(c->role)) < 0 || !(head = reader_bytes(&r, 20)) ||
+	    (c->seq = reader_u64(&r), r.bad) || r.left || !user_name_valid(c->user))
+		return unexpected(type, "its welcome");
+	bool zero = true;
+	for (int i = 0; i < 20; i++)
+		zero = zero && !head[i];
+	c->head[0] = '\0';
+	if (!zero)
+		hex_encode(c->head, head, 20);
+	return 0;
+}
+
+/* ---- history ---- */
+
+typedef struct held_list {
+	char (*mid)[EVAULT_MID_MAX + 1];
+	size_t n, cap;
+} held_list;
+
+static int held_list_cb(const char *name, bool is_dir, void *payload)
+{
+	held_list *h = payload;
+	if (!is_dir || !mission_id_valid(name))
+		return 0;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		void *m = realloc(h->mid, cap * sizeof(*h->mid));
+		if (!m)
+			return error_oom();
+		h->mid = m;
+		h->cap = cap;
+	}
+	snprintf(h->mid[h->n++], sizeof(h->mid[0]), "%s", name);
+	return 0;
+}
+
+/* The missions this replica holds (their trees are here). */
+static int held_missions(evault_repo *repo, held_list *h)
+{
+	state *st = NULL;
+	int rc = state_begin(&st, repo, false);
+	if (rc == 0)
+		rc = state_list(st, "missions", held_list_cb, h);
+	state_end(st);
+	return rc;
+}
+
+typedef struct fetched {
+	histx_q *q;
+	char head[41];
+	uint64_t seq, objects;
+	bool older;
+} fetched;
+
+/* FETCH: the office's history after have, into a quarantine. */
+static int fetch(conn *c, evault_repo *repo, const char *have, const held_list *h, fetched *f)
+{
+	uint8_t type, hv[20] = {0};
+	reader r;
+	int rc;
+	memset(f, 0, sizeof(*f));
+	if (have && *have)
+		hex_decode(hv, sizeof(hv), have, 40);
+	evault_buf *b = proto_begin(&c->p, MSG_FETCH);
+	if (evault_buf_put(b, hv, 20) < 0 || buf_put_u32(b, h ? (uint32_t)h->n : 0) < 0)
+		return error_oom();
+	for (size_t i = 0; h && i < h->n; i++)
+		if (buf_put_string(b, h->mid[i], strlen(h->mid[i])) < 0)
+			return error_oom();
+	if ((rc = proto_end(&c->p)) < 0 || (rc = histx_q_open(&f->q, repo)) < 0)
+		return rc;
+	uint64_t n = 0;
+	for (;;) {
+		if ((rc = conn_read(c, &type, &r, PROTO_GITOBJ_MAX + 1)) < 0)
+			return rc;
+		if (type == MSG_FETCH_END)
+			break;
+		uint8_t t = reader_u8(&r);
+		char id[41];
+		if (type != MSG_GITOBJ || r.bad)
+			return unexpected(type, "history");
+		if (++n > FETCH_OBJECTS_MAX)
+			return evault_error_set(EVAULT_ECORRUPT,
+						"the office sends more history than any vault holds");
+		if ((rc = histx_q_write(f->q, t, r.p, r.left, id)) < 0)
+			return rc;
+	}
+	const uint8_t *hd = reader_bytes(&r, 20);
+	f->seq = reader_u64(&r);
+	f->objects = reader_u64(&r);
+	f->older = reader_u8(&r) != 0;
+	if (!hd || r.bad || r.left || f->objects != n)
+		return unexpected(type, "the end of the history");
+	hex_encode(f->head, hd, 20);
+	return 0;
+}
+
+/* The fetched history, verified; then adopted. */
+static int fetch_verify_adopt(fetched *f, const char *have, const char *vault_hex,
+			      evault_sync_result *res)
+{
+	evault_verify_result vr;
+	int rc;
+	if (have && *have && strcmp(f->head, have) == 0 && !f->objects)
+		return 0;
+	if (!histx_q_is_commit(f->q, f->head))
+		return evault_error_set(EVAULT_ECORRUPT,
+					"the office's head %.12s is not in the history it sent",
+					f->head);
+	rc = histx_q_verify(f->q, f->head, f->older ? NULL : have, vault_hex, true, &vr);
+	if (rc < 0)
+		return rc;
+	if (!vr.ok)
+		return evault_error_set(EVAULT_ECORRUPT,
+					"the office's history does not verify, nothing changed here: "
+					"commit %.12s: %s",
+					vr.bad_commit[0] ? vr.bad_commit : f->head, vr.reason);
+	if (res && !(f->older))
+		res->events_pulled = vr.events;
+	return histx_q_adopt(f->q);
+}
+
+/* ---- key copies ---- */
+
+static int fetch_keys(conn *c, evault_repo *repo, evault_sync_result *res)
+{
+	uint8_t type;
+	reader r;
+	int rc;
+	if ((rc = proto_send(&c->p, MSG_KEYS, NULL, 0)) < 0)
+		return rc;
+	for (;;) {
+		if ((rc = conn_read(c, &type, &r, 65536)) < 0)
+			return rc;
+		if (type == MSG_END && !r.left)
+			return 0;
+		char mid[EVAULT_MID_MAX + 1];
+		size_t n;
+		const uint8_t *k;
+		uint8_t cls;
+		if (type != MSG_KEY || reader_cstring(&r, mid, sizeof(mid)) < 0 ||
+		    !mission_id_valid(mid) || (cls = reader_u8(&r), r.bad) ||
+		    cls >= EVAULT_CLASS_COUNT || !(k = reader_string(&r, &n)) || r.left || !n ||
+		    n > 16384)
+			return unexpected(type, "a key copy");
+		if ((rc = repo->keys->ops->put(repo->keys, mid, (evault_class)cls, repo->actor, k,
+					       n)) < 0)
+			return rc;
+		res->keys++;
+	}
+}
+
+/* ---- objects ---- */
+
+typedef struct idlist {
+	uint8_t (*id)[32];
+	size_t n, cap;
+} idlist;
+
+static int idlist_add(idlist *l, const uint8_t id[32])
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		void *m = realloc(l->id, cap * 32);
+		if (!m)
+			return error_oom();
+		l->id = m;
+		l->cap = cap;
+	}
+	memcpy(l->id[l->n++], id, 32);
+	return 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* Sorted, each id once. */
+static void idlist_unique(idlist *l)
+{
+	if (l->n < 2)
+		return;
+	qsort(l->id, l->n, 32, id_cmp);
+	size_t k = 1;
+	for (size_t i = 1; i < l->n; i++)
+		if (memcmp(l->id[i], l->id[k - 1], 32) != 0)
+			memcpy(l->id[k++], l->id[i], 32);
+	l->n = k;
+}
+
+typedef struct want_scan {
+	evault_repo *repo;
+	idlist want;
+} want_scan;
+
+static int want_cb(const uint8_t id[32], void *payload)
+{
+	want_scan *w = payload;
+	int e = w->repo->objects->ops->exists(w->repo->objects, id);
+	if (e < 0)
+		return e;
+	return e ? 0 : idlist_add(&w->want, id);
+}
+
+/* The objects of the held missions' classes whose keys are here, not here yet. */
+static int objects_wanted(evault_repo *repo, const char *only, idlist *out)
+{
+	want_scan w = {.repo = repo};
+	held_list h = {0};
+	state *st = NULL;
+	evault_buf k = EVAULT_BUF_INIT;
+	int rc = held_missions(repo, &h);
+	if (rc == 0)
+		rc = state_begin(&st, repo, false);
+	for (size_t i = 0; rc == 0 && i < h.n; i++) {
+		if (only && strcmp(only, h.mid[i]) != 0)
+			continue;
+		for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++) {
+			k.size = 0;
+			int g = repo->keys->ops->get(repo->keys, h.mid[i], (evault_class)c,
+						     repo->actor, &k);
+			if (g == EVAULT_ENOTFOUND) {
+				evault_error_clear();
+				continue;
+			}
+			if ((rc = g) == 0)
+				rc = layout_each_object(st, h.mid[i], (evault_class)c, want_cb, &w);
+		}
+	}
+	state_end(st);
+	sodium_memzero(k.ptr, k.size);
+	evault_buf_dispose(&k);
+	free(h.mid);
+	idlist_unique(&w.want);
+	*out = w.want;
+	return rc;
+}
+
+static int publish_local(evault_repo *repo, backend_staged **staged, size_t *n)
+{
+	if (!*n)
+		return 0;
+	int rc = repo->objects->ops->publish(repo->objects, staged, *n);
+	*n = 0;
+	return rc;
+}
+
+/* WANT in batches, a few in flight; every object checked against its name. */
+static int fetch_objects(conn *c, evault_repo *repo, const idlist *want, evault_sync_result *res)
+{
+	backend_staged *staged[STAGE_BATCH];
+	size_t nstaged = 0, sent = 0, got = 0;
+	int rc = 0;
+	while (rc == 0 && got < want->n) {
+		while (sent < want->n && sent - got < (size_t)WANT_BATCH * WANTS_IN_FLIGHT) {
+			size_t k = want->n - sent < WANT_BATCH ? want->n - sent : WANT_BATCH;
+			evault_buf *b = proto_begin(&c->p, MSG_WANT);
+			if (buf_put_u32(b, (uint32_t)k) < 0 || evault_buf_put(b, want->id[sent], k * 32) < 0)
+				return error_oom();
+			if ((rc = proto_end(&c->p)) < 0)
+				return rc;
+			sent += k;
+		}
+		uint8_t type;
+		reader r;
+		if ((rc = conn_read(c, &type, &r, 0)) < 0)
+			break;
+		const uint8_t *id = reader_bytes(&r, 32);
+		if ((type != MSG_OBJ && type != MSG_MISSING) || !id ||
+		    memcmp(id, want->id[got], 32) != 0 || (type == MSG_MISSING && r.left)) {
+			rc = unexpected(type, "an object asked for");
+			break;
+		}
+		got++;
+		if (type == MSG_MISSING) {
+			res->objects_missing++;
+			continue;
+		}
+		uint8_t h[32];
+		size_t len = r.left;
+		const uint8_t *data = reader_bytes(&r, len);
+		if (object_hash(h, data, len) < 0 || sodium_memcmp(h, id, 32) != 0) {
+			char hex[OBJECT_HEX_LEN + 1];
+			object_id_hex(hex, id);
+			rc = evault_error_set(EVAULT_ECORRUPT,
+					      "object %s from the office does not match its name", hex);
+			break;
+		}
+		backend_staged *s = NULL;
+		if ((rc = repo->objects->ops->stage(repo->objects, id, (void *)data, len, len, &s)) < 0)
+			break;
+		if (s)
+			staged[nstaged++] = s;
+		res->objects_received++;
+		if (nstaged == STAGE_BATCH)
+			rc = publish_local(repo, staged, &nstaged);
+	}
+	if (rc == 0)
+		rc = publish_local(repo, staged, &nstaged);
+	else if (nstaged)
+		repo->objects->ops->discard(repo->objects, staged, nstaged);
+	return rc;
+}
+
+/* ---- push ---- */
+
+typedef struct push_scan {
+	idlist ids;
+} push_scan;
+
+static int push_scan_cb(void *payload, const uint8_t id[32])
+{
+	push_scan *p = payload;
+	return idlist_add(&p->ids, id);
+}
+
+/* Objects named by the events to push, sent where the office lacks them. */
+static int push_objects(conn *c, evault_repo *repo, const idlist *ids, bool dry_run,
+			evault_sync_result *res)
+{
+	evault_buf obj = EVAULT_BUF_INIT;
+	int rc = 0;
+	for (size_t at = 0; rc == 0 && at < ids->n; at += PROTO_BATCH_MAX) {
+		size_t k = ids->n - at < PROTO_BATCH_MAX ? ids->n - at : PROTO_BATCH_MAX;
+		uint8_t type;
+		reader r;
+		evault_buf *b = proto_begin(&c->p, MSG_HAVE);
+		if (buf_put_u32(b, (uint32_t)k) < 0 || evault_buf_put(b, ids->id[at], k * 32) < 0) {
+			rc = error_oom();
+			break;
+		}
+		if ((rc = proto_end(&c->p)) < 0 || (rc = conn_read(c, &type, &r, 0)) < 0)
+			break;
+		uint32_t n = reader_u32(&r);
+		const uint8_t *bits = reader_bytes(&r, (k + 7) / 8);
+		if (type != MSG_HAVE_REPLY || n != k || !bits || r.left) {
+			rc = unexpected(type, "the objects it has");
+			break;
+		}
+		size_t now = 0;
+		for (size_t i = 0; i < k && rc == 0; i++) {
+			if (bits[i / 8] & (1u << (i % 8)))
+				continue;
+			res->objects_sent++;
+			if (dry_run)
+				continue;
+			if ((rc = repo->objects->ops->get(repo->objects, ids->id[at + i], &obj,
+							  PROTO_OBJECT_MAX)) < 0)
+				break;
+			b = proto_begin(&c->p, MSG_OBJ);
+			if (evault_buf_put(b, ids->id[at + i], 32) < 0 ||
+			    evault_buf_put(b, obj.ptr, obj.size) < 0)
+				rc = error_oom();
+			else
+				rc = proto_end(&c->p);
+			now++;
+		}
+		if (rc == 0 && now) {
+			if ((rc = proto_send(&c->p, MSG_FLUSH, NULL, 0)) < 0 ||
+			    (rc = conn_read(c, &type, &r, 64)) < 0)
+				break;
+			if (type != MSG_FLUSHED)
+				rc = unexpected(type, "FLUSHED");
+		}
+	}
+	evault_buf_dispose(&obj);
+	return rc;
+}
+
+static bool all_missions(void *payload, const char *mid)
+{
+	(void)payload;
+	(void)mid;
+	return true;
+}
+
+static int emit_push(void *payload, int type, const void *data, size_t len)
+{
+	conn *c = payload;
+	evault_buf *b = proto_begin(&c->p, MSG_GITOBJ);
+	uint8_t t = (uint8_t)type;
+	if (evault_buf_put(b, &t, 1) < 0 || evault_buf_put(b, data, len) < 0)
+		return error_oom();
+	return proto_end(&c->p);
+}
+
+/* Sends the events after office up to main; the office verifies them. */
+static int push_events(conn *c, evault_repo *repo, const char *office, const char *main_hex,
+		       evault_sync_result *res)
+{
+	uint8_t type, o[20], m[20];
+	reader r;
+	int rc;
+	hex_decode(o, 20, office, 40);
+	hex_decode(m, 20, main_hex, 40);
+	evault_buf *b = proto_begin(&c->p, MSG_PUSH);
+	if (evault_buf_put(b, o, 20) < 0 || evault_buf_put(b, m, 20) < 0)
+		return error_oom();
+	if ((rc = proto_end(&c->p)) < 0 ||
+	    (rc = histx_export(repo, main_hex, office, all_missions, NULL, NULL, emit_push, c)) < 0 ||
+	    (rc = proto_send(&c->p, MSG_END, NULL, 0)) < 0)
+		return rc;
+	if ((rc = conn_read(c, &type, &r, 64)) < 0) {
+		snprintf(res->refused, sizeof(res->refused), "%s", evault_error_last());
+		return rc;
+	}
+	const uint8_t *h = reader_bytes(&r, 20);
+	uint64_t seq = reader_u64(&r);
+	if (type != MSG_PUSHED || !h || r.bad || memcmp(h, m, 20) != 0)
+		return unexpected(type, "PUSHED");
+	res->seq = seq;
+	snprintf(res->head, sizeof(res->head), "%s", main_hex);
+	return histx_move_ref(repo, OFFICE_REF, office, main_hex, "sync: pushed");
+}
+
+/* ---- the replica's files ---- */
+
+static int remote_read(evault_repo *repo, char *url, size_t urllen, char *user, size_t userlen)
+{
+	evault_buf p = EVAULT_BUF_INIT, t = EVAULT_BUF_INIT;
+	int rc = evault_buf_printf(&p, "%s/%s", repo->path, REMOTE_FILE);
+	if (rc == 0)
+		rc = file_read_all(&t, p.ptr, 4096);
+	if (rc == EVAULT_ENOTFOUND)
+		rc = evault_error_set(EVAULT_EINVAL, "%s is not a replica (no %s file): "
+						     "evault clone makes one",
+				      repo->path, REMOTE_FILE);
+	else if (rc == 0 && (t.size < strlen(REMOTE_MAGIC) ||
+			     memcmp(t.ptr, REMOTE_MAGIC, strlen(REMOTE_MAGIC)) != 0 ||
+			     text_get(url, urllen, t.ptr, t.size, "url") < 0 ||
+			     text_get(user, userlen, t.ptr, t.size, "user") < 0))
+		rc = evault_error_set(EVAULT_ECORRUPT, "%s/%s is not valid", repo->path, REMOTE_FILE);
+	evault_buf_dispose(&p);
+	evault_buf_dispose(&t);
+	return rc;
+}
+
+static int write_small(evault_repo *repo, const char *name, const char *text)
+{
+	evault_buf p = EVAULT_BUF_INIT;
+	int rc = evault_buf_printf(&p, "%s/%s", repo->path, name);
+	if (rc == 0)
+		rc = file_write_atomic(p.ptr, text, strlen(text), 0600);
+	evault_buf_dispose(&p);
+	return rc;
+}
+
+static void note_sync(evault_repo *repo)
+{
+	char t[64];
+	snprintf(t, sizeof(t), "last-sync %lld\n", (long long)time(NULL));
+	(void)write_small(repo, SYNC_STATE_FILE, t);
+	evault_error_clear();
+}
+
+/* ---- sync ---- */
+
+/* One session: pull, keys, push, objects. */
+static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts,
+			evault_sync_result *res)
+{
+	char office[41], main_hex[41];
+	held_list h = {0};
+	fetched f = {0};
+	idlist want = {0};
+	push_scan ps = {0};
+	int rc;
+	bool dry = opts && opts->dry_run;
+	if ((rc = histx_ref(repo, OFFICE_REF, office)) < 0 ||
+	    (rc = histx_ref(repo, "refs/heads/main", main_hex)) < 0 ||
+	    (rc = held_missions(repo, &h)) < 0)
+		goto done;
+	if (!office[0] || !main_hex[0]) {
+		rc = evault_error_set(EVAULT_ECORRUPT, "this replica has no office head: clone again");
+		goto done;
+	}
+	/* pull */
+	if ((rc = fetch(c, repo, office, &h, &f)) < 0)
+		goto done;
+	bool moved = strcmp(f.head, office) != 0;
+	bool local = strcmp(main_hex, office) != 0;
+	if (moved && local) {
+		rc = evault_error_set(EVAULT_EREFUSED,
+				      "the office moved while this replica recorded events it has not "
+				      "sent: replaying them on the office's history is not supported "
+				      "yet; nothing changed");
+		goto done;
+	}
+	if (dry) {
+		evault_verify_result vr;
+		if (moved && (rc = histx_q_verify(f.q, f.head, f.older ? NULL : office,
+						  repo->cfg.vault_id_hex, true, &vr)) == 0)
+			res->events_pulled = vr.events;
+	} else if (moved || f.objects) {
+		if ((rc = fetch_verify_adopt(&f, office, repo->cfg.vault_id_hex, res)) < 0)
+			goto done;
+		if (moved) {
+			if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, f.head,
+						 "sync: pull")) < 0 ||
+			    (rc = histx_move_ref(repo, OFFICE_REF, office, f.head, "sync: pull")) < 0)
+				goto done;
+			trust_made(repo, f.head);
+			snprintf(office, sizeof(office), "%s", f.head);
+			snprintf(main_hex, sizeof(main_hex), "%s", f.head);
+		}
+	}
+	snprintf(res->head, sizeof(res->head), "%s", f.head);
+	res->seq = f.seq;
+	/* push: the objects first, then the events that name them */
+	if (local) {
+		if ((rc = histx_q_new_objects(f.q, main_hex, office, push_scan_cb, &ps)) == 0)
+			idlist_unique(&ps.ids);
+		if (rc < 0 || (rc = push_objects(c, repo, &ps.ids, dry, res)) < 0)
+			goto done;
+		evault_verify_result vr;
+		if ((rc = histx_q_verify(f.q, main_hex, office, repo->cfg.vault_id_hex, true, &vr)) < 0)
+			goto done;
+		res->events_pushed = vr.events;
+		if (!dry && (rc = push_events(c, repo, office, main_hex, res)) < 0)
+			goto done;
+	}
+	/* keys and objects of what is held here */
+	if (!dry && (rc = fetch_keys(c, repo, res)) < 0)
+		goto done;
+	if ((rc = objects_wanted(repo, opts ? opts->offline : NULL, &want)) < 0)
+		goto done;
+	if (dry)
+		res->objects_received = want.n;
+	else if ((rc = fetch_objects(c, repo, &want, res)) < 0)
+		goto done;
+	free(h.mid);
+	h = (held_list){0};
+	if ((rc = held_missions(repo, &h)) < 0)
+		goto done;
+	res->missions = h.n;
+	res->bytes_sent = c->p.bytes_out;
+	res->bytes_received = c->p.bytes_in;
+done:
+	histx_q_free(f.q);
+	free(h.mid);
+	free(want.id);
+	free(ps.ids.id);
+	return rc;
+}
+
+int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_result *res)
+{
+	char url[1024], user[EVAULT_USER_MAX + 1];
+	conn c = {.in = -1, .out = -1};
+	int rc;
+	memset(res, 0, sizeof(*res));
+	if ((rc = repo_require_actor(repo)) < 0 ||
+	    (rc = remote_read(repo, url, sizeof(url), user, sizeof(user))) < 0)
+		return rc;
+	if (strcmp(user, repo->actor) != 0)
+		return evault_error_set(EVAULT_EDENIED, "this replica is %s's; you are %s", user,
+					repo->actor);
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	rc = conn_open(&c, url, opts, repo->id, repo->cfg.vault_id_hex);
+	if (rc == 0 && strcmp(c.user, repo->actor) != 0)
+		rc = evault_error_set(EVAULT_ECORRUPT, "the office knows this identity as %s", c.user);
+	if (rc == 0)
+		rc = sync_session(&c, repo, opts, res);
+	conn_close(&c, rc == 0);
+	signal(SIGPIPE, old);
+	if (rc == 0 && !(opts && opts->dry_run))
+		note_sync(repo);
+	return rc;
+}
+
+/* ---- clone ---- */
+
+int evault_clone(const char *url, const char *path, evault_identity *id, const char *trust_dir,
+		 const evault_sync_opts *opts, evault_sync_result *res)
+{
+	conn c = {.in = -1, .out = -1};
+	evault_repo *repo = NULL;
+	fetched f = {0};
+	evault_buf conf = EVAULT_BUF_INIT, remote = EVAULT_BUF_INIT;
+	int rc;
+	bool made = false;
+	memset(res, 0, sizeof(*res));
+	if (!evault_identity_unlocked(id))
+		return evault_error_set(EVAULT_EAUTH, "the identity is locked");
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	if ((rc = conn_open(&c, url, opts, id, NULL)) < 0)
+		goto done;
+	if (!c.head[0]) {
+		rc = evault_error_set(EVAULT_ECORRUPT, "the office's vault has no history");
+		goto done;
+	}
+	if ((rc = repo_create(&repo, path, NULL)) < 0)
+		goto done;
+	made = true;
+	if ((rc = fetch(&c, repo, NULL, NULL, &f)) < 0 ||
+	    (rc = fetch_verify_adopt(&f, NULL, c.vault_hex, res)) < 0)
+		goto done;
+	/* the settings in force are the signed root's */
+	if ((rc = histx_q_read(f.q, f.head, "VAULT", &conf)) < 0 ||
+	    (rc = config_parse(&repo->cfg, conf.ptr, conf.size)) < 0 ||
+	    strcmp(repo->cfg.vault_id_hex, c.vault_hex) != 0) {
+		rc = rc < 0 ? rc
+			    : evault_error_set(EVAULT_ECORRUPT, "the office's VAULT record is not "
+								"of the vault it named");
+		goto done;
+	}
+	if ((rc = evault_buf_printf(&remote, "%surl %s\nuser %s\n", REMOTE_MAGIC, url, c.user)) < 0 ||
+	    (rc = histx_move_ref(repo, "refs/heads/main", NULL, f.head, "clone")) < 0 ||
+	    (rc = histx_move_ref(repo, OFFICE_REF, NULL, f.head, "clone")) < 0 ||
+	    (rc = write_small(repo, REMOTE_FILE, remote.ptr)) < 0)
+		goto done;
+	evault_buf p = EVAULT_BUF_INIT;
+	rc = evault_buf_printf(&p, "%s/evault.conf", repo->path);
+	if (rc == 0)
+		rc = file_write_new(p.ptr, conf.ptr, conf.size, 0600);
+	evault_buf_dispose(&p);
+	if (rc < 0)
+		goto done;
+	histx_q_free(f.q);
+	f.q = NULL;
+	/* from here on an ordinary repository: reopened, its head trusted as verified */
+	evault_repo_free(repo);
+	repo = NULL;
+	if ((rc = evault_repo_open(&repo, path)) < 0 ||
+	    (trust_dir && (rc = evault_repo_trust(repo, trust_dir, true)) < 0))
+		goto done;
+	trust_made(repo, f.head);
+	if ((rc = evault_repo_set_identity(repo, id)) < 0)
+		goto done;
+	res->seq = c.seq;
+	snprintf(res->head, sizeof(res->head), "%s", f.head);
+	idlist want = {0};
+	if ((rc = fetch_keys(&c, repo, res)) == 0 &&
+	    (opts && opts->objects_on_demand ? 0 : (rc = objects_wanted(repo, NULL, &want))) == 0 &&
+	    (rc = fetch_objects(&c, repo, &want, res)) == 0) {
+		held_list h = {0};
+		if ((rc = held_missions(repo, &h)) == 0)
+			res->missions = h.n;
+		free(h.mid);
+	}
+	free(want.id);
+	res->bytes_sent = c.p.bytes_out;
+	res->bytes_received = c.p.bytes_in;
+	if (rc == 0)
+		note_sync(repo);
+done:
+	conn_close(&c, rc == 0);
+	signal(SIGPIPE, old);
+	histx_q_free(f.q);
+	evault_repo_free(repo);
+	evault_buf_dispose(&conf);
+	evault_buf_dispose(&remote);
+	if (rc < 0 && made) { /* a failed clone leaves no half replica */
+		int keep = rc;
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s", evault_error_last());
+		remove_tree(path);
+		evault_error_set(keep, "%s", msg);
+	}
+	return rc;
+}
+
+/* ---- status ---- */
+
+static int size_cb(void *payload, const uint8_t id[32])
+{
+	return idlist_add(payload, id);
+}
+
+int evault_replica_status_get(evault_repo *repo, evault_replica_status *st)
+{
+	char main_hex[41];
+	evault_buf p = EVAULT_BUF_INIT, t = EVAULT_BUF_INIT;
+	held_list h = {0};
+	histx_q *q = NULL;
+	int rc;
+	memset(st, 0, sizeof(*st));
+	if ((rc = remote_read(repo, st->url, sizeof(st->url), st->user, sizeof(st->user))) < 0 ||
+	    (rc = histx_ref(repo, OFFICE_REF, st->office_head)) < 0 ||
+	    (rc = histx_ref(repo, "refs/heads/main", main_hex)) < 0 ||
+	    (rc = held_missions(repo, &h)) < 0)
+		goto done;
+	st->missions = h.n;
+	char v[32];
+	if (evault_buf_printf(&p, "%s/%s", repo->path, SYNC_STATE_FILE) == 0 &&
+	    file_read_all(&t, p.ptr, 4096) == 0 &&
+	    text_get(v, sizeof(v), t.ptr, t.size, "last-sync") == 0)
+		st->last_sync = strtoll(v, NULL, 10);
+	evault_error_clear();
+	if (st->office_head[0] && strcmp(main_hex, st->office_head) != 0) {
+		evault_verify_result vr;
+		idlist ids = {0};
+		if ((rc = histx_q_open(&q, repo)) < 0 ||
+		    (rc = histx_q_verify(q, main_hex, st->office_head, repo->cfg.vault_id_hex, true,
+					 &vr)) < 0 ||
+		    (rc = histx_q_new_objects(q, main_hex, st->office_head, size_cb, &ids)) < 0) {
+			free(ids.id);
+			goto done;
+		}
+		idlist_unique(&ids);
+		st->events_waiting = vr.events;
+		st->objects_waiting = ids.n;
+		for (size_t i = 0; i < ids.n; i++) {
+			uint64_t size = 0;
+			int64_t mt;
+			if (repo->objects->ops->stat(repo->objects, ids.id[i], &size, &mt) == 0)
+				st->bytes_waiting += size;
+			evault_error_clear();
+		}
+		free(ids.id);
+	}
+done:
+	histx_q_free(q);
+	free(h.mid);
+	evault_buf_dispose(&p);
+	evault_buf_dispose(&t);
+	return rc;
+}
