@@ -64,6 +64,9 @@ static void print_result(const char *what, const evault_sync_result *r, bool dry
 	       (unsigned long long)r->events_pushed, dry ? "to push" : "pushed",
 	       (unsigned long long)r->objects_received, dry ? "to fetch" : "fetched",
 	       (unsigned long long)r->objects_sent, dry ? "to send" : "sent");
+	if (r->events_replayed)
+		printf(" (%llu recorded here %s on the office's new events)",
+		       (unsigned long long)r->events_replayed, dry ? "to replay" : "replayed");
 	if (r->objects_missing)
 		printf(" (%llu missing at the office)", (unsigned long long)r->objects_missing);
 	printf("; %zu mission%s held here; office at seq %llu\n", r->missions,

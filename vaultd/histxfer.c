@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
 
 #include "histxfer.h"
+#include "identity.h"
 #include "layout.h"
 #include "repo.h"
 #include "state.h"
@@ -495,4 +497,273 @@ int histx_move_ref(evault_repo *repo, const char *ref, const char *old_hex, cons
 	if (e < 0)
 		return gfail("cannot move the history head");
 	return syncfs_path(repo->path, "cannot sync the repository");
+}
+
+/* ---- replay ---- */
+
+typedef struct updates {
+	git_tree_update *u;
+	size_t n, cap;
+} updates;
+
+static int updates_add(updates *l, git_tree_update_t action, const char *path,
+		       const git_oid *id, git_filemode_t mode)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		git_tree_update *u = realloc(l->u, cap * sizeof(*u));
+		if (!u)
+			return error_oom();
+		l->u = u;
+		l->cap = cap;
+	}
+	char *p = strdup(path);
+	if (!p)
+		return error_oom();
+	git_tree_update *e = &l->u[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->action = action;
+	e->path = p;
+	if (id)
+		e->id = *id;
+	e->filemode = mode;
+	return 0;
+}
+
+static void updates_free(updates *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free((char *)l->u[i].path);
+	free(l->u);
+}
+
+/* The blob-level changes from tree a to tree b, under prefix. */
+static int tree_changes(git_repository *git, const git_oid *a_id, const git_oid *b_id,
+			const char *prefix, updates *out)
+{
+	git_tree *a = NULL, *b = NULL;
+	evault_buf path = EVAULT_BUF_INIT;
+	int rc = 0;
+	if ((a_id && git_tree_lookup(&a, git, a_id) < 0) ||
+	    (b_id && git_tree_lookup(&b, git, b_id) < 0)) {
+		rc = gfail("cannot read a tree of the history");
+		goto done;
+	}
+	size_t nb = b ? git_tree_entrycount(b) : 0, na = a ? git_tree_entrycount(a) : 0;
+	for (size_t i = 0; i < nb && rc == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(b, i);
+		const git_tree_entry *o = a ? git_tree_entry_byname(a, git_tree_entry_name(e)) : NULL;
+		if (o && git_oid_equal(git_tree_entry_id(o), git_tree_entry_id(e)))
+			continue;
+		path.size = 0;
+		if (evault_buf_printf(&path, "%s%s", prefix, git_tree_entry_name(e)) < 0) {
+			rc = error_oom();
+			break;
+		}
+		bool et = git_tree_entry_type(e) == GIT_OBJECT_TREE;
+		bool ot = o && git_tree_entry_type(o) == GIT_OBJECT_TREE;
+		if (o && !ot && et) /* a file became a directory */
+			rc = updates_add(out, GIT_TREE_UPDATE_REMOVE, path.ptr, NULL, 0);
+		if (rc == 0 && et) {
+			if (evault_buf_printf(&path, "/") < 0)
+				rc = error_oom();
+			else
+				rc = tree_changes(git, ot ? git_tree_entry_id(o) : NULL,
+						  git_tree_entry_id(e), path.ptr, out);
+		} else if (rc == 0) {
+			if (ot) /* a directory became a file */
+				rc = updates_add(out, GIT_TREE_UPDATE_REMOVE, path.ptr, NULL, 0);
+			if (rc == 0)
+				rc = updates_add(out, GIT_TREE_UPDATE_UPSERT, path.ptr,
+						 git_tree_entry_id(e), git_tree_entry_filemode(e));
+		}
+	}
+	for (size_t i = 0; i < na && rc == 0; i++) {
+		const git_tree_entry *o = git_tree_entry_byindex(a, i);
+		if (b && git_tree_entry_byname(b, git_tree_entry_name(o)))
+			continue;
+		path.size = 0;
+		if (evault_buf_printf(&path, "%s%s", prefix, git_tree_entry_name(o)) < 0)
+			rc = error_oom();
+		else
+			rc = updates_add(out, GIT_TREE_UPDATE_REMOVE, path.ptr, NULL, 0);
+	}
+done:
+	git_tree_free(a);
+	git_tree_free(b);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+/* The message of a replayed event: its seq renumbered, its first time kept. */
+static int replay_message(evault_buf *out, const char *msg, uint64_t seq, int64_t when)
+{
+	const char *at = strstr(msg, "\nEvault-Seq: ");
+	if (!at)
+		return evault_error_set(EVAULT_ECORRUPT, "an event without Evault-Seq");
+	const char *eol = strchr(at + 1, '\n');
+	if (!eol)
+		return evault_error_set(EVAULT_ECORRUPT, "an event without Evault-Seq");
+	char t[64];
+	/* replayed again: the first time recorded stays */
+	if (trailer_get(t, sizeof(t), msg, "Evault-Replayed") == 0)
+		return evault_buf_printf(out, "%.*s\nEvault-Seq: %llu%s", (int)(at - msg), msg,
+					 (unsigned long long)seq, eol);
+	size_t l = strlen(eol);
+	return evault_buf_printf(out, "%.*s\nEvault-Seq: %llu%.*s%sEvault-Replayed: %lld\n",
+				 (int)(at - msg), msg, (unsigned long long)seq, (int)l, eol,
+				 l && eol[l - 1] == '\n' ? "" : "\n", (long long)when);
+}
+
+int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
+		 const char *onto_hex, char out_hex[41], uint64_t *count)
+{
+	git_repository *git = state_db_git(repo->db);
+	git_oid base, tip, cur, *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	*count = 0;
+	if ((rc = oid_parse(&base, base_hex)) < 0 || (rc = oid_parse(&tip, tip_hex)) < 0 ||
+	    (rc = oid_parse(&cur, onto_hex)) < 0)
+		return rc;
+	if (!repo->id || !evault_identity_unlocked(repo->id))
+		return evault_error_set(EVAULT_EAUTH, "an unlocked identity is needed to sign");
+	/* the events to replay, oldest first */
+	for (git_oid id = tip; !git_oid_equal(&id, &base);) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, git, &id) < 0 || git_commit_parentcount(c) != 1) {
+			git_commit_free(c);
+			rc = evault_error_set(EVAULT_ECORRUPT, "the events to replay do not lead "
+							       "back to the office's history");
+			goto done;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			git_oid *l = realloc(list, cap * sizeof(*l));
+			if (!l) {
+				git_commit_free(c);
+				rc = error_oom();
+				goto done;
+			}
+			list = l;
+		}
+		list[n++] = id;
+		id = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+	}
+	for (size_t k = n; k-- > 0 && rc == 0;) {
+		git_commit *c = NULL, *p = NULL, *onto = NULL;
+		git_tree *base_tree = NULL, *tree = NULL;
+		git_signature *author = NULL, *committer = NULL;
+		git_buf body = GIT_BUF_INIT_CONST(NULL, 0);
+		evault_buf msg = EVAULT_BUF_INIT, sig = EVAULT_BUF_INIT;
+		updates ups = {0};
+		git_oid tree_id, made;
+		char seq[32];
+		if (git_commit_lookup(&c, git, &list[k]) < 0 || git_commit_parent(&p, c, 0) < 0 ||
+		    git_commit_lookup(&onto, git, &cur) < 0 || git_commit_tree(&base_tree, onto) < 0) {
+			rc = gfail("cannot read the events to replay");
+			goto next;
+		}
+		if ((rc = tree_changes(git, git_commit_tree_id(p), git_commit_tree_id(c), "", &ups)) < 0)
+			goto next;
+		/* a removal the office made already is done */
+		size_t keep = 0;
+		for (size_t i = 0; i < ups.n; i++) {
+			git_tree_entry *e = NULL;
+			if (ups.u[i].action == GIT_TREE_UPDATE_REMOVE &&
+			    git_tree_entry_bypath(&e, base_tree, ups.u[i].path) != 0) {
+				free((char *)ups.u[i].path);
+				continue;
+			}
+			git_tree_entry_free(e);
+			ups.u[keep++] = ups.u[i];
+		}
+		ups.n = keep;
+		if (git_tree_create_updated(&tree_id, git, base_tree, ups.n, ups.u) < 0) {
+			rc = gfail("cannot replay an event's changes");
+			goto next;
+		}
+		if (git_tree_lookup(&tree, git, &tree_id) < 0) {
+			rc = gfail("cannot read a replayed state");
+			goto next;
+		}
+		if (trailer_get(seq, sizeof(seq), git_commit_message(onto), "Evault-Seq") < 0) {
+			rc = evault_error_set(EVAULT_ECORRUPT, "the office's head has no Evault-Seq");
+			goto next;
+		}
+		int64_t now = (int64_t)time(NULL);
+		if (git_commit_time(onto) > now)
+			now = git_commit_time(onto);
+		const git_signature *a = git_commit_author(c);
+		if ((rc = replay_message(&msg, git_commit_message(c), strtoull(seq, NULL, 10) + 1,
+					 git_commit_time(c))) < 0)
+			goto next;
+		if (git_signature_dup(&author, a) < 0 ||
+		    git_signature_new(&committer, a->name, a->email, now, 0) < 0) {
+			rc = gfail("cannot date a replayed event");
+			goto next;
+		}
+		const git_commit *parents[1] = {onto};
+		if (git_commit_create_buffer(&body, git, author, committer, NULL, msg.ptr, tree, 1,
+					     parents) < 0) {
+			rc = gfail("cannot make a replayed event");
+			goto next;
+		}
+		if ((rc = identity_sign(&sig, repo->id, "git", body.ptr, body.size)) < 0)
+			goto next;
+		if (git_commit_create_with_signature(&made, git, body.ptr, sig.ptr, "gpgsig") < 0) {
+			rc = gfail("cannot write a replayed event");
+			goto next;
+		}
+		cur = made;
+		(*count)++;
+next:
+		git_buf_dispose(&body);
+		evault_buf_dispose(&msg);
+		evault_buf_dispose(&sig);
+		updates_free(&ups);
+		git_signature_free(author);
+		git_signature_free(committer);
+		git_tree_free(tree);
+		git_tree_free(base_tree);
+		git_commit_free(onto);
+		git_commit_free(p);
+		git_commit_free(c);
+	}
+	if (rc == 0) {
+		git_oid_tostr(out_hex, 41, &cur);
+		rc = syncfs_path(repo->path, "cannot sync the repository");
+	}
+done:
+	free(list);
+	return rc;
+}
+
+int histx_merge_base(evault_repo *repo, const char *a_hex, const char *b_hex, char out[41])
+{
+	git_oid a, b, m;
+	int rc;
+	if ((rc = oid_parse(&a, a_hex)) < 0 || (rc = oid_parse(&b, b_hex)) < 0)
+		return rc;
+	int e = git_merge_base(&m, state_db_git(repo->db), &a, &b);
+	if (e == GIT_ENOTFOUND)
+		return evault_error_set(EVAULT_ECORRUPT,
+					"this replica's history and the office's have nothing in "
+					"common");
+	if (e < 0)
+		return gfail("cannot compare the histories");
+	git_oid_tostr(out, 41, &m);
+	return 0;
+}
+
+bool histx_contains(evault_repo *repo, const char *a_hex, const char *b_hex)
+{
+	git_oid a, b;
+	if (oid_parse(&a, a_hex) < 0 || oid_parse(&b, b_hex) < 0) {
+		evault_error_clear();
+		return false;
+	}
+	return git_oid_equal(&a, &b) ||
+	       git_graph_descendant_of(state_db_git(repo->db), &a, &b) == 1;
 }

@@ -65,6 +65,20 @@ int histx_q_adopt(histx_q *q);
 void histx_q_free(histx_q *q);
 
 /*
+ * The commits after base up to tip, replayed on onto (like git's rebase):
+ * each one's own changes to the state applied to the new parent's tree,
+ * its message kept with Evault-Seq renumbered and "Evault-Replayed: <the
+ * original commit time>" added, dated now, signed by id (their actor).
+ * No ref moves; the new tip in out_hex. *count: the events replayed.
+ */
+int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
+		 const char *onto_hex, char out_hex[41], uint64_t *count);
+/* The newest commit both a and b contain (hex). */
+int histx_merge_base(evault_repo *repo, const char *a_hex, const char *b_hex, char out[41]);
+/* Does a contain b (b is a or one of its ancestors)? */
+bool histx_contains(evault_repo *repo, const char *a_hex, const char *b_hex);
+
+/*
  * Moves ref from old_hex ("" or NULL: must not exist) to new_hex by
  * compare-and-swap, with a reflog entry; durable when it returns.
  * EVAULT_ELOCKED when the ref was not at old_hex.

@@ -768,35 +768,61 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 		goto done;
 	bool moved = strcmp(f.head, office) != 0;
 	bool local = strcmp(main_hex, office) != 0;
-	if (moved && local) {
-		rc = evault_error_set(EVAULT_EREFUSED,
-				      "the office moved while this replica recorded events it has not "
-				      "sent: replaying them on the office's history is not supported "
-				      "yet; nothing changed");
-		goto done;
-	}
 	if (dry) {
 		evault_verify_result vr;
 		if (moved && (rc = histx_q_verify(f.q, f.head, f.older ? NULL : office,
 						  repo->cfg.vault_id_hex, true, &vr)) == 0)
 			res->events_pulled = vr.events;
+		if (rc < 0)
+			goto done;
 	} else if (moved || f.objects) {
 		if ((rc = fetch_verify_adopt(&f, office, repo->cfg.vault_id_hex, res)) < 0)
 			goto done;
-		if (moved) {
+		if (moved && (rc = histx_move_ref(repo, OFFICE_REF, office, f.head, "sync: pull")) < 0)
+			goto done;
+		if (moved && !local) {
 			if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, f.head,
-						 "sync: pull")) < 0 ||
-			    (rc = histx_move_ref(repo, OFFICE_REF, office, f.head, "sync: pull")) < 0)
+						 "sync: pull")) < 0)
 				goto done;
 			trust_made(repo, f.head);
-			snprintf(office, sizeof(office), "%s", f.head);
 			snprintf(main_hex, sizeof(main_hex), "%s", f.head);
 		}
+		snprintf(office, sizeof(office), "%s", f.head);
 	}
 	snprintf(res->head, sizeof(res->head), "%s", f.head);
 	res->seq = f.seq;
+	/* events recorded here while the office moved: replayed on its head */
+	if (local && moved && !dry) {
+		char base[41], replayed[41];
+		uint64_t n = 0;
+		evault_verify_result vr;
+		if ((rc = histx_merge_base(repo, main_hex, office, base)) < 0 ||
+		    (rc = histx_replay(repo, base, main_hex, office, replayed, &n)) < 0 ||
+		    (rc = histx_q_verify(f.q, replayed, office, repo->cfg.vault_id_hex, true, &vr)) < 0)
+			goto done;
+		if (!vr.ok) {
+			snprintf(res->refused, sizeof(res->refused), "%s", vr.reason);
+			rc = evault_error_set(EVAULT_EREFUSED,
+					      "an event recorded here cannot be replayed on the office's "
+					      "history (%s); it stays on this replica, nothing was sent "
+					      "(evault log shows it; ask an admin)",
+					      vr.reason);
+			goto done;
+		}
+		if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, replayed,
+					 "sync: replay")) < 0)
+			goto done;
+		trust_made(repo, replayed);
+		res->events_replayed = n;
+		snprintf(main_hex, sizeof(main_hex), "%s", replayed);
+	} else if (local && moved) { /* dry run: what would be replayed */
+		evault_verify_result vr;
+		if ((rc = histx_q_verify(f.q, main_hex, office, repo->cfg.vault_id_hex, true, &vr)) < 0)
+			goto done;
+		res->events_replayed = vr.events;
+	}
 	/* push: the objects first, then the events that name them */
-	if (local) {
+	if (local && (dry ? !moved : true)) {
 		if ((rc = histx_q_new_objects(f.q, main_hex, office, push_scan_cb, &ps)) == 0)
 			idlist_unique(&ps.ids);
 		if (rc < 0 || (rc = push_objects(c, repo, &ps.ids, dry, res)) < 0)

@@ -39,6 +39,7 @@ typedef struct evault_sync_opts {
 
 typedef struct evault_sync_result {
 	uint64_t events_pulled, events_pushed;
+	uint64_t events_replayed; /* recorded here, replayed on the office's new head */
 	uint64_t objects_received, objects_sent, objects_missing;
 	uint64_t bytes_received, bytes_sent; /* on the wire */
 	uint64_t keys;                       /* key copies received */
