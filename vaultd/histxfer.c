@@ -740,13 +740,13 @@ done:
 	return rc;
 }
 
-int histx_merge_base(evault_repo *repo, const char *a_hex, const char *b_hex, char out[41])
+int histx_q_merge_base(histx_q *q, const char *a_hex, const char *b_hex, char out[41])
 {
 	git_oid a, b, m;
 	int rc;
 	if ((rc = oid_parse(&a, a_hex)) < 0 || (rc = oid_parse(&b, b_hex)) < 0)
 		return rc;
-	int e = git_merge_base(&m, state_db_git(repo->db), &a, &b);
+	int e = git_merge_base(&m, q->git, &a, &b);
 	if (e == GIT_ENOTFOUND)
 		return evault_error_set(EVAULT_ECORRUPT,
 					"this replica's history and the office's have nothing in "
@@ -757,7 +757,7 @@ int histx_merge_base(evault_repo *repo, const char *a_hex, const char *b_hex, ch
 	return 0;
 }
 
-bool histx_contains(evault_repo *repo, const char *a_hex, const char *b_hex)
+bool histx_q_contains(histx_q *q, const char *a_hex, const char *b_hex)
 {
 	git_oid a, b;
 	if (oid_parse(&a, a_hex) < 0 || oid_parse(&b, b_hex) < 0) {
@@ -765,5 +765,5 @@ bool histx_contains(evault_repo *repo, const char *a_hex, const char *b_hex)
 		return false;
 	}
 	return git_oid_equal(&a, &b) ||
-	       git_graph_descendant_of(state_db_git(repo->db), &a, &b) == 1;
+	       git_graph_descendant_of(q->git, &a, &b) == 1;
 }

@@ -73,10 +73,10 @@ void histx_q_free(histx_q *q);
  */
 int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
 		 const char *onto_hex, char out_hex[41], uint64_t *count);
-/* The newest commit both a and b contain (hex). */
-int histx_merge_base(evault_repo *repo, const char *a_hex, const char *b_hex, char out[41]);
-/* Does a contain b (b is a or one of its ancestors)? */
-bool histx_contains(evault_repo *repo, const char *a_hex, const char *b_hex);
+/* The newest commit both a and b contain (hex), as the quarantine sees them. */
+int histx_q_merge_base(histx_q *q, const char *a_hex, const char *b_hex, char out[41]);
+/* Does a contain b (b is a or one of its ancestors), as the quarantine sees them? */
+bool histx_q_contains(histx_q *q, const char *a_hex, const char *b_hex);
 
 /*
  * Moves ref from old_hex ("" or NULL: must not exist) to new_hex by

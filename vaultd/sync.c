@@ -749,7 +749,7 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 			evault_sync_result *res)
 {
 	char office[41], main_hex[41];
-	held_list h = {0};
+	held_list hl = {0};
 	fetched f = {0};
 	idlist want = {0};
 	push_scan ps = {0};
@@ -757,83 +757,89 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 	bool dry = opts && opts->dry_run;
 	if ((rc = histx_ref(repo, OFFICE_REF, office)) < 0 ||
 	    (rc = histx_ref(repo, "refs/heads/main", main_hex)) < 0 ||
-	    (rc = held_missions(repo, &h)) < 0)
+	    (rc = held_missions(repo, &hl)) < 0)
 		goto done;
 	if (!office[0] || !main_hex[0]) {
 		rc = evault_error_set(EVAULT_ECORRUPT, "this replica has no office head: clone again");
 		goto done;
 	}
 	/* pull */
-	if ((rc = fetch(c, repo, office, &h, &f)) < 0)
+	if ((rc = fetch(c, repo, office, &hl, &f)) < 0)
 		goto done;
 	bool moved = strcmp(f.head, office) != 0;
-	bool local = strcmp(main_hex, office) != 0;
-	if (dry) {
+	if (moved || f.objects) {
 		evault_verify_result vr;
-		if (moved && (rc = histx_q_verify(f.q, f.head, f.older ? NULL : office,
-						  repo->cfg.vault_id_hex, true, &vr)) == 0)
-			res->events_pulled = vr.events;
-		if (rc < 0)
-			goto done;
-	} else if (moved || f.objects) {
-		if ((rc = fetch_verify_adopt(&f, office, repo->cfg.vault_id_hex, res)) < 0)
-			goto done;
-		if (moved && (rc = histx_move_ref(repo, OFFICE_REF, office, f.head, "sync: pull")) < 0)
-			goto done;
-		if (moved && !local) {
-			if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, f.head,
-						 "sync: pull")) < 0)
+		if (dry) {
+			if ((rc = histx_q_verify(f.q, f.head, f.older ? NULL : office,
+						 repo->cfg.vault_id_hex, true, &vr)) < 0)
 				goto done;
-			trust_made(repo, f.head);
-			snprintf(main_hex, sizeof(main_hex), "%s", f.head);
-		}
-		snprintf(office, sizeof(office), "%s", f.head);
+			res->events_pulled = vr.events;
+		} else if ((rc = fetch_verify_adopt(&f, office, repo->cfg.vault_id_hex, res)) < 0 ||
+			   (moved &&
+			    (rc = histx_move_ref(repo, OFFICE_REF, office, f.head, "sync: pull")) < 0))
+			goto done;
 	}
 	snprintf(res->head, sizeof(res->head), "%s", f.head);
 	res->seq = f.seq;
-	/* events recorded here while the office moved: replayed on its head */
-	if (local && moved && !dry) {
-		char base[41], replayed[41];
-		uint64_t n = 0;
-		evault_verify_result vr;
-		if ((rc = histx_merge_base(repo, main_hex, office, base)) < 0 ||
-		    (rc = histx_replay(repo, base, main_hex, office, replayed, &n)) < 0 ||
-		    (rc = histx_q_verify(f.q, replayed, office, repo->cfg.vault_id_hex, true, &vr)) < 0)
-			goto done;
-		if (!vr.ok) {
-			snprintf(res->refused, sizeof(res->refused), "%s", vr.reason);
-			rc = evault_error_set(EVAULT_EREFUSED,
-					      "an event recorded here cannot be replayed on the office's "
-					      "history (%s); it stays on this replica, nothing was sent "
-					      "(evault log shows it; ask an admin)",
-					      vr.reason);
-			goto done;
+	/* where this replica stands against the office's head H */
+	const char *h = f.head;
+	if (strcmp(main_hex, h) == 0) {
+		/* nothing recorded here, nothing new there */
+	} else if (histx_q_contains(f.q, h, main_hex)) {
+		/* H extends this replica (or already holds what it pushed): forward */
+		if (!dry) {
+			if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, h, "sync: pull")) < 0)
+				goto done;
+			trust_made(repo, h);
 		}
-		if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, replayed,
-					 "sync: replay")) < 0)
-			goto done;
-		trust_made(repo, replayed);
-		res->events_replayed = n;
-		snprintf(main_hex, sizeof(main_hex), "%s", replayed);
-	} else if (local && moved) { /* dry run: what would be replayed */
+	} else {
+		char base[41];
 		evault_verify_result vr;
-		if ((rc = histx_q_verify(f.q, main_hex, office, repo->cfg.vault_id_hex, true, &vr)) < 0)
+		if ((rc = histx_q_merge_base(f.q, main_hex, h, base)) < 0)
 			goto done;
-		res->events_replayed = vr.events;
-	}
-	/* push: the objects first, then the events that name them */
-	if (local && (dry ? !moved : true)) {
-		if ((rc = histx_q_new_objects(f.q, main_hex, office, push_scan_cb, &ps)) == 0)
+		if (strcmp(base, h) != 0) {
+			/* both moved: the events recorded here are replayed on H */
+			if (dry) {
+				if ((rc = histx_q_verify(f.q, main_hex, base, repo->cfg.vault_id_hex, true,
+							 &vr)) < 0)
+					goto done;
+				res->events_replayed = vr.events;
+				goto keys;
+			}
+			char replayed[41];
+			uint64_t n = 0;
+			if ((rc = histx_replay(repo, base, main_hex, h, replayed, &n)) < 0 ||
+			    (rc = histx_q_verify(f.q, replayed, h, repo->cfg.vault_id_hex, true, &vr)) < 0)
+				goto done;
+			if (!vr.ok) {
+				snprintf(res->refused, sizeof(res->refused), "%s", vr.reason);
+				rc = evault_error_set(
+				    EVAULT_EREFUSED,
+				    "an event recorded here cannot be replayed on the office's history "
+				    "(%s); it stays on this replica, nothing was sent (evault log shows "
+				    "it; ask an admin)",
+				    vr.reason);
+				goto done;
+			}
+			if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, replayed,
+						 "sync: replay")) < 0)
+				goto done;
+			trust_made(repo, replayed);
+			res->events_replayed = n;
+			snprintf(main_hex, sizeof(main_hex), "%s", replayed);
+		}
+		/* push: the objects first, then the events that name them */
+		if ((rc = histx_q_new_objects(f.q, main_hex, h, push_scan_cb, &ps)) == 0)
 			idlist_unique(&ps.ids);
 		if (rc < 0 || (rc = push_objects(c, repo, &ps.ids, dry, res)) < 0)
 			goto done;
-		evault_verify_result vr;
-		if ((rc = histx_q_verify(f.q, main_hex, office, repo->cfg.vault_id_hex, true, &vr)) < 0)
+		if ((rc = histx_q_verify(f.q, main_hex, h, repo->cfg.vault_id_hex, true, &vr)) < 0)
 			goto done;
 		res->events_pushed = vr.events;
-		if (!dry && (rc = push_events(c, repo, office, main_hex, res)) < 0)
+		if (!dry && (rc = push_events(c, repo, h, main_hex, res)) < 0)
 			goto done;
 	}
+keys:
 	/* keys and objects of what is held here */
 	if (!dry && (rc = fetch_keys(c, repo, res)) < 0)
 		goto done;
@@ -843,16 +849,16 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 		res->objects_received = want.n;
 	else if ((rc = fetch_objects(c, repo, &want, res)) < 0)
 		goto done;
-	free(h.mid);
-	h = (held_list){0};
-	if ((rc = held_missions(repo, &h)) < 0)
+	free(hl.mid);
+	hl = (held_list){0};
+	if ((rc = held_missions(repo, &hl)) < 0)
 		goto done;
-	res->missions = h.n;
+	res->missions = hl.n;
 	res->bytes_sent = c->p.bytes_out;
 	res->bytes_received = c->p.bytes_in;
 done:
 	histx_q_free(f.q);
-	free(h.mid);
+	free(hl.mid);
 	free(want.id);
 	free(ps.ids.id);
 	return rc;
