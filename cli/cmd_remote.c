@@ -30,9 +30,12 @@ int cmd_serve(cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("usage: evault serve -R REPO [--timeout SECONDS] [--log FILE]");
-	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_serve(c->repo, &o) < 0)
+	if (cli_open_repo(c, CLI_AS_NOBODY) < 0)
 		return cli_fail();
-	return EXIT_OK;
+	/* a session that ended badly is in the log and was told to the replica:
+	 * nothing more on stderr, which ssh hands to the replica's user too */
+	int rc = evault_serve(c->repo, &o);
+	return rc < 0 ? cli_exit_code(rc) : EXIT_OK;
 }
 
 static int sync_opts(int argc, char **argv, evault_sync_opts *o, const char *usage,

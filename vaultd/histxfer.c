@@ -615,8 +615,56 @@ static int replay_message(evault_buf *out, const char *msg, uint64_t seq, int64_
 				 l && eol[l - 1] == '\n' ? "" : "\n", (long long)when);
 }
 
+typedef struct remove_ctx {
+	git_repository *git;
+	git_tree *base;
+	updates *ups;
+} remove_ctx;
+
+static int remove_more(void *ctx, const char *path)
+{
+	remove_ctx *r = ctx;
+	git_tree_entry *e = NULL;
+	if (git_tree_entry_bypath(&e, r->base, path) != 0)
+		return 0;
+	git_tree_entry_free(e);
+	for (size_t i = 0; i < r->ups->n; i++)
+		if (strcmp(r->ups->u[i].path, path) == 0)
+			return 0;
+	return updates_add(r->ups, GIT_TREE_UPDATE_REMOVE, path, NULL, 0);
+}
+
+int histx_each_commit(evault_repo *repo, const char *head_hex, const char *since_hex,
+		      histx_commit_fn cb, void *payload)
+{
+	git_repository *git = state_db_git(repo->db);
+	git_oid id, since;
+	int rc;
+	if ((rc = oid_parse(&id, head_hex)) < 0 || (rc = oid_parse(&since, since_hex)) < 0)
+		return rc;
+	while (!git_oid_equal(&id, &since)) {
+		git_commit *c = NULL;
+		char hex[41];
+		if (git_commit_lookup(&c, git, &id) < 0)
+			return gfail("cannot read a commit of the history");
+		git_oid_tostr(hex, sizeof(hex), &id);
+		rc = cb(payload, hex, git_commit_message(c));
+		bool root = git_commit_parentcount(c) == 0;
+		if (!root)
+			id = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+		if (rc < 0)
+			return rc;
+		if (root)
+			return evault_error_set(EVAULT_ECORRUPT, "commit %.12s is not in this history",
+						since_hex);
+	}
+	return 0;
+}
+
 int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
-		 const char *onto_hex, char out_hex[41], uint64_t *count)
+		 const char *onto_hex, histx_fix_fn fix, void *payload, char out_hex[41],
+		 uint64_t *count)
 {
 	git_repository *git = state_db_git(repo->db);
 	git_oid base, tip, cur, *list = NULL;
@@ -680,14 +728,6 @@ int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
 			ups.u[keep++] = ups.u[i];
 		}
 		ups.n = keep;
-		if (git_tree_create_updated(&tree_id, git, base_tree, ups.n, ups.u) < 0) {
-			rc = gfail("cannot replay an event's changes");
-			goto next;
-		}
-		if (git_tree_lookup(&tree, git, &tree_id) < 0) {
-			rc = gfail("cannot read a replayed state");
-			goto next;
-		}
 		if (trailer_get(seq, sizeof(seq), git_commit_message(onto), "Evault-Seq") < 0) {
 			rc = evault_error_set(EVAULT_ECORRUPT, "the office's head has no Evault-Seq");
 			goto next;
@@ -699,6 +739,22 @@ int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
 		if ((rc = replay_message(&msg, git_commit_message(c), strtoull(seq, NULL, 10) + 1,
 					 git_commit_time(c))) < 0)
 			goto next;
+		if (fix) {
+			char oh[41], ch[41];
+			remove_ctx rctx = {git, base_tree, &ups};
+			git_oid_tostr(oh, sizeof(oh), &list[k]);
+			git_oid_tostr(ch, sizeof(ch), &cur);
+			if ((rc = fix(payload, oh, ch, &msg, remove_more, &rctx)) < 0)
+				goto next;
+		}
+		if (git_tree_create_updated(&tree_id, git, base_tree, ups.n, ups.u) < 0) {
+			rc = gfail("cannot replay an event's changes");
+			goto next;
+		}
+		if (git_tree_lookup(&tree, git, &tree_id) < 0) {
+			rc = gfail("cannot read a replayed state");
+			goto next;
+		}
 		if (git_signature_dup(&author, a) < 0 ||
 		    git_signature_new(&committer, a->name, a->email, now, 0) < 0) {
 			rc = gfail("cannot date a replayed event");

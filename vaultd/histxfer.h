@@ -71,8 +71,20 @@ void histx_q_free(histx_q *q);
  * original commit time>" added, dated now, signed by id (their actor).
  * No ref moves; the new tip in out_hex. *count: the events replayed.
  */
+typedef int (*histx_remove_fn)(void *ctx, const char *path);
+/* Before each replayed event is written: msg is its message (renumbered),
+ * orig_hex the event as recorded here, onto_hex the commit it now follows;
+ * fix may rewrite msg and remove more paths of the state (remove(ctx, path):
+ * nothing when the path is absent). */
+typedef int (*histx_fix_fn)(void *payload, const char *orig_hex, const char *onto_hex,
+			    evault_buf *msg, histx_remove_fn remove, void *ctx);
 int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
-		 const char *onto_hex, char out_hex[41], uint64_t *count);
+		 const char *onto_hex, histx_fix_fn fix, void *payload, char out_hex[41],
+		 uint64_t *count);
+/* Each commit after since up to head, newest first: its id and message. */
+typedef int (*histx_commit_fn)(void *payload, const char *id_hex, const char *message);
+int histx_each_commit(evault_repo *repo, const char *head_hex, const char *since_hex,
+		      histx_commit_fn cb, void *payload);
 /* The newest commit both a and b contain (hex), as the quarantine sees them. */
 int histx_q_merge_base(histx_q *q, const char *a_hex, const char *b_hex, char out[41]);
 /* Does a contain b (b is a or one of its ancestors), as the quarantine sees them? */

@@ -25,6 +25,8 @@
 #include "histxfer.h"
 #include "identity.h"
 #include "layout.h"
+#include "manifest.h"
+#include "mission.h"
 #include "proto.h"
 #include "repo.h"
 #include "state.h"
@@ -742,6 +744,309 @@ static void note_sync(evault_repo *repo)
 	evault_error_clear();
 }
 
+/* ---- replay: files of the same path written here and at the office ---- */
+
+/* A file the office's new events added, with its path. */
+typedef struct office_file {
+	char mid[EVAULT_MID_MAX + 1];
+	evault_class cls;
+	char fid[LAYOUT_FID_LEN + 1];
+	char *path;
+} office_file;
+
+typedef struct replay_fix {
+	evault_repo *repo;
+	const char *head; /* the office's head */
+	office_file *f;
+	size_t n, cap;
+	/* class keys opened so far, one per mission and class */
+	struct {
+		char mid[EVAULT_MID_MAX + 1];
+		evault_class cls;
+		class_keys *k; /* NULL: this user holds none */
+	} keys[32];
+	size_t nkeys;
+	int rc;
+} replay_fix;
+
+static class_keys *fix_keys(replay_fix *x, const char *mid, evault_class cls)
+{
+	for (size_t i = 0; i < x->nkeys; i++)
+		if (x->keys[i].cls == cls && strcmp(x->keys[i].mid, mid) == 0)
+			return x->keys[i].k;
+	class_keys *k = NULL;
+	state *st = NULL;
+	mission_rec m;
+	memset(&m, 0, sizeof(m));
+	if (state_begin(&st, x->repo, false) == 0 && mission_load(st, mid, &m) == 0 &&
+	    mission_class_keys(x->repo, &m, cls, &k) < 0)
+		k = NULL;
+	mission_rec_clear(&m);
+	state_end(st);
+	evault_error_clear();
+	if (x->nkeys < ARRAY_SIZE(x->keys)) {
+		snprintf(x->keys[x->nkeys].mid, sizeof(x->keys[0].mid), "%s", mid);
+		x->keys[x->nkeys].cls = cls;
+		x->keys[x->nkeys++].k = k;
+	}
+	return k;
+}
+
+/* The path of file fid in the state of commit at (NULL when it is not there
+ * or does not open here). */
+static char *fix_path(replay_fix *x, const char *at, bool parent, const char *mid,
+		      evault_class cls, const char *fid)
+{
+	evault_buf p = EVAULT_BUF_INIT, enc = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT;
+	manifest m;
+	char *path = NULL;
+	class_keys *k = fix_keys(x, mid, cls);
+	memset(&m, 0, sizeof(m));
+	if (k && layout_file_path(&p, mid, cls, fid, ".enc") == 0 &&
+	    state_read_at(x->repo, at, parent, p.ptr, &enc) == 0 &&
+	    blob_open(&plain, k, OBJ_KIND_MANIFEST, fid, enc.ptr, enc.size) == 0 &&
+	    manifest_decode(&m, plain.ptr, plain.size) == 0 && m.path)
+		path = strdup(m.path);
+	manifest_clear(&m);
+	evault_buf_dispose(&p);
+	evault_buf_dispose(&enc);
+	if (plain.ptr)
+		sodium_memzero(plain.ptr, plain.size);
+	evault_buf_dispose(&plain);
+	evault_error_clear();
+	return path;
+}
+
+static void fix_add_office(replay_fix *x, const char *mid, const char *cls_name, const char *fid)
+{
+	evault_class cls;
+	if (x->rc < 0 || evault_class_parse(&cls, cls_name) < 0 || strlen(fid) != LAYOUT_FID_LEN ||
+	    !mission_id_valid(mid)) {
+		evault_error_clear();
+		return;
+	}
+	char *path = fix_path(x, x->head, false, mid, cls, fid); /* only files still there count */
+	if (!path)
+		return;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		office_file *f = realloc(x->f, cap * sizeof(*f));
+		if (!f) {
+			free(path);
+			x->rc = error_oom();
+			return;
+		}
+		x->f = f;
+		x->cap = cap;
+	}
+	office_file *o = &x->f[x->n++];
+	snprintf(o->mid, sizeof(o->mid), "%s", mid);
+	o->cls = cls;
+	snprintf(o->fid, sizeof(o->fid), "%s", fid);
+	o->path = path;
+}
+
+/* The files the office's events since the replica's base added. */
+static int fix_office_cb(void *payload, const char *id_hex, const char *msg)
+{
+	replay_fix *x = payload;
+	char action[40], mid[EVAULT_MID_MAX + 1], cls[16], fid[40];
+	(void)id_hex;
+	if (trailer_get(action, sizeof(action), msg, "Evault-Action") < 0 ||
+	    trailer_get(mid, sizeof(mid), msg, "Evault-Mission") < 0) {
+		evault_error_clear();
+		return 0;
+	}
+	if ((strcmp(action, "file.add") == 0 || strcmp(action, "file.replace") == 0) &&
+	    trailer_get(cls, sizeof(cls), msg, "Evault-Class") == 0 &&
+	    trailer_get(fid, sizeof(fid), msg, "Evault-File") == 0)
+		fix_add_office(x, mid, cls, fid);
+	else if (strcmp(action, "file.commit") == 0)
+		for (const char *l = msg; (l = strstr(l, "\nEvault-Put: ")); l++) {
+			char c[16], f[40];
+			if (sscanf(l + 13, "%15s %39s", c, f) == 2)
+				fix_add_office(x, mid, c, f);
+		}
+	evault_error_clear();
+	return x->rc;
+}
+
+/* The office's file of the same mission, class and path, still in onto. */
+static const char *fix_same_path(replay_fix *x, const char *onto, const char *mid,
+				 evault_class cls, const char *path)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		office_file *o = &x->f[i];
+		if (o->cls != cls || strcmp(o->mid, mid) != 0 || strcmp(o->path, path) != 0)
+			continue;
+		evault_buf p = EVAULT_BUF_INIT, b = EVAULT_BUF_INIT;
+		bool there = layout_file_path(&p, mid, cls, o->fid, ".enc") == 0 &&
+			     state_read_at(x->repo, onto, false, p.ptr, &b) == 0;
+		evault_buf_dispose(&p);
+		evault_buf_dispose(&b);
+		evault_error_clear();
+		if (there)
+			return o->fid;
+	}
+	return NULL;
+}
+
+static bool fix_in(replay_fix *x, const char *at, const char *mid, evault_class cls,
+		   const char *fid)
+{
+	evault_buf p = EVAULT_BUF_INIT, b = EVAULT_BUF_INIT;
+	bool there = layout_file_path(&p, mid, cls, fid, ".enc") == 0 &&
+		     state_read_at(x->repo, at, false, p.ptr, &b) == 0;
+	evault_buf_dispose(&p);
+	evault_buf_dispose(&b);
+	evault_error_clear();
+	return there;
+}
+
+static int fix_remove_file(histx_remove_fn remove, void *ctx, const char *mid, evault_class cls,
+			   const char *fid)
+{
+	evault_buf p = EVAULT_BUF_INIT;
+	int rc = layout_file_path(&p, mid, cls, fid, ".enc");
+	if (rc == 0)
+		rc = remove(ctx, p.ptr);
+	p.size = 0;
+	if (rc == 0 && (rc = layout_file_path(&p, mid, cls, fid, ".objs")) == 0)
+		rc = remove(ctx, p.ptr);
+	evault_buf_dispose(&p);
+	return rc;
+}
+
+/*
+ * One file a replayed event writes (fid, replacing `replaces`, "" for
+ * none) or removes (fid, when remove_only): the office may have added,
+ * replaced or removed the same path meanwhile. The later push wins in the
+ * state and the history keeps both versions: the office's entry of that
+ * path goes, and the event names it as what it replaces or removes.
+ * out: what the event replaces (or removes) now; "" for nothing.
+ */
+static int fix_one(replay_fix *x, const char *orig, const char *onto, const char *mid,
+		   evault_class cls, const char *fid, const char *replaces, bool remove_only,
+		   histx_remove_fn remove, void *ctx, char out[LAYOUT_FID_LEN + 1])
+{
+	const char *named = remove_only ? fid : replaces;
+	char *path = NULL;
+	const char *g = NULL;
+	snprintf(out, LAYOUT_FID_LEN + 1, "%s", named);
+	if (*named && fix_in(x, onto, mid, cls, named))
+		return 0; /* still there: the event applies as it is */
+	if (*named) /* gone there: the path it had before the event */
+		path = fix_path(x, orig, true, mid, cls, named);
+	else /* a new file: its own path */
+		path = fix_path(x, orig, false, mid, cls, fid);
+	if (path)
+		g = fix_same_path(x, onto, mid, cls, path);
+	free(path);
+	snprintf(out, LAYOUT_FID_LEN + 1, "%s", g ? g : "");
+	return g ? fix_remove_file(remove, ctx, mid, cls, g) : 0;
+}
+
+/* Rewrites the lines of a replayed file event for what the office did meanwhile. */
+static int fix_event(void *payload, const char *orig, const char *onto, evault_buf *msg,
+		     histx_remove_fn remove, void *ctx)
+{
+	replay_fix *x = payload;
+	char action[40], mid[EVAULT_MID_MAX + 1], cls_name[16], fid[40], repl[40] = "";
+	char out[LAYOUT_FID_LEN + 1];
+	evault_class cls;
+	evault_buf nm = EVAULT_BUF_INIT;
+	int rc = 0;
+	if (trailer_get(action, sizeof(action), msg->ptr, "Evault-Action") < 0 ||
+	    trailer_get(mid, sizeof(mid), msg->ptr, "Evault-Mission") < 0) {
+		evault_error_clear();
+		return 0;
+	}
+	bool one = strcmp(action, "file.add") == 0 || strcmp(action, "file.replace") == 0 ||
+		   strcmp(action, "file.remove") == 0;
+	if (one) {
+		if (trailer_get(cls_name, sizeof(cls_name), msg->ptr, "Evault-Class") < 0 ||
+		    trailer_get(fid, sizeof(fid), msg->ptr, "Evault-File") < 0 ||
+		    evault_class_parse(&cls, cls_name) < 0) {
+			evault_error_clear();
+			return 0;
+		}
+		bool rm = strcmp(action, "file.remove") == 0;
+		if (!rm && trailer_get(repl, sizeof(repl), msg->ptr, "Evault-Replaces") < 0)
+			repl[0] = '\0';
+		evault_error_clear();
+		if ((rc = fix_one(x, orig, onto, mid, cls, fid, repl, rm, remove, ctx, out)) < 0)
+			return rc;
+		if (strcmp(out, rm ? fid : repl) == 0 || (rm && !*out))
+			return 0;
+		/* the lines again, with what it replaces (or removes) now */
+		for (const char *l = msg->ptr; *l && rc == 0;) {
+			const char *e = strchr(l, '\n');
+			size_t n = e ? (size_t)(e - l + 1) : strlen(l);
+			if (strncmp(l, "Evault-Action: ", 15) == 0 && !rm)
+				rc = evault_buf_printf(&nm, "Evault-Action: %s\n",
+						       *out ? "file.replace" : "file.add");
+			else if (strncmp(l, "Evault-Replaces: ", 17) == 0)
+				; /* written below */
+			else if (strncmp(l, "Evault-File: ", 13) == 0 && rm)
+				rc = evault_buf_printf(&nm, "Evault-File: %s\n", out);
+			else
+				rc = evault_buf_put(&nm, l, n);
+			l += n;
+		}
+		if (rc == 0 && !rm && *out)
+			rc = evault_buf_printf(&nm, "Evault-Replaces: %s\n", out);
+	} else if (strcmp(action, "file.commit") == 0) {
+		for (const char *l = msg->ptr; *l && rc == 0;) {
+			const char *e = strchr(l, '\n');
+			size_t n = e ? (size_t)(e - l + 1) : strlen(l);
+			char c[16], f[40], r[40] = "";
+			unsigned long long objs = 0;
+			bool put = strncmp(l, "Evault-Put: ", 12) == 0;
+			bool rem = strncmp(l, "Evault-Remove: ", 15) == 0;
+			int k = put ? sscanf(l + 12, "%15s %39s %llu %39s", c, f, &objs, r)
+				    : rem ? sscanf(l + 15, "%15s %39s", c, f)
+					  : 0;
+			if ((put && k >= 3) || (rem && k == 2)) {
+				if (put && k == 3)
+					r[0] = '\0';
+				if (evault_class_parse(&cls, c) < 0) {
+					evault_error_clear();
+					rc = evault_buf_put(&nm, l, n);
+				} else if ((rc = fix_one(x, orig, onto, mid, cls, f, r, rem, remove, ctx,
+							 out)) == 0) {
+					if (put && *out)
+						rc = evault_buf_printf(&nm, "Evault-Put: %s %s %llu %s\n", c,
+								       f, objs, out);
+					else if (put)
+						rc = evault_buf_printf(&nm, "Evault-Put: %s %s %llu\n", c,
+								       f, objs);
+					else
+						rc = evault_buf_printf(&nm, "Evault-Remove: %s %s\n", c,
+								       *out ? out : f);
+				}
+			} else
+				rc = evault_buf_put(&nm, l, n);
+			l += n;
+		}
+	} else
+		return 0;
+	if (rc == 0) {
+		msg->size = 0;
+		rc = evault_buf_put(msg, nm.ptr, nm.size);
+	}
+	evault_buf_dispose(&nm);
+	return rc;
+}
+
+static void fix_free(replay_fix *x)
+{
+	for (size_t i = 0; i < x->n; i++)
+		free(x->f[i].path);
+	free(x->f);
+	for (size_t i = 0; i < x->nkeys; i++)
+		class_keys_free(x->keys[i].k);
+}
+
 /* ---- sync ---- */
 
 /* One session: pull, keys, push, objects. */
@@ -808,7 +1113,14 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 			}
 			char replayed[41];
 			uint64_t n = 0;
-			if ((rc = histx_replay(repo, base, main_hex, h, replayed, &n)) < 0 ||
+			replay_fix fx = {.repo = repo, .head = h};
+			rc = histx_each_commit(repo, h, base, fix_office_cb, &fx);
+			if (rc == 0)
+				rc = fx.rc;
+			if (rc == 0)
+				rc = histx_replay(repo, base, main_hex, h, fix_event, &fx, replayed, &n);
+			fix_free(&fx);
+			if (rc < 0 ||
 			    (rc = histx_q_verify(f.q, replayed, h, repo->cfg.vault_id_hex, true, &vr)) < 0)
 				goto done;
 			if (!vr.ok) {

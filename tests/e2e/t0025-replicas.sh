@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The office and the laptops through a real sshd on loopback: clone, work
+# offline, sync, two replicas of one mission, compartments, pushes the
+# office refuses (t0024 forges them), and the connection lost in the middle.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd.sh"
+standard_vault # alice admin, bob and carol technicians, dave auditor, M-1 with bob
+OFFICE=$T/vault
+unset EVAULT_REPO
+as alice -R "$OFFICE" mission create M-2 --client "Client Two SA" --member carol >/dev/null
+printf 'rapport de bob\n' >"$T/bob-report.txt"
+head -c 3000000 /dev/urandom >"$T/photo.bin"
+as bob -R "$OFFICE" put "$T/bob-report.txt" M-1/dossier/rapport.txt >/dev/null
+as bob -R "$OFFICE" put "$T/photo.bin" M-1/work/scan.bin >/dev/null
+printf 'note de carol\n' >"$T/carol-note.txt"
+as carol -R "$OFFICE" put "$T/carol-note.txt" M-2/work/note.txt >/dev/null
+
+sshd_start
+for who in alice bob carol dave; do
+	printf -v "SSH_$who" '%s' "$(sshd_client "$who")"
+	sshd_authorize "$who" "$EVAULT_BIN serve -R $OFFICE"
+done
+URL="ssh://root@127.0.0.1:$SSHD_PORT$OFFICE"
+# as WHO through ssh: on(WHO) sets EVAULT_SSH to WHO's ssh wrapper
+on() { local who=$1; shift; local v="SSH_$who"; EVAULT_SSH=${!v} as "$who" "$@"; }
+head_of() { git -C "$1/audit.git" rev-parse refs/heads/main; }
+
+# ---- clone ----
+expect 0 "bob clones the office through ssh" on bob clone "$URL" "$T/bob"
+check "clone prints one summary line and its figures" grep -q '^clone: .* 1 mission held here' "$T/out"
+expect 0 "bob's replica lists his mission only" as bob -R "$T/bob" ls
+check "M-1 and nothing else" test "$(cat "$T/out")" = "M-1/"
+expect 0 "bob reads his report on the replica" as bob -R "$T/bob" get M-1/dossier/rapport.txt
+check "the same bytes" cmp -s "$T/out" "$T/bob-report.txt"
+expect 0 "bob's replica verifies" as bob -R "$T/bob" audit verify
+expect 0 "status of a fresh replica" as bob -R "$T/bob" status
+check "status names the office and nothing waiting" grep -q "waiting to go up: 0 events" "$T/out"
+check "the server logged bob's session" grep -q 'bob: session opened (technician, 1 missions held)' "$OFFICE/serve.log"
+
+# ---- compartments: nothing of M-2 on bob's laptop ----
+m2_blobs() { # every git object under missions/M-2 in any commit of the office
+	local c
+	for c in $(git -C "$OFFICE/audit.git" rev-list main); do
+		git -C "$OFFICE/audit.git" ls-tree -r -t "$c" missions/M-2 2>/dev/null | awk '{print $3}'
+		git -C "$OFFICE/audit.git" rev-parse --verify -q "$c:missions/M-2" 2>/dev/null
+	done | sort -u
+}
+m2_objects() { # object names M-2's files use at the office
+	git -C "$OFFICE/audit.git" ls-tree -r main missions/M-2 | awk '$4 ~ /\.objs$/ {print $3}' |
+		while read -r b; do git -C "$OFFICE/audit.git" cat-file blob "$b"; done | grep -o '[0-9a-f]\{64\}' | sort -u
+}
+m2_blobs >"$T/m2-blobs"
+m2_objects >"$T/m2-objects"
+check "M-2 has history objects and stored objects to look for" test -s "$T/m2-blobs" -a -s "$T/m2-objects"
+leaked=0
+while read -r id; do git -C "$T/bob/audit.git" cat-file -e "$id" 2>/dev/null && leaked=$((leaked + 1)); done <"$T/m2-blobs"
+check "no tree, record or manifest of M-2 in bob's history" test "$leaked" -eq 0
+leaked=0
+while read -r o; do
+	[ -e "$T/bob/objects/${o:0:2}/$o" ] && leaked=$((leaked + 1))
+	grep -rqs "$o" "$T/bob" && leaked=$((leaked + 1))
+done <"$T/m2-objects"
+check "no object of M-2, nor its name, anywhere under bob's replica" test "$leaked" -eq 0
+check "no key copy of M-2 on bob's laptop" test ! -e "$T/bob/keys/missions/M-2"
+check "no key copy of anyone else on bob's laptop" test -z "$(find "$T/bob/keys" -name '*.sealed' ! -name bob.sealed)"
+check "carol's note is nowhere on bob's laptop" test -z "$(grep -rl 'note de carol' "$T/bob")"
+expect_error 3 "M-2 on bob's replica is a mission that does not exist" as bob -R "$T/bob" ls M-2
+
+# ---- work offline, then sync ----
+sshd_block
+printf 'written offline\n' >"$T/offline.txt"
+expect 0 "bob puts into his replica with the office unreachable" as bob -R "$T/bob" put "$T/offline.txt" M-1/work/offline.txt
+mnt bob "$T/mnt" -R "$T/bob"
+expect 0 "bob's replica mounts offline" test -d "$T/mnt/M-1/work"
+printf 'through the mount\n' >"$T/mnt/M-1/work/mounted.txt"
+settled "$T/mnt"
+expect 0 "status counts what waits" as bob -R "$T/bob" status
+check "two events wait" grep -q "waiting to go up: 2 events" "$T/out"
+expect 1 "sync with the office unreachable fails" on bob -R "$T/bob" sync
+check "ssh says why, then evault one line" test "$(tail -n 1 "$T/err")" = "evault: the office closed the connection (see ssh's message above)"
+sshd_unblock
+expect 0 "sync --dry-run says what would move" on bob -R "$T/bob" sync --dry-run
+check "dry run: 2 events to push, nothing moved" grep -q '0 events to pull, 2 to push' "$T/out"
+check "the office did not move on a dry run" test "$(as alice -R "$OFFICE" log -n 1 | awk '{print $5}')" != file.commit
+expect 0 "bob syncs" on bob -R "$T/bob" sync
+check "2 events pushed" grep -q ', 2 pushed' "$T/out"
+expect 0 "the office has the offline file" as alice -R "$OFFICE" get M-1/work/offline.txt
+check "its bytes" cmp -s "$T/out" "$T/offline.txt"
+expect 0 "and the one written through the mount" as alice -R "$OFFICE" get M-1/work/mounted.txt
+expect 0 "the office verifies" as alice -R "$OFFICE" audit verify --objects
+expect 0 "bob's replica verifies" as bob -R "$T/bob" audit verify
+check "bob's replica and the office agree" test "$(head_of "$T/bob")" = "$(head_of "$OFFICE")"
+expect 0 "a sync with nothing to do" on bob -R "$T/bob" sync
+check "nothing moved" grep -q '^sync: 0 events pulled, 0 pushed; 0 objects fetched, 0 sent' "$T/out"
+
+# ---- two replicas of one mission, both offline ----
+as alice -R "$OFFICE" mission grant M-1 carol >/dev/null
+expect 0 "carol clones" on carol clone "$URL" "$T/carol"
+expect 0 "carol's replica holds M-1 and M-2" as carol -R "$T/carol" ls
+check "both missions" test "$(tr '\n' ' ' <"$T/out")" = "M-1/ M-2/ "
+expect 0 "carol reads bob's offline file" as carol -R "$T/carol" get M-1/work/offline.txt
+sshd_block
+printf 'version de bob\n' >"$T/vb.txt"
+printf 'version de carol\n' >"$T/vc.txt"
+expect 0 "bob adds same.txt offline" as bob -R "$T/bob" put "$T/vb.txt" M-1/work/same.txt
+expect 0 "carol adds same.txt offline" as carol -R "$T/carol" put "$T/vc.txt" M-1/work/same.txt
+expect 0 "carol also adds her own file" as carol -R "$T/carol" put "$T/carol-note.txt" M-1/dossier/carol.txt
+sshd_unblock
+expect 0 "bob syncs first" on bob -R "$T/bob" sync
+expect 0 "carol syncs second: her events are replayed on bob's" on carol -R "$T/carol" sync
+check "two events replayed" grep -q '2 recorded here replayed' "$T/out"
+expect 0 "the office keeps the later version in the state" as alice -R "$OFFICE" get M-1/work/same.txt
+check "carol's (the later push)" cmp -s "$T/out" "$T/vc.txt"
+expect 0 "the office's log" as alice -R "$OFFICE" log --mission M-1 --names
+check "both versions are in the history" test "$(grep -c 'same.txt' "$T/out")" -ge 2
+expect 0 "ls shows one same.txt" as alice -R "$OFFICE" ls M-1/work
+check "one entry for the path" test "$(grep -c '^same.txt$' "$T/out")" -eq 1
+expect 0 "bob's version is still readable from history" as alice -R "$OFFICE" audit verify --objects
+expect 0 "bob syncs again and gets carol's" on bob -R "$T/bob" sync
+expect 0 "bob reads the later version" as bob -R "$T/bob" get M-1/work/same.txt
+check "carol's bytes" cmp -s "$T/out" "$T/vc.txt"
+expect 0 "carol's replica verifies" as carol -R "$T/carol" audit verify
+expect 0 "bob's replica verifies" as bob -R "$T/bob" audit verify
+check "all three agree" test "$(head_of "$T/bob")" = "$(head_of "$OFFICE")" -a "$(head_of "$T/carol")" = "$(head_of "$OFFICE")"
+git_verify_all "$OFFICE"
+
+# ---- authentication ----
+sshd_client mallory >/dev/null
+sshd_authorize mallory "$EVAULT_BIN serve -R $OFFICE"
+new_identity mallory >/dev/null
+expect_error 4 "an identity that is no user gets nothing" env EVAULT_SSH="$T/sshd/ssh-mallory" "$EVAULT_BIN" --identity "$T/mallory.id" --passphrase-file "$T/mallory.pass" clone "$URL" "$T/mallory"
+check "no replica was left behind" test ! -e "$T/mallory"
+check "the server logged the failure" grep -q 'authentication failed for key' "$OFFICE/serve.log"
+printf 'wrong\n' >"$T/wrong.pass"
+expect_error 4 "bob's identity without its passphrase gets nothing" env EVAULT_SSH="$SSH_bob" "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/wrong.pass" clone "$URL" "$T/bob2"
+expect 0 "dave (auditor) clones for audit verify" on dave clone "$URL" "$T/dave"
+expect 0 "dave's replica verifies the whole history" as dave -R "$T/dave" audit verify
+
+# ---- the connection lost in the middle of a large push ----
+sshd_block
+for i in 1 2 3 4 5 6; do head -c 2000000 /dev/urandom >"$T/big$i.bin"; done
+as bob -R "$T/bob" put "$T"/big?.bin M-1/dossier/ >/dev/null
+sshd_unblock
+EVAULT_SSH=$SSH_bob timeout -s KILL 0.7 "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" -R "$T/bob" sync >/dev/null 2>&1
+stored_before=$(find "$OFFICE/objects" -type f | wc -l)
+expect 0 "sync again after the cut" on bob -R "$T/bob" sync
+check "the office took the push" test "$(head_of "$T/bob")" = "$(head_of "$OFFICE")"
+expect 0 "office verify --objects after the cut" as alice -R "$OFFICE" audit verify --objects
+
+sshd_stop
+finish
