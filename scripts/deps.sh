@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git openssh-client coreutils time bsdutils util-linux
       libsodium-dev libssl-dev libzstd-dev zlib1g-dev libgit2-dev libcmocka-dev faketime
-      libmagic-dev libmagic-mgc libfuse3-dev fuse3 python3 rsync clang libclang-rt-14-dev)
+      libmagic-dev libmagic-mgc libfuse3-dev fuse3 python3 rsync clang libclang-rt-14-dev
+      openssh-server)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,4 +16,18 @@ SUDO=
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+# openssh-server is here for the end-to-end tests only: each starts its own
+# sshd on loopback with its own config (tests/e2e/sshd.sh). The package's
+# postinst would start the system's sshd on port 22 (invoke-rc.d runs
+# /etc/init.d/ssh where there is no systemd, as in a container) and enable
+# ssh.service for the next boot where there is. /etc/ssh/sshd_not_to_be_run
+# is Debian's switch read by both the init script (which then exits 0: the
+# install does not fail for want of a running sshd) and ssh.service
+# (ConditionPathExists), so nothing listens on port 22, now or after a
+# reboot. Only on a machine that has no openssh-server yet: one that already
+# runs an sshd keeps it. Removing the file turns the system's sshd back on.
+if [[ " ${missing[*]} " == *" openssh-server "* ]]; then
+	$SUDO mkdir -p /etc/ssh
+	$SUDO touch /etc/ssh/sshd_not_to_be_run
+fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
