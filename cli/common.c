@@ -196,9 +196,11 @@ int cli_open_repo(cli *c, enum cli_as as)
 		return rc;
 	if (as == CLI_AS_NOBODY)
 		return 0;
-	if ((rc = cli_load_identity(c, as == CLI_AS_UNLOCKED)) < 0)
+	if ((rc = cli_load_identity(c, as == CLI_AS_UNLOCKED)) < 0 ||
+	    (rc = evault_repo_set_identity(c->repo, c->id)) < 0)
 		return rc;
-	return evault_repo_set_identity(c->repo, c->id);
+	/* a replica reads the files it lacks from the office (docs/deploy.md) */
+	return as == CLI_AS_UNLOCKED ? evault_replica_attach(c->repo, NULL) : 0;
 }
 
 void cli_time(char out[32], long long t)

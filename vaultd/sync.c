@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -324,6 +325,14 @@ static int held_list_cb(const char *name, bool is_dir, void *payload)
 	return 0;
 }
 
+static bool listed(const held_list *l, const char *mid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->mid[i], mid) == 0)
+			return true;
+	return false;
+}
+
 /* The missions this replica holds (their trees are here). */
 static int held_missions(evault_repo *repo, held_list *h)
 {
@@ -493,8 +502,9 @@ static int want_cb(const uint8_t id[32], void *payload)
 	return e ? 0 : idlist_add(&w->want, id);
 }
 
-/* The objects of the held missions' classes whose keys are here, not here yet. */
-static int objects_wanted(evault_repo *repo, const char *only, idlist *out)
+/* The objects of the missions listed (held here, classes whose keys are
+ * here) that are not here yet. */
+static int objects_wanted(evault_repo *repo, const held_list *only, idlist *out)
 {
 	want_scan w = {.repo = repo};
 	held_list h = {0};
@@ -504,7 +514,7 @@ static int objects_wanted(evault_repo *repo, const char *only, idlist *out)
 	if (rc == 0)
 		rc = state_begin(&st, repo, false);
 	for (size_t i = 0; rc == 0 && i < h.n; i++) {
-		if (only && strcmp(only, h.mid[i]) != 0)
+		if (!only || !listed(only, h.mid[i]))
 			continue;
 		for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++) {
 			k.size = 0;
@@ -736,11 +746,43 @@ static int write_small(evault_repo *repo, const char *name, const char *text)
 	return rc;
 }
 
-static void note_sync(evault_repo *repo)
+/* sync-state: "last-sync <time>" and one "offline <mission>" line per
+ * mission kept whole here (sync --offline). */
+static int offline_list(evault_repo *repo, held_list *out)
 {
-	char t[64];
-	snprintf(t, sizeof(t), "last-sync %lld\n", (long long)time(NULL));
-	(void)write_small(repo, SYNC_STATE_FILE, t);
+	evault_buf p = EVAULT_BUF_INIT, t = EVAULT_BUF_INIT;
+	int rc = evault_buf_printf(&p, "%s/%s", repo->path, SYNC_STATE_FILE);
+	if (rc == 0 && (rc = file_read_all(&t, p.ptr, 1u << 20)) == EVAULT_ENOTFOUND) {
+		evault_error_clear();
+		rc = 0;
+	} else if (rc == 0) {
+		for (const char *l = t.ptr; l && l < t.ptr + t.size && rc == 0;) {
+			const char *e = memchr(l, '\n', (size_t)(t.ptr + t.size - l));
+			size_t n = e ? (size_t)(e - l) : (size_t)(t.ptr + t.size - l);
+			char mid[EVAULT_MID_MAX + 1];
+			if (n > 8 && n - 8 <= EVAULT_MID_MAX && memcmp(l, "offline ", 8) == 0) {
+				memcpy(mid, l + 8, n - 8);
+				mid[n - 8] = '\0';
+				if (mission_id_valid(mid))
+					rc = held_list_cb(mid, true, out);
+			}
+			l = e ? e + 1 : NULL;
+		}
+	}
+	evault_buf_dispose(&p);
+	evault_buf_dispose(&t);
+	return rc;
+}
+
+static void note_sync(evault_repo *repo, const held_list *offline)
+{
+	evault_buf t = EVAULT_BUF_INIT;
+	int rc = evault_buf_printf(&t, "last-sync %lld\n", (long long)time(NULL));
+	for (size_t i = 0; offline && i < offline->n && rc == 0; i++)
+		rc = evault_buf_printf(&t, "offline %s\n", offline->mid[i]);
+	if (rc == 0)
+		(void)write_small(repo, SYNC_STATE_FILE, t.ptr);
+	evault_buf_dispose(&t);
 	evault_error_clear();
 }
 
@@ -1051,7 +1093,7 @@ static void fix_free(replay_fix *x)
 
 /* One session: pull, keys, push, objects. */
 static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts,
-			evault_sync_result *res)
+			evault_sync_result *res, held_list *off)
 {
 	char office[41], main_hex[41];
 	held_list hl = {0};
@@ -1155,15 +1197,31 @@ keys:
 	/* keys and objects of what is held here */
 	if (!dry && (rc = fetch_keys(c, repo, res)) < 0)
 		goto done;
-	if ((rc = objects_wanted(repo, opts ? opts->offline : NULL, &want)) < 0)
+	/* missions kept whole here: those asked before, and this one */
+	free(hl.mid);
+	hl = (held_list){0};
+	if ((rc = held_missions(repo, &hl)) < 0 || (rc = offline_list(repo, off)) < 0)
+		goto done;
+	if (opts && opts->offline && !listed(off, opts->offline)) {
+		if (!listed(&hl, opts->offline)) {
+			rc = evault_error_set(EVAULT_ENOTFOUND, "no such mission: %.64s",
+					      opts->offline);
+			goto done;
+		}
+		if ((rc = held_list_cb(opts->offline, true, off)) < 0)
+			goto done;
+	}
+	/* a mission no longer held here is no longer kept whole */
+	for (size_t i = 0; i < off->n;)
+		if (!listed(&hl, off->mid[i]))
+			memcpy(off->mid[i], off->mid[--off->n], sizeof(off->mid[0]));
+		else
+			i++;
+	if ((rc = objects_wanted(repo, off, &want)) < 0)
 		goto done;
 	if (dry)
 		res->objects_received = want.n;
 	else if ((rc = fetch_objects(c, repo, &want, res)) < 0)
-		goto done;
-	free(hl.mid);
-	hl = (held_list){0};
-	if ((rc = held_missions(repo, &hl)) < 0)
 		goto done;
 	res->missions = hl.n;
 	res->bytes_sent = c->p.bytes_out;
@@ -1180,6 +1238,7 @@ int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_res
 {
 	char url[1024], user[EVAULT_USER_MAX + 1];
 	conn c = {.in = -1, .out = -1};
+	held_list off = {0};
 	int rc;
 	memset(res, 0, sizeof(*res));
 	if ((rc = repo_require_actor(repo)) < 0 ||
@@ -1193,11 +1252,12 @@ int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_res
 	if (rc == 0 && strcmp(c.user, repo->actor) != 0)
 		rc = evault_error_set(EVAULT_ECORRUPT, "the office knows this identity as %s", c.user);
 	if (rc == 0)
-		rc = sync_session(&c, repo, opts, res);
+		rc = sync_session(&c, repo, opts, res, &off);
 	conn_close(&c, rc == 0);
 	signal(SIGPIPE, old);
 	if (rc == 0 && !(opts && opts->dry_run))
-		note_sync(repo);
+		note_sync(repo, &off);
+	free(off.mid);
 	return rc;
 }
 
@@ -1262,20 +1322,16 @@ int evault_clone(const char *url, const char *path, evault_identity *id, const c
 		goto done;
 	res->seq = c.seq;
 	snprintf(res->head, sizeof(res->head), "%s", f.head);
-	idlist want = {0};
-	if ((rc = fetch_keys(&c, repo, res)) == 0 &&
-	    (opts && opts->objects_on_demand ? 0 : (rc = objects_wanted(repo, NULL, &want))) == 0 &&
-	    (rc = fetch_objects(&c, repo, &want, res)) == 0) {
+	if ((rc = fetch_keys(&c, repo, res)) == 0) { /* objects: on demand, or sync --offline */
 		held_list h = {0};
 		if ((rc = held_missions(repo, &h)) == 0)
 			res->missions = h.n;
 		free(h.mid);
 	}
-	free(want.id);
 	res->bytes_sent = c.p.bytes_out;
 	res->bytes_received = c.p.bytes_in;
 	if (rc == 0)
-		note_sync(repo);
+		note_sync(repo, NULL);
 done:
 	conn_close(&c, rc == 0);
 	signal(SIGPIPE, old);
@@ -1291,6 +1347,208 @@ done:
 		evault_error_set(keep, "%s", msg);
 	}
 	return rc;
+}
+
+/* ---- objects on demand ---- */
+
+/*
+ * A replica's object backend: what is here is read here; an object that is
+ * not is asked of the office, checked against its name, stored, and then
+ * read. One ssh session serves the process's requests (the mount's worker
+ * threads take turns); when the office does not answer, it is not asked
+ * again for a while, and the error says what to do.
+ */
+#define ONDEMAND_RETRY_S 30
+
+typedef struct ondemand {
+	backend base;
+	backend *inner;
+	evault_repo *repo;
+	char url[1024];
+	evault_sync_opts opts;
+	char ssh[512];
+	pthread_mutex_t mu;
+	conn c;
+	bool connected;
+	int64_t down_until;
+	char down_why[300];
+} ondemand;
+
+static int od_connect(ondemand *o)
+{
+	int64_t now = (int64_t)time(NULL);
+	if (o->connected)
+		return 0;
+	if (now < o->down_until)
+		return evault_error_set(EVAULT_ERROR, "%s", o->down_why);
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	(void)old;
+	int rc = conn_open(&o->c, o->url, &o->opts, o->repo->id, o->repo->cfg.vault_id_hex);
+	if (rc == 0 && strcmp(o->c.user, o->repo->actor) != 0)
+		rc = evault_error_set(EVAULT_ECORRUPT, "the office knows this identity as %s",
+				      o->c.user);
+	if (rc < 0) {
+		snprintf(o->down_why, sizeof(o->down_why),
+			 "not on this replica, and the office cannot be asked (%s): evault sync "
+			 "--offline MISSION fetches a mission's files before working offline",
+			 evault_error_last());
+		conn_close(&o->c, false);
+		o->down_until = now + ONDEMAND_RETRY_S;
+		return evault_error_set(EVAULT_ERROR, "%s", o->down_why);
+	}
+	o->connected = true;
+	return 0;
+}
+
+/* One object from the office, checked and stored here; out holds its bytes. */
+static int od_fetch(ondemand *o, const uint8_t id[OBJECT_ID_LEN], evault_buf *out, size_t max)
+{
+	uint8_t type, h[32];
+	reader r;
+	int rc;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((rc = od_connect(o)) < 0)
+			return rc;
+		evault_buf *b = proto_begin(&o->c.p, MSG_WANT);
+		if (buf_put_u32(b, 1) < 0 || evault_buf_put(b, id, 32) < 0)
+			return error_oom();
+		if ((rc = proto_end(&o->c.p)) == 0 && (rc = conn_read(&o->c, &type, &r, 0)) == 0)
+			break;
+		/* a session the office ended meanwhile (timeout): once more, afresh */
+		conn_close(&o->c, false);
+		o->connected = false;
+	}
+	if (rc < 0)
+		return rc;
+	const uint8_t *got = reader_bytes(&r, 32);
+	char hex[OBJECT_HEX_LEN + 1];
+	object_id_hex(hex, id);
+	if ((type != MSG_OBJ && type != MSG_MISSING) || !got || memcmp(got, id, 32) != 0) {
+		conn_close(&o->c, false);
+		o->connected = false;
+		return unexpected(type, "an object asked for");
+	}
+	if (type == MSG_MISSING)
+		return evault_error_set(EVAULT_ENOTFOUND,
+					"object %s is neither on this replica nor at the office", hex);
+	size_t len = r.left;
+	const uint8_t *data = reader_bytes(&r, len);
+	if (len > max || object_hash(h, data, len) < 0 || sodium_memcmp(h, id, 32) != 0)
+		return evault_error_set(EVAULT_ECORRUPT,
+					"object %s from the office does not match its name", hex);
+	if ((rc = o->inner->ops->put(o->inner, id, data, len)) < 0)
+		return rc;
+	out->size = 0;
+	return evault_buf_put(out, data, len);
+}
+
+static int od_get(backend *b, const uint8_t id[OBJECT_ID_LEN], evault_buf *out, size_t max)
+{
+	ondemand *o = (ondemand *)b;
+	int rc = o->inner->ops->get(o->inner, id, out, max);
+	if (rc != EVAULT_ENOTFOUND)
+		return rc;
+	evault_error_clear();
+	pthread_mutex_lock(&o->mu);
+	rc = od_fetch(o, id, out, max);
+	pthread_mutex_unlock(&o->mu);
+	return rc;
+}
+
+static int od_put(backend *b, const uint8_t id[OBJECT_ID_LEN], const void *d, size_t l)
+{
+	ondemand *o = (ondemand *)b;
+	return o->inner->ops->put(o->inner, id, d, l);
+}
+static int od_exists(backend *b, const uint8_t id[OBJECT_ID_LEN])
+{
+	ondemand *o = (ondemand *)b;
+	return o->inner->ops->exists(o->inner, id);
+}
+static int od_stat(backend *b, const uint8_t id[OBJECT_ID_LEN], uint64_t *size, int64_t *mt)
+{
+	ondemand *o = (ondemand *)b;
+	return o->inner->ops->stat(o->inner, id, size, mt);
+}
+static int od_del(backend *b, const uint8_t id[OBJECT_ID_LEN])
+{
+	ondemand *o = (ondemand *)b;
+	return o->inner->ops->del(o->inner, id);
+}
+static int od_list(backend *b, backend_list_cb cb, void *payload)
+{
+	ondemand *o = (ondemand *)b;
+	return o->inner->ops->list(o->inner, cb, payload);
+}
+static int od_stage(backend *b, const uint8_t id[OBJECT_ID_LEN], void *data, size_t len,
+		    size_t room, backend_staged **out)
+{
+	ondemand *o = (ondemand *)b;
+	return o->inner->ops->stage(o->inner, id, data, len, room, out);
+}
+static int od_publish(backend *b, backend_staged **staged, size_t n)
+{
+	ondemand *o = (ondemand *)b;
+	return o->inner->ops->publish(o->inner, staged, n);
+}
+static void od_discard(backend *b, backend_staged **staged, size_t n)
+{
+	ondemand *o = (ondemand *)b;
+	o->inner->ops->discard(o->inner, staged, n);
+}
+static int od_sync(backend *b)
+{
+	ondemand *o = (ondemand *)b;
+	return o->inner->ops->sync(o->inner);
+}
+static int od_tidy(backend *b, int64_t older_than, bool dry_run, size_t *removed)
+{
+	ondemand *o = (ondemand *)b;
+	return o->inner->ops->tidy(o->inner, older_than, dry_run, removed);
+}
+static void od_free(backend *b)
+{
+	ondemand *o = (ondemand *)b;
+	if (o->connected)
+		conn_close(&o->c, true);
+	o->inner->ops->free(o->inner);
+	pthread_mutex_destroy(&o->mu);
+	free(o);
+}
+
+static const struct backend_ops ondemand_ops = {
+    od_put, od_get, od_exists, od_stat, od_del, od_list, od_stage, od_publish, od_discard,
+    od_sync, od_tidy, od_free,
+};
+
+int evault_replica_attach(evault_repo *repo, const evault_sync_opts *opts)
+{
+	char user[EVAULT_USER_MAX + 1];
+	if (!repo->replica || repo->objects->ops == &ondemand_ops)
+		return 0;
+	if (!repo->id || !evault_identity_unlocked(repo->id) || !repo->have_actor)
+		return 0; /* nothing to sign a session with: what is here is all there is */
+	ondemand *o = calloc(1, sizeof(*o));
+	if (!o)
+		return error_oom();
+	int rc = remote_read(repo, o->url, sizeof(o->url), user, sizeof(user));
+	if (rc < 0) {
+		free(o);
+		return rc;
+	}
+	o->opts = opts ? *opts : (evault_sync_opts){.version = EVAULT_SYNC_OPTS_VERSION};
+	if (o->opts.ssh) {
+		snprintf(o->ssh, sizeof(o->ssh), "%s", o->opts.ssh);
+		o->opts.ssh = o->ssh;
+	}
+	o->opts.timeout_s = o->opts.timeout_s ? o->opts.timeout_s : 30;
+	o->c.in = o->c.out = -1;
+	o->base.ops = &ondemand_ops;
+	o->inner = repo->objects;
+	o->repo = repo;
+	pthread_mutex_init(&o->mu, NULL);
+	repo->objects = &o->base;
+	return 0;
 }
 
 /* ---- status ---- */

@@ -30,8 +30,10 @@ expect 0 "bob clones the office through ssh" on bob clone "$URL" "$T/bob"
 check "clone prints one summary line and its figures" grep -q '^clone: .* 1 mission held here' "$T/out"
 expect 0 "bob's replica lists his mission only" as bob -R "$T/bob" ls
 check "M-1 and nothing else" test "$(cat "$T/out")" = "M-1/"
-expect 0 "bob reads his report on the replica" as bob -R "$T/bob" get M-1/dossier/rapport.txt
+check "a clone fetches no object: they come on demand" test -z "$(find "$T/bob/objects" -type f)"
+expect 0 "bob reads his report on the replica: fetched from the office" on bob -R "$T/bob" get M-1/dossier/rapport.txt
 check "the same bytes" cmp -s "$T/out" "$T/bob-report.txt"
+check "and kept" test -n "$(find "$T/bob/objects" -type f)"
 expect 0 "bob's replica verifies" as bob -R "$T/bob" audit verify
 expect 0 "status of a fresh replica" as bob -R "$T/bob" status
 check "status names the office and nothing waiting" grep -q "waiting to go up: 0 events" "$T/out"
@@ -67,7 +69,11 @@ check "carol's note is nowhere on bob's laptop" test -z "$(grep -rl 'note de car
 expect_error 3 "M-2 on bob's replica is a mission that does not exist" as bob -R "$T/bob" ls M-2
 
 # ---- work offline, then sync ----
+expect 0 "before leaving: sync --offline M-1 fetches the whole mission" on bob -R "$T/bob" sync --offline M-1
+check "the 3 MB scan among the objects fetched" grep -q '; [1-9][0-9]* objects fetched' "$T/out"
 sshd_block
+expect 0 "offline, the scan reads from the replica" as bob -R "$T/bob" get M-1/work/scan.bin
+check "its bytes" cmp -s "$T/out" "$T/photo.bin"
 printf 'written offline\n' >"$T/offline.txt"
 expect 0 "bob puts into his replica with the office unreachable" as bob -R "$T/bob" put "$T/offline.txt" M-1/work/offline.txt
 mnt bob "$T/mnt" -R "$T/bob"
@@ -98,7 +104,12 @@ as alice -R "$OFFICE" mission grant M-1 carol >/dev/null
 expect 0 "carol clones" on carol clone "$URL" "$T/carol"
 expect 0 "carol's replica holds M-1 and M-2" as carol -R "$T/carol" ls
 check "both missions" test "$(tr '\n' ' ' <"$T/out")" = "M-1/ M-2/ "
-expect 0 "carol reads bob's offline file" as carol -R "$T/carol" get M-1/work/offline.txt
+expect 0 "carol reads bob's offline file (on demand)" on carol -R "$T/carol" get M-1/work/offline.txt
+check "its bytes" cmp -s "$T/out" "$T/offline.txt"
+sshd_block
+expect 1 "a file not fetched, with the office unreachable" on carol -R "$T/carol" get M-1/work/scan.bin
+check "says it is not here and the office cannot be asked" grep -q 'not on this replica, and the office cannot be asked' "$T/err"
+sshd_unblock
 sshd_block
 printf 'version de bob\n' >"$T/vb.txt"
 printf 'version de carol\n' >"$T/vc.txt"
@@ -117,7 +128,7 @@ expect 0 "ls shows one same.txt" as alice -R "$OFFICE" ls M-1/work
 check "one entry for the path" test "$(grep -c '^same.txt$' "$T/out")" -eq 1
 expect 0 "bob's version is still readable from history" as alice -R "$OFFICE" audit verify --objects
 expect 0 "bob syncs again and gets carol's" on bob -R "$T/bob" sync
-expect 0 "bob reads the later version" as bob -R "$T/bob" get M-1/work/same.txt
+expect 0 "bob reads the later version" on bob -R "$T/bob" get M-1/work/same.txt
 check "carol's bytes" cmp -s "$T/out" "$T/vc.txt"
 expect 0 "carol's replica verifies" as carol -R "$T/carol" audit verify
 expect 0 "bob's replica verifies" as bob -R "$T/bob" audit verify

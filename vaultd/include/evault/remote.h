@@ -31,8 +31,9 @@ typedef struct evault_sync_opts {
 	unsigned version;
 	const char *ssh;       /* the ssh command (NULL: $EVAULT_SSH, else "ssh") */
 	bool dry_run;          /* say what would move, move nothing */
-	const char *offline;   /* a mission whose every object to fetch now, or NULL */
-	bool objects_on_demand; /* clone: fetch no objects (the mount asks for them) */
+	/* a mission to keep whole here from now on: every object of its files
+	 * fetched now and at every later sync (the others: on demand) */
+	const char *offline;
 	int timeout_s;
 } evault_sync_opts;
 #define EVAULT_SYNC_OPTS_VERSION 1
@@ -60,6 +61,14 @@ int evault_clone(const char *url, const char *path, evault_identity *id, const c
 
 /* Pushes what this replica recorded and pulls what changed at the office. */
 int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_result *res);
+
+/*
+ * On a replica, objects not here are fetched from the office when read
+ * (get, the mount), checked against their names and kept. Needs the
+ * acting user's unlocked identity (a session is signed); without it, or
+ * on a repository that is no replica, nothing changes.
+ */
+int evault_replica_attach(evault_repo *repo, const evault_sync_opts *opts);
 
 typedef struct evault_replica_status {
 	char url[1024];
