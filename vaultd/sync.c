@@ -115,12 +115,6 @@ static int url_parse(url_parts *u, const char *url)
 	return 0;
 }
 
-static int conn_fail(conn *c, int code, const char *what)
-{
-	return evault_error_set(code, "%s: %s", what, evault_error_last());
-	(void)c;
-}
-
 /* Starts ssh: sh -c '<ssh> "$@"' ssh [-p PORT] HOST "evault serve -R 'PATH'". */
 static int conn_spawn(conn *c, const url_parts *u, const char *ssh)
 {
@@ -257,7 +251,11 @@ static int conn_open(conn *c, const char *url, const evault_sync_opts *opts,
 	    buf_put_u32(b, PROTO_VERSION) < 0 || (rc = proto_end(&c->p)) < 0)
 		return rc < 0 ? rc : error_oom();
 	if ((rc = conn_read(c, &type, &r, 4096)) < 0)
-		return conn_fail(c, rc, "cannot reach the office");
+		return evault_error_set(rc, "cannot reach the office: %s%s", evault_error_last(),
+					rc == EVAULT_ECORRUPT
+					    ? " (does the office account's shell print something "
+					      "when it starts?)"
+					    : "");
 	uint32_t version = reader_u32(&r);
 	const uint8_t *vid = reader_bytes(&r, 16), *nonce = reader_bytes(&r, 32);
 	if (type != MSG_CHALLENGE || !vid || !nonce || r.left)
