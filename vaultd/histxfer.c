@@ -2,6 +2,7 @@
  * History between the office and replicas (histxfer.h, docs/protocol.md).
  */
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -204,7 +205,8 @@ int histx_q_open(histx_q **out, evault_repo *repo)
 	if (!q)
 		return error_oom();
 	q->repo = repo;
-	if (evault_buf_printf(&p, "%s/tmp/incoming-XXXXXX", repo->path) < 0) {
+	histx_q_tidy(repo);
+	if (evault_buf_printf(&p, "%s/tmp/incoming-%ld-XXXXXX", repo->path, (long)getpid()) < 0) {
 		rc = error_oom();
 		goto done;
 	}
@@ -247,6 +249,30 @@ done:
 	evault_buf_dispose(&p);
 	evault_buf_dispose(&alt);
 	return rc < 0 ? rc : 0;
+}
+
+void histx_q_tidy(evault_repo *repo)
+{
+	evault_buf dir = EVAULT_BUF_INIT, p = EVAULT_BUF_INIT;
+	if (evault_buf_printf(&dir, "%s/tmp", repo->path) < 0)
+		return;
+	DIR *d = opendir(dir.ptr);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		long pid;
+		char rest[32];
+		if (sscanf(de->d_name, "incoming-%ld-%31s", &pid, rest) != 2 || pid <= 0 ||
+		    pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		p.size = 0;
+		if (evault_buf_printf(&p, "%s/%s", dir.ptr, de->d_name) == 0)
+			remove_tree(p.ptr);
+	}
+	if (d)
+		closedir(d);
+	evault_error_clear();
+	evault_buf_dispose(&dir);
+	evault_buf_dispose(&p);
 }
 
 void histx_q_free(histx_q *q)

@@ -36,7 +36,8 @@ int histx_export(evault_repo *repo, const char *head_hex, const char *have_hex,
 /* The head commit of the history (hex), "" when it has none. */
 int histx_ref(evault_repo *repo, const char *ref, char out[41]);
 
-/* A quarantine: REPO/tmp/incoming-*.git, reading through to audit.git. */
+/* A quarantine: REPO/tmp/incoming-<pid>-*, reading through to audit.git.
+ * Opening one removes those of processes that died (kill -9). */
 typedef struct histx_q histx_q;
 int histx_q_open(histx_q **out, evault_repo *repo);
 /* Writes one object; its id (hex) in id_hex. Bounded by the caller. */
@@ -63,6 +64,7 @@ int histx_q_only_actor(histx_q *q, const char *head_hex, const char *since_hex, 
 /* Moves the quarantine's objects into audit.git and makes them durable. */
 int histx_q_adopt(histx_q *q);
 void histx_q_free(histx_q *q);
+void histx_q_tidy(evault_repo *repo);
 
 /*
  * The commits after base up to tip, replayed on onto (like git's rebase):

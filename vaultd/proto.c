@@ -177,8 +177,10 @@ int proto_flush(proto *p)
 				return error_errno("cannot wait for the peer", NULL);
 			continue;
 		}
-		if (n < 0)
+		if (n < 0) {
+			p->broken = true;
 			return error_errno("cannot write to the peer", NULL);
+		}
 		at += n;
 		left -= (size_t)n;
 		p->bytes_out += (uint64_t)n;

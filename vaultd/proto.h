@@ -68,7 +68,8 @@ typedef struct proto {
 	evault_buf wbuf;
 	size_t start; /* of the frame being built */
 	uint64_t bytes_in, bytes_out;
-	bool eof; /* the peer closed its end (between frames) */
+	bool eof;    /* the peer closed its end (between frames) */
+	bool broken; /* a write failed: the peer stopped reading */
 } proto;
 
 int proto_init(proto *p, int in, int out, int timeout_s);

@@ -502,6 +502,7 @@ static int on_obj(session *s, reader *r)
 	int rc = s->repo->objects->ops->stage(s->repo->objects, id, (void *)data, len, len, &st);
 	if (rc < 0)
 		return refuse(s, rc, "cannot store object %s: %s", hex, evault_error_last());
+	evault_failpoint("serve-object-staged");
 	if (st) {
 		s->staged[s->nstaged++] = st;
 		if (s->nstaged == STAGE_BATCH && (rc = publish(s)) < 0)
@@ -626,11 +627,16 @@ static int on_push(session *s, reader *r)
 			    (unsigned long long)pc.missing, pc.first);
 		goto done;
 	}
-	if ((rc = histx_q_adopt(q)) < 0 ||
-	    (rc = histx_move_ref(s->repo, "refs/heads/main", old_hex, new_hex, "sync: push")) < 0) {
+	if ((rc = histx_q_adopt(q)) < 0) {
 		rc = refuse(s, rc, "push failed, nothing recorded: %s", evault_error_last());
 		goto done;
 	}
+	evault_failpoint("serve-push-adopted");
+	if ((rc = histx_move_ref(s->repo, "refs/heads/main", old_hex, new_hex, "sync: push")) < 0) {
+		rc = refuse(s, rc, "push failed, nothing recorded: %s", evault_error_last());
+		goto done;
+	}
+	evault_failpoint("serve-push-recorded");
 	trust_made(s->repo, new_hex);
 	slog(s, "push: %llu events, head %.12s (seq %llu)", (unsigned long long)res.events,
 	     new_hex, (unsigned long long)res.seq);
@@ -671,6 +677,7 @@ int evault_serve(evault_repo *repo, const evault_serve_opts *opts)
 	evault_buf_dispose(&lp);
 	if ((rc = proto_init(&s.p, opts->in, opts->out, opts->timeout_s)) < 0)
 		goto done;
+	histx_q_tidy(repo); /* what a session killed before left */
 	if ((rc = authenticate(&s)) < 0)
 		goto done;
 	for (;;) {

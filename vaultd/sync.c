@@ -225,6 +225,31 @@ static int conn_read(conn *c, uint8_t *type, reader *r, size_t max)
 	return 0;
 }
 
+/*
+ * A write failed because the office stopped reading: it ended the session,
+ * usually with an ERROR saying why (a full disk, a refused object). That
+ * reason, when it came, replaces "broken pipe".
+ */
+static int conn_salvage(conn *c, int rc)
+{
+	if (!c->open || !c->p.broken)
+		return rc;
+	char why[600];
+	snprintf(why, sizeof(why), "%s", evault_error_last());
+	c->p.wbuf.size = 0;
+	c->p.timeout_ms = 5000;
+	for (int i = 0; i < 1000000; i++) { /* what was in flight, then its last word */
+		uint8_t type;
+		reader r;
+		int e = conn_read(c, &type, &r, 0);
+		if (e < 0 && strncmp(evault_error_last(), "the office: ", 12) == 0)
+			return e;
+		if (e < 0)
+			break;
+	}
+	return evault_error_set(rc, "%s", why);
+}
+
 static int unexpected(uint8_t type, const char *want)
 {
 	return evault_error_set(EVAULT_ECORRUPT, "the office sent message 0x%02x where %s was due",
@@ -1251,6 +1276,8 @@ int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_res
 		rc = evault_error_set(EVAULT_ECORRUPT, "the office knows this identity as %s", c.user);
 	if (rc == 0)
 		rc = sync_session(&c, repo, opts, res, &off);
+	if (rc < 0)
+		rc = conn_salvage(&c, rc);
 	conn_close(&c, rc == 0);
 	signal(SIGPIPE, old);
 	if (rc == 0 && !(opts && opts->dry_run))
@@ -1331,6 +1358,8 @@ int evault_clone(const char *url, const char *path, evault_identity *id, const c
 	if (rc == 0)
 		note_sync(repo, NULL);
 done:
+	if (rc < 0)
+		rc = conn_salvage(&c, rc);
 	conn_close(&c, rc == 0);
 	signal(SIGPIPE, old);
 	histx_q_free(f.q);
