@@ -13,8 +13,8 @@
 
 int cmd_mount(cli *c, int argc, char **argv)
 {
-	const char *usage = "usage: evault mount MOUNTPOINT [--foreground] [-o ro]";
-	evault_mount_opts o = {false, false, false};
+	const char *usage = "usage: evault mount MOUNTPOINT [--foreground] [-o ro|sync=SECONDS]";
+	evault_mount_opts o = {false, false, false, 60};
 	const char *mp = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--foreground") == 0 || strcmp(argv[i], "-f") == 0)
@@ -22,10 +22,17 @@ int cmd_mount(cli *c, int argc, char **argv)
 		else if (strcmp(argv[i], "--debug") == 0)
 			o.debug = o.foreground = true;
 		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+			char *end;
 			if (strcmp(argv[++i], "ro") == 0)
 				o.read_only = true;
-			else if (strcmp(argv[i], "rw") != 0)
-				return cli_usage("unknown mount option '%s' (ro, rw)", argv[i]);
+			else if (strncmp(argv[i], "sync=", 5) == 0) {
+				unsigned long n = strtoul(argv[i] + 5, &end, 10);
+				if (*end || !argv[i][5] || n > 86400)
+					return cli_usage("sync= takes seconds, 0 to 86400 (0: none)");
+				o.sync_interval = (unsigned)n;
+			} else if (strcmp(argv[i], "rw") != 0)
+				return cli_usage("unknown mount option '%s' (ro, rw, sync=SECONDS)",
+						 argv[i]);
 		} else if (argv[i][0] == '-' || mp)
 			return cli_usage("%s", usage);
 		else

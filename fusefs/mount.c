@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
+#include "evault/remote.h"
 #include "mount.h"
 #include "util.h"
 #include "vfs.h"
@@ -186,6 +188,54 @@ static void *flusher_main(void *p)
 	return NULL;
 }
 
+/*
+ * A replica's background sync: every sync_interval seconds, what the mount
+ * recorded goes to the office and what changed there comes back, when the
+ * office answers (docs/mount.md, "On a replica"). It runs under the index
+ * lock, as every engine call that touches the history does: operations
+ * wait while a sync runs (a second on a quiet day, longer for a large push).
+ */
+static void *syncer_main(void *p)
+{
+	(void)p;
+	for (;;) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += V->sync_interval;
+		bool stop = false;
+		pthread_mutex_lock(&V->imu);
+		while (!V->istop && pthread_cond_timedwait(&V->icv, &V->imu, &until) == 0)
+			;
+		stop = V->istop;
+		pthread_mutex_unlock(&V->imu);
+		if (stop)
+			break;
+		evault_sync_opts so = {.version = EVAULT_SYNC_OPTS_VERSION, .timeout_s = 60};
+		evault_sync_result r;
+		char when[32];
+		time_t t = time(NULL);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		pthread_mutex_lock(&V->mu);
+		commit_run(); /* what waits in the commit window goes up too */
+		int rc = evault_sync(V->repo, &so, &r);
+		if (rc == 0)
+			snprintf(V->sync_status, sizeof(V->sync_status),
+				 "ok %s, %llu events pulled, %llu pushed", when,
+				 (unsigned long long)r.events_pulled,
+				 (unsigned long long)r.events_pushed);
+		else
+			snprintf(V->sync_status, sizeof(V->sync_status), "failed %s: %.300s", when,
+				 evault_error_last());
+		pthread_mutex_unlock(&V->mu);
+		if (rc < 0)
+			syslog(LOG_WARNING, "evault mount: sync: %s", evault_error_last());
+		evault_error_clear();
+	}
+	return NULL;
+}
+
 /* After the fork into the background: threads and the registry are ours. */
 static int start_threads(void)
 {
@@ -196,6 +246,11 @@ static int start_threads(void)
 		return evault_error_set(EVAULT_ERROR, "cannot start the mount's threads");
 	if (mount_reg_open(&V->reg, V->repo) < 0) /* the pid is ours now */
 		fail(EVAULT_ERROR, "registering the mount");
+	if (V->repo->replica && V->sync_interval && !V->ro) {
+		snprintf(V->sync_status, sizeof(V->sync_status), "every %u s, none yet",
+			 V->sync_interval);
+		V->syncer_started = pthread_create(&V->syncer, NULL, syncer_main, NULL) == 0;
+	}
 	return 0;
 }
 
@@ -209,6 +264,9 @@ static void stop_threads(void)
 	if (V->flusher_started)
 		pthread_join(V->flusher, NULL);
 	V->flusher_started = false;
+	if (V->syncer_started)
+		pthread_join(V->syncer, NULL);
+	V->syncer_started = false;
 	pthread_mutex_lock(&V->mu);
 	flush_refusals();
 	pthread_mutex_unlock(&V->mu);
@@ -229,6 +287,7 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 #endif
 	v.repo = repo;
 	v.ro = o->read_only;
+	v.sync_interval = o->sync_interval;
 	v.uid = getuid();
 	v.gid = getgid();
 	v.started = now_ts();

@@ -14,6 +14,8 @@ typedef struct evault_mount_opts {
 	bool foreground;
 	bool read_only;
 	bool debug;
+	/* a replica: seconds between background syncs with the office (0: none) */
+	unsigned sync_interval;
 } evault_mount_opts;
 
 /*

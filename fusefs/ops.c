@@ -160,12 +160,15 @@ static int status_text(evault_buf *b)
 	size_t n = 0;
 	for (vmission *vm = V->missions; vm; vm = vm->next)
 		n += !vm->gone;
-	return evault_buf_printf(b,
-				 "user     %s\nvault    %s\nhead     %s\nmount    %s\npid      "
-				 "%ld\nmode     %s\nmissions %zu\nqueued   %zu\n",
-				 evault_repo_actor(V->repo), evault_repo_vault_id(V->repo), V->head,
-				 V->mountpoint, (long)getpid(), V->ro ? "read-only" : "read-write",
-				 n, V->ncq + V->nrq);
+	int rc = evault_buf_printf(b,
+				   "user     %s\nvault    %s\nhead     %s\nmount    %s\npid      "
+				   "%ld\nmode     %s\nmissions %zu\nqueued   %zu\n",
+				   evault_repo_actor(V->repo), evault_repo_vault_id(V->repo), V->head,
+				   V->mountpoint, (long)getpid(), V->ro ? "read-only" : "read-write",
+				   n, V->ncq + V->nrq);
+	if (rc == 0 && V->sync_status[0])
+		rc = evault_buf_printf(b, "sync     %s\n", V->sync_status);
+	return rc;
 }
 
 static int special_text(evault_buf *b, const vpath *p)

@@ -367,6 +367,11 @@ typedef struct vfs {
 	bool istop;
 	pthread_t flusher;
 	bool flusher_started;
+	/* a replica's background sync (mount.c): its thread, every sync_interval s */
+	pthread_t syncer;
+	bool syncer_started;
+	unsigned sync_interval;
+	char sync_status[400]; /* V->mu: the last sync's outcome, for .evault/status */
 	mount_reg reg;    /* REPO/mounts/<pid>: missions being written */
 	/* group commits (commits.c), V->mu: */
 	ofile **cq;

@@ -76,7 +76,7 @@ expect 0 "offline, the scan reads from the replica" as bob -R "$T/bob" get M-1/w
 check "its bytes" cmp -s "$T/out" "$T/photo.bin"
 printf 'written offline\n' >"$T/offline.txt"
 expect 0 "bob puts into his replica with the office unreachable" as bob -R "$T/bob" put "$T/offline.txt" M-1/work/offline.txt
-mnt bob "$T/mnt" -R "$T/bob"
+mnt bob "$T/mnt" -R "$T/bob" -o sync=0
 expect 0 "bob's replica mounts offline" test -d "$T/mnt/M-1/work"
 printf 'through the mount\n' >"$T/mnt/M-1/work/mounted.txt"
 settled "$T/mnt"
@@ -98,6 +98,25 @@ expect 0 "bob's replica verifies" as bob -R "$T/bob" audit verify
 check "bob's replica and the office agree" test "$(head_of "$T/bob")" = "$(head_of "$OFFICE")"
 expect 0 "a sync with nothing to do" on bob -R "$T/bob" sync
 check "nothing moved" grep -q '^sync: 0 events pulled, 0 pushed; 0 objects fetched, 0 sent' "$T/out"
+
+# ---- the mount syncs in the background ----
+umount_settled() { settled "$1"; "$EVAULT_BIN" umount "$1" >/dev/null 2>&1; }
+umount_settled "$T/mnt"
+MOUNTS=()
+sshd_block
+EVAULT_SSH=$SSH_bob mnt bob "$T/mnt2" -R "$T/bob" -o sync=1
+printf 'background\n' >"$T/mnt2/M-1/work/background.txt"
+eventually 10 grep -q '^sync     failed' "$T/mnt2/.evault/status"
+check "office unreachable: the mount says so in .evault/status" grep -q '^sync     failed .*office' "$T/mnt2/.evault/status"
+check "and keeps working" cmp -s "$T/mnt2/M-1/work/background.txt" <(printf 'background\n')
+sshd_unblock
+eventually 15 grep -q '^sync     ok' "$T/mnt2/.evault/status"
+check "office back: the mount synced by itself" grep -q '^sync     ok' "$T/mnt2/.evault/status"
+eventually 10 as alice -R "$OFFICE" get M-1/work/background.txt
+expect 0 "the office has the file written through the mount" as alice -R "$OFFICE" get M-1/work/background.txt
+umount_settled "$T/mnt2"
+MOUNTS=()
+expect 0 "bob's replica verifies after the mount's syncs" as bob -R "$T/bob" audit verify
 
 # ---- two replicas of one mission, both offline ----
 as alice -R "$OFFICE" mission grant M-1 carol >/dev/null
