@@ -660,6 +660,21 @@ static int remove_more(void *ctx, const char *path)
 	return updates_add(r->ups, GIT_TREE_UPDATE_REMOVE, path, NULL, 0);
 }
 
+int histx_message(evault_repo *repo, const char *id_hex, evault_buf *out)
+{
+	git_oid id;
+	git_commit *c = NULL;
+	int rc;
+	if ((rc = oid_parse(&id, id_hex)) < 0)
+		return rc;
+	if (git_commit_lookup(&c, state_db_git(repo->db), &id) < 0)
+		return gfail("cannot read a commit of the history");
+	out->size = 0;
+	rc = evault_buf_printf(out, "%s", git_commit_message(c));
+	git_commit_free(c);
+	return rc;
+}
+
 int histx_each_commit(evault_repo *repo, const char *head_hex, const char *since_hex,
 		      histx_commit_fn cb, void *payload)
 {

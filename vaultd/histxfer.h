@@ -83,6 +83,8 @@ typedef int (*histx_fix_fn)(void *payload, const char *orig_hex, const char *ont
 int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
 		 const char *onto_hex, histx_fix_fn fix, void *payload, char out_hex[41],
 		 uint64_t *count);
+/* The message of commit id_hex. */
+int histx_message(evault_repo *repo, const char *id_hex, evault_buf *out);
 /* Each commit after since up to head, newest first: its id and message. */
 typedef int (*histx_commit_fn)(void *payload, const char *id_hex, const char *message);
 int histx_each_commit(evault_repo *repo, const char *head_hex, const char *since_hex,

@@ -1112,6 +1112,45 @@ static void fix_free(replay_fix *x)
 		class_keys_free(x->keys[i].k);
 }
 
+/* What a refused event held, for the user: action, mission, when it was
+ * recorded here, and the paths of the files it wrote that this user can read. */
+static void refused_event(evault_repo *repo, replay_fix *x, const char *id, char *out,
+			  size_t outlen)
+{
+	evault_buf m = EVAULT_BUF_INIT;
+	char action[40] = "?", mid[EVAULT_MID_MAX + 1] = "", when[32] = "", t[32];
+	size_t at = 0;
+	if (histx_message(repo, id, &m) == 0) {
+		(void)trailer_get(action, sizeof(action), m.ptr, "Evault-Action");
+		(void)trailer_get(mid, sizeof(mid), m.ptr, "Evault-Mission");
+		if (trailer_get(t, sizeof(t), m.ptr, "Evault-Replayed") == 0) {
+			time_t tt = (time_t)strtoll(t, NULL, 10);
+			struct tm tm;
+			if (gmtime_r(&tt, &tm))
+				strftime(when, sizeof(when), ", recorded %Y-%m-%d %H:%M:%SZ", &tm);
+		}
+	}
+	at = (size_t)snprintf(out, outlen, "%s in %s%s", action, mid, when);
+	for (const char *l = m.ptr; l && at < outlen; l = strchr(l + 1, '\n')) {
+		char c[16], f[40];
+		evault_class cls;
+		bool one = strncmp(l, "\nEvault-File: ", 14) == 0;
+		bool put = strncmp(l, "\nEvault-Put: ", 13) == 0;
+		if ((!one && !put) ||
+		    (one && (trailer_get(c, sizeof(c), m.ptr, "Evault-Class") < 0 ||
+			     sscanf(l + 14, "%39s", f) != 1)) ||
+		    (put && sscanf(l + 13, "%15s %39s", c, f) != 2) ||
+		    evault_class_parse(&cls, c) < 0)
+			continue;
+		char *p = fix_path(x, id, false, mid, cls, f);
+		if (p)
+			at += (size_t)snprintf(out + at, outlen - at, ", %s/%s", c, p);
+		free(p);
+	}
+	evault_buf_dispose(&m);
+	evault_error_clear();
+}
+
 /* ---- sync ---- */
 
 /* One session: pull, keys, push, objects. */
@@ -1184,20 +1223,26 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 				rc = fx.rc;
 			if (rc == 0)
 				rc = histx_replay(repo, base, main_hex, h, fix_event, &fx, replayed, &n);
-			fix_free(&fx);
-			if (rc < 0 ||
-			    (rc = histx_q_verify(f.q, replayed, h, repo->cfg.vault_id_hex, true, &vr)) < 0)
+			if (rc == 0)
+				rc = histx_q_verify(f.q, replayed, h, repo->cfg.vault_id_hex, true, &vr);
+			if (rc < 0) {
+				fix_free(&fx);
 				goto done;
+			}
 			if (!vr.ok) {
+				char what[400];
+				refused_event(repo, &fx, vr.bad_commit, what, sizeof(what));
 				snprintf(res->refused, sizeof(res->refused), "%s", vr.reason);
 				rc = evault_error_set(
 				    EVAULT_EREFUSED,
-				    "an event recorded here cannot be replayed on the office's history "
-				    "(%s); it stays on this replica, nothing was sent (evault log shows "
-				    "it; ask an admin)",
-				    vr.reason);
+				    "an event recorded here (%s) cannot be replayed on the office's "
+				    "history: %s; it stays on this replica, nothing was sent (evault log "
+				    "shows it; ask an admin)",
+				    what, vr.reason);
+				fix_free(&fx);
 				goto done;
 			}
+			fix_free(&fx);
 			if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, replayed,
 						 "sync: replay")) < 0)
 				goto done;
