@@ -33,8 +33,27 @@ int proto_init(proto *p, int in, int out, int timeout_s)
 	return 0;
 }
 
+#define ABUF_ALIGN 4096u
+#define ABUF_SIZE (PROTO_OBJECT_MAX + ABUF_ALIGN)
+
+void *proto_aligned(proto *p, const void *data, size_t len, size_t *room)
+{
+	void *b = NULL;
+	if (len > PROTO_OBJECT_MAX)
+		return NULL;
+	if (!p->abuf && posix_memalign(&b, ABUF_ALIGN, ABUF_SIZE) == 0)
+		p->abuf = b;
+	if (!p->abuf)
+		return NULL;
+	memcpy(p->abuf, data, len);
+	*room = ABUF_SIZE;
+	return p->abuf;
+}
+
 void proto_dispose(proto *p)
 {
+	free(p->abuf);
+	p->abuf = NULL;
 	free(p->rbuf);
 	p->rbuf = NULL;
 	evault_buf_dispose(&p->frame);

@@ -68,6 +68,9 @@ typedef struct proto {
 	evault_buf wbuf;
 	size_t start; /* of the frame being built */
 	uint64_t bytes_in, bytes_out;
+	/* an object's bytes copied where a backend may write them directly
+	 * (BACKEND_ALIGN-aligned, room for the largest object): proto_aligned */
+	uint8_t *abuf;
 	bool eof;    /* the peer closed its end (between frames) */
 	bool broken; /* a write failed: the peer stopped reading */
 } proto;
@@ -90,6 +93,10 @@ int proto_end(proto *p);
 /* A frame with a body given whole. */
 int proto_send(proto *p, uint8_t type, const void *body, size_t len);
 int proto_flush(proto *p);
+
+/* data copied into the session's aligned buffer; *room: the bytes it has
+ * from there (for a backend's stage). NULL when out of memory. */
+void *proto_aligned(proto *p, const void *data, size_t len, size_t *room);
 
 /* An ERROR frame (code, one line), flushed. */
 int proto_send_error(proto *p, int code, const char *msg);

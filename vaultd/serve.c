@@ -498,8 +498,11 @@ static int on_obj(session *s, reader *r)
 		return refuse(s, EVAULT_ECORRUPT,
 			      "object %s refused: its bytes do not match its name", hex);
 	backend_staged *st = NULL;
-	/* the frame's bytes are the session's: the backend may use them as they are */
-	int rc = s->repo->objects->ops->stage(s->repo->objects, id, (void *)data, len, len, &st);
+	/* from an aligned copy the backend writes directly (no page cache to flush) */
+	size_t room = len;
+	void *at = proto_aligned(&s->p, data, len, &room);
+	int rc = s->repo->objects->ops->stage(s->repo->objects, id, at ? at : (void *)data, len,
+					      at ? room : len, &st);
 	if (rc < 0)
 		return refuse(s, rc, "cannot store object %s: %s", hex, evault_error_last());
 	evault_failpoint("serve-object-staged");

@@ -152,6 +152,10 @@ static int conn_spawn(conn *c, const url_parts *u, const char *ssh)
 		_exit(127);
 	}
 	c->pid = pid;
+	/* ssh writes what it receives in pieces as large as the pipe takes, and
+	 * moves the rest of its buffer each time: large pipes, fewer moves */
+	(void)fcntl(from[0], F_SETPIPE_SZ, 1 << 20);
+	(void)fcntl(to[1], F_SETPIPE_SZ, 1 << 20);
 	close(to[0]);
 	close(from[1]);
 	to[0] = from[1] = -1;
@@ -611,7 +615,10 @@ static int fetch_objects(conn *c, evault_repo *repo, const idlist *want, evault_
 			break;
 		}
 		backend_staged *s = NULL;
-		if ((rc = repo->objects->ops->stage(repo->objects, id, (void *)data, len, len, &s)) < 0)
+		size_t room = len;
+		void *at = proto_aligned(&c->p, data, len, &room);
+		if ((rc = repo->objects->ops->stage(repo->objects, id, at ? at : (void *)data, len,
+						    at ? room : len, &s)) < 0)
 			break;
 		if (s)
 			staged[nstaged++] = s;

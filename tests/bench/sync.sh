@@ -31,6 +31,7 @@ set +u
 
 nphotos=$(awk -v s="$scale" 'BEGIN { n = int(256 * s); print n < 1 ? 1 : n }')
 nsmall=$(awk -v s="$scale" 'BEGIN { n = int(10000 * s); print n < 1 ? 1 : n }')
+[ -n "${PHOTOS_ONLY:-}" ] && nsmall=100 # PHOTOS_ONLY=1: a quick look at the large objects
 now() { date +%s.%N; }
 rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
