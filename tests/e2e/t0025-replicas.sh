@@ -15,6 +15,9 @@ as bob -R "$OFFICE" put "$T/photo.bin" M-1/work/scan.bin >/dev/null
 printf 'note de carol\n' >"$T/carol-note.txt"
 as carol -R "$OFFICE" put "$T/carol-note.txt" M-2/work/note.txt >/dev/null
 
+# sanitizer reports of every process, the office's serve included, go to
+# files that san_clean checks at the end (a serve's stderr goes to the client)
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san"
 sshd_start
 for who in alice bob carol dave; do
 	printf -v "SSH_$who" '%s' "$(sshd_client "$who")"
@@ -177,5 +180,17 @@ expect 0 "sync again after the cut" on bob -R "$T/bob" sync
 check "the office took the push" test "$(head_of "$T/bob")" = "$(head_of "$OFFICE")"
 expect 0 "office verify --objects after the cut" as alice -R "$OFFICE" audit verify --objects
 
+# ---- a user with no missions holds no mission data ----
+as alice -R "$OFFICE" user add erin --role technician --pubkey "$(new_identity erin)" >/dev/null
+sshd_client erin >/dev/null
+sshd_authorize erin "$EVAULT_BIN serve -R $OFFICE"
+expect 0 "erin, in no mission, clones" env EVAULT_SSH="$T/sshd/ssh-erin" "$EVAULT_BIN" --identity "$T/erin.id" --passphrase-file "$T/erin.pass" clone "$URL" "$T/erin"
+check "no mission tree in erin's history" test -z "$(git -C "$T/erin/audit.git" ls-tree main missions/ | awk '{print $3}' | while read -r id; do git -C "$T/erin/audit.git" cat-file -e "$id" 2>/dev/null && echo "$id"; done)"
+check "no object, no key copy" test -z "$(find "$T/erin/objects" "$T/erin/keys" -type f)"
+expect 0 "erin's replica verifies" as erin -R "$T/erin" audit verify
+expect 0 "erin's ls is empty" as erin -R "$T/erin" ls
+check "nothing listed" test ! -s "$T/out"
+
 sshd_stop
+check "no sanitizer report from any process, the office's included" san_clean
 finish

@@ -8,6 +8,9 @@
 standard_vault
 OFFICE=$T/vault
 unset EVAULT_REPO
+# sanitizer reports of every process, the office's serve included, go to
+# files that san_clean checks at the end (a serve's stderr goes to the client)
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san"
 sshd_start
 SSH_bob=$(sshd_client bob)
 sshd_authorize bob "$EVAULT_BIN serve -R $OFFICE"
@@ -96,5 +99,6 @@ expect 0 "the small office has the files" as alice -R "$T/small/office" get M-1/
 check "their bytes" cmp -s "$T/out" "$T/big2/g6.bin"
 expect 0 "and verifies" as alice -R "$T/small/office" audit verify --objects
 sshd_stop
+check "no sanitizer report from any process, the office's included" san_clean
 umount "$T/small"
 finish
