@@ -108,7 +108,10 @@ int cmd_sync(cli *c, int argc, char **argv)
 		return EXIT_USAGE;
 	if (optind != argc)
 		return cli_usage("usage: evault %s", usage);
-	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0)
+	/* ssh connects while the passphrase is asked and the identity unlocked */
+	if (cli_open_repo(c, CLI_AS_PUBLIC) < 0 || evault_sync_start(c->repo, &o) < 0 ||
+	    cli_load_identity(c, true) < 0 || evault_repo_set_identity(c->repo, c->id) < 0 ||
+	    evault_replica_attach(c->repo, NULL) < 0)
 		return cli_fail();
 	int rc = evault_sync(c->repo, &o, &r);
 	if (rc < 0)

@@ -59,6 +59,8 @@ int sync_auth_message(evault_buf *out, const char *vault_hex, const uint8_t nonc
 
 /* ---- the connection ---- */
 
+static int remote_read(evault_repo *repo, char *url, size_t urllen, char *user, size_t userlen);
+
 typedef struct conn {
 	pid_t pid;
 	int in, out;
@@ -261,12 +263,11 @@ static int unexpected(uint8_t type, const char *want)
 }
 
 /* Connects and proves who this identity is. */
-static int conn_open(conn *c, const char *url, const evault_sync_opts *opts,
-		     const evault_identity *id, const char *expect_vault)
+/* ssh started and HELLO sent: what takes time at the office (ssh's
+ * handshake, its evault starting) runs while this side does its own. */
+static int conn_start(conn *c, const char *url, const evault_sync_opts *opts)
 {
 	url_parts u;
-	uint8_t type;
-	reader r;
 	int rc;
 	memset(c, 0, sizeof(*c));
 	c->in = c->out = -1;
@@ -279,6 +280,39 @@ static int conn_open(conn *c, const char *url, const evault_sync_opts *opts,
 	if (evault_buf_put(b, PROTO_MAGIC, strlen(PROTO_MAGIC)) < 0 ||
 	    buf_put_u32(b, PROTO_VERSION) < 0 || (rc = proto_end(&c->p)) < 0)
 		return rc < 0 ? rc : error_oom();
+	return proto_flush(&c->p);
+}
+
+/* A connection started early (evault_sync_start), waiting for its sync. */
+static conn early;
+static char early_url[1024];
+
+int evault_sync_start(evault_repo *repo, const evault_sync_opts *opts)
+{
+	char user[EVAULT_USER_MAX + 1];
+	if (!repo->replica || early.open)
+		return 0;
+	if (remote_read(repo, early_url, sizeof(early_url), user, sizeof(user)) < 0 ||
+	    conn_start(&early, early_url, opts) < 0) {
+		conn_close(&early, false);
+		early_url[0] = '\0';
+		evault_error_clear(); /* the sync itself will say what is wrong */
+	}
+	return 0;
+}
+
+static int conn_open(conn *c, const char *url, const evault_sync_opts *opts,
+		     const evault_identity *id, const char *expect_vault)
+{
+	uint8_t type;
+	reader r;
+	int rc;
+	if (early.open && strcmp(early_url, url) == 0) {
+		*c = early;
+		memset(&early, 0, sizeof(early));
+		early.in = early.out = -1;
+	} else if ((rc = conn_start(c, url, opts)) < 0)
+		return rc;
 	if ((rc = conn_read(c, &type, &r, 4096)) < 0)
 		return evault_error_set(rc, "cannot reach the office: %s%s", evault_error_last(),
 					rc == EVAULT_ECORRUPT
@@ -302,7 +336,7 @@ static int conn_open(conn *c, const char *url, const evault_sync_opts *opts,
 	const uint8_t *pk = identity_public_key(id);
 	if ((rc = sync_auth_message(&msg, c->vault_hex, c->nonce, pk)) == 0 &&
 	    (rc = identity_sign(&sig, id, SYNC_AUTH_NAMESPACE, msg.ptr, msg.size)) == 0) {
-		b = proto_begin(&c->p, MSG_AUTH);
+		evault_buf *b = proto_begin(&c->p, MSG_AUTH);
 		rc = evault_buf_put(b, pk, SSH_ED25519_PK_LEN) < 0 ||
 			     buf_put_string(b, sig.ptr, sig.size) < 0
 			 ? error_oom()

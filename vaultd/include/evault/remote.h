@@ -59,6 +59,14 @@ typedef struct evault_sync_result {
 int evault_clone(const char *url, const char *path, evault_identity *id, const char *trust_dir,
 		 const evault_sync_opts *opts, evault_sync_result *res);
 
+/*
+ * Starts the connection to the office of a replica (ssh, its handshake,
+ * the office's evault starting) while this process does something slow of
+ * its own, such as unlocking the identity; the next evault_sync of the
+ * same office takes it over. Failures are left for that sync to report.
+ */
+int evault_sync_start(evault_repo *repo, const evault_sync_opts *opts);
+
 /* Pushes what this replica recorded and pulls what changed at the office. */
 int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_result *res);
 
