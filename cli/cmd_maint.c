@@ -72,9 +72,12 @@ int cmd_fsck(cli *c, int argc, char **argv)
 		       kr.damaged || kr.objs_mismatch ? "PROBLEMS" : "OK", evault_repo_actor(c->repo),
 		       kr.missions, kr.classes, kr.files, kr.damaged, kr.objs_mismatch);
 	printf("%s: %zu objects stored, %zu referenced by live files, %zu missing, %zu corrupt "
-	       "(%zu re-hashed), %zu unreferenced (gc collects them)\n",
+	       "(%zu re-hashed), %zu unreferenced (gc collects them)",
 	       bad ? "PROBLEMS" : "OK", r.stored, r.referenced, r.missing, r.corrupt, r.checked,
 	       r.unreferenced);
+	if (r.at_office)
+		printf(", %zu at the office (a replica fetches them when read)", r.at_office);
+	printf("\n");
 	return bad ? 1 : 0;
 }
 

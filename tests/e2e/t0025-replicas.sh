@@ -34,6 +34,8 @@ check "clone prints one summary line and its figures" grep -q '^clone: .* 1 miss
 expect 0 "bob's replica lists his mission only" as bob -R "$T/bob" ls
 check "M-1 and nothing else" test "$(cat "$T/out")" = "M-1/"
 check "a clone fetches no object: they come on demand" test -z "$(find "$T/bob/objects" -type f)"
+expect 0 "fsck of a fresh replica" as bob -R "$T/bob" fsck
+check "its objects are at the office, none missing" grep -q '^OK: .* 0 missing.*at the office' "$T/out"
 expect 0 "bob reads his report on the replica: fetched from the office" on bob -R "$T/bob" get M-1/dossier/rapport.txt
 check "the same bytes" cmp -s "$T/out" "$T/bob-report.txt"
 check "and kept" test -n "$(find "$T/bob/objects" -type f)"

@@ -39,6 +39,7 @@ int evault_gc(evault_repo *repo, bool dry_run, evault_gc_result *out);
 typedef struct evault_fsck_result {
 	size_t stored, referenced, checked; /* checked: re-hashed (full) */
 	size_t missing, corrupt, unreferenced, under_way;
+	size_t at_office; /* a replica: named by a live file, not fetched yet */
 } evault_fsck_result;
 
 /*
