@@ -6,6 +6,7 @@
  * changes anything: objects against their names, events with audit
  * verify's rules, under the repository lock, one push at a time.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -678,6 +679,9 @@ int evault_serve(evault_repo *repo, const evault_serve_opts *opts)
 		return rc;
 	}
 	evault_buf_dispose(&lp);
+	/* sshd hands what it decrypts over in pieces as large as the pipe takes */
+	(void)fcntl(opts->in, F_SETPIPE_SZ, 1 << 20);
+	(void)fcntl(opts->out, F_SETPIPE_SZ, 1 << 20);
 	if ((rc = proto_init(&s.p, opts->in, opts->out, opts->timeout_s)) < 0)
 		goto done;
 	histx_q_tidy(repo); /* what a session killed before left */
