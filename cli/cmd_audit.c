@@ -126,6 +126,10 @@ static int verify(cli *c, int argc, char **argv)
 	if (res.closing)
 		printf(", %zu close or expiry under way (run it again to finish)", res.closing);
 	printf("\n");
+	if (res.not_held)
+		printf("%llu events of missions not held on this replica: checked for signature, "
+		       "role and scope only (their contents are verified at the office)\n",
+		       (unsigned long long)res.not_held);
 	return VERIFY_OK;
 }
 

@@ -220,6 +220,23 @@ static int mission_log_line(const state_commit_info *ci, void *p)
 	return evault_buf_printf(c->out, "%s %s %s %s %s\n", seq, when, ci->id_hex, actor, action);
 }
 
+/* Does the head's state name a mission whose trees are not here (a replica
+ * of missions its user holds no key for: held or not, a mission is so for
+ * the whole history)? */
+static bool lacks_missions(git_repository *git)
+{
+	git_object *o = NULL;
+	git_tree *missions = NULL;
+	bool lacks = false;
+	if (git_revparse_single(&o, git, MAIN_REF ":missions") == 0 &&
+	    git_object_peel((git_object **)&missions, o, GIT_OBJECT_TREE) == 0)
+		for (size_t i = 0; !lacks && i < git_tree_entrycount(missions); i++)
+			lacks = tree_absent(git, git_tree_entry_byindex(missions, i));
+	git_tree_free(missions);
+	git_object_free(o);
+	return lacks;
+}
+
 int evault_audit_export(evault_repo *repo, const char *dir, const char *mission)
 {
 	evault_buf path = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT;
@@ -228,6 +245,10 @@ int evault_audit_export(evault_repo *repo, const char *dir, const char *mission)
 		return rc;
 	if (mission && !audit_reader_sees(repo, mission))
 		return mission_hidden(mission);
+	if (repo->replica && lacks_missions(state_db_git(repo->db)))
+		return evault_error_set(
+		    EVAULT_EINVAL, "this replica's history lacks the missions it does not hold: "
+				   "export the whole history from the office");
 	if (mkdir(dir, 0755) < 0) {
 		if (errno == EEXIST)
 			return evault_error_set(EVAULT_EEXISTS, "%s already exists", dir);

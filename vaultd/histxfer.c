@@ -319,9 +319,8 @@ int histx_q_verify(histx_q *q, const char *head_hex, const char *since_hex, cons
 	if ((rc = oid_parse(&head, head_hex)) < 0 ||
 	    (since_hex && *since_hex && (rc = oid_parse(&since, since_hex)) < 0))
 		return rc;
-	(void)partial;
-	return verify_chain(q->git, &head, since_hex && *since_hex ? &since : NULL, vault_hex, NULL,
-			    0, res);
+	return verify_chain(q->git, &head, since_hex && *since_hex ? &since : NULL, vault_hex,
+			    partial, NULL, 0, res);
 }
 
 int histx_q_read(histx_q *q, const char *id_hex, const char *path, evault_buf *out)

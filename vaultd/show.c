@@ -106,6 +106,7 @@ int evault_audit_show(evault_repo *repo, const char *which, evault_buf *out)
 	memset(&res, 0, sizeof(res));
 	memset(&v, 0, sizeof(v));
 	v.git = git;
+	v.partial = repo->replica;
 	v.res = &res;
 	v.id = &id;
 	v.now = (int64_t)time(NULL);
@@ -116,9 +117,13 @@ int evault_audit_show(evault_repo *repo, const char *which, evault_buf *out)
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
 	git_oid_tostr(hex, sizeof(hex), &id);
+	const char *verdict = "valid (signature, role, changes)";
+	if (v.failed)
+		verdict = "FAILS: ";
+	else if (v.not_held) /* its rule reads trees that stayed at the office */
+		verdict = "valid (signature, role, scope: a mission not held on this replica)";
 	if ((rc = evault_buf_printf(out, "commit  %s\ntime    %s\nverdict %s%s\n\n", hex, when,
-				    v.failed ? "FAILS: " : "valid (signature, role, changes)",
-				    v.failed ? res.reason : "")) < 0)
+				    verdict, v.failed ? res.reason : "")) < 0)
 		goto done;
 	/* the message, summary and trailers */
 	const char *msg = git_commit_message(c);
@@ -131,9 +136,28 @@ int evault_audit_show(evault_repo *repo, const char *which, evault_buf *out)
 	}
 	if ((rc = evault_buf_printf(out, "\nchanges\n")) < 0)
 		goto done;
+	if (v.not_held) { /* (never the root) */
+		/* its trees stayed at the office: what it changed is its directory */
+		evault_buf p = EVAULT_BUF_INIT;
+		git_tree_entry *e = NULL;
+		bool existed = git_commit_tree(&pt, parent) == 0 &&
+			       evault_buf_printf(&p, "missions/%s", v.mission) == 0 &&
+			       git_tree_entry_bypath(&e, pt, p.ptr) == 0;
+		git_tree_entry_free(e);
+		evault_buf_dispose(&p);
+		if (!git_oid_equal(git_commit_tree_id(c), git_commit_tree_id(parent)))
+			rc = evault_buf_printf(out,
+					       "    %c missions/%s/ (not held on this replica)\n",
+					       existed ? 'M' : 'A', v.mission);
+		goto done;
+	}
 	if (git_commit_tree(&ct, c) < 0 || (parent && git_commit_tree(&pt, parent) < 0) ||
 	    git_diff_tree_to_tree(&diff, git, pt, ct, NULL) < 0) {
-		rc = verify_git_fail("cannot compare the event's state");
+		if (repo->replica && ct && (pt || !parent)) /* (the verdict above says more) */
+			rc = evault_buf_printf(out, "    (they reach trees not held on this "
+						    "replica)\n");
+		else
+			rc = verify_git_fail("cannot compare the event's state");
 		goto done;
 	}
 	rc = git_diff_foreach(diff, diff_line, NULL, NULL, NULL, out);

@@ -33,6 +33,7 @@
 
 struct state_db {
 	git_repository *git;
+	git_odb *odb;
 };
 
 typedef struct edit {
@@ -52,6 +53,9 @@ struct state {
 	uint64_t seq;
 	edit *edits;
 	size_t nedits, aedits;
+	/* on a replica, the last mission asked about: held here or not */
+	char asked[EVAULT_MID_MAX + 1];
+	bool asked_held;
 };
 
 static int git_fail(const char *what)
@@ -120,7 +124,9 @@ int state_db_open(state_db **out, const char *gitdir)
 	*out = NULL;
 	if (!db)
 		return error_oom();
-	if (git_repository_open_bare(&db->git, gitdir) < 0) {
+	if (git_repository_open_bare(&db->git, gitdir) < 0 ||
+	    git_repository_odb(&db->odb, db->git) < 0) {
+		git_repository_free(db->git);
 		free(db);
 		return evault_error_set(EVAULT_ECORRUPT, "%s is not a readable audit repository",
 					gitdir);
@@ -138,6 +144,7 @@ void state_db_free(state_db *db)
 {
 	if (!db)
 		return;
+	git_odb_free(db->odb);
 	git_repository_free(db->git);
 	free(db);
 }
@@ -197,6 +204,7 @@ done:
 static int load_head(state *st)
 {
 	git_repository *git = st->repo->db->git;
+	st->asked[0] = '\0';
 	int e = git_reference_name_to_id(&st->head, git, MAIN_REF);
 	if (e == GIT_ENOTFOUND) {
 		st->have_head = false;
@@ -268,13 +276,51 @@ const char *state_head_hex(const state *st)
 	return st->have_head ? st->head_hex : "";
 }
 
+/*
+ * A replica (repo.h) holds the trees of its user's missions only: the
+ * others stayed at the office, and missions/<mid> names a tree that is not
+ * here. Such a mission is not held here, and to everything that reads the
+ * state it does not exist: not listed, nothing under it read, no entry.
+ * On the office every tree is here, and one that is not is damage.
+ */
+static bool entry_not_held(const state *st, const git_tree_entry *e)
+{
+	return e && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+	       !git_odb_exists(st->repo->db->odb, git_tree_entry_id(e));
+}
+
+/* Is path missions/<mid> or under it, of a mission not held here? */
+static bool not_held(const state *st, const char *path)
+{
+	if (!st->repo->replica || !st->tree || strncmp(path, "missions/", 9) != 0)
+		return false;
+	const char *mid = path + 9;
+	size_t n = strcspn(mid, "/");
+	/* not a mission's path: read as usual */
+	if (n == 0 || n > EVAULT_MID_MAX)
+		return false;
+	state *w = (state *)st; /* the answer is kept: only a cache changes */
+	if (strncmp(w->asked, mid, n) == 0 && w->asked[n] == '\0')
+		return !w->asked_held;
+	char entry[9 + EVAULT_MID_MAX + 1];
+	git_tree_entry *e = NULL;
+	memcpy(entry, path, 9 + n);
+	entry[9 + n] = '\0';
+	bool absent = git_tree_entry_bypath(&e, st->tree, entry) == 0 && entry_not_held(st, e);
+	git_tree_entry_free(e);
+	memcpy(w->asked, mid, n);
+	w->asked[n] = '\0';
+	w->asked_held = !absent;
+	return absent;
+}
+
 int state_read(const state *st, const char *path, evault_buf *out)
 {
 	git_tree_entry *e = NULL;
 	git_blob *blob = NULL;
 	int rc;
 	out->size = 0;
-	if (!st->tree || git_tree_entry_bypath(&e, st->tree, path) < 0)
+	if (!st->tree || not_held(st, path) || git_tree_entry_bypath(&e, st->tree, path) < 0)
 		return evault_error_set(EVAULT_ENOTFOUND, "not in the state: %s", path);
 	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
 		rc = evault_error_set(EVAULT_ECORRUPT, "state entry %s is not a file", path);
@@ -301,7 +347,7 @@ int state_entry_id(const state *st, const char *path, char out[41])
 		git_oid_tostr(out, 41, git_tree_id(st->tree));
 		return 0;
 	}
-	if (git_tree_entry_bypath(&e, st->tree, path) < 0)
+	if (not_held(st, path) || git_tree_entry_bypath(&e, st->tree, path) < 0)
 		return 0;
 	git_oid_tostr(out, 41, git_tree_entry_id(e));
 	git_tree_entry_free(e);
@@ -311,7 +357,7 @@ int state_entry_id(const state *st, const char *path, char out[41])
 bool state_exists(const state *st, const char *path)
 {
 	git_tree_entry *e = NULL;
-	if (!st->tree || git_tree_entry_bypath(&e, st->tree, path) < 0)
+	if (!st->tree || not_held(st, path) || git_tree_entry_bypath(&e, st->tree, path) < 0)
 		return false;
 	git_tree_entry_free(e);
 	return true;
@@ -322,7 +368,7 @@ int state_list(const state *st, const char *dir, state_list_cb cb, void *payload
 	git_tree_entry *e = NULL;
 	git_tree *t = NULL;
 	int rc = 0;
-	if (!st->tree)
+	if (!st->tree || not_held(st, dir))
 		return 0;
 	if (git_tree_entry_bypath(&e, st->tree, dir) < 0)
 		return 0;
@@ -335,8 +381,11 @@ int state_list(const state *st, const char *dir, state_list_cb cb, void *payload
 		goto done;
 	}
 	size_t n = git_tree_entrycount(t);
+	bool missions = st->repo->replica && strcmp(dir, "missions") == 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const git_tree_entry *c = git_tree_entry_byindex(t, i);
+		if (missions && entry_not_held(st, c))
+			continue;
 		rc = cb(git_tree_entry_name(c), git_tree_entry_type(c) == GIT_OBJECT_TREE, payload);
 	}
 done:
@@ -370,6 +419,8 @@ static int add_edit(state *st, const char *path, const git_oid *blob, bool remov
 int state_put(state *st, const char *path, const void *data, size_t len)
 {
 	git_oid oid;
+	if (not_held(st, path)) /* its tree is at the office: a replica cannot change it */
+		return evault_error_set(EVAULT_ENOTFOUND, "not in the state: %s", path);
 	if (git_blob_create_from_buffer(&oid, st->repo->db->git, data, len) < 0)
 		return git_fail("cannot write to the audit repository");
 	return add_edit(st, path, &oid, false);

@@ -32,7 +32,7 @@ int trust_check(evault_repo *repo, const char *head_hex)
 		return evault_error_set(EVAULT_ECORRUPT, "a history head is not a commit id");
 	repo->trust_checking = true;
 	int rc = verify_chain(git, &head, repo->trusted[0] ? &since : NULL, repo->cfg.vault_id_hex,
-			      NULL, 0, &res);
+			      repo->replica, NULL, 0, &res);
 	repo->trust_checking = false;
 	if (rc < 0)
 		return rc;

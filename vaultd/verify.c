@@ -4,7 +4,9 @@
  * tripwires (the reflog of main, the head verified last), the keys a
  * verified history says were erased, a checkpoint given, and with
  * --objects every object a live file needs. Also the allowed-signers
- * file that pins the users' keys.
+ * file that pins the users' keys. On a replica, whose history lacks the
+ * trees of the missions it does not hold, each of these checks covers the
+ * missions held and passes over the others.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +94,15 @@ typedef struct objs_ctx {
 	bool failed;
 } objs_ctx;
 
+/* Is entry e of the missions directory a mission not held on this replica
+ * (its tree stayed at the office)? Never on the office, where an absent
+ * tree is damage. */
+static bool not_held_here(const evault_repo *repo, git_repository *git, const char *where,
+			  const git_tree_entry *e)
+{
+	return repo->replica && strcmp(where, "missions/") == 0 && tree_absent(git, e);
+}
+
 /* Is where/name a class whose objects a close (work, codes) or an expiry
  * (dossier) under way is deleting? */
 static bool erasing_class(git_repository *git, git_tree *tree, const char *where, const char *name)
@@ -129,6 +140,8 @@ static int check_objects_in(objs_ctx *o, git_repository *git, git_tree *tree, co
 			char path[1024];
 			if (erasing_class(git, tree, where, name))
 				continue; /* a close under way deletes these objects */
+			if (not_held_here(o->repo, git, where, e))
+				continue; /* neither its files nor their objects are here */
 			snprintf(path, sizeof(path), "%s%s/", where, name);
 			if (git_tree_lookup(&sub, git, git_tree_entry_id(e)) < 0)
 				return verify_git_fail("cannot read the state");
@@ -330,9 +343,11 @@ static int check_erased_keys(evault_repo *repo, git_repository *git, const git_o
 	if (git_tree_entry_bypath(&e, t, "missions") == 0 && (missions = change_tree(git, e))) {
 		keys_ctx k = {repo, git, t, res, 0};
 		size_t n = git_tree_entrycount(missions);
-		for (size_t i = 0; i < n && rc == 0 && res->ok; i++)
-			rc = check_mission_keys(
-			    &k, git_tree_entry_name(git_tree_entry_byindex(missions, i)));
+		for (size_t i = 0; i < n && rc == 0 && res->ok; i++) {
+			const git_tree_entry *me = git_tree_entry_byindex(missions, i);
+			if (!not_held_here(repo, git, "missions/", me))
+				rc = check_mission_keys(&k, git_tree_entry_name(me));
+		}
 		*closing = k.closing;
 	}
 done:
@@ -407,7 +422,8 @@ int verify_git(git_repository *git, evault_repo *repo, const evault_verify_opts 
 		free(pins);
 		return evault_error_set(EVAULT_ECORRUPT, "the history has no main branch");
 	}
-	rc = verify_chain(git, &head, NULL, repo ? repo->cfg.vault_id_hex : NULL, pins, npins, res);
+	rc = verify_chain(git, &head, NULL, repo ? repo->cfg.vault_id_hex : NULL,
+			  repo && repo->replica, pins, npins, res);
 	free(pins);
 	if (rc < 0)
 		return rc;

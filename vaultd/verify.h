@@ -49,9 +49,13 @@ typedef struct verifier {
 	const pinned *pins; /* NULL: no pinning */
 	size_t npins;
 	const char *expected_vault; /* from evault.conf, or NULL for a bundle */
-	int64_t now;                /* when verification started */
+	/* a replica's history (repo.h): the trees of the missions it does not
+	 * hold are absent, and their events are checked for scope only */
+	bool partial;
+	int64_t now; /* when verification started */
 	evault_verify_result *res;
 	bool failed;
+	bool not_held; /* the commit checked was judged by its scope only */
 	/* the commit being checked */
 	const git_oid *id;
 	char actor[EVAULT_USER_MAX + 1];
@@ -99,6 +103,11 @@ int only_top(verifier *v, const delta *d, const char *name);
 bool changes_exactly(const delta *d, const char *const *names);
 /* Members and admins act on a mission's content (u: actor's record). */
 bool may_write(const user_rec *u, const mission_rec *m, const char *actor);
+/* In a partial history (v->partial): is missions/<v->mission> a directory of
+ * state t whose tree is not here, a mission not held on this replica? */
+bool mission_not_held(const verifier *v, git_tree *t);
+/* Is the tree entry e a directory whose tree is absent from git's objects? */
+bool tree_absent(git_repository *git, const git_tree_entry *e);
 
 /*
  * One event being checked against its parent: what its action's rule
@@ -169,10 +178,14 @@ int verify_commit(verifier *v, git_commit *c, git_commit *parent);
 /*
  * Verifies head -> root (or -> since); fills res. 0 ran (res->ok says),
  * <0 could not run. A walk that reaches the root without meeting since
- * fails: the history no longer contains what was verified.
+ * fails: the history no longer contains what was verified. partial: the
+ * history of a replica (repo->replica), whose events of missions not held
+ * there are checked for signature, role and scope only (res->not_held
+ * counts them); false for the office and for bundles, where an absent
+ * object is damage.
  */
 int verify_chain(git_repository *git, const git_oid *head, const git_oid *since,
-		 const char *expected_vault, const pinned *pins, size_t npins,
+		 const char *expected_vault, bool partial, const pinned *pins, size_t npins,
 		 evault_verify_result *res);
 /* Is old head itself or one of its ancestors? */
 bool descends_or_equal(git_repository *git, const git_oid *head, const git_oid *old);

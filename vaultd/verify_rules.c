@@ -18,6 +18,10 @@
  * what they all read (verify_event) and frees it after. A new action is
  * one entry and one function. An action the table does not know breaks
  * invariant 6.
+ *
+ * On a replica (v->partial) the trees of a mission its user holds no key
+ * for stayed at the office: for an event of such a mission, 1-5 are
+ * checked as for any event, and of 6 only the event's scope (check_scope).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -156,7 +160,7 @@ static const action_rule rules[] = {
     {"mission.create", ADMINS, IN_MISSION, rule_mission_create},
     {"mission.grant", ADMINS, IN_MISSION, rule_membership},
     {"mission.revoke", ADMINS, IN_MISSION, rule_membership},
-    {"mission.authorize-photos", ANY_USER, IN_MISSION, rule_authorize_photos},
+    {"mission.authorize-photos", ADMINS, IN_MISSION, rule_authorize_photos},
     {"mission.closing", ADMINS, IN_MISSION, rule_closing},
     {"mission.close", ADMINS, IN_MISSION, rule_close},
     {"mission.expiring", ADMINS, IN_MISSION, rule_expiring},
@@ -179,6 +183,55 @@ static const action_rule *rule_of(const char *action)
 }
 
 /* ---- one commit ---- */
+
+/*
+ * Invariant 6 for an event of a mission not held on this replica, whose
+ * rule needs trees that are not here: what the table says it may touch.
+ * ON_MISSION: nothing in the state. IN_MISSION: missions/<mid> alone, a
+ * directory, added by mission.create and only changed by every other
+ * action (as their rules require; no action removes a mission). And what
+ * every rule of a mission event asks of the actor's role alone: the
+ * ADMINS actions were checked before; the others change a mission's
+ * content, which only an admin or a technician member may (may_write):
+ * never an auditor.
+ */
+static int check_scope(verify_event *ev, const action_rule *rule)
+{
+	verifier *v = ev->v;
+	const delta *top = &ev->top;
+	if (ev->actor->role == EVAULT_ROLE_AUDITOR)
+		return verify_bad(v, "%s by %s, an auditor: auditors change no mission", v->action,
+				  v->actor);
+	if (rule->scope == ON_MISSION)
+		return top->n || top->more ? verify_bad(v, "%s may not change the state", v->action)
+					   : 0;
+	int r = only_top(v, top, "missions");
+	if (r)
+		return r;
+	git_tree *pms = change_tree(v->git, top->c[0].old);
+	git_tree *cms = change_tree(v->git, top->c[0].new);
+	bool create = strcmp(rule->action, "mission.create") == 0;
+	delta d;
+	if ((top->c[0].old && !pms) || !cms) {
+		r = verify_bad(v, "%s: the missions directory is unreadable", v->action);
+		goto done;
+	}
+	tree_delta(&d, pms, cms);
+	if (d.more || d.n != 1 || strcmp(change_name(&d.c[0]), v->mission) != 0)
+		r = verify_bad(v, "%s may change only missions/%s", v->action, v->mission);
+	else if (!d.c[0].new)
+		r = verify_bad(v, "%s removes missions/%s", v->action, v->mission);
+	else if (git_tree_entry_type(d.c[0].new) != GIT_OBJECT_TREE)
+		r = verify_bad(v, "%s: missions/%s is not a directory", v->action, v->mission);
+	else if (create && d.c[0].old)
+		r = verify_bad(v, "mission.create of %s, which already exists", v->mission);
+	else if (!create && !d.c[0].old)
+		r = verify_bad(v, "%s of mission %s, which does not exist", v->action, v->mission);
+done:
+	git_tree_free(pms);
+	git_tree_free(cms);
+	return r;
+}
 
 /* The root: vault.init, holding VAULT, POLICY and one admin, its actor. */
 static int check_root(verifier *v, git_tree *ct)
@@ -287,6 +340,7 @@ int verify_commit(verifier *v, git_commit *c, git_commit *parent)
 	int r = 0;
 	v->message = git_commit_message(c);
 	v->mission[0] = '\0';
+	v->not_held = false;
 	if (trailer_get(seq, sizeof(seq), v->message, "Evault-Seq") < 0 ||
 	    trailer_get(v->actor, sizeof(v->actor), v->message, "Evault-Actor") < 0 ||
 	    trailer_get(v->action, sizeof(v->action), v->message, "Evault-Action") < 0 ||
@@ -356,6 +410,9 @@ int verify_commit(verifier *v, git_commit *c, git_commit *parent)
 	tree_delta(&ev.top, pt, ct);
 	if (!rule)
 		r = verify_bad(v, "unknown action %.40s", v->action);
+	else if (v->partial && mission_event &&
+		 (mission_not_held(v, pt) || mission_not_held(v, ct)))
+		v->not_held = (r = check_scope(&ev, rule)) == 0;
 	else if (rule->scope != IN_MISSION || (r = event_mission_change(&ev)) == 0)
 		r = rule->check(&ev);
 	event_clear(&ev);

@@ -212,6 +212,31 @@ bool may_write(const user_rec *u, const mission_rec *m, const char *actor)
 	       (u->role == EVAULT_ROLE_TECHNICIAN && mission_is_member(m, actor));
 }
 
+bool tree_absent(git_repository *git, const git_tree_entry *e)
+{
+	git_odb *odb = NULL;
+	bool absent = false;
+	if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE && git_repository_odb(&odb, git) == 0)
+		absent = !git_odb_exists(odb, git_tree_entry_id(e));
+	git_odb_free(odb);
+	return absent;
+}
+
+bool mission_not_held(const verifier *v, git_tree *t)
+{
+	const git_tree_entry *e = t ? git_tree_entry_byname(t, "missions") : NULL;
+	git_object *missions = NULL;
+	bool absent = false;
+	/* the missions directory itself is in every replica's history: one
+	 * that cannot be read is damage, which the rules report */
+	if (!v->partial || !e || git_tree_entry_type(e) != GIT_OBJECT_TREE ||
+	    gitcache_lookup(&missions, v->git, git_tree_entry_id(e), GIT_OBJECT_TREE) < 0)
+		return false;
+	absent = tree_absent(v->git, git_tree_entry_byname((git_tree *)missions, v->mission));
+	git_object_free(missions);
+	return absent;
+}
+
 /* ---- the event being checked ---- */
 
 int event_mission_change(verify_event *ev)
@@ -231,8 +256,16 @@ int event_mission_change(verify_event *ev)
 	else {
 		ev->pm = change_tree(v->git, d.c[0].old);
 		ev->cm = change_tree(v->git, d.c[0].new);
-		if (!ev->cm)
+		if (!d.c[0].new)
 			r = verify_bad(v, "%s removes missions/%s", v->action, v->mission);
+		else if ((!ev->cm && git_tree_entry_type(d.c[0].new) == GIT_OBJECT_TREE) ||
+			 (!ev->pm && d.c[0].old &&
+			  git_tree_entry_type(d.c[0].old) == GIT_OBJECT_TREE))
+			r = verify_bad(v, "%s: the tree of missions/%s is missing or unreadable",
+				       v->action, v->mission);
+		else if (!ev->cm)
+			r = verify_bad(v, "%s: missions/%s is not a directory", v->action,
+				       v->mission);
 		else
 			tree_delta(&ev->d, ev->pm, ev->cm);
 	}

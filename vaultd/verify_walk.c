@@ -45,6 +45,7 @@ typedef struct walk_item {
 	bool has_parent;
 	/* the verdict, filled by the worker */
 	bool failed;
+	bool not_held; /* a mission not held on this replica: scope only */
 	char vault_id[33];
 	char bad_commit[41];
 	char reason[512];
@@ -117,6 +118,7 @@ static void walk_check(const verifier *proto, walk_worker *ww, walk_item *it)
 	v.git = ww->git;
 	v.res = &scratch;
 	v.failed = false;
+	v.not_held = false;
 	v.id = &it->id;
 	if (it->kind == ITEM_MERGE)
 		verify_bad(&v, "a merge commit: the history must be linear");
@@ -130,6 +132,7 @@ static void walk_check(const verifier *proto, walk_worker *ww, walk_item *it)
 	git_object_free(c);
 	git_object_free(p);
 	it->failed = v.failed;
+	it->not_held = !v.failed && v.not_held;
 	memcpy(it->vault_id, scratch.vault_id, sizeof(it->vault_id));
 	if (v.failed) {
 		memcpy(it->bad_commit, scratch.bad_commit, sizeof(it->bad_commit));
@@ -144,6 +147,8 @@ static void walk_merge(walk_state *w, const walk_batch *b)
 		const walk_item *it = &b->it[i];
 		if (it->vault_id[0])
 			memcpy(w->res->vault_id, it->vault_id, sizeof(w->res->vault_id));
+		if (it->not_held)
+			w->res->not_held++;
 		if (it->failed) {
 			w->failed = true;
 			memcpy(w->res->bad_commit, it->bad_commit, sizeof(w->res->bad_commit));
@@ -229,7 +234,7 @@ done:
 }
 
 int verify_chain(git_repository *git, const git_oid *head, const git_oid *since,
-		 const char *expected_vault, const pinned *pins, size_t npins,
+		 const char *expected_vault, bool partial, const pinned *pins, size_t npins,
 		 evault_verify_result *res)
 {
 	verifier v;
@@ -243,6 +248,7 @@ int verify_chain(git_repository *git, const git_oid *head, const git_oid *since,
 	v.pins = pins;
 	v.npins = npins;
 	v.expected_vault = expected_vault;
+	v.partial = partial;
 	v.now = (int64_t)time(NULL);
 	v.res = res;
 	git_oid_tostr(res->head, sizeof(res->head), head);

@@ -26,6 +26,12 @@
  *       tried with the kept copy. Exit 0 and "opens", or exit 1 and what
  *       failed.
  *
+ *   evault-forge REPO IDENTITY PASSFILE sign COMMIT
+ *       COMMIT is an unsigned commit as `git cat-file commit` prints it
+ *       (any tree, parent and message); prints it signed by IDENTITY as
+ *       evault signs its events (SSHSIG in the gpgsig header), for
+ *       `git hash-object -t commit -w --stdin`
+ *
  * Prints the new file id. Git's fsync is off: a fixture, not evault.
  */
 #include <stdio.h>
@@ -175,11 +181,42 @@ done:
 	return rc;
 }
 
+/* sign: COMMIT's header, the gpgsig header (continuation lines indented by
+ * one space, as git writes it), then the blank line and the message. */
+static int sign_commit(evault_identity *id, const char *path)
+{
+	evault_buf body = EVAULT_BUF_INIT, sig = EVAULT_BUF_INIT;
+	int rc = 1;
+	const char *end;
+	if (file_read_all(&body, path, 1 << 20) < 0 || !(end = strstr(body.ptr, "\n\n")) ||
+	    identity_sign(&sig, id, "git", body.ptr, body.size) < 0) {
+		rc = die("sign");
+		goto done;
+	}
+	while (sig.size && sig.ptr[sig.size - 1] == '\n')
+		sig.ptr[--sig.size] = '\0';
+	fwrite(body.ptr, 1, (size_t)(end - body.ptr) + 1, stdout);
+	fputs("gpgsig ", stdout);
+	for (const char *p = sig.ptr; *p; p++) {
+		putchar(*p);
+		if (*p == '\n')
+			putchar(' ');
+	}
+	putchar('\n');
+	fwrite(end + 1, 1, body.size - (size_t)(end + 1 - body.ptr), stdout);
+	rc = fflush(stdout) == 0 ? 0 : 1;
+done:
+	evault_buf_dispose(&body);
+	evault_buf_dispose(&sig);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 6) {
 		fprintf(stderr, "usage: evault-forge REPO IDENTITY PASSFILE add MID/CLASS FILE "
-				"[--raw] | objs MID/CLASS/PATH | batch MID/CLASS/PATH LIE\n");
+				"[--raw] | objs MID/CLASS/PATH | batch MID/CLASS/PATH LIE | sign "
+				"COMMIT\n");
 		return 2;
 	}
 	evault_repo *repo = NULL;
@@ -196,6 +233,12 @@ int main(int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	if (fixture_start("evault-forge", argv, &repo, &id) != 0)
 		return 1;
+	if (strcmp(argv[4], "sign") == 0 && argc == 6) {
+		int rc = sign_commit(id, argv[5]);
+		evault_repo_free(repo);
+		evault_identity_free(id);
+		return rc;
+	}
 	if (strcmp(argv[4], "open") == 0 && (argc == 7 || argc == 9)) {
 		int rc = try_open(repo, id, argv[5], argv[6], argc == 9 ? argv[7] : NULL,
 				  argc == 9 ? argv[8] : NULL);

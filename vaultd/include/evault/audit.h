@@ -38,6 +38,9 @@ typedef struct evault_verify_result {
 	/* when !ok: the first (oldest) bad commit and the rule it breaks */
 	char bad_commit[41];
 	char reason[512];
+	/* on a replica: events of missions it does not hold (their trees stayed
+	 * at the office), checked for signature, role and scope only */
+	uint64_t not_held;
 } evault_verify_result;
 
 /*
