@@ -1153,6 +1153,31 @@ static void fix_free(replay_fix *x)
 		class_keys_free(x->keys[i].k);
 }
 
+/*
+ * audit verify keeps the last head it verified (REPO/audit-verified) and
+ * refuses a history that no longer contains it. A replay replaces events
+ * that were only ever here: a head among them becomes the newest one both
+ * histories share, which the replay kept.
+ */
+static void replayed_verified(evault_repo *repo, histx_q *q, const char *tip, const char *base)
+{
+	evault_buf p = EVAULT_BUF_INIT, t = EVAULT_BUF_INIT, m = EVAULT_BUF_INIT;
+	char head[64], seq[32];
+	if (evault_buf_printf(&p, "%s/audit-verified", repo->path) == 0 &&
+	    file_read_all(&t, p.ptr, 4096) == 0 &&
+	    text_get(head, sizeof(head), t.ptr, t.size, "head") == 0 &&
+	    !histx_q_contains(q, tip, head) && histx_message(repo, base, &m) == 0 &&
+	    trailer_get(seq, sizeof(seq), m.ptr, "Evault-Seq") == 0) {
+		t.size = 0;
+		if (evault_buf_printf(&t, "seq %s\nhead %s\n", seq, base) == 0)
+			(void)file_write_atomic(p.ptr, t.ptr, t.size, 0644);
+	}
+	evault_error_clear();
+	evault_buf_dispose(&p);
+	evault_buf_dispose(&t);
+	evault_buf_dispose(&m);
+}
+
 /* What a refused event held, for the user: action, mission, when it was
  * recorded here, and the paths of the files it wrote that this user can read. */
 static void refused_event(evault_repo *repo, replay_fix *x, const char *id, char *out,
@@ -1288,6 +1313,7 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 						 "sync: replay")) < 0)
 				goto done;
 			trust_made(repo, replayed);
+			replayed_verified(repo, f.q, replayed, base);
 			res->events_replayed = n;
 			snprintf(main_hex, sizeof(main_hex), "%s", replayed);
 		}

@@ -48,7 +48,7 @@ check "the server logged bob's session" grep -q 'bob: session opened (technician
 m2_blobs() { # every git object under missions/M-2 in any commit of the office
 	local c
 	for c in $(git -C "$OFFICE/audit.git" rev-list main); do
-		git -C "$OFFICE/audit.git" ls-tree -r -t "$c" missions/M-2 2>/dev/null | awk '{print $3}'
+		git -C "$OFFICE/audit.git" ls-tree -r -t "$c" missions/M-2 2>/dev/null | awk '$4 ~ /^missions\/M-2/ {print $3}'
 		git -C "$OFFICE/audit.git" rev-parse --verify -q "$c:missions/M-2" 2>/dev/null
 	done | sort -u
 }
@@ -88,7 +88,7 @@ settled "$T/mnt"
 expect 0 "status counts what waits" as bob -R "$T/bob" status
 check "two events wait" grep -q "waiting to go up: 2 events" "$T/out"
 expect 1 "sync with the office unreachable fails" on bob -R "$T/bob" sync
-check "ssh says why, then evault one line" test "$(tail -n 1 "$T/err")" = "evault: the office closed the connection (see ssh's message above)"
+check "ssh says why, then evault one line" test "$(tail -n 1 "$T/err")" = "evault: cannot reach the office: the office closed the connection (see ssh's message above)"
 sshd_unblock
 expect 0 "sync --dry-run says what would move" on bob -R "$T/bob" sync --dry-run
 check "dry run: 2 events to push, nothing moved" grep -q '0 events to pull, 2 to push' "$T/out"
