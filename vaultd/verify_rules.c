@@ -5,7 +5,8 @@
  *  1. C has at most one parent; only the root has none (verify_walk.c).
  *  2. Evault-Seq(C) = Evault-Seq(P) + 1; the root's is 0.
  *  3. time(C) >= time(P) - TIME_TOLERANCE, and time(C) <= now + TIME_TOLERANCE
- *     (no event is dated after the verification).
+ *     (no event is dated after the verification); an Evault-Replayed time
+ *     (a replica's event, first recorded then) is at most time(C) + TIME_TOLERANCE.
  *  4. C carries an SSHSIG (namespace git) in its gpgsig header, equal to
  *     what git_commit_extract_signature finds, made by the key that the
  *     actor had in P's state (the root: in its own state).
@@ -25,6 +26,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <git2.h>
@@ -364,6 +366,16 @@ int verify_commit(verifier *v, git_commit *c, git_commit *parent)
 		return verify_bad(v, "commit time goes back %lld s, more than the %d s tolerated",
 				  (long long)(git_commit_time(parent) - git_commit_time(c)),
 				  TIME_TOLERANCE);
+	/* an event replayed by a replica keeps when it was first recorded, never later */
+	char first[32];
+	if (trailer_get(first, sizeof(first), v->message, "Evault-Replayed") == 0) {
+		char *fe;
+		errno = 0;
+		long long t0 = strtoll(first, &fe, 10);
+		if (*fe || !*first || errno || t0 < 0 ||
+		    t0 > (long long)git_commit_time(c) + TIME_TOLERANCE)
+			return verify_bad(v, "Evault-Replayed is not a time before the commit's");
+	}
 	if (git_commit_time(c) > v->now + TIME_TOLERANCE)
 		return verify_bad(v,
 				  "dated %lld s after the time of verification: a clock was wrong",
