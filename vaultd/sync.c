@@ -209,6 +209,8 @@ static void conn_close(conn *c, bool bye)
 /* The next frame from the office; an ERROR becomes this side's error. */
 static int conn_read(conn *c, uint8_t *type, reader *r, size_t max)
 {
+	if (max && max < 4096) /* room for an ERROR, whatever was due */
+		max = 4096;
 	int rc = proto_read(&c->p, type, r, max);
 	if (rc == 1)
 		return evault_error_set(EVAULT_ERROR,
