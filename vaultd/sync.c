@@ -192,12 +192,12 @@ static void conn_close(conn *c, bool bye)
 	c->in = c->out = -1;
 	if (c->pid > 0) {
 		/* ssh ends when its input closes; a stuck one is not waited for long */
-		for (int i = 0; i < 50; i++) {
+		for (int i = 0; i < 500; i++) {
 			if (waitpid(c->pid, NULL, WNOHANG) == c->pid) {
 				c->pid = 0;
 				return;
 			}
-			struct timespec ts = {0, 100 * 1000 * 1000};
+			struct timespec ts = {0, 10 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 		}
 		kill(c->pid, SIGTERM);
