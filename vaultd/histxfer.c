@@ -453,10 +453,114 @@ int histx_q_only_actor(histx_q *q, const char *head_hex, const char *since_hex, 
 	return 0;
 }
 
-int histx_q_adopt(histx_q *q)
+/* The ids of the objects the commits after since up to head hold (their
+ * own trees and blobs that are in the quarantine or the repository). */
+typedef struct oidset {
+	git_oid *id;
+	size_t n, cap;
+} oidset;
+
+static int oidset_add(oidset *s, const git_oid *id)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		git_oid *m = realloc(s->id, cap * sizeof(*m));
+		if (!m)
+			return error_oom();
+		s->id = m;
+		s->cap = cap;
+	}
+	s->id[s->n++] = *id;
+	return 0;
+}
+
+static int oid_cmp(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+typedef struct reach {
+	git_repository *git;
+	git_odb *odb;
+	oidset *set;
+} reach;
+
+/* The entries of tree nw that differ from old, recursively, present here. */
+static int reach_tree(reach *x, const git_oid *old, const git_oid *nw)
+{
+	git_tree *a = NULL, *b = NULL;
+	int rc = 0;
+	if (!git_odb_exists(x->odb, nw))
+		return 0; /* a mission whose trees this side does not hold */
+	if ((rc = oidset_add(x->set, nw)) < 0)
+		return rc;
+	if (git_tree_lookup(&b, x->git, nw) < 0 ||
+	    (old && git_odb_exists(x->odb, old) && git_tree_lookup(&a, x->git, old) < 0)) {
+		git_tree_free(b);
+		return gfail("cannot read a tree of the history");
+	}
+	size_t n = git_tree_entrycount(b);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(b, i);
+		const git_tree_entry *o = a ? git_tree_entry_byname(a, git_tree_entry_name(e)) : NULL;
+		if (o && git_oid_equal(git_tree_entry_id(o), git_tree_entry_id(e)))
+			continue;
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			rc = reach_tree(x,
+					o && git_tree_entry_type(o) == GIT_OBJECT_TREE
+					    ? git_tree_entry_id(o)
+					    : NULL,
+					git_tree_entry_id(e));
+		else
+			rc = oidset_add(x->set, git_tree_entry_id(e));
+	}
+	git_tree_free(a);
+	git_tree_free(b);
+	return rc;
+}
+
+static int reachable(histx_q *q, const char *head_hex, const char *since_hex, oidset *set)
+{
+	reach x = {q->git, q->odb, set};
+	git_oid id, since;
+	int rc;
+	bool stop = since_hex && *since_hex;
+	if ((rc = oid_parse(&id, head_hex)) < 0 || (stop && (rc = oid_parse(&since, since_hex)) < 0))
+		return rc;
+	for (;;) {
+		git_commit *c = NULL, *p = NULL;
+		if (stop && git_oid_equal(&id, &since))
+			break;
+		if (git_commit_lookup(&c, q->git, &id) < 0)
+			return gfail("cannot read a commit of the history");
+		if (git_commit_parentcount(c) == 1 && git_commit_parent(&p, c, 0) < 0) {
+			git_commit_free(c);
+			return gfail("cannot read a commit of the history");
+		}
+		rc = oidset_add(set, &id);
+		const git_oid *nt = git_commit_tree_id(c), *ot = p ? git_commit_tree_id(p) : NULL;
+		if (rc == 0 && !(ot && git_oid_equal(nt, ot)))
+			rc = reach_tree(&x, ot, nt);
+		bool root = !p;
+		if (p)
+			id = *git_commit_id(p);
+		git_commit_free(c);
+		git_commit_free(p);
+		if (rc < 0)
+			return rc;
+		if (root)
+			break;
+	}
+	if (set->n > 1)
+		qsort(set->id, set->n, sizeof(*set->id), oid_cmp);
+	return 0;
+}
+
+int histx_q_adopt(histx_q *q, const char *head_hex, const char *since_hex)
 {
 	evault_buf src = EVAULT_BUF_INIT, dst = EVAULT_BUF_INIT, dir = EVAULT_BUF_INIT;
-	int rc = 0;
+	oidset keep = {0};
+	int rc = reachable(q, head_hex, since_hex, &keep);
 	for (int i = 0; i < 256 && rc == 0; i++) {
 		char fan[3];
 		snprintf(fan, sizeof(fan), "%02x", i);
@@ -471,8 +575,15 @@ int histx_q_adopt(histx_q *q)
 		bool made = false;
 		struct dirent *de;
 		while (rc == 0 && (de = readdir(d))) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid oid;
 			if (strlen(de->d_name) != GIT_OID_HEXSZ - 2 ||
 			    !is_hex(de->d_name, GIT_OID_HEXSZ - 2))
+				continue;
+			snprintf(hex, sizeof(hex), "%s%s", fan, de->d_name);
+			/* what no new commit names was sent for nothing: it stays out */
+			if (git_oid_fromstr(&oid, hex) < 0 ||
+			    !bsearch(&oid, keep.id, keep.n, sizeof(*keep.id), oid_cmp))
 				continue;
 			src.size = dst.size = 0;
 			if (evault_buf_printf(&src, "%s/%s", dir.ptr, de->d_name) < 0 ||
@@ -494,6 +605,7 @@ int histx_q_adopt(histx_q *q)
 		}
 		closedir(d);
 	}
+	free(keep.id);
 	evault_buf_dispose(&src);
 	evault_buf_dispose(&dst);
 	evault_buf_dispose(&dir);

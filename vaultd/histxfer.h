@@ -61,8 +61,10 @@ int histx_q_new_objects(histx_q *q, const char *head_hex, const char *since_hex,
 /* 0 when every commit after since up to head is an event of user (its
  * Evault-Actor); 1 (with the error set) when one is not. */
 int histx_q_only_actor(histx_q *q, const char *head_hex, const char *since_hex, const char *user);
-/* Moves the quarantine's objects into audit.git and makes them durable. */
-int histx_q_adopt(histx_q *q);
+/* Moves into audit.git the quarantine's objects that the commits after
+ * since (NULL: the root) up to head name (anything else a peer sent stays
+ * out), and makes them durable. */
+int histx_q_adopt(histx_q *q, const char *head_hex, const char *since_hex);
 void histx_q_free(histx_q *q);
 void histx_q_tidy(evault_repo *repo);
 

@@ -59,6 +59,8 @@ typedef struct session {
 	size_t nstaged;
 	uint64_t stored; /* objects stored since the last FLUSHED */
 	uint64_t gitobjs;
+	bool told; /* the end of the session was logged and sent */
+	char allowed_head[41]; /* the head the allowed set and held missions are of */
 } session;
 
 static void slog(session *s, const char *fmt, ...) EVAULT_PRINTF(2, 3);
@@ -93,7 +95,9 @@ static int refuse(session *s, int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	slog(s, "%s", msg);
-	(void)proto_send_error(&s->p, code, msg);
+	if (!s->p.broken)
+		(void)proto_send_error(&s->p, code, msg);
+	s->told = true;
 	return evault_error_set(code < 0 ? code : EVAULT_ERROR, "%s", msg);
 }
 
@@ -217,11 +221,17 @@ static int authenticate(session *s)
 	uint8_t type, nonce[32];
 	reader r;
 	int rc = proto_read(&s->p, &type, &r, 4096);
-	if (rc)
-		return rc < 0 ? rc : evault_error_set(EVAULT_ECORRUPT, "the peer left at once");
+	if (rc == 1) { /* nobody to answer */
+		slog(s, "the peer left at once, before HELLO");
+		s->told = true;
+		return evault_error_set(EVAULT_ECORRUPT, "the peer left at once");
+	}
+	if (rc < 0)
+		return rc;
 	const uint8_t *magic = reader_bytes(&r, strlen(PROTO_MAGIC));
 	uint32_t version = reader_u32(&r);
-	if (type != MSG_HELLO || r.bad || !magic || memcmp(magic, PROTO_MAGIC, strlen(PROTO_MAGIC)))
+	if (type != MSG_HELLO || r.bad || r.left || !magic ||
+	    memcmp(magic, PROTO_MAGIC, strlen(PROTO_MAGIC)))
 		return refuse(s, EVAULT_ECORRUPT, "not an evault replica (no HELLO)");
 	if (version != PROTO_VERSION)
 		return refuse(s, EVAULT_EFORMAT,
@@ -237,8 +247,17 @@ static int authenticate(session *s)
 		return rc < 0 ? rc : evault_error_set(EVAULT_ECORRUPT, "the peer left");
 	size_t alen;
 	const uint8_t *pk = reader_bytes(&r, SSH_ED25519_PK_LEN), *armour;
-	if (type != MSG_AUTH || !pk || !(armour = reader_string(&r, &alen)) || r.left)
+	if (type != MSG_AUTH)
 		return refuse(s, EVAULT_ECORRUPT, "no AUTH after the challenge");
+	if (!pk || !(armour = reader_string(&r, &alen)) || r.left) {
+		char fp[SSH_FINGERPRINT_LEN] = "?";
+		if (pk)
+			sshkey_fingerprint(fp, pk);
+		slog(s, "authentication failed for key %s (an AUTH that is not one)", fp);
+		(void)proto_send_error(&s->p, EVAULT_EAUTH, "authentication failed");
+		s->told = true;
+		return evault_error_set(EVAULT_EAUTH, "authentication failed");
+	}
 	state *st = NULL;
 	user_rec u;
 	evault_buf msg = EVAULT_BUF_INIT;
@@ -263,6 +282,7 @@ static int authenticate(session *s)
 		/* the same answer for an unknown key, a disabled user and a bad signature */
 		slog(s, "authentication failed for key %s", fp);
 		(void)proto_send_error(&s->p, EVAULT_EAUTH, "authentication failed");
+		s->told = true;
 		return evault_error_set(EVAULT_EAUTH, "authentication failed");
 	}
 	const char *user = u.name;
@@ -398,13 +418,25 @@ static int on_keys(session *s, reader *r)
 
 /* ---- objects ---- */
 
-static int build_allowed(session *s)
+/* The objects the user may fetch, as of the current head: a revoke or a
+ * close during the session takes effect at the next WANT. */
+static int refresh_allowed(session *s)
 {
 	state *st = NULL;
 	int rc;
-	objset_clear(&s->allowed);
 	if ((rc = state_begin(&st, s->repo, false)) < 0)
 		return rc;
+	if (s->allowed_built && strcmp(state_head_hex(st), s->allowed_head) == 0) {
+		state_end(st);
+		return 0;
+	}
+	objset_clear(&s->allowed);
+	s->allowed_built = false;
+	snprintf(s->allowed_head, sizeof(s->allowed_head), "%s", state_head_hex(st));
+	if ((rc = held_scan_state(s, st)) < 0) {
+		state_end(st);
+		return rc;
+	}
 	for (size_t i = 0; i < s->nheld && rc == 0; i++)
 		for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++)
 			if (s->held[i].classes & (1u << c))
@@ -419,11 +451,13 @@ static int build_allowed(session *s)
 static int on_want(session *s, reader *r)
 {
 	uint32_t n = reader_u32(r);
-	const uint8_t *ids = r->bad || n > PROTO_BATCH_MAX ? NULL : reader_bytes(r, (size_t)n * 32);
+	const uint8_t *ids =
+	    r->bad || n == 0 || n > PROTO_BATCH_MAX ? NULL : reader_bytes(r, (size_t)n * 32);
 	int rc;
 	if (!ids || r->left)
-		return refuse(s, EVAULT_ECORRUPT, "a WANT that is not one");
-	if (!s->allowed_built && (rc = build_allowed(s)) < 0)
+		return refuse(s, EVAULT_ECORRUPT, "a WANT that is not one (1 to %u ids)",
+			      PROTO_BATCH_MAX);
+	if ((rc = refresh_allowed(s)) < 0)
 		return refuse(s, rc, "cannot list the objects of the missions held: %s",
 			      evault_error_last());
 	evault_buf obj = EVAULT_BUF_INIT;
@@ -456,10 +490,12 @@ static int on_want(session *s, reader *r)
 static int on_have(session *s, reader *r)
 {
 	uint32_t n = reader_u32(r);
-	const uint8_t *ids = r->bad || n > PROTO_BATCH_MAX ? NULL : reader_bytes(r, (size_t)n * 32);
+	const uint8_t *ids =
+	    r->bad || n == 0 || n > PROTO_BATCH_MAX ? NULL : reader_bytes(r, (size_t)n * 32);
 	uint8_t bits[PROTO_BATCH_MAX / 8] = {0};
 	if (!ids || r->left)
-		return refuse(s, EVAULT_ECORRUPT, "a HAVE that is not one");
+		return refuse(s, EVAULT_ECORRUPT, "a HAVE that is not one (1 to %u ids)",
+			      PROTO_BATCH_MAX);
 	for (uint32_t i = 0; i < n; i++) {
 		int e = s->repo->objects->ops->exists(s->repo->objects, ids + (size_t)i * 32);
 		if (e < 0)
@@ -495,6 +531,9 @@ static int on_obj(session *s, reader *r)
 	const uint8_t *data = reader_bytes(r, len);
 	char hex[OBJECT_HEX_LEN + 1];
 	object_id_hex(hex, id);
+	if (len > PROTO_OBJECT_MAX)
+		return refuse(s, EVAULT_ECORRUPT, "object %s refused: %zu bytes, at most %u", hex,
+			      len, PROTO_OBJECT_MAX);
 	if (object_hash(got, data, len) < 0 || sodium_memcmp(got, id, 32) != 0)
 		return refuse(s, EVAULT_ECORRUPT,
 			      "object %s refused: its bytes do not match its name", hex);
@@ -566,6 +605,8 @@ static int on_push(session *s, reader *r)
 	hex_encode(new_hex, nw, 20);
 	if (s->role == EVAULT_ROLE_AUDITOR)
 		return refuse(s, EVAULT_EDENIED, "push refused: auditors record nothing");
+	if (memcmp(old, nw, 20) == 0)
+		return refuse(s, EVAULT_ECORRUPT, "push refused: it holds no event");
 	if ((rc = histx_q_open(&q, s->repo)) < 0)
 		return refuse(s, rc, "cannot receive the push: %s", evault_error_last());
 	for (;;) {
@@ -631,7 +672,7 @@ static int on_push(session *s, reader *r)
 			    (unsigned long long)pc.missing, pc.first);
 		goto done;
 	}
-	if ((rc = histx_q_adopt(q)) < 0) {
+	if ((rc = histx_q_adopt(q, new_hex, old_hex)) < 0) {
 		rc = refuse(s, rc, "push failed, nothing recorded: %s", evault_error_last());
 		goto done;
 	}
@@ -685,8 +726,12 @@ int evault_serve(evault_repo *repo, const evault_serve_opts *opts)
 	if ((rc = proto_init(&s.p, opts->in, opts->out, opts->timeout_s)) < 0)
 		goto done;
 	histx_q_tidy(repo); /* what a session killed before left */
-	if ((rc = authenticate(&s)) < 0)
+	if ((rc = authenticate(&s)) < 0) {
+		if (!s.told) /* broken framing, silence, a peer that left: said once */
+			(void)refuse(&s, rc, "session ended before authentication: %s",
+				     evault_error_last());
 		goto done;
+	}
 	for (;;) {
 		uint8_t type;
 		reader r;
@@ -697,7 +742,7 @@ int evault_serve(evault_repo *repo, const evault_serve_opts *opts)
 			break;
 		}
 		if (rc < 0) {
-			slog(&s, "session ended: %s", evault_error_last());
+			(void)refuse(&s, rc, "session ended: %s", evault_error_last());
 			break;
 		}
 		switch (type) {
@@ -708,13 +753,19 @@ int evault_serve(evault_repo *repo, const evault_serve_opts *opts)
 		case MSG_OBJ: rc = on_obj(&s, &r); break;
 		case MSG_FLUSH: rc = on_flush(&s, &r); break;
 		case MSG_PUSH: rc = on_push(&s, &r); break;
-		case MSG_BYE: goto done;
+		case MSG_BYE:
+			if (r.left)
+				rc = refuse(&s, EVAULT_ECORRUPT, "a BYE that is not one");
+			goto done;
 		default:
 			rc = refuse(&s, EVAULT_ECORRUPT, "unknown message type 0x%02x", type);
 			break;
 		}
-		if (rc < 0)
+		if (rc < 0) {
+			if (!s.told)
+				(void)refuse(&s, rc, "session ended: %s", evault_error_last());
 			break;
+		}
 	}
 done:
 	if (s.nstaged)

@@ -479,7 +479,7 @@ static int fetch_verify_adopt(fetched *f, const char *have, const char *vault_he
 					vr.bad_commit[0] ? vr.bad_commit : f->head, vr.reason);
 	if (res && !(f->older))
 		res->events_pulled = vr.events;
-	return histx_q_adopt(f->q);
+	return histx_q_adopt(f->q, f->head, f->older ? NULL : have);
 }
 
 /* ---- key copies ---- */

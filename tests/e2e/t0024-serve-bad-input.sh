@@ -298,7 +298,7 @@ refused 5 'refused|at most|limit'
 rm -f "$T/big" "$OFFICE/objects/${BIG_NAME:0:2}/$BIG_NAME"
 STATE=$(vault_state)
 
-session "a PUSH, then a GITOBJ of type 9" login frame:type=40,body="$HEAD$HEAD" gitobj:type=9,body=deadbeef end
+session "a PUSH, then a GITOBJ of type 9" login frame:type=40,body="${HEAD}0123456789abcdef0123456789abcdef01234567" gitobj:type=9,body=deadbeef end
 refused 5 'unknown type|history object'
 session "a PUSH whose new head was not sent" login push:old="$HEAD",new=0123456789abcdef0123456789abcdef01234567,noread=1
 refused 5 'not a commit'
