@@ -612,7 +612,7 @@ static int on_push(session *s, reader *r)
 	for (;;) {
 		uint8_t type;
 		reader o;
-		if ((rc = proto_read(&s->p, &type, &o, PROTO_GITOBJ_MAX + 1 + 5)) != 0) {
+		if ((rc = proto_read(&s->p, &type, &o, PROTO_GITOBJ_MAX + 2)) != 0) {
 			rc = rc < 0 ? rc : evault_error_set(EVAULT_ECORRUPT, "the push was cut short");
 			slog(s, "push broken off: %s", evault_error_last());
 			goto done;

@@ -433,7 +433,7 @@ static int fetch(conn *c, evault_repo *repo, const char *have, const held_list *
 		return rc;
 	uint64_t n = 0;
 	for (;;) {
-		if ((rc = conn_read(c, &type, &r, PROTO_GITOBJ_MAX + 1)) < 0)
+		if ((rc = conn_read(c, &type, &r, PROTO_GITOBJ_MAX + 2)) < 0)
 			return rc;
 		if (type == MSG_FETCH_END)
 			break;
