@@ -26,29 +26,36 @@ SLACK=4   # how much longer than that a server may take to end
 # The servers' sanitizer reports, if any, on their stderr, which is collected.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=stderr" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=stderr"
 t_start=$SECONDS
+# What is under test is the server. The vault around it is made, changed
+# and judged (audit verify after each session) by the release build when
+# the server is the sanitized one: the same code, in a fraction of the
+# time; the sanitized build verifies and checks the vault once at the end.
+TOOL_BIN=$EVAULT_BIN
+[ -n "${EVAULT_E2E_SANITIZED:-}" ] && [ -x "${EVAULT_E2E_RELEASE_BIN:-}" ] && TOOL_BIN=$EVAULT_E2E_RELEASE_BIN
+by() { EVAULT_BIN=$TOOL_BIN as "$@"; } # by WHO ARGS: as, with the tools' build
 
-standard_vault # alice admin, bob and carol technicians, dave auditor, M-1 with bob
+EVAULT_BIN=$TOOL_BIN standard_vault # alice admin, bob and carol technicians, dave auditor, M-1 with bob
 OFFICE=$T/vault
-as alice mission create M-2 --client "Client Two SA" --site "Nantes" --member carol >/dev/null
+by alice mission create M-2 --client "Client Two SA" --site "Nantes" --member carol >/dev/null
 printf 'rapport de bob\n' >"$T/report.txt"
 head -c 1500000 /dev/urandom >"$T/scan.bin"
-as bob put "$T/report.txt" M-1/dossier/rapport.txt >/dev/null
-as bob put "$T/scan.bin" M-1/work/scan.bin >/dev/null
+by bob put "$T/report.txt" M-1/dossier/rapport.txt >/dev/null
+by bob put "$T/scan.bin" M-1/work/scan.bin >/dev/null
 printf 'note de carol\n' >"$T/note.txt"
 head -c 300000 /dev/urandom >"$T/photo.bin"
-as carol put "$T/note.txt" M-2/work/note.txt >/dev/null
-as carol put "$T/photo.bin" M-2/dossier/photo.bin >/dev/null
+by carol put "$T/note.txt" M-2/work/note.txt >/dev/null
+by carol put "$T/photo.bin" M-2/dossier/photo.bin >/dev/null
 
 # OpenSSH keys: mallory (a technician, then a member of M-1), trudy (a
 # user who will be disabled), audrey (an auditor), eve (no user at all).
 for who in mallory trudy audrey eve; do
 	ssh-keygen -q -t ed25519 -N '' -C "$who" -f "$T/$who.key" || { echo "ssh-keygen failed"; exit 1; }
 done
-as alice user add mallory --role technician --pubkey "$(cat "$T/mallory.key.pub")" >/dev/null &&
-	as alice user add trudy --role technician --pubkey "$(cat "$T/trudy.key.pub")" >/dev/null &&
-	as alice user add audrey --role auditor --pubkey "$(cat "$T/audrey.key.pub")" >/dev/null ||
+by alice user add mallory --role technician --pubkey "$(cat "$T/mallory.key.pub")" >/dev/null &&
+	by alice user add trudy --role technician --pubkey "$(cat "$T/trudy.key.pub")" >/dev/null &&
+	by alice user add audrey --role auditor --pubkey "$(cat "$T/audrey.key.pub")" >/dev/null ||
 	{ echo "user add failed"; exit 1; }
-as bob identity show >"$T/bob.pub"
+by bob identity show >"$T/bob.pub"
 
 G() { git -C "$OFFICE/audit.git" "$@"; }
 HEAD=$(G rev-parse main)
@@ -65,12 +72,8 @@ vault_state() {
 }
 STATE=$(vault_state)
 SESSIONS=0
-# The judge after each session: audit verify, by the release build when
-# the server under test is the sanitized one (the same rules, in a quarter
-# of the time; the sanitized verify runs at the end and in other tests).
-VERIFY_BIN=$EVAULT_BIN
-[ -n "${EVAULT_E2E_SANITIZED:-}" ] && [ -x "${EVAULT_E2E_RELEASE_BIN:-}" ] && VERIFY_BIN=$EVAULT_E2E_RELEASE_BIN
-verify() { "$VERIFY_BIN" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" -R "$OFFICE" audit verify; }
+# the judge after each session
+verify() { by alice -R "$OFFICE" audit verify; }
 
 # The client runs as one process for the whole test (its driver command),
 # each of its commands given one argument a line: client OUT ERR ARGS...
@@ -225,7 +228,7 @@ authfail "$(fp "$T/eve.key.pub")"
 session "trudy logs in while active" key="$T/trudy.key" login bye
 checkv "$WHAT: WELCOME trudy" has 'recv WELCOME user=trudy '
 after 'session opened'
-expect 0 "alice disables trudy" as alice user disable trudy
+expect 0 "alice disables trudy" by alice user disable trudy
 HEAD=$(G rev-parse main)
 STATE=$(vault_state)
 session "a disabled user's key" key="$T/trudy.key" hello challenge auth welcome
@@ -314,6 +317,8 @@ checkv "$WHAT: the blob is not in the office's history" not_in_history "$STRAY"
 after 'push'
 # the vault as it was (if it was not), so that what follows is judged alone
 rm -f "$OFFICE/audit.git/objects/${STRAY:0:2}/${STRAY:2}"
+rmdir "$OFFICE/audit.git/objects/${STRAY:0:2}" 2>/dev/null
+STATE=$(vault_state)
 session "a PUSH whose old head is not the office's" login push:old="$(G rev-parse main~1)",new="$HEAD",noread=1
 refused 9 'moved|head'
 session "a PUSH, then a frame over the GITOBJ limit" login frame:type=40,body="$HEAD$HEAD" raw:hex=01000010
@@ -338,7 +343,7 @@ session "an auditor's PUSH" key="$T/audrey.key" login push:old="$HEAD",new="$HEA
 refused 6 'auditors'
 
 # ---- mallory, now a member of M-1 ----
-expect 0 "alice grants M-1 to mallory" as alice mission grant M-1 mallory
+expect 0 "alice grants M-1 to mallory" by alice mission grant M-1 mallory
 # every history object under missions/M-1, in any commit
 for c in $(G rev-list main); do G ls-tree -r -t "$c" missions/M-1 | awk '{print $3}'; done | sort -u >"$T/m1-ids"
 HEAD=$(G rev-parse main)
@@ -376,7 +381,7 @@ after 'read nothing|session ended'
 # A revoke while a session is open: from then on, the session gets none
 # of M-1's objects or key copies ("the current state's files of the
 # missions and classes the user holds keys for").
-printf '%q ' "$EVAULT_BIN" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" -R "$OFFICE" \
+printf '%q ' "$TOOL_BIN" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" -R "$OFFICE" \
 	mission revoke M-1 mallory >"$T/revoke.sh"
 session "a revoke of mallory during her session" login want:ids="$T/m1-objects" run:file="$T/revoke.sh" want:ids="$T/m1-objects" keys bye
 checkv "$WHAT: the revoke was made" has 'ran .*: exit 0'
@@ -384,7 +389,7 @@ checkv "$WHAT: M-1's objects before it, MISSING after it" has \
 	"want asked=$N1 obj=$N1 missing=0"$'\n'"(.*"$'\n'")*want asked=$N1 obj=0 missing=$N1"$'\n'
 checkv "$WHAT: no key copy after it" eval '! has key'
 after 'session opened' changed
-expect 0 "alice grants M-1 to mallory again" as alice mission grant M-1 mallory
+expect 0 "alice grants M-1 to mallory again" by alice mission grant M-1 mallory
 HEAD=$(G rev-parse main)
 STATE=$(vault_state)
 
@@ -436,7 +441,7 @@ checkv "$WHAT: the forged commit is not in the office's history" eval "! G cat-f
 session "the same forged push, unsigned" login push:old="$HEAD",new="$UNSIGNED",git="$T/v/audit.git",noread=1
 refused 6 'push refused: event [0-9a-f]+: .*not signed'
 # a valid event of bob's, made by evault itself in the copy, pushed by mallory
-as bob -R "$T/v" rm M-1/dossier/rapport.txt >/dev/null 2>&1
+by bob -R "$T/v" rm M-1/dossier/rapport.txt >/dev/null 2>&1
 BOBS=$(V rev-parse main)
 check "bob's event made in the copy" test "$BOBS" != "$HEAD"
 session "mallory pushes an event of bob's" login push:old="$HEAD",new="$BOBS",git="$T/v/audit.git",noread=1
