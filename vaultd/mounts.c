@@ -96,3 +96,33 @@ bool mounts_writing(evault_repo *repo, const char *mid, long *pid)
 	closedir(d);
 	return yes;
 }
+
+bool mounts_live(evault_repo *repo, long except, long *pid)
+{
+	char dir[4200], path[4200 + 260];
+	bool yes = false;
+	snprintf(dir, sizeof(dir), "%s/mounts", repo->path);
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	struct dirent *e;
+	while (!yes && (e = readdir(d))) {
+		char *end;
+		long p = strtol(e->d_name, &end, 10);
+		if (*end || p <= 0 || p == except)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) /* its mount is gone */
+			unlink(path);
+		else {
+			yes = true;
+			*pid = p;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return yes;
+}

@@ -24,5 +24,7 @@ void mount_reg_close(mount_reg *r);
 
 /* Is a live mount writing files of mid? *pid gets the mount's process. */
 bool mounts_writing(evault_repo *repo, const char *mid, long *pid);
+/* Is a mount live on the repository, other than process except? */
+bool mounts_live(evault_repo *repo, long except, long *pid);
 
 #endif

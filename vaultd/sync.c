@@ -28,6 +28,7 @@
 #include "layout.h"
 #include "manifest.h"
 #include "mission.h"
+#include "mounts.h"
 #include "proto.h"
 #include "repo.h"
 #include "state.h"
@@ -1282,6 +1283,17 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 					goto done;
 				res->events_replayed = vr.events;
 				goto keys;
+			}
+			/* a mount of this replica (another process) keeps the head it verified
+			 * among the events about to be replaced: its own background sync replays */
+			long mpid;
+			if (mounts_live(repo, (long)getpid(), &mpid)) {
+				rc = evault_error_set(EVAULT_ELOCKED,
+						      "this replica is mounted (process %ld) and its events "
+						      "must be replayed on the office's: the mount syncs by "
+						      "itself (sync=), or unmount it and sync again",
+						      mpid);
+				goto done;
 			}
 			char replayed[41];
 			uint64_t n = 0;

@@ -122,6 +122,23 @@ expect 0 "the office has the file written through the mount" as alice -R "$OFFIC
 umount_settled "$T/mnt2"
 MOUNTS=()
 expect 0 "bob's replica verifies after the mount's syncs" as bob -R "$T/bob" audit verify
+# a sync by hand that must replay while the replica is mounted: refused, nothing moved
+mnt bob "$T/mnt3" -R "$T/bob" -o sync=0
+printf 'office side\n' >"$T/os.txt"
+as alice -R "$OFFICE" put "$T/os.txt" M-1/work/office-side.txt >/dev/null
+printf 'laptop side\n' >"$T/mnt3/M-1/work/laptop-side.txt"
+settled "$T/mnt3"
+bob_head=$(head_of "$T/bob")
+expect_error 9 "a sync that must replay while the replica is mounted is refused" on bob -R "$T/bob" sync
+check "it says the mount syncs by itself, or to unmount" grep -q 'mounted (process [0-9]*).*unmount it' "$T/err"
+check "bob's replica did not move" test "$(head_of "$T/bob")" = "$bob_head"
+check "the mount still reads its file" cmp -s "$T/mnt3/M-1/work/laptop-side.txt" <(printf 'laptop side\n')
+umount_settled "$T/mnt3"
+MOUNTS=()
+expect 0 "unmounted, the sync replays" on bob -R "$T/bob" sync
+check "one event replayed" grep -q '1 recorded here replayed' "$T/out"
+expect 0 "the office has the laptop's file" as alice -R "$OFFICE" get M-1/work/laptop-side.txt
+expect 0 "bob's replica verifies" as bob -R "$T/bob" audit verify
 
 # ---- two replicas of one mission, both offline ----
 as alice -R "$OFFICE" mission grant M-1 carol >/dev/null
