@@ -580,7 +580,9 @@ int histx_q_adopt(histx_q *q, const char *head_hex, const char *since_hex)
 			if (strlen(de->d_name) != GIT_OID_HEXSZ - 2 ||
 			    !is_hex(de->d_name, GIT_OID_HEXSZ - 2))
 				continue;
-			snprintf(hex, sizeof(hex), "%s%s", fan, de->d_name);
+			memcpy(hex, fan, 2);
+			memcpy(hex + 2, de->d_name, GIT_OID_HEXSZ - 2);
+			hex[GIT_OID_HEXSZ] = '\0';
 			/* what no new commit names was sent for nothing: it stays out */
 			if (git_oid_fromstr(&oid, hex) < 0 ||
 			    !bsearch(&oid, keep.id, keep.n, sizeof(*keep.id), oid_cmp))
