@@ -57,12 +57,18 @@ void mount_reg_close(mount_reg *r)
 	r->path = NULL;
 }
 
-bool mounts_writing(evault_repo *repo, const char *mid, long *pid)
+/*
+ * Each live mount of the repository: fn(its pid, its registry text, payload)
+ * until fn returns true (then *pid is that mount's). Registry files whose
+ * mount is gone are removed on the way.
+ */
+typedef bool (*mount_fn)(long pid, char *text, void *payload);
+
+static bool mounts_find(evault_repo *repo, mount_fn fn, void *payload, long *pid)
 {
-	char dir[4200], path[4200 + 260], want[128];
+	char dir[4200], path[4200 + 260];
 	bool yes = false;
 	snprintf(dir, sizeof(dir), "%s/mounts", repo->path);
-	snprintf(want, sizeof(want), "writing %s", mid);
 	DIR *d = opendir(dir);
 	if (!d)
 		return false;
@@ -84,45 +90,37 @@ bool mounts_writing(evault_repo *repo, const char *mid, long *pid)
 		char buf[8192];
 		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		for (char *l = strtok(buf, "\n"); l && !yes; l = strtok(NULL, "\n"))
-			if (strcmp(l, want) == 0) {
-				yes = true;
-				*pid = p;
-			}
+		buf[n > 0 ? n : 0] = '\0';
+		if ((yes = fn(p, buf, payload)))
+			*pid = p;
 	}
 	closedir(d);
 	return yes;
 }
 
+static bool writing_fn(long pid, char *text, void *payload)
+{
+	(void)pid;
+	for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n"))
+		if (strcmp(l, payload) == 0)
+			return true;
+	return false;
+}
+
+bool mounts_writing(evault_repo *repo, const char *mid, long *pid)
+{
+	char want[128];
+	snprintf(want, sizeof(want), "writing %s", mid);
+	return mounts_find(repo, writing_fn, want, pid);
+}
+
+static bool other_fn(long pid, char *text, void *payload)
+{
+	(void)text;
+	return pid != *(const long *)payload;
+}
+
 bool mounts_live(evault_repo *repo, long except, long *pid)
 {
-	char dir[4200], path[4200 + 260];
-	bool yes = false;
-	snprintf(dir, sizeof(dir), "%s/mounts", repo->path);
-	DIR *d = opendir(dir);
-	if (!d)
-		return false;
-	struct dirent *e;
-	while (!yes && (e = readdir(d))) {
-		char *end;
-		long p = strtol(e->d_name, &end, 10);
-		if (*end || p <= 0 || p == except)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0) /* its mount is gone */
-			unlink(path);
-		else {
-			yes = true;
-			*pid = p;
-		}
-		close(fd);
-	}
-	closedir(d);
-	return yes;
+	return mounts_find(repo, other_fn, &except, pid);
 }

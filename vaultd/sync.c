@@ -515,46 +515,9 @@ static int fetch_keys(conn *c, evault_repo *repo, evault_sync_result *res)
 
 /* ---- objects ---- */
 
-typedef struct idlist {
-	uint8_t (*id)[32];
-	size_t n, cap;
-} idlist;
-
-static int idlist_add(idlist *l, const uint8_t id[32])
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		void *m = realloc(l->id, cap * 32);
-		if (!m)
-			return error_oom();
-		l->id = m;
-		l->cap = cap;
-	}
-	memcpy(l->id[l->n++], id, 32);
-	return 0;
-}
-
-static int id_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 32);
-}
-
-/* Sorted, each id once. */
-static void idlist_unique(idlist *l)
-{
-	if (l->n < 2)
-		return;
-	qsort(l->id, l->n, 32, id_cmp);
-	size_t k = 1;
-	for (size_t i = 1; i < l->n; i++)
-		if (memcmp(l->id[i], l->id[k - 1], 32) != 0)
-			memcpy(l->id[k++], l->id[i], 32);
-	l->n = k;
-}
-
 typedef struct want_scan {
 	evault_repo *repo;
-	idlist want;
+	objset want;
 } want_scan;
 
 static int want_cb(const uint8_t id[32], void *payload)
@@ -563,12 +526,12 @@ static int want_cb(const uint8_t id[32], void *payload)
 	int e = w->repo->objects->ops->exists(w->repo->objects, id);
 	if (e < 0)
 		return e;
-	return e ? 0 : idlist_add(&w->want, id);
+	return e ? 0 : objset_add(id, &w->want);
 }
 
 /* The objects of the missions listed (held here, classes whose keys are
  * here) that are not here yet. */
-static int objects_wanted(evault_repo *repo, const held_list *only, idlist *out)
+static int objects_wanted(evault_repo *repo, const held_list *only, objset *out)
 {
 	want_scan w = {.repo = repo};
 	held_list h = {0};
@@ -596,7 +559,7 @@ static int objects_wanted(evault_repo *repo, const held_list *only, idlist *out)
 	sodium_memzero(k.ptr, k.size);
 	evault_buf_dispose(&k);
 	free(h.mid);
-	idlist_unique(&w.want);
+	objset_finish(&w.want);
 	*out = w.want;
 	return rc;
 }
@@ -611,7 +574,7 @@ static int publish_local(evault_repo *repo, backend_staged **staged, size_t *n)
 }
 
 /* WANT in batches, a few in flight; every object checked against its name. */
-static int fetch_objects(conn *c, evault_repo *repo, const idlist *want, evault_sync_result *res)
+static int fetch_objects(conn *c, evault_repo *repo, const objset *want, evault_sync_result *res)
 {
 	backend_staged *staged[STAGE_BATCH];
 	size_t nstaged = 0, sent = 0, got = 0;
@@ -673,17 +636,17 @@ static int fetch_objects(conn *c, evault_repo *repo, const idlist *want, evault_
 /* ---- push ---- */
 
 typedef struct push_scan {
-	idlist ids;
+	objset ids;
 } push_scan;
 
 static int push_scan_cb(void *payload, const uint8_t id[32])
 {
 	push_scan *p = payload;
-	return idlist_add(&p->ids, id);
+	return objset_add(id, &p->ids);
 }
 
 /* Objects named by the events to push, sent where the office lacks them. */
-static int push_objects(conn *c, evault_repo *repo, const idlist *ids, bool dry_run,
+static int push_objects(conn *c, evault_repo *repo, const objset *ids, bool dry_run,
 			evault_sync_result *res)
 {
 	evault_buf obj = EVAULT_BUF_INIT;
@@ -1229,7 +1192,7 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 	char office[41], main_hex[41];
 	held_list hl = {0};
 	fetched f = {0};
-	idlist want = {0};
+	objset want = {0};
 	push_scan ps = {0};
 	int rc;
 	bool dry = opts && opts->dry_run;
@@ -1333,7 +1296,7 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 		}
 		/* push: the objects first, then the events that name them */
 		if ((rc = histx_q_new_objects(f.q, main_hex, h, push_scan_cb, &ps)) == 0)
-			idlist_unique(&ps.ids);
+			objset_finish(&ps.ids);
 		if (rc < 0 || (rc = push_objects(c, repo, &ps.ids, dry, res)) < 0)
 			goto done;
 		if ((rc = histx_q_verify(f.q, main_hex, h, repo->cfg.vault_id_hex, true, &vr)) < 0)
@@ -1378,8 +1341,8 @@ keys:
 done:
 	histx_q_free(f.q);
 	free(hl.mid);
-	free(want.id);
-	free(ps.ids.id);
+	objset_clear(&want);
+	objset_clear(&ps.ids);
 	return rc;
 }
 
@@ -1708,7 +1671,7 @@ int evault_replica_attach(evault_repo *repo, const evault_sync_opts *opts)
 
 static int size_cb(void *payload, const uint8_t id[32])
 {
-	return idlist_add(payload, id);
+	return objset_add(id, payload);
 }
 
 int evault_replica_status_get(evault_repo *repo, evault_replica_status *st)
@@ -1733,15 +1696,15 @@ int evault_replica_status_get(evault_repo *repo, evault_replica_status *st)
 	evault_error_clear();
 	if (st->office_head[0] && strcmp(main_hex, st->office_head) != 0) {
 		evault_verify_result vr;
-		idlist ids = {0};
+		objset ids = {0};
 		if ((rc = histx_q_open(&q, repo)) < 0 ||
 		    (rc = histx_q_verify(q, main_hex, st->office_head, repo->cfg.vault_id_hex, true,
 					 &vr)) < 0 ||
 		    (rc = histx_q_new_objects(q, main_hex, st->office_head, size_cb, &ids)) < 0) {
-			free(ids.id);
+			objset_clear(&ids);
 			goto done;
 		}
-		idlist_unique(&ids);
+		objset_finish(&ids);
 		st->events_waiting = vr.events;
 		st->objects_waiting = ids.n;
 		for (size_t i = 0; i < ids.n; i++) {
@@ -1751,7 +1714,7 @@ int evault_replica_status_get(evault_repo *repo, evault_replica_status *st)
 				st->bytes_waiting += size;
 			evault_error_clear();
 		}
-		free(ids.id);
+		objset_clear(&ids);
 	}
 done:
 	histx_q_free(q);
