@@ -63,21 +63,16 @@ static int sync_opts(int argc, char **argv, evault_sync_opts *o, const char *usa
 	return 0;
 }
 
-/* What this device erased, and the events the history refused: on stdout,
- * or on stderr when the sync failed (the user must see them either way). */
-static void print_notes_to(FILE *f, const evault_sync_result *r)
+/* What this device erased, and the events the history refused: the user
+ * sees them, whether the sync then succeeded or not. */
+static void print_notes(const evault_sync_result *r)
 {
 	for (const char *l = r->notes; *l;) {
 		const char *e = strchr(l, '\n');
 		int n = e ? (int)(e - l) : (int)strlen(l);
-		fprintf(f, "  %.*s\n", n, l);
+		printf("  %.*s\n", n, l);
 		l += n + (e ? 1 : 0);
 	}
-}
-
-static void print_notes(const evault_sync_result *r)
-{
-	print_notes_to(stdout, r);
 }
 
 static void print_result(const char *what, const evault_sync_result *r, bool dry)
@@ -141,7 +136,8 @@ int cmd_sync(cli *c, int argc, char **argv)
 		return cli_fail();
 	int rc = evault_sync(c->repo, &o, &r);
 	if (rc < 0) {
-		print_notes_to(stderr, &r);
+		print_notes(&r); /* what was erased, even when the sync then failed */
+		fflush(stdout);
 		return cli_fail();
 	}
 	print_result(o.dry_run ? "sync (dry run)" : "sync", &r, o.dry_run);

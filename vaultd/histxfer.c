@@ -855,6 +855,19 @@ static int remove_more(void *ctx, const char *path)
 	return updates_add(r->ups, GIT_TREE_UPDATE_REMOVE, path, NULL, 0);
 }
 
+int64_t histx_author_time(evault_repo *repo, const char *id_hex)
+{
+	git_commit *c = NULL;
+	git_oid id;
+	int64_t t = 0;
+	if (oid_parse(&id, id_hex) == 0 &&
+	    git_commit_lookup(&c, state_db_git(repo->db), &id) == 0)
+		t = (int64_t)git_commit_author(c)->when.time;
+	git_commit_free(c);
+	evault_error_clear();
+	return t;
+}
+
 int histx_message(evault_repo *repo, const char *id_hex, evault_buf *out)
 {
 	git_oid id;

@@ -100,6 +100,8 @@ int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
  * commit reachable from head (in this repository), each .objs file once. */
 int histx_mission_objects(evault_repo *repo, const char *head_hex, const char *mid,
 			  histx_object_fn cb, void *payload);
+/* The author time of commit id_hex (when its event was first recorded), 0 if unknown. */
+int64_t histx_author_time(evault_repo *repo, const char *id_hex);
 /* The message of commit id_hex. */
 int histx_message(evault_repo *repo, const char *id_hex, evault_buf *out);
 /* Each commit after since up to head, newest first: its id and message. */

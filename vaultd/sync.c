@@ -1237,12 +1237,15 @@ static void refused_event(evault_repo *repo, struct replay_fix *x, const char *i
 	if (histx_message(repo, id, &m) == 0) {
 		(void)trailer_get(action, sizeof(action), m.ptr, "Evault-Action");
 		(void)trailer_get(mid, sizeof(mid), m.ptr, "Evault-Mission");
-		if (trailer_get(t, sizeof(t), m.ptr, "Evault-Replayed") == 0) {
-			time_t tt = (time_t)strtoll(t, NULL, 10);
-			struct tm tm;
-			if (gmtime_r(&tt, &tm))
-				strftime(when, sizeof(when), ", recorded %Y-%m-%d %H:%M:%SZ", &tm);
-		}
+		/* when it was first recorded: a replayed event says, the others are
+		 * dated by their author line (git's "author NAME <EMAIL> TIME TZ") */
+		int64_t first = histx_author_time(repo, id);
+		if (trailer_get(t, sizeof(t), m.ptr, "Evault-Replayed") == 0)
+			first = strtoll(t, NULL, 10);
+		time_t tt = (time_t)first;
+		struct tm tm;
+		if (first > 0 && gmtime_r(&tt, &tm))
+			strftime(when, sizeof(when), ", recorded %Y-%m-%d %H:%M:%SZ", &tm);
 	}
 	at = (size_t)snprintf(out, outlen, "%s in %s%s", action, mid, when);
 	for (const char *l = m.ptr; l && at < outlen; l = strchr(l + 1, '\n')) {
