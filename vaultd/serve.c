@@ -65,6 +65,7 @@ typedef struct session {
 	char allowed_head[41]; /* the head the allowed set and held missions are of */
 	char device[EVAULT_USER_MAX + 1];
 	enum sync_device_state dev; /* as of the last look at the state */
+	bool disabled;              /* its user is disabled: erasures only */
 	char seen_head[41];         /* the head the device has (FETCH, PUSHED) */
 	uint64_t seen_seq;
 } session;
@@ -219,7 +220,7 @@ static int device_look(session *s, const state *st)
 			      "device %s is registered to another user: clone again with another "
 			      "name (--device)",
 			      s->device);
-	s->dev = d.revoked ? SYNC_DEVICE_REVOKED : SYNC_DEVICE_ACTIVE;
+	s->dev = d.revoked || s->disabled ? SYNC_DEVICE_REVOKED : SYNC_DEVICE_ACTIVE;
 	return 0;
 }
 
@@ -312,7 +313,7 @@ static int authenticate(session *s)
 		return rc;
 	}
 	/* the user is the one whose key signed: one key belongs to one user */
-	bool ok = user_by_key(st, pk, &u) == 0 && strcmp(u.status, "active") == 0 &&
+	bool ok = user_by_key(st, pk, &u) == 0 &&
 		  sync_auth_message(&msg, s->repo->cfg.vault_id_hex, nonce, pk, s->device) == 0 &&
 		  sshsig_verify(signer, (const char *)armour, alen, SYNC_AUTH_NAMESPACE, msg.ptr,
 				msg.size) == 0 &&
@@ -339,11 +340,25 @@ static int authenticate(session *s)
 		state_end(st);
 		return refuse(s, rc, "cannot read the key store: %s", evault_error_last());
 	}
+	bool owes = false;
+	for (size_t i = 0; i < s->nheld && !owes; i++)
+		owes = s->held[i].device;
+	if (strcmp(u.status, "active") != 0) {
+		/* a disabled user's laptop may still erase and confirm; nothing more */
+		if (!owes || s->dev == SYNC_DEVICE_NEW) {
+			state_end(st);
+			s->authed = false;
+			slog(s, "authentication failed for key %s (user %s is %s)", fp, u.name,
+			     u.status);
+			(void)proto_send_error(&s->p, EVAULT_EAUTH, "authentication failed");
+			s->told = true;
+			return evault_error_set(EVAULT_EAUTH, "authentication failed");
+		}
+		s->disabled = true;
+		s->dev = SYNC_DEVICE_REVOKED;
+	}
 	if (s->dev == SYNC_DEVICE_REVOKED) {
 		/* told once, while it still holds something to erase; refused after */
-		bool owes = false;
-		for (size_t i = 0; i < s->nheld && !owes; i++)
-			owes = s->held[i].device;
 		if (!owes) {
 			device_rec d;
 			(void)device_load(st, s->device, &d);

@@ -224,6 +224,16 @@ check "... M-2 erased (device-revoked)" grep -Eq '^    M-2 +erased [0-9-]+ [0-9:
 expect 0 "carol clones again, as a new device" on carol clone --device carol-laptop2 "$URL" "$T/carol2"
 check "... and works" test -e "$T/carol2/keys/missions/M-2/work/carol.sealed"
 
+# ---- a technician who leaves: disabled, her laptop still erases ----
+expect 0 "alice disables carol" as alice -R "$OFFICE" user disable carol
+expect 0 "carol's laptop syncs once more: it may erase and confirm" on carol -R "$T/carol2" sync
+check "... it erased M-2 (revoked)" grep -q "erased M-2 (you were revoked from it)" "$T/out"
+check "no key copy left on it" test -z "$(find "$T/carol2/keys" -name '*.sealed')"
+check "the office has the confirmation, signed by the disabled user" grep -q '^reason revoked$' <(G "$OFFICE" show main:missions/M-2/devices/carol-laptop2)
+expect_error 6 "then her laptop knows she is disabled" on carol -R "$T/carol2" sync
+check "... and says so" grep -q "user carol is disabled" "$T/err"
+expect 0 "the office verifies" as alice -R "$OFFICE" audit verify
+
 # ---- kill -9 at each step of a device erasure, then sync again ----
 n=0
 for fp in device-erase-keys device-erase-objects device-erased-before-event device-erased-recorded; do
