@@ -552,7 +552,7 @@ static int plan_device(const device_hold *h, void *payload)
 {
 	dev_plan *d = payload;
 	device_contact ct;
-	char when[32] = "never";
+	char when[32];
 	if (h->erased)
 		return 0;
 	int rc = contact_read(d->repo->path, h->name, &ct);
@@ -560,8 +560,7 @@ static int plan_device(const device_hold *h, void *payload)
 		evault_error_clear();
 		memset(&ct, 0, sizeof(ct));
 	}
-	if (ct.last)
-		fmt_when(when, ct.last);
+	utc_time(when, ct.last, false, "never");
 	bool synced = synced_since(d->repo, d->st, d->mid, &ct);
 	if (d->n++ == 0 && (rc = evault_buf_printf(d->report, "devices holding %s (each erases "
 							      "it at its next sync, then confirms):\n",
@@ -1041,10 +1040,7 @@ static int cert_device(const device_hold *h, void *payload)
 			evault_error_clear();
 			memset(&ct, 0, sizeof(ct));
 		}
-		if (ct.last)
-			fmt_when(when, ct.last);
-		else
-			snprintf(when, sizeof(when), "-");
+		utc_time(when, ct.last, false, "-");
 		rc = evault_buf_printf(c->out,
 				       "    %s (%s): en attente, dernier contact / pending, last "
 				       "contact %s\n",
@@ -1052,10 +1048,7 @@ static int cert_device(const device_hold *h, void *payload)
 	}
 	const close_forced *f = forced_of(c->r, h->name);
 	if (rc == 0 && f) {
-		if (f->last_contact)
-			fmt_when(when, f->last_contact);
-		else
-			snprintf(when, sizeof(when), "-");
+		utc_time(when, f->last_contact, false, "-");
 		rc = evault_buf_printf(
 		    c->out,
 		    "      clôture forcée sans sa dernière synchronisation (dernier contact %s) :\n"

@@ -16,6 +16,18 @@ static int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
+/* Writes text at path and records the event, in the transaction st. */
+static int record(state *st, const char *path, const evault_buf *text, const char *action,
+		  const char *mid, const evault_buf *sum, const evault_buf *tr)
+{
+	int rc = state_put(st, path, text->ptr, text->size);
+	if (rc == 0) {
+		state_event ev = {NULL, action, mid, sum->ptr, tr->ptr};
+		rc = state_commit(st, &ev);
+	}
+	return rc;
+}
+
 int device_commit_add(evault_repo *repo, const char *name)
 {
 	state *st = NULL;
@@ -45,14 +57,11 @@ int device_commit_add(evault_repo *repo, const char *name)
 	evault_error_clear();
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	snprintf(d.user, sizeof(d.user), "%s", repo->actor);
-	if ((rc = device_format(&text, &d)) < 0 ||
-	    (rc = evault_buf_printf(&path, "devices/%s", name)) < 0 ||
-	    (rc = state_put(st, path.ptr, text.ptr, text.size)) < 0 ||
-	    (rc = evault_buf_printf(&sum, "Register device %s of %s", name, repo->actor)) < 0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Device: %s\n", name)) < 0)
-		goto done;
-	state_event ev = {NULL, "device.add", NULL, sum.ptr, tr.ptr};
-	rc = state_commit(st, &ev);
+	if ((rc = device_format(&text, &d)) == 0 &&
+	    (rc = evault_buf_printf(&path, "devices/%s", name)) == 0 &&
+	    (rc = evault_buf_printf(&sum, "Register device %s of %s", name, repo->actor)) == 0 &&
+	    (rc = evault_buf_printf(&tr, "Evault-Device: %s\n", name)) == 0)
+		rc = record(st, path.ptr, &text, "device.add", NULL, &sum, &tr);
 done:
 	state_end(st);
 	evault_buf_dispose(&text);
@@ -75,13 +84,10 @@ int device_commit_hold(evault_repo *repo, const char *name, const char *mid)
 	snprintf(h.name, sizeof(h.name), "%s", name);
 	snprintf(h.user, sizeof(h.user), "%s", repo->actor);
 	h.held = now_s();
-	if ((rc = hold_format(&text, &h)) < 0 || (rc = hold_path(&path, mid, name)) < 0 ||
-	    (rc = state_put(st, path.ptr, text.ptr, text.size)) < 0 ||
-	    (rc = evault_buf_printf(&sum, "Device %s holds %s", name, mid)) < 0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Device: %s\n", name)) < 0)
-		goto done;
-	state_event ev = {NULL, "device.hold", mid, sum.ptr, tr.ptr};
-	rc = state_commit(st, &ev);
+	if ((rc = hold_format(&text, &h)) == 0 && (rc = hold_path(&path, mid, name)) == 0 &&
+	    (rc = evault_buf_printf(&sum, "Device %s holds %s", name, mid)) == 0 &&
+	    (rc = evault_buf_printf(&tr, "Evault-Device: %s\n", name)) == 0)
+		rc = record(st, path.ptr, &text, "device.hold", mid, &sum, &tr);
 done:
 	state_end(st);
 	evault_buf_dispose(&text);
@@ -111,7 +117,6 @@ int device_commit_erased(evault_repo *repo, const char *name, const char *mid,
 	h.dropped = dropped;
 	snprintf(h.reason, sizeof(h.reason), "%s", reason);
 	if ((rc = hold_format(&text, &h)) < 0 || (rc = hold_path(&path, mid, name)) < 0 ||
-	    (rc = state_put(st, path.ptr, text.ptr, text.size)) < 0 ||
 	    (rc = evault_buf_printf(&sum, "Device %s erased %s", name, mid)) < 0 ||
 	    (rc = evault_buf_printf(&tr, "Evault-Device: %s\nEvault-Reason: %s\n", name,
 				    reason)) < 0)
@@ -122,10 +127,8 @@ int device_commit_erased(evault_repo *repo, const char *name, const char *mid,
 					       evault_class_name((evault_class)c), m.fps[c][g]);
 	if (rc == 0)
 		rc = evault_buf_printf(&tr, "Evault-Dropped: %llu\n", (unsigned long long)dropped);
-	if (rc < 0)
-		goto done;
-	state_event ev = {NULL, "device.erased", mid, sum.ptr, tr.ptr};
-	rc = state_commit(st, &ev);
+	if (rc == 0)
+		rc = record(st, path.ptr, &text, "device.erased", mid, &sum, &tr);
 done:
 	state_end(st);
 	mission_rec_clear(&m);
@@ -196,16 +199,6 @@ int device_owed_each(const state *st, const char *mid, device_owed_cb cb, void *
 
 /* ---- list, revoke ---- */
 
-static void fmt_time(char out[32], int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!t || !gmtime_r(&tt, &tm))
-		snprintf(out, 32, "-");
-	else
-		strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
-}
-
 typedef struct list_ctx {
 	evault_repo *repo;
 	const state *st;
@@ -236,7 +229,7 @@ static int list_mission(const char *mid, bool is_dir, void *p)
 	const char *why = h.erased ? NULL : device_erasure_due(c->d, &m, have_user ? &u : NULL);
 	if (h.erased) {
 		c->erased++;
-		fmt_time(when, h.erased_at);
+		utc_time(when, h.erased_at, false, "-");
 		if (c->lines)
 			rc = evault_buf_printf(c->out, "    %-24s erased %s (%s)\n", mid, when,
 					       h.reason);
@@ -246,7 +239,7 @@ static int list_mission(const char *mid, bool is_dir, void *p)
 			rc = evault_buf_printf(c->out, "    %-24s erasure pending (%s)\n", mid, why);
 	} else {
 		c->held++;
-		fmt_time(when, h.held);
+		utc_time(when, h.held, false, "-");
 		if (c->lines)
 			rc = evault_buf_printf(c->out, "    %-24s held since %s\n", mid, when);
 	}
@@ -267,8 +260,8 @@ static int list_device(const device_rec *d, void *p)
 		snprintf(waiting, sizeof(waiting), "%llu",
 			 (unsigned long long)(state_seq(c->st) > ct.seq ? state_seq(c->st) - ct.seq
 									 : 0));
-	fmt_time(first, ct.first);
-	fmt_time(last, ct.last);
+	utc_time(first, ct.first, false, "-");
+	utc_time(last, ct.last, false, "-");
 	c->d = d;
 	c->held = c->erased = c->owed = 0;
 	c->lines = false;
@@ -318,15 +311,12 @@ int evault_device_revoke(evault_repo *repo, const char *name)
 	d.revoked = true;
 	d.revoked_at = now_s();
 	snprintf(d.revoked_by, sizeof(d.revoked_by), "%s", repo->actor);
-	if ((rc = device_format(&text, &d)) < 0 ||
-	    (rc = evault_buf_printf(&path, "devices/%s", name)) < 0 ||
-	    (rc = state_put(st, path.ptr, text.ptr, text.size)) < 0 ||
-	    (rc = evault_buf_printf(&sum, "Revoke device %s of %s", name, d.user)) < 0 ||
-	    (rc = evault_buf_printf(&tr, "Evault-Device: %s\nEvault-User: %s\n", name, d.user)) <
+	if ((rc = device_format(&text, &d)) == 0 &&
+	    (rc = evault_buf_printf(&path, "devices/%s", name)) == 0 &&
+	    (rc = evault_buf_printf(&sum, "Revoke device %s of %s", name, d.user)) == 0 &&
+	    (rc = evault_buf_printf(&tr, "Evault-Device: %s\nEvault-User: %s\n", name, d.user)) ==
 		0)
-		goto done;
-	state_event ev = {NULL, "device.revoke", NULL, sum.ptr, tr.ptr};
-	rc = state_commit(st, &ev);
+		rc = record(st, path.ptr, &text, "device.revoke", NULL, &sum, &tr);
 done:
 	state_end(st);
 	evault_buf_dispose(&text);

@@ -334,16 +334,6 @@ typedef struct late_ctx {
 	evault_retention_result *out;
 } late_ctx;
 
-static void when_text(char out[32], int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!t || !gmtime_r(&tt, &tm))
-		snprintf(out, 32, "never");
-	else
-		strftime(out, 32, "%Y-%m-%d", &tm);
-}
-
 /* An erasure a device owes, reported once it is late: counted from when it
  * became owed (a close, a device revoke) or, when the history alone does
  * not date it (a member revoked), from the device's last contact. */
@@ -359,8 +349,8 @@ static int late_device(const device_owed *o, void *payload)
 	int64_t from = o->since ? o->since : (ct.last ? ct.last : o->hold->held);
 	if (c->now - from <= (int64_t)c->pol.device_erasure_days * 86400)
 		return 0;
-	when_text(since, from);
-	when_text(last, ct.last);
+	utc_time(since, from, true, "never");
+	utc_time(last, ct.last, true, "never");
 	c->out->devices_late++;
 	c->out->attention = true;
 	say(c->cb, c->payload,

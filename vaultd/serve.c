@@ -363,11 +363,8 @@ static int authenticate(session *s)
 			device_rec d;
 			(void)device_load(st, s->device, &d);
 			state_end(st);
-			char when[32] = "?";
-			time_t t = (time_t)d.revoked_at;
-			struct tm tm;
-			if (gmtime_r(&t, &tm))
-				strftime(when, sizeof(when), "%Y-%m-%d", &tm);
+			char when[32];
+			utc_time(when, d.revoked_at, true, "?");
 			return refuse(s, EVAULT_EDENIED,
 				      "device %s was revoked by %s on %s: the office no longer "
 				      "answers it",

@@ -33,28 +33,30 @@ static bool near(int64_t a, int64_t b)
 	return a <= b + TIME_TOLERANCE && b <= a + TIME_TOLERANCE;
 }
 
-static int load_device(device_rec *d, git_repository *git, git_tree *tree, const char *name)
+/* devices/<name> of tree (the state: a device record; a mission's directory:
+ * its entry), parsed by hold ? hold_parse : device_parse into out. */
+static int load_record(void *out, bool hold, git_repository *git, git_tree *tree,
+		       const char *name)
 {
 	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
 	int rc = evault_buf_printf(&path, "devices/%s", name);
 	if (rc == 0 && (rc = blob_at(&text, git, tree, path.ptr)) == 0)
-		rc = device_parse(d, name, text.ptr, text.size);
+		rc = hold ? hold_parse(out, name, text.ptr, text.size)
+			  : device_parse(out, name, text.ptr, text.size);
 	evault_buf_dispose(&text);
 	evault_buf_dispose(&path);
 	evault_error_clear();
 	return rc;
 }
 
+static int load_device(device_rec *d, git_repository *git, git_tree *tree, const char *name)
+{
+	return load_record(d, false, git, tree, name);
+}
+
 static int load_hold(device_hold *h, git_repository *git, git_tree *mission, const char *name)
 {
-	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
-	int rc = evault_buf_printf(&path, "devices/%s", name);
-	if (rc == 0 && (rc = blob_at(&text, git, mission, path.ptr)) == 0)
-		rc = hold_parse(h, name, text.ptr, text.size);
-	evault_buf_dispose(&text);
-	evault_buf_dispose(&path);
-	evault_error_clear();
-	return rc;
+	return load_record(h, true, git, mission, name);
 }
 
 /* The one entry of devices/ (of the state, or of the mission) the event changed. */
