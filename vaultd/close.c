@@ -148,7 +148,7 @@ static int parse_line(void *rec, char *line, unsigned *seen)
 		if (!user_name_valid(b) || grow((void **)&r->forced, r->nforced, sizeof(*r->forced)) < 0)
 			return -1;
 		close_forced *f = &r->forced[r->nforced++];
-		snprintf(f->device, sizeof(f->device), "%s", b);
+		snprintf(f->device, sizeof(f->device), "%.32s", b);
 		if (parse_time(&f->last_contact, a) < 0 && strcmp(a, "0") != 0)
 			return -1;
 	} else if (sscanf(line, "certificate %40s%n", b, &used) == 1 && !line[used]) {
