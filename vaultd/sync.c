@@ -1803,7 +1803,10 @@ int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_res
 		rc = sync_session(&c, repo, opts, res, &off);
 	if (rc < 0)
 		rc = conn_salvage(&c, rc);
-	conn_close(&c, rc == 0);
+	/* a dry run adopted nothing: without BYE the office does not note this
+	 * contact as the device's (close compares what it has); a revoked
+	 * device that erased everything did adopt what it was sent */
+	conn_close(&c, (rc == 0 || res->device_revoked) && !(opts && opts->dry_run));
 	signal(SIGPIPE, old);
 	if (rc == 0 && !(opts && opts->dry_run))
 		note_sync(repo, &off);
@@ -1860,6 +1863,21 @@ int evault_clone(const char *url, const char *path, evault_identity *id, const c
 		goto done;
 	if (!c.head[0]) {
 		rc = evault_error_set(EVAULT_ECORRUPT, "the office's vault has no history");
+		goto done;
+	}
+	/* one replica, one device: a name in use stays with the replica that has it */
+	if (c.dev == SYNC_DEVICE_REVOKED) {
+		rc = evault_error_set(EVAULT_EDENIED,
+				      "device %s was revoked: name this replica otherwise (--device)",
+				      device);
+		goto done;
+	}
+	if (c.dev != SYNC_DEVICE_NEW) {
+		rc = evault_error_set(EVAULT_EEXISTS,
+				      "device %s is already registered to you (another replica): name "
+				      "this one otherwise (--device), or have an admin revoke the old "
+				      "one if it is lost",
+				      device);
 		goto done;
 	}
 	if ((rc = repo_create(&repo, path, NULL)) < 0)

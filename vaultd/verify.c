@@ -328,7 +328,16 @@ static int check_mission_keys(keys_ctx *k, const char *mid)
 			*nl = '\0';
 			user_rec ur;
 			bool known = load_user(&ur, k->git, k->head, u) == 0;
-			if (device_owes(k, mid, u)) {
+			bool admin = known && ur.role == EVAULT_ROLE_ADMIN;
+			bool auditor = c == EVAULT_CLASS_DOSSIER && mission_is_auditor(&m, u);
+			/* open: its members, auditors (dossier) and admins; closed: the
+			 * dossier's auditors and admins; expired: nobody */
+			bool keeps = closed || expired
+					 ? c == EVAULT_CLASS_DOSSIER && closed && (auditor || admin)
+					 : admin || auditor || mission_is_member(&m, u);
+			bool active = !known || strcmp(ur.status, "active") == 0;
+			/* a copy the history says must go, which this device has yet to erase */
+			if ((!keeps || !active) && device_owes(k, mid, u)) {
 				k->erasing++;
 				continue;
 			}
@@ -342,13 +351,6 @@ static int check_mission_keys(keys_ctx *k, const char *mid)
 					 evault_class_name((evault_class)c), u);
 				break;
 			}
-			bool admin = known && ur.role == EVAULT_ROLE_ADMIN;
-			bool auditor = c == EVAULT_CLASS_DOSSIER && mission_is_auditor(&m, u);
-			/* open: its members, auditors (dossier) and admins; closed: the
-			 * dossier's auditors and admins; expired: nobody */
-			bool keeps = closed || expired
-					 ? c == EVAULT_CLASS_DOSSIER && closed && (auditor || admin)
-					 : admin || auditor || mission_is_member(&m, u);
 			if (!keeps) {
 				k->res->ok = false;
 				k->res->bad_commit[0] = '\0';

@@ -185,21 +185,23 @@ static bool reason_holds(const char *reason, const device_rec *d, const mission_
 /* Evault-Erased-Key lines name exactly the mission's key generations. */
 static bool keys_named(verify_event *ev, const mission_rec *m)
 {
+	bool named[EVAULT_CLASS_COUNT][CLASS_GENS_MAX] = {{false}};
 	size_t want = 0, got = 0;
 	for (int c = 0; c < EVAULT_CLASS_COUNT; c++)
 		want += m->ngen[c];
 	for (const char *l = ev->v->message; (l = strstr(l, "\nEvault-Erased-Key: ")); l++) {
 		char cls[16], fp[64];
 		evault_class k;
-		bool found = false;
+		size_t g = 0;
 		if (sscanf(l + 20, "%15s %63s", cls, fp) != 2 || evault_class_parse(&k, cls) < 0) {
 			evault_error_clear();
 			return false;
 		}
-		for (size_t g = 0; g < m->ngen[k] && !found; g++)
-			found = strcmp(m->fps[k][g], fp) == 0;
-		if (!found)
+		while (g < m->ngen[k] && strcmp(m->fps[k][g], fp) != 0)
+			g++;
+		if (g == m->ngen[k] || named[k][g]) /* unknown, or named twice */
 			return false;
+		named[k][g] = true;
 		got++;
 	}
 	return got == want;

@@ -62,6 +62,9 @@ check "and the missions it now holds" grep -q 'device bob-laptop now holds 2 mor
 check "device.add is in the office's history, signed by bob" test "$(G "$OFFICE" log --format=%B main | grep -c '^Evault-Action: device.add$')" -eq 1
 check "one device.hold per mission" test "$(G "$OFFICE" log --format=%B main | grep -c '^Evault-Action: device.hold$')" -eq 2
 check "the record of the device" test "$(G "$OFFICE" show main:devices/bob-laptop)" = "$(printf 'device bob-laptop\nuser bob\nstatus active')"
+expect_error 7 "a second replica of bob cannot take the name bob-laptop" on bob clone --device bob-laptop "$URL" "$T/bob-x"
+check "... it says what to do" grep -q "device bob-laptop is already registered to you (another replica): name this one otherwise" "$T/err"
+check "... and leaves nothing" test ! -e "$T/bob-x"
 expect_error 6 "carol cannot take bob's device name" on carol clone --device bob-laptop "$URL" "$T/carol-x"
 check "... told why" grep -q "registered to another user" "$T/err"
 expect 0 "carol clones as carol-laptop" on carol clone --device carol-laptop "$URL" "$T/carol"
@@ -74,6 +77,8 @@ check "bob-laptop, active, 2 held, nothing pending" grep -Eq '^bob-laptop +bob +
 check "carol-laptop holds M-2" grep -Eq '^    M-2 +held since ' "$T/devices"
 expect_error 6 "a technician may not list devices" as bob -R "$OFFICE" device list
 verify_both "after the clones"
+as bob -R "$T/bob" audit verify >"$T/out" 2>&1
+check "a replica that owes nothing counts nothing owed" test -z "$(grep 'must still erase' "$T/out")"
 check "stock git verifies every commit at the office" git_verify_all "$OFFICE"
 
 # ---- close with a device in the field ----
@@ -247,6 +252,10 @@ for fp in device-erase-keys device-erase-objects device-erased-before-event devi
 	EVAULT_FAILPOINT=$fp on bob -R "$T/bob" sync >/dev/null 2>&1
 	check "$fp: the sync was killed there" test $? -eq 137
 	verify_both "$fp: killed"
+	if [ "$fp" = device-erase-keys ]; then
+		as bob -R "$T/bob" audit verify >"$T/out" 2>&1
+		check "$fp: verify counts the copies this device owes" grep -q 'key copies this device must still erase (evault sync does)' "$T/out"
+	fi
 	expect 0 "$fp: bob syncs again" on bob -R "$T/bob" sync
 	check "$fp: no key copy of $mid left on the laptop" test -z "$(find "$T/bob/keys/missions/$mid" -name '*.sealed' 2>/dev/null)"
 	objects_of "$mid" >"$T/objs"
