@@ -1677,11 +1677,16 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 				goto erase_anyway;
 			}
 			fix_free(&fx);
+			/* the heads this replica verified may be among the events replaced:
+			 * both become the newest one the two histories share, on disk, before
+			 * main moves (a sync killed in between leaves a replica that opens) */
+			trust_made(repo, base);
+			trust_save(repo);
+			replayed_verified(repo, f.q, replayed, base);
 			if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, replayed,
 						 "sync: replay")) < 0)
 				goto done;
 			trust_made(repo, replayed);
-			replayed_verified(repo, f.q, replayed, base);
 			res->events_replayed = n;
 			snprintf(main_hex, sizeof(main_hex), "%s", replayed);
 		}
