@@ -48,7 +48,8 @@ static int sync_opts(int argc, char **argv, evault_sync_opts *o, const char *usa
 						 {NULL, 0, NULL, 0}};
 	int ch;
 	CLI_GETOPT_RESET();
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	/* options before or after the address and directory, as the docs write them */
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (ch == 's')
 			o->ssh = optarg;
 		else if (ch == 'n' && remote_opts)

@@ -31,10 +31,16 @@ expect_error 1 "a clone whose office's serve is killed once it recorded the devi
 check "... leaving no half replica" test ! -e "$T/bob"
 check "... the office took its device.add and device.hold" test "$(office_actions device.add) $(office_actions device.hold)" = "1 1"
 expect 0 "the office verifies" as alice -R "$OFFICE" audit verify
-expect 0 "bob clones again, as the same device" on clone --device bob-laptop "$URL" "$T/bob"
-check "... this replica is device bob-laptop" grep -qx '  this replica is device bob-laptop' "$T/out"
-check "... which holds M-1 already: no hold recorded again" bash -c "! grep -q 'now holds' '$T/out'"
-check "... nor a second device.add or device.hold" test "$(office_actions device.add) $(office_actions device.hold)" = "1 1"
+# one replica, one device: the name stays with the registration, whose
+# replica may exist for all the office knows; an admin revokes it
+expect_error 7 "bob cannot clone again as that device" on clone --device bob-laptop "$URL" "$T/bob"
+check "... told to name this replica otherwise" grep -q "device bob-laptop is already registered to you (another replica)" "$T/err"
+check "... leaving nothing" test ! -e "$T/bob"
+expect 0 "an admin revokes the device the failed clone left" as alice -R "$OFFICE" device revoke bob-laptop
+expect 0 "bob clones under another name" on clone --device bob-laptop2 "$URL" "$T/bob"
+check "... this replica is device bob-laptop2" grep -qx '  this replica is device bob-laptop2' "$T/out"
+check "... which holds M-1" grep -q 'device bob-laptop2 now holds 1 more mission$' "$T/out"
+check "one device.add and one device.hold more" test "$(office_actions device.add) $(office_actions device.hold)" = "2 2"
 check "office and laptop agree" test "$(head_of "$OFFICE")" = "$(head_of "$T/bob")"
 
 # ---- the connection cut in the middle of a large push ----

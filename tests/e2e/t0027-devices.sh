@@ -67,7 +67,7 @@ check "... it says what to do" grep -q "device bob-laptop is already registered 
 check "... and leaves nothing" test ! -e "$T/bob-x"
 expect_error 6 "carol cannot take bob's device name" on carol clone --device bob-laptop "$URL" "$T/carol-x"
 check "... told why" grep -q "registered to another user" "$T/err"
-expect 0 "carol clones as carol-laptop" on carol clone --device carol-laptop "$URL" "$T/carol"
+expect 0 "carol clones as carol-laptop (options after the address too)" on carol clone "$URL" "$T/carol" --device carol-laptop
 expect 0 "bob keeps M-1 whole on his laptop" on bob -R "$T/bob" sync --offline M-1
 expect 0 "status names the device" as bob -R "$T/bob" status
 check "... bob-laptop" grep -q '^remote: .* (as bob, device bob-laptop)$' "$T/out"
