@@ -177,7 +177,12 @@ static int owed_mission(const char *mid, bool is_dir, void *p)
 {
 	owed_ctx *c = p;
 	mission_rec m;
+	char path[EVAULT_MID_MAX + 32];
 	if (!is_dir)
+		return 0;
+	/* most missions never had a device: one lookup, not a record read */
+	snprintf(path, sizeof(path), "missions/%s/devices", mid);
+	if (!state_exists(c->st, path))
 		return 0;
 	int rc = mission_load(c->st, mid, &m);
 	if (rc < 0)
