@@ -80,6 +80,7 @@ int cmd_serve(cli *c, int argc, char **argv);
 int cmd_clone(cli *c, int argc, char **argv);
 int cmd_sync(cli *c, int argc, char **argv);
 int cmd_status(cli *c, int argc, char **argv);
+int cmd_device(cli *c, int argc, char **argv);
 int cmd_identity(cli *c, int argc, char **argv);
 int cmd_user(cli *c, int argc, char **argv);
 int cmd_mission(cli *c, int argc, char **argv);

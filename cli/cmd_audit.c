@@ -125,6 +125,9 @@ static int verify(cli *c, int argc, char **argv)
 		printf(", every signer in %s", sfile);
 	if (res.closing)
 		printf(", %zu close or expiry under way (run it again to finish)", res.closing);
+	if (res.erasing)
+		printf(", %zu key copies this device must still erase (evault sync does)",
+		       res.erasing);
 	printf("\n");
 	if (res.not_held)
 		printf("%llu events of missions not held on this replica: checked for signature, "

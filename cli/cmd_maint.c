@@ -126,9 +126,10 @@ int cmd_retention(cli *c, int argc, char **argv)
 		return 2;
 	}
 	printf("retention%s: %zu missions, %zu overdue open, %zu expired, %zu interrupted "
-	       "finished, %zu objects collected, %zu re-hashed, %zu corrupt: %s\n",
+	       "finished, %zu device erasures late, %zu objects collected, %zu re-hashed, %zu "
+	       "corrupt: %s\n",
 	       o.dry_run ? " (dry run, nothing changed)" : "", r.missions, r.overdue, r.expired,
-	       r.finished, r.gc.collected, r.scrubbed, r.corrupt,
+	       r.finished, r.devices_late, r.gc.collected, r.scrubbed, r.corrupt,
 	       r.attention ? "needs attention" : "all good");
 	return r.attention ? 1 : 0;
 }

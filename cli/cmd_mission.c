@@ -97,12 +97,14 @@ static int show(cli *c, const char *mid)
 
 static int close_mission(cli *c, int argc, char **argv)
 {
-	const char *usage = "usage: evault mission close MID [--dry-run]";
+	const char *usage = "usage: evault mission close MID [--dry-run] [--force]";
 	const char *mid = NULL;
-	bool dry = false;
+	bool dry = false, force = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
 			dry = true;
+		else if (strcmp(argv[i], "--force") == 0)
+			force = true;
 		else if (argv[i][0] == '-' || mid)
 			return cli_usage("%s", usage);
 		else
@@ -113,7 +115,7 @@ static int close_mission(cli *c, int argc, char **argv)
 	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0)
 		return cli_fail();
 	evault_buf report = EVAULT_BUF_INIT;
-	int rc = evault_mission_close(c->repo, mid, dry, &report);
+	int rc = evault_mission_close(c->repo, mid, dry, force, &report);
 	if (report.size)
 		fwrite(report.ptr, 1, report.size, stdout);
 	fflush(stdout);

@@ -44,20 +44,36 @@ static int sync_opts(int argc, char **argv, evault_sync_opts *o, const char *usa
 	static const struct option longopts[] = {{"ssh", required_argument, NULL, 's'},
 						 {"dry-run", no_argument, NULL, 'n'},
 						 {"offline", required_argument, NULL, 'o'},
+						 {"device", required_argument, NULL, 'd'},
 						 {NULL, 0, NULL, 0}};
 	int ch;
 	CLI_GETOPT_RESET();
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	/* options before or after the address and directory, as the docs write them */
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (ch == 's')
 			o->ssh = optarg;
 		else if (ch == 'n' && remote_opts)
 			o->dry_run = true;
 		else if (ch == 'o' && remote_opts)
 			o->offline = optarg;
+		else if (ch == 'd' && !remote_opts)
+			o->device = optarg;
 		else
 			return cli_usage("usage: evault %s", usage);
 	}
 	return 0;
+}
+
+/* What this device erased, and the events the history refused: the user
+ * sees them, whether the sync then succeeded or not. */
+static void print_notes(const evault_sync_result *r)
+{
+	for (const char *l = r->notes; *l;) {
+		const char *e = strchr(l, '\n');
+		int n = e ? (int)(e - l) : (int)strlen(l);
+		printf("  %.*s\n", n, l);
+		l += n + (e ? 1 : 0);
+	}
 }
 
 static void print_result(const char *what, const evault_sync_result *r, bool dry)
@@ -78,11 +94,16 @@ static void print_result(const char *what, const evault_sync_result *r, bool dry
 		printf("  %llu bytes received, %llu sent; %llu key copies\n",
 		       (unsigned long long)r->bytes_received, (unsigned long long)r->bytes_sent,
 		       (unsigned long long)r->keys);
+	if (r->holds)
+		printf("  device %s now holds %zu more mission%s\n", r->device, r->holds,
+		       r->holds == 1 ? "" : "s");
+	print_notes(r);
 }
 
 int cmd_clone(cli *c, int argc, char **argv)
 {
-	static const char usage[] = "clone ssh://[USER@]HOST[:PORT]/PATH DIR [--ssh CMD]";
+	static const char usage[] =
+	    "clone ssh://[USER@]HOST[:PORT]/PATH DIR [--device NAME] [--ssh CMD]";
 	evault_sync_opts o = {.version = EVAULT_SYNC_OPTS_VERSION};
 	evault_sync_result r;
 	char dir[4200];
@@ -96,6 +117,7 @@ int cmd_clone(cli *c, int argc, char **argv)
 	if (evault_clone(argv[optind], argv[optind + 1], c->id, dir, &o, &r) < 0)
 		return cli_fail();
 	print_result("clone", &r, false);
+	printf("  this replica is device %s\n", r.device);
 	return EXIT_OK;
 }
 
@@ -114,8 +136,11 @@ int cmd_sync(cli *c, int argc, char **argv)
 	    evault_replica_attach(c->repo, NULL) < 0)
 		return cli_fail();
 	int rc = evault_sync(c->repo, &o, &r);
-	if (rc < 0)
+	if (rc < 0) {
+		print_notes(&r); /* what was erased, even when the sync then failed */
+		fflush(stdout);
 		return cli_fail();
+	}
 	print_result(o.dry_run ? "sync (dry run)" : "sync", &r, o.dry_run);
 	return EXIT_OK;
 }
@@ -128,7 +153,7 @@ int cmd_status(cli *c, int argc, char **argv)
 		return cli_usage("usage: evault status");
 	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_replica_status_get(c->repo, &s) < 0)
 		return cli_fail();
-	printf("remote: %s (as %s)\n", s.url, s.user);
+	printf("remote: %s (as %s, device %s)\n", s.url, s.user, s.device);
 	if (s.last_sync) {
 		cli_time(when, s.last_sync);
 		printf("last sync: %s\n", when);

@@ -21,7 +21,7 @@ static const cli_command commands[] = {
     {"mission", cmd_mission,
      "mission create MID [--client C] [--site S] [--description D] [--member USER]... |\n"
      "                 list | show MID | grant MID USER | revoke MID USER |\n"
-     "                 close MID [--dry-run] | certificate MID |\n"
+     "                 close MID [--dry-run] [--force] | certificate MID |\n"
      "                 authorize-photos MID --by \"NAME, ROLE\" --ref REF --scope SCOPE",
      "manage missions; close erases work and codes (admin)"},
     {"codes", cmd_codes, "codes mark MID/codes/PATH --rotated | --reported-to CONTACT",
@@ -50,11 +50,13 @@ static const cli_command commands[] = {
      "expire dossiers past retention, collect garbage, scrub (admin; exit 0 good, 1 needs "
      "a person, 2 could not run)"},
     {"gc", cmd_gc, "gc [--dry-run]", "delete objects no live file names (keyless)"},
-    {"clone", cmd_clone, "clone ssh://[USER@]HOST[:PORT]/PATH DIR [--ssh CMD]",
+    {"clone", cmd_clone, "clone ssh://[USER@]HOST[:PORT]/PATH DIR [--device NAME] [--ssh CMD]",
      "make a replica of your missions from the office vault"},
     {"sync", cmd_sync, "sync [--dry-run] [--offline MID] [--ssh CMD]",
      "send what this replica recorded, receive what changed at the office"},
     {"status", cmd_status, "status", "a replica: its office, last sync, what waits to go up"},
+    {"device", cmd_device, "device list | device revoke NAME",
+     "the replicas of the vault: what each holds and erased; revoke a lost one (admin)"},
     {"serve", cmd_serve, "serve -R REPO [--timeout SECONDS] [--log FILE]",
      "the office's side of sync, run by sshd as a forced command"},
     {"fsck", cmd_fsck, "fsck [--full]",

@@ -229,6 +229,13 @@ static void *syncer_main(void *p)
 			snprintf(V->sync_status, sizeof(V->sync_status), "failed %s: %.300s", when,
 				 evault_error_last());
 		pthread_mutex_unlock(&V->mu);
+		/* what this device erased (a close, a revoke), and events refused */
+		for (const char *l = r.notes; *l;) {
+			const char *e = strchr(l, '\n');
+			int n = e ? (int)(e - l) : (int)strlen(l);
+			syslog(LOG_NOTICE, "evault mount: sync: %.*s", n, l);
+			l += n + (e ? 1 : 0);
+		}
 		if (rc < 0)
 			syslog(LOG_WARNING, "evault mount: sync: %s", evault_error_last());
 		evault_error_clear();

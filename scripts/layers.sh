@@ -27,10 +27,10 @@ LAYERS='
 0 base        error util secret names config
 1 keys        sshkey identity keystore backend chunk manifest pipeline
 2 history     state repo layout mounts histpack
-3 records     user mission policy
+3 records     user mission policy device
 4 rules       content
-5 operations  init file import log close maint missionops userops
-6 verifier    verify verify_walk verify_rules verify_files verify_missions verify_close verify_state checkpoint trust bundle show gitcache packscan
+5 operations  init file import log close maint missionops userops deviceops
+6 verifier    verify verify_walk verify_rules verify_files verify_missions verify_close verify_devices verify_state checkpoint trust bundle show gitcache packscan
 7 remote      proto histxfer serve sync
 8 front-ends  cli fusefs
 '

@@ -30,30 +30,61 @@ count_e2e() {
 	total_fail=$((total_fail + f))
 }
 
-run_set() { # name builddir cmake-args...
-	local name=$1 dir=$2
-	shift 2
-	echo "=== $name: build"
-	if ! scripts/build.sh "$dir" "$@"; then
+say() { echo "=== $* ($(date -u +%H:%M:%S))"; }
+
+# The next build runs in the background, at the lowest priority, while the
+# tests of the one before run: they wait on ssh, fsync and the mount as
+# much as they compute, and the build takes that idle time.
+bg_pid=
+bg_start() { # log command...
+	local log=$1
+	shift
+	nice -n 19 "$@" >"$log" 2>&1 &
+	bg_pid=$!
+}
+bg_wait() { # what: 0 when the background build succeeded
+	local rc=0
+	[ -n "$bg_pid" ] && { wait "$bg_pid" || rc=$?; }
+	bg_pid=
+	return "$rc"
+}
+
+run_set() { # name builddir built(0 or the build's log) cmake-args...
+	local name=$1 dir=$2 built=$3
+	shift 3
+	say "$name: build"
+	if [ "$built" != 0 ]; then
+		if ! bg_wait; then
+			cat "$built"
+			total_fail=$((total_fail + 1))
+			return
+		fi
+		tail -1 "$built"
+	elif ! scripts/build.sh "$dir" "$@"; then
 		total_fail=$((total_fail + 1))
 		return
 	fi
-	echo "=== $name: unit tests"
+	"${next_build[@]}"
+	say "$name: unit tests"
 	(cd "$dir" && ctest --output-on-failure) 2>&1 | tee "$dir/unit.log"
 	count_ctest "$dir/unit.log"
-	echo "=== $name: end-to-end tests"
+	say "$name: end-to-end tests"
 	EVAULT_BIN=$PWD/$dir/evault tests/e2e/run.sh 2>&1 | tee "$dir/e2e.log"
 	count_e2e "$dir/e2e.log"
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-run_set release build
+mkdir -p build-asan build-fuzz
+asan_args=(-DEVAULT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+next_build=(bg_start build-asan/build.log scripts/build.sh build-asan "${asan_args[@]}")
+run_set release build 0
 export EVAULT_E2E_RSS_LIMIT_KIB=500000
 export EVAULT_E2E_SANITIZED=1 EVAULT_E2E_RELEASE_BIN=$PWD/build/evault
-run_set asan+ubsan build-asan -DEVAULT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-echo "=== fuzz: every decoder of hostile bytes, ${EVAULT_FUZZ_SECONDS:-6} s each"
-mkdir -p build-fuzz
+next_build=(bg_start build-fuzz/build-bg.log tests/fuzz/run.sh --build-only)
+run_set asan+ubsan build-asan build-asan/build.log "${asan_args[@]}"
+bg_wait # the fuzz targets' build; run.sh says what failed, if it did
+say "fuzz: every decoder of hostile bytes, ${EVAULT_FUZZ_SECONDS:-6} s each"
 tests/fuzz/run.sh "${EVAULT_FUZZ_SECONDS:-6}" 2>&1 | tee build-fuzz/suite.log
 line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' build-fuzz/suite.log | tail -1)
 if [ -n "$line" ]; then

@@ -336,8 +336,11 @@ static int local_del(backend *base, const uint8_t id[OBJECT_ID_LEN])
 	local_backend *b = (local_backend *)base;
 	char path[4096];
 	object_path(path, sizeof(path), b, id);
-	if (unlink(path) < 0 && errno != ENOENT)
-		return error_errno("cannot delete object", path);
+	if (unlink(path) < 0) {
+		if (errno != ENOENT)
+			return error_errno("cannot delete object", path);
+		return 0; /* nothing to make durable (a replica may lack its directory) */
+	}
 	pthread_mutex_lock(&b->lock);
 	b->dirty[id[0] / 8] |= (uint8_t)(1u << (id[0] % 8));
 	pthread_mutex_unlock(&b->lock);

@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "close.h"
+#include "device.h"
 #include "evault/mission.h"
 #include "files.h"
 #include "mission.h"
@@ -46,6 +47,7 @@ void close_rec_clear(close_rec *r)
 {
 	free(r->code);
 	free(r->kept);
+	free(r->forced);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -141,6 +143,14 @@ static int parse_line(void *rec, char *line, unsigned *seen)
 		memcpy(k->fid, b, sizeof(k->fid));
 		memcpy(k->sha256, c, sizeof(k->sha256));
 		k->size = n1;
+	} else if (sscanf(line, "forced-device %40s last-contact %30s%n", b, a, &used) == 2 &&
+		   !line[used]) {
+		if (!user_name_valid(b) || grow((void **)&r->forced, r->nforced, sizeof(*r->forced)) < 0)
+			return -1;
+		close_forced *f = &r->forced[r->nforced++];
+		snprintf(f->device, sizeof(f->device), "%.32s", b);
+		if (parse_time(&f->last_contact, a) < 0 && strcmp(a, "0") != 0)
+			return -1;
 	} else if (sscanf(line, "certificate %40s%n", b, &used) == 1 && !line[used]) {
 		if (!hex_of_len(b, LAYOUT_FID_LEN))
 			return -1;
@@ -192,6 +202,9 @@ int close_format(evault_buf *out, const close_rec *r)
 		rc = format_tally(out, "codes", &r->codes);
 	for (size_t i = 0; i < r->ncode && rc == 0; i++)
 		rc = evault_buf_printf(out, "code %s %s\n", r->code[i].fid, r->code[i].how);
+	for (size_t i = 0; i < r->nforced && rc == 0; i++)
+		rc = evault_buf_printf(out, "forced-device %s last-contact %lld\n", r->forced[i].device,
+				       (long long)r->forced[i].last_contact);
 	if (rc == 0)
 		rc = evault_buf_printf(out, "kept files %zu bytes %llu\n", r->kept_files,
 				       (unsigned long long)r->kept_bytes);
@@ -505,8 +518,82 @@ static int report_copies(evault_buf *report, const char *what, const names *n)
 	return rc;
 }
 
+/* Has the device synced since the mission last changed? Its last contact's
+ * head holds the same mission record, files, marks and authorisation. */
+static bool synced_since(evault_repo *repo, const state *st, const char *mid,
+			 const device_contact *ct)
+{
+	static const char *const parts[] = {"MISSION", "dossier", "work", "codes",
+					    "marks", "photos.enc", "info.enc"};
+	if (!ct->head[0])
+		return false;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		char path[128], now[41], then[41];
+		snprintf(path, sizeof(path), "missions/%s/%s", mid, parts[i]);
+		state_entry_id(st, path, now);
+		state_entry_id_at(repo, ct->head, path, then);
+		if (strcmp(now, then) != 0)
+			return false;
+	}
+	return true;
+}
+
+typedef struct dev_plan {
+	plan *p;
+	evault_repo *repo;
+	const state *st;
+	const char *mid;
+	bool force;
+	evault_buf *report;
+	size_t n;
+} dev_plan;
+
+static int plan_device(const device_hold *h, void *payload)
+{
+	dev_plan *d = payload;
+	device_contact ct;
+	char when[32];
+	if (h->erased)
+		return 0;
+	int rc = contact_read(d->repo->path, h->name, &ct);
+	if (rc < 0) {
+		evault_error_clear();
+		memset(&ct, 0, sizeof(ct));
+	}
+	utc_time(when, ct.last, false, "never");
+	bool synced = synced_since(d->repo, d->st, d->mid, &ct);
+	if (d->n++ == 0 && (rc = evault_buf_printf(d->report, "devices holding %s (each erases "
+							      "it at its next sync, then confirms):\n",
+						   d->mid)) < 0)
+		return rc;
+	if ((rc = evault_buf_printf(d->report, "  %s (%s): last contact %s, %s\n", h->name, h->user,
+				    when,
+				    synced ? "synced since the mission last changed"
+					   : "not synced since the mission last changed")) < 0 ||
+	    synced)
+		return rc;
+	if (!d->force) {
+		d->p->refusals++;
+		return evault_buf_printf(
+		    d->report,
+		    "  refused: %s has not synced since %s last changed: what it recorded since "
+		    "cannot be known here (have it sync, or close with --force: whatever it sends "
+		    "later for %s is refused and erased, and the certificate says so)\n",
+		    h->name, d->mid, d->mid);
+	}
+	close_rec *r = &d->p->rec;
+	if ((rc = grow((void **)&r->forced, r->nforced, sizeof(*r->forced))) < 0)
+		return rc;
+	close_forced *f = &r->forced[r->nforced++];
+	snprintf(f->device, sizeof(f->device), "%s", h->name);
+	f->last_contact = ct.last;
+	return evault_buf_printf(d->report,
+				 "  forced: whatever %s sends later for %s is refused and erased\n",
+				 h->name, d->mid);
+}
+
 static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_rec *m,
-		     evault_buf *report)
+		     bool force, evault_buf *report)
 {
 	class_keys *ck = NULL, *dk = NULL;
 	file_list codes = {0}, dossier = {0};
@@ -638,6 +725,9 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 					       "close puts its certificate: rename it\n",
 					       CLOSE_CERT_PATH);
 		}
+	dev_plan dp = {p, repo, st, m->mid, force, report, 0};
+	if (rc == 0)
+		rc = holds_each(st, m->mid, plan_device, &dp);
 	char until[32];
 	fmt_when(until, policy_retain_until(r->started, pol.retention_years));
 	if (rc == 0)
@@ -912,6 +1002,83 @@ static int render_certificate(evault_buf *out, const cert_input *in)
 	return rc;
 }
 
+typedef struct dev_cert {
+	evault_repo *repo;
+	const close_rec *r;
+	evault_buf *out;
+	size_t n;
+} dev_cert;
+
+static const close_forced *forced_of(const close_rec *r, const char *device)
+{
+	for (size_t i = 0; i < r->nforced; i++)
+		if (strcmp(r->forced[i].device, device) == 0)
+			return &r->forced[i];
+	return NULL;
+}
+
+static int cert_device(const device_hold *h, void *payload)
+{
+	dev_cert *c = payload;
+	char when[32];
+	int rc = 0;
+	if (c->n++ == 0)
+		rc = evault_buf_printf(
+		    c->out, "\n"
+			    "Appareils / Devices\n"
+			    "  Chaque appareil qui a détenu la mission, et sa confirmation signée\n"
+			    "  d'effacement (événement device.erased).\n"
+			    "  Each device that held the mission, and its signed confirmation of\n"
+			    "  erasure (device.erased event).\n");
+	if (rc == 0 && h->erased) {
+		fmt_when(when, h->erased_at);
+		rc = evault_buf_printf(c->out, "    %s (%s): effacé le / erased %s\n", h->name,
+				       h->user, when);
+	} else if (rc == 0) {
+		device_contact ct;
+		if (contact_read(c->repo->path, h->name, &ct) < 0) {
+			evault_error_clear();
+			memset(&ct, 0, sizeof(ct));
+		}
+		utc_time(when, ct.last, false, "-");
+		rc = evault_buf_printf(c->out,
+				       "    %s (%s): en attente, dernier contact / pending, last "
+				       "contact %s\n",
+				       h->name, h->user, when);
+	}
+	const close_forced *f = forced_of(c->r, h->name);
+	if (rc == 0 && f) {
+		utc_time(when, f->last_contact, false, "-");
+		rc = evault_buf_printf(
+		    c->out,
+		    "      clôture forcée sans sa dernière synchronisation (dernier contact %s) :\n"
+		    "      ce qu'il a enregistré depuis est refusé et effacé /\n"
+		    "      closed without its last sync (last contact %s): what it recorded\n"
+		    "      since is refused and erased\n",
+		    when, when);
+	}
+	if (rc == 0 && h->erased && h->dropped)
+		rc = evault_buf_printf(c->out,
+				       "      %llu événement(s) refusé(s) et effacé(s) / event(s) "
+				       "refused and erased\n",
+				       (unsigned long long)h->dropped);
+	return rc;
+}
+
+/* The devices that held the mission, as the state st says now. */
+static int render_devices(evault_buf *out, evault_repo *repo, const state *st,
+			  const close_rec *r)
+{
+	dev_cert c = {repo, r, out, 0};
+	int rc = holds_each(st, r->mid, cert_device, &c);
+	if (rc == 0 && c.n == 0)
+		rc = evault_buf_printf(out, "\n"
+					    "Appareils / Devices\n"
+					    "  Aucun appareil n'a détenu la mission.\n"
+					    "  No device held the mission.\n");
+	return rc;
+}
+
 typedef struct unrecord_ctx {
 	state *st;
 	const char *mid;
@@ -993,7 +1160,8 @@ static int finish_close(evault_repo *repo, const char *mid, evault_buf *report)
 	}
 	/* The certificate, into the dossier (it does not mention itself). */
 	cert_input in = {&r, repo->cfg.vault_id_hex, &dossier, marks};
-	if ((rc = render_certificate(&cert, &in)) < 0)
+	if ((rc = render_certificate(&cert, &in)) < 0 ||
+	    (rc = render_devices(&cert, repo, st, &r)) < 0)
 		goto done;
 	manifest cm;
 	memset(&cm, 0, sizeof(cm));
@@ -1048,7 +1216,8 @@ done:
 
 /* ---- the commands ---- */
 
-int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, evault_buf *report)
+int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, bool force,
+			 evault_buf *report)
 {
 	state *st = NULL;
 	mission_rec m;
@@ -1077,7 +1246,7 @@ int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, evaul
 		rc = evault_error_set(EVAULT_EREADONLY, "mission %s is already %s", mid, m.status);
 		goto done;
 	} else {
-		if ((rc = make_plan(&p, repo, st, &m, report)) < 0)
+		if ((rc = make_plan(&p, repo, st, &m, force, report)) < 0)
 			goto done;
 		if (p.refusals) {
 			rc = evault_error_set(EVAULT_EREFUSED,
@@ -1146,7 +1315,8 @@ int evault_mission_certificate(evault_repo *repo, const char *mid, evault_buf *o
 	if (with_names && (rc = read_marks(&marks, st, dk, &r)) < 0)
 		goto done;
 	cert_input in = {&r, repo->cfg.vault_id_hex, with_names ? &dossier : NULL, marks};
-	rc = render_certificate(out, &in);
+	if ((rc = render_certificate(out, &in)) == 0)
+		rc = render_devices(out, repo, st, &r);
 done:
 	free_marks(marks, r.ncode);
 	file_list_clear(&dossier);

@@ -33,6 +33,13 @@ typedef struct close_kept {
 	uint64_t size;
 } close_kept;
 
+/* A device that held the mission and had not synced since its last
+ * change when an admin closed it anyway (mission close --force). */
+typedef struct close_forced {
+	char device[EVAULT_USER_MAX + 1];
+	int64_t last_contact; /* 0: never */
+} close_forced;
+
 typedef struct close_rec {
 	char mid[EVAULT_MID_MAX + 1];
 	bool done; /* false: "pending", written by mission.closing */
@@ -46,6 +53,8 @@ typedef struct close_rec {
 	close_kept *kept; /* done only */
 	size_t nkept;
 	char certificate[LAYOUT_FID_LEN + 1]; /* done only */
+	close_forced *forced;
+	size_t nforced;
 } close_rec;
 
 int close_parse(close_rec *out, const char *mid, const char *text, size_t len);

@@ -424,7 +424,95 @@ int histx_q_new_objects(histx_q *q, const char *head_hex, const char *since_hex,
 	}
 }
 
-int histx_q_only_actor(histx_q *q, const char *head_hex, const char *since_hex, const char *user)
+int histx_mission_objects(evault_repo *repo, const char *head_hex, const char *mid,
+			  histx_object_fn cb, void *payload)
+{
+	git_repository *git = state_db_git(repo->db);
+	git_odb *odb = NULL;
+	git_oid id;
+	int rc;
+	evault_buf path = EVAULT_BUF_INIT;
+	if ((rc = oid_parse(&id, head_hex)) < 0 ||
+	    (rc = evault_buf_printf(&path, "missions/%s", mid)) < 0)
+		return rc;
+	if (git_repository_odb(&odb, git) < 0) {
+		evault_buf_dispose(&path);
+		return gfail("cannot open the history");
+	}
+	newobjs no = {.git = git, .odb = odb, .cb = cb, .payload = payload};
+	for (;;) {
+		git_commit *c = NULL, *p = NULL;
+		git_tree *ct = NULL, *pt = NULL;
+		git_tree_entry *ce = NULL, *pe = NULL;
+		if (git_commit_lookup(&c, git, &id) < 0 ||
+		    (git_commit_parentcount(c) == 1 && git_commit_parent(&p, c, 0) < 0) ||
+		    git_commit_tree(&ct, c) < 0 || (p && git_commit_tree(&pt, p) < 0)) {
+			rc = gfail("cannot read a commit of the history");
+		} else {
+			(void)git_tree_entry_bypath(&ce, ct, path.ptr);
+			if (pt)
+				(void)git_tree_entry_bypath(&pe, pt, path.ptr);
+			bool ctree = ce && git_tree_entry_type(ce) == GIT_OBJECT_TREE &&
+				     git_odb_exists(odb, git_tree_entry_id(ce));
+			bool ptree = pe && git_tree_entry_type(pe) == GIT_OBJECT_TREE &&
+				     git_odb_exists(odb, git_tree_entry_id(pe));
+			if (ctree && !(ptree && git_oid_equal(git_tree_entry_id(ce),
+							      git_tree_entry_id(pe))))
+				rc = new_objs_tree(&no, ptree ? git_tree_entry_id(pe) : NULL,
+						   git_tree_entry_id(ce));
+		}
+		bool more = p != NULL;
+		if (p)
+			id = *git_commit_id(p);
+		git_tree_entry_free(ce);
+		git_tree_entry_free(pe);
+		git_tree_free(ct);
+		git_tree_free(pt);
+		git_commit_free(c);
+		git_commit_free(p);
+		if (rc < 0 || !more)
+			break;
+	}
+	git_odb_free(odb);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+/* 0, or 1 with the error set: why event c may not come from this session */
+static int push_rule(git_commit *c, const histx_push_rule *r)
+{
+	const char *msg = git_commit_message(c);
+	char actor[64], action[40], device[64];
+	const char *id = git_oid_tostr_s(git_commit_id(c));
+	if (trailer_get(actor, sizeof(actor), msg, "Evault-Actor") < 0 || strcmp(actor, r->user))
+		return evault_error_set(EVAULT_EDENIED, "event %.12s is not an event of %s", id,
+					r->user),
+		       1;
+	if (trailer_get(action, sizeof(action), msg, "Evault-Action") < 0)
+		return evault_error_set(EVAULT_EDENIED, "event %.12s has no action", id), 1;
+	bool dev = strncmp(action, "device.", 7) == 0;
+	if (dev && (trailer_get(device, sizeof(device), msg, "Evault-Device") < 0 ||
+		    strcmp(device, r->device) != 0))
+		return evault_error_set(EVAULT_EDENIED,
+					"event %.12s is about another device than this one (%s)", id,
+					r->device),
+		       1;
+	if (r->erasures_only && strcmp(action, "device.erased") != 0)
+		return evault_error_set(EVAULT_EDENIED,
+					"event %.12s (%s): device %s is revoked, the office takes "
+					"only its erasures",
+					id, action, r->device),
+		       1;
+	if (r->devices_only && !dev)
+		return evault_error_set(EVAULT_EDENIED, "event %.12s (%s): auditors record nothing",
+					id, action),
+		       1;
+	evault_error_clear();
+	return 0;
+}
+
+int histx_q_push_rules(histx_q *q, const char *head_hex, const char *since_hex,
+		       const histx_push_rule *r)
 {
 	git_oid id, since;
 	int rc;
@@ -432,16 +520,10 @@ int histx_q_only_actor(histx_q *q, const char *head_hex, const char *since_hex, 
 		return rc;
 	while (!git_oid_equal(&id, &since)) {
 		git_commit *c = NULL;
-		char actor[64];
 		if (git_commit_lookup(&c, q->git, &id) < 0)
 			return gfail("cannot read a commit of the history");
-		rc = trailer_get(actor, sizeof(actor), git_commit_message(c), "Evault-Actor") == 0 &&
-			     strcmp(actor, user) == 0
-			 ? 0
-			 : 1;
-		if (rc)
-			evault_error_set(EVAULT_EDENIED, "event %.12s is not an event of %s",
-					 git_oid_tostr_s(&id), user);
+		if ((rc = push_rule(c, r)) != 0)
+			; /* said by push_rule */
 		else if (git_commit_parentcount(c) != 1)
 			rc = evault_error_set(EVAULT_ECORRUPT, "the push does not extend the office");
 		else
@@ -773,6 +855,19 @@ static int remove_more(void *ctx, const char *path)
 	return updates_add(r->ups, GIT_TREE_UPDATE_REMOVE, path, NULL, 0);
 }
 
+int64_t histx_author_time(evault_repo *repo, const char *id_hex)
+{
+	git_commit *c = NULL;
+	git_oid id;
+	int64_t t = 0;
+	if (oid_parse(&id, id_hex) == 0 &&
+	    git_commit_lookup(&c, state_db_git(repo->db), &id) == 0)
+		t = (int64_t)git_commit_author(c)->when.time;
+	git_commit_free(c);
+	evault_error_clear();
+	return t;
+}
+
 int histx_message(evault_repo *repo, const char *id_hex, evault_buf *out)
 {
 	git_oid id;
@@ -900,6 +995,10 @@ int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
 			git_oid_tostr(ch, sizeof(ch), &cur);
 			if ((rc = fix(payload, oh, ch, &msg, remove_more, &rctx)) < 0)
 				goto next;
+			if (rc == HISTX_DROP) {
+				rc = 0;
+				goto next;
+			}
 		}
 		if (git_tree_create_updated(&tree_id, git, base_tree, ups.n, ups.u) < 0) {
 			rc = gfail("cannot replay an event's changes");

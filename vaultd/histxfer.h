@@ -58,9 +58,17 @@ int histx_q_read(histx_q *q, const char *id_hex, const char *path, evault_buf *o
 typedef int (*histx_object_fn)(void *payload, const uint8_t id[32]);
 int histx_q_new_objects(histx_q *q, const char *head_hex, const char *since_hex,
 			histx_object_fn cb, void *payload);
-/* 0 when every commit after since up to head is an event of user (its
- * Evault-Actor); 1 (with the error set) when one is not. */
-int histx_q_only_actor(histx_q *q, const char *head_hex, const char *since_hex, const char *user);
+/* What a session may push: events of its user only; device events of its
+ * own device only; for an auditor, device events only; for a revoked
+ * device, its erasures only. */
+typedef struct histx_push_rule {
+	const char *user, *device;
+	bool devices_only, erasures_only;
+} histx_push_rule;
+/* 0 when every commit after since up to head keeps rule r; 1 (with the
+ * error set) when one does not. */
+int histx_q_push_rules(histx_q *q, const char *head_hex, const char *since_hex,
+		       const histx_push_rule *r);
 /* Moves into audit.git the quarantine's objects that the commits after
  * since (NULL: the root) up to head name (anything else a peer sent stays
  * out), and makes them durable. */
@@ -82,9 +90,18 @@ typedef int (*histx_remove_fn)(void *ctx, const char *path);
  * nothing when the path is absent). */
 typedef int (*histx_fix_fn)(void *payload, const char *orig_hex, const char *onto_hex,
 			    evault_buf *msg, histx_remove_fn remove, void *ctx);
+/* What fix returns for an event that must not be replayed: it is dropped
+ * (not counted), and the next one follows the same commit. */
+#define HISTX_DROP 1
 int histx_replay(evault_repo *repo, const char *base_hex, const char *tip_hex,
 		 const char *onto_hex, histx_fix_fn fix, void *payload, char out_hex[41],
 		 uint64_t *count);
+/* Object ids named by every .objs file under missions/<mid> in every
+ * commit reachable from head (in this repository), each .objs file once. */
+int histx_mission_objects(evault_repo *repo, const char *head_hex, const char *mid,
+			  histx_object_fn cb, void *payload);
+/* The author time of commit id_hex (when its event was first recorded), 0 if unknown. */
+int64_t histx_author_time(evault_repo *repo, const char *id_hex);
 /* The message of commit id_hex. */
 int histx_message(evault_repo *repo, const char *id_hex, evault_buf *out);
 /* Each commit after since up to head, newest first: its id and message. */

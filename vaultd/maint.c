@@ -21,6 +21,7 @@
 #include "close.h"
 #include "evault/maint.h"
 #include "evault/mission.h"
+#include "deviceops.h"
 #include "histpack.h"
 #include "layout.h"
 #include "mission.h"
@@ -324,6 +325,42 @@ static int scrub_one(const uint8_t id[OBJECT_ID_LEN], void *p)
 	return scrub_check(c, id);
 }
 
+typedef struct late_ctx {
+	evault_repo *repo;
+	int64_t now;
+	policy pol;
+	evault_line_cb cb;
+	void *payload;
+	evault_retention_result *out;
+} late_ctx;
+
+/* An erasure a device owes, reported once it is late: counted from when it
+ * became owed (a close, a device revoke) or, when the history alone does
+ * not date it (a member revoked), from the device's last contact. */
+static int late_device(const device_owed *o, void *payload)
+{
+	late_ctx *c = payload;
+	device_contact ct;
+	char since[32], last[32];
+	if (contact_read(c->repo->path, o->device->name, &ct) < 0) {
+		evault_error_clear();
+		memset(&ct, 0, sizeof(ct));
+	}
+	int64_t from = o->since ? o->since : (ct.last ? ct.last : o->hold->held);
+	if (c->now - from <= (int64_t)c->pol.device_erasure_days * 86400)
+		return 0;
+	utc_time(since, from, true, "never");
+	utc_time(last, ct.last, true, "never");
+	c->out->devices_late++;
+	c->out->attention = true;
+	say(c->cb, c->payload,
+	    "device %s (%s) has not erased %s (%s) since %s, more than %u days "
+	    "(device-erasure-days); last contact %s",
+	    o->device->name, o->device->user, o->mission->mid, o->reason, since,
+	    c->pol.device_erasure_days, last);
+	return 0;
+}
+
 static int64_t mission_age_days(const mission_rec *m, int64_t now)
 {
 	return m->created && now > m->created ? (now - m->created) / 86400 : 0;
@@ -370,7 +407,7 @@ int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, e
 			say(cb, payload, "%s close of %s, interrupted earlier",
 			    opts->dry_run ? "would finish the" : "finishing the", mid);
 			if (!opts->dry_run)
-				rc = evault_mission_close(repo, mid, false, &report);
+				rc = evault_mission_close(repo, mid, false, false, &report);
 		} else if (strcmp(m.status, "expiring") == 0 ||
 			   (strcmp(m.status, "closed") == 0 && m.retain_until &&
 			    m.retain_until <= now)) {
@@ -383,6 +420,16 @@ int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, e
 		mission_rec_clear(&m);
 		report_buf(cb, payload, &report);
 	}
+	if (rc < 0)
+		goto done;
+	/* erasures devices owe (a laptop that has not synced since a close) */
+	if ((rc = state_begin(&st, repo, false)) < 0)
+		goto done;
+	late_ctx lc = {.repo = repo, .now = now, .cb = cb, .payload = payload, .out = out};
+	if ((rc = policy_load(st, &lc.pol)) == 0)
+		rc = device_owed_each(st, NULL, late_device, &lc);
+	state_end(st);
+	st = NULL;
 	if (rc < 0)
 		goto done;
 	/* garbage, under the lock */
@@ -419,9 +466,10 @@ int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, e
 		 &tr,
 		 "Evault-Missions: %zu\nEvault-Overdue: %zu\nEvault-Expired: %zu\n"
 		 "Evault-Finished: %zu\nEvault-Collected: %zu objects %llu bytes\n"
-		 "Evault-Scrubbed: %zu corrupt %zu\n",
+		 "Evault-Scrubbed: %zu corrupt %zu\nEvault-Devices-Late: %zu\n",
 		 out->missions, out->overdue, out->expired, out->finished, out->gc.collected,
-		 (unsigned long long)out->gc.collected_bytes, out->scrubbed, out->corrupt)) < 0)
+		 (unsigned long long)out->gc.collected_bytes, out->scrubbed, out->corrupt,
+		 out->devices_late)) < 0)
 		goto done;
 	state_event ev = {NULL, "retention.run", NULL, sum.ptr, tr.ptr};
 	rc = state_commit(st, &ev);

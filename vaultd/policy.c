@@ -15,6 +15,7 @@ void policy_defaults(policy *p)
 	p->retention_years = 10;
 	p->close_requires_dossier = true;
 	p->open_days_max = 90;
+	p->device_erasure_days = 7;
 }
 
 static int parse_uint(unsigned *out, const char *s, unsigned lo, unsigned hi)
@@ -42,10 +43,13 @@ int policy_set(policy *p, const char *key, const char *value)
 	} else if (strcmp(key, "open-days-max") == 0) {
 		if (parse_uint(&p->open_days_max, value, 1, 36500) < 0)
 			return evault_error_set(EVAULT_EINVAL, "open-days-max is 1 to 36500");
+	} else if (strcmp(key, "device-erasure-days") == 0) {
+		if (parse_uint(&p->device_erasure_days, value, 1, 3650) < 0)
+			return evault_error_set(EVAULT_EINVAL, "device-erasure-days is 1 to 3650");
 	} else {
 		return evault_error_set(EVAULT_EINVAL,
 					"no policy setting '%.40s' (retention-years, "
-					"close-requires-dossier, open-days-max)",
+					"close-requires-dossier, open-days-max, device-erasure-days)",
 					key);
 	}
 	return 0;
@@ -53,8 +57,9 @@ int policy_set(policy *p, const char *key, const char *value)
 
 int policy_parse(policy *p, const char *text, size_t len)
 {
+	/* device-erasure-days came later: a vault made before has no line for it */
 	static const char *const keys[] = {"retention-years", "close-requires-dossier",
-					   "open-days-max"};
+					   "open-days-max", "device-erasure-days"};
 	unsigned seen = 0;
 	const char *s = text, *end = text + len;
 	policy_defaults(p);
@@ -80,7 +85,7 @@ int policy_parse(policy *p, const char *text, size_t len)
 		seen |= 1u << k;
 		s = nl + 1;
 	}
-	if (seen != 7)
+	if ((seen & 7) != 7)
 		return evault_error_set(EVAULT_ECORRUPT, "the POLICY record is not valid");
 	return 0;
 }
@@ -88,9 +93,10 @@ int policy_parse(policy *p, const char *text, size_t len)
 int policy_format(evault_buf *out, const policy *p)
 {
 	return evault_buf_printf(out,
-				 "retention-years %u\nclose-requires-dossier %s\nopen-days-max %u\n",
+				 "retention-years %u\nclose-requires-dossier %s\nopen-days-max %u\n"
+				 "device-erasure-days %u\n",
 				 p->retention_years, p->close_requires_dossier ? "yes" : "no",
-				 p->open_days_max);
+				 p->open_days_max, p->device_erasure_days);
 }
 
 int policy_load(const state *st, policy *p)

@@ -21,6 +21,7 @@ typedef struct policy {
 	unsigned retention_years;    /* a closed mission's dossier is kept this long */
 	bool close_requires_dossier; /* close refused while the dossier is empty */
 	unsigned open_days_max;      /* retention reports missions open longer */
+	unsigned device_erasure_days; /* retention reports erasures a device owes longer */
 } policy;
 
 void policy_defaults(policy *p);

@@ -17,7 +17,7 @@
 #include "evault/common.h"
 #include "util.h"
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 #define PROTO_MAGIC "EVAULT-SYNC"
 /* The largest object a vault holds (a 16 MiB chunk and its header and tag,
  * rounded up), and the largest frame: one object and its id. */
@@ -35,8 +35,9 @@
 enum proto_type {
 	MSG_HELLO = 0x01,     /* c→s: magic, u32 version */
 	MSG_CHALLENGE = 0x02, /* s→c: u32 version, vault id (16), nonce (32) */
-	MSG_AUTH = 0x03,      /* c→s: public key (32), string SSHSIG armour */
-	MSG_WELCOME = 0x04,   /* s→c: string user, string role, head (20, zero: none), u64 seq */
+	MSG_AUTH = 0x03,      /* c→s: public key (32), string SSHSIG armour, string device */
+	MSG_WELCOME = 0x04,   /* s→c: string user, string role, head (20, zero: none), u64 seq,
+				 u8 device (sync.h: active, new, revoked) */
 	MSG_ERROR = 0x05,     /* s→c: u32 code, string message; the session ends */
 	MSG_BYE = 0x06,       /* c→s: the session ends cleanly */
 	MSG_FETCH = 0x10,     /* c→s: have (20), u32 n, n strings (missions held) */

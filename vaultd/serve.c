@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "chunk.h"
+#include "device.h"
 #include "evault/remote.h"
 #include "histxfer.h"
 #include "layout.h"
@@ -39,6 +40,7 @@
 typedef struct held_mission {
 	char mid[EVAULT_MID_MAX + 1];
 	unsigned classes; /* bit per class whose key copy the user has */
+	bool device;      /* the session's device holds it (a live device.hold) */
 } held_mission;
 
 typedef struct session {
@@ -61,6 +63,11 @@ typedef struct session {
 	uint64_t gitobjs;
 	bool told; /* the end of the session was logged and sent */
 	char allowed_head[41]; /* the head the allowed set and held missions are of */
+	char device[EVAULT_USER_MAX + 1];
+	enum sync_device_state dev; /* as of the last look at the state */
+	bool disabled;              /* its user is disabled: erasures only */
+	char seen_head[41];         /* the head the device has (FETCH, PUSHED) */
+	uint64_t seen_seq;
 } session;
 
 static void slog(session *s, const char *fmt, ...) EVAULT_PRINTF(2, 3);
@@ -154,6 +161,7 @@ static int held_add(session *s, const char *mid, unsigned classes)
 
 typedef struct held_scan {
 	session *s;
+	const state *st;
 	int rc;
 } held_scan;
 
@@ -177,16 +185,49 @@ static int held_cb(const char *mid, bool is_dir, void *payload)
 		evault_error_clear();
 	}
 	evault_buf_dispose(&b);
+	/* a mission the device holds stays in its history until it confirms the
+	 * erasure: the replica must read the close, or the revoke, to erase */
+	device_hold dh;
+	int hr = hold_load(h->st, mid, s->device, &dh);
+	bool dev = hr == 0 && !dh.erased;
+	if (hr < 0 && hr != EVAULT_ENOTFOUND)
+		return h->rc = hr;
+	evault_error_clear();
 	/* an auditor verifies the whole history; objects and keys stay per grant */
-	if (classes || s->role == EVAULT_ROLE_AUDITOR)
-		return h->rc = held_add(s, mid, classes);
+	if (classes || dev || s->role == EVAULT_ROLE_AUDITOR) {
+		if ((h->rc = held_add(s, mid, classes)) == 0)
+			s->held[s->nheld - 1].device = dev;
+		return h->rc;
+	}
 	return 0;
 }
 
-/* The missions the user holds key copies for, in the state st. */
+/* The device as the state st knows it: 0, or a refusal (the session ends). */
+static int device_look(session *s, const state *st)
+{
+	device_rec d;
+	int rc = device_load(st, s->device, &d);
+	if (rc == EVAULT_ENOTFOUND) {
+		evault_error_clear();
+		s->dev = SYNC_DEVICE_NEW;
+		return 0;
+	}
+	if (rc < 0)
+		return refuse(s, rc, "cannot read the record of device %s: %s", s->device,
+			      evault_error_last());
+	if (strcmp(d.user, s->user) != 0)
+		return refuse(s, EVAULT_EDENIED,
+			      "device %s is registered to another user: clone again with another "
+			      "name (--device)",
+			      s->device);
+	s->dev = d.revoked || s->disabled ? SYNC_DEVICE_REVOKED : SYNC_DEVICE_ACTIVE;
+	return 0;
+}
+
+/* The missions the user holds key copies for, or the device holds, in st. */
 static int held_scan_state(session *s, const state *st)
 {
-	held_scan h = {.s = s};
+	held_scan h = {.s = s, .st = st};
 	s->nheld = 0;
 	int rc = state_list(st, "missions", held_cb, &h);
 	return rc < 0 ? rc : h.rc;
@@ -249,7 +290,9 @@ static int authenticate(session *s)
 	const uint8_t *pk = reader_bytes(&r, SSH_ED25519_PK_LEN), *armour;
 	if (type != MSG_AUTH)
 		return refuse(s, EVAULT_ECORRUPT, "no AUTH after the challenge");
-	if (!pk || !(armour = reader_string(&r, &alen)) || r.left) {
+	if (!pk || !(armour = reader_string(&r, &alen)) ||
+	    reader_cstring(&r, s->device, sizeof(s->device)) < 0 || r.left ||
+	    !device_name_valid(s->device)) {
 		char fp[SSH_FINGERPRINT_LEN] = "?";
 		if (pk)
 			sshkey_fingerprint(fp, pk);
@@ -270,8 +313,8 @@ static int authenticate(session *s)
 		return rc;
 	}
 	/* the user is the one whose key signed: one key belongs to one user */
-	bool ok = user_by_key(st, pk, &u) == 0 && strcmp(u.status, "active") == 0 &&
-		  sync_auth_message(&msg, s->repo->cfg.vault_id_hex, nonce, pk) == 0 &&
+	bool ok = user_by_key(st, pk, &u) == 0 &&
+		  sync_auth_message(&msg, s->repo->cfg.vault_id_hex, nonce, pk, s->device) == 0 &&
 		  sshsig_verify(signer, (const char *)armour, alen, SYNC_AUTH_NAMESPACE, msg.ptr,
 				msg.size) == 0 &&
 		  sodium_memcmp(signer, pk, sizeof(signer)) == 0;
@@ -289,21 +332,61 @@ static int authenticate(session *s)
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->role = u.role;
 	s->authed = true;
+	if ((rc = device_look(s, st)) < 0) {
+		state_end(st);
+		return rc;
+	}
 	if ((rc = held_scan_state(s, st)) < 0) {
 		state_end(st);
 		return refuse(s, rc, "cannot read the key store: %s", evault_error_last());
+	}
+	bool owes = false;
+	for (size_t i = 0; i < s->nheld && !owes; i++)
+		owes = s->held[i].device;
+	if (strcmp(u.status, "active") != 0) {
+		/* a disabled user's laptop may still erase and confirm; nothing more */
+		if (!owes || s->dev == SYNC_DEVICE_NEW) {
+			state_end(st);
+			s->authed = false;
+			slog(s, "authentication failed for key %s (user %s is %s)", fp, u.name,
+			     u.status);
+			(void)proto_send_error(&s->p, EVAULT_EAUTH, "authentication failed");
+			s->told = true;
+			return evault_error_set(EVAULT_EAUTH, "authentication failed");
+		}
+		s->disabled = true;
+		s->dev = SYNC_DEVICE_REVOKED;
+	}
+	if (s->dev == SYNC_DEVICE_REVOKED) {
+		/* told once, while it still holds something to erase; refused after */
+		if (!owes) {
+			device_rec d;
+			(void)device_load(st, s->device, &d);
+			state_end(st);
+			char when[32];
+			utc_time(when, d.revoked_at, true, "?");
+			return refuse(s, EVAULT_EDENIED,
+				      "device %s was revoked by %s on %s: the office no longer "
+				      "answers it",
+				      s->device, d.revoked_by, when);
+		}
 	}
 	b = proto_begin(&s->p, MSG_WELCOME);
 	uint8_t head[20] = {0};
 	if (!state_is_empty(st))
 		hex_decode(head, sizeof(head), state_head_hex(st), 40);
 	const char *role = evault_role_name(u.role);
+	uint8_t dev = (uint8_t)s->dev;
 	rc = buf_put_string(b, s->user, strlen(s->user)) < 0 ||
 		     buf_put_string(b, role, strlen(role)) < 0 || evault_buf_put(b, head, 20) < 0 ||
-		     buf_put_u64(b, state_seq(st)) < 0
+		     buf_put_u64(b, state_seq(st)) < 0 || evault_buf_put(b, &dev, 1) < 0
 		 ? error_oom()
 		 : proto_end(&s->p);
-	slog(s, "session opened (%s, %zu missions held)", role, s->nheld);
+	slog(s, "session opened (%s, device %s%s, %zu missions held)", role, s->device,
+	     s->dev == SYNC_DEVICE_NEW	      ? " not registered yet"
+	     : s->dev == SYNC_DEVICE_REVOKED ? " revoked: erasure only"
+					      : "",
+	     s->nheld);
 	state_end(st);
 	return rc;
 }
@@ -356,11 +439,17 @@ static int on_fetch(session *s, reader *r)
 	snprintf(head, sizeof(head), "%s", state_head_hex(st));
 	uint64_t seq = state_seq(st);
 	/* what the user holds may have changed since the session began */
+	if ((rc = device_look(s, st)) < 0) {
+		state_end(st);
+		return rc;
+	}
 	if ((rc = held_scan_state(s, st)) < 0) {
 		state_end(st);
 		return refuse(s, rc, "cannot read the key store: %s", evault_error_last());
 	}
 	state_end(st);
+	snprintf(s->seen_head, sizeof(s->seen_head), "%s", head);
+	s->seen_seq = seq;
 	bool any_new = false;
 	for (size_t i = 0; i < s->nheld && !any_new; i++)
 		any_new = newly_fn(s, s->held[i].mid);
@@ -388,9 +477,22 @@ static int on_keys(session *s, reader *r)
 	int rc = 0;
 	if (r->left)
 		return refuse(s, EVAULT_ECORRUPT, "a KEYS that is not one");
+	/* as of now: a push of this session may have registered the device, or
+	 * recorded its holds and erasures */
+	state *st = NULL;
+	if ((rc = state_begin(&st, s->repo, false)) < 0)
+		return refuse(s, rc, "the office cannot read its vault: %s", evault_error_last());
+	if ((rc = device_look(s, st)) == 0 && (rc = held_scan_state(s, st)) < 0)
+		rc = refuse(s, rc, "cannot read the key store: %s", evault_error_last());
+	state_end(st);
+	if (rc < 0)
+		return rc;
+	s->allowed_built = false;
+	/* key copies go only to a device that recorded it holds the mission */
 	for (size_t i = 0; i < s->nheld && rc == 0; i++)
 		for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++) {
-			if (!(s->held[i].classes & (1u << c)))
+			if (!(s->held[i].classes & (1u << c)) || !s->held[i].device ||
+			    s->dev != SYNC_DEVICE_ACTIVE)
 				continue;
 			k.size = 0;
 			rc = s->repo->keys->ops->get(s->repo->keys, s->held[i].mid, (evault_class)c,
@@ -433,13 +535,14 @@ static int refresh_allowed(session *s)
 	objset_clear(&s->allowed);
 	s->allowed_built = false;
 	snprintf(s->allowed_head, sizeof(s->allowed_head), "%s", state_head_hex(st));
-	if ((rc = held_scan_state(s, st)) < 0) {
+	if ((rc = device_look(s, st)) < 0 || (rc = held_scan_state(s, st)) < 0) {
 		state_end(st);
 		return rc;
 	}
 	for (size_t i = 0; i < s->nheld && rc == 0; i++)
 		for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++)
-			if (s->held[i].classes & (1u << c))
+			if ((s->held[i].classes & (1u << c)) && s->held[i].device &&
+			    s->dev == SYNC_DEVICE_ACTIVE)
 				rc = layout_each_object(st, s->held[i].mid, (evault_class)c,
 							objset_add, &s->allowed);
 	state_end(st);
@@ -603,8 +706,6 @@ static int on_push(session *s, reader *r)
 	memcpy(nw, nwp, sizeof(nw)); /* the frame's buffer is reused by the next read */
 	hex_encode(old_hex, old, 20);
 	hex_encode(new_hex, nw, 20);
-	if (s->role == EVAULT_ROLE_AUDITOR)
-		return refuse(s, EVAULT_EDENIED, "push refused: auditors record nothing");
 	if (memcmp(old, nw, 20) == 0)
 		return refuse(s, EVAULT_ECORRUPT, "push refused: it holds no event");
 	if ((rc = histx_q_open(&q, s->repo)) < 0)
@@ -656,7 +757,11 @@ static int on_push(session *s, reader *r)
 			    res.bad_commit[0] ? res.bad_commit : new_hex, res.reason);
 		goto done;
 	}
-	if ((rc = histx_q_only_actor(q, new_hex, old_hex, s->user)) != 0) {
+	histx_push_rule pr = {.user = s->user,
+			      .device = s->device,
+			      .devices_only = s->role == EVAULT_ROLE_AUDITOR,
+			      .erasures_only = s->dev == SYNC_DEVICE_REVOKED};
+	if ((rc = histx_q_push_rules(q, new_hex, old_hex, &pr)) != 0) {
 		rc = refuse(s, EVAULT_EDENIED, "push refused: %s", evault_error_last());
 		goto done;
 	}
@@ -683,6 +788,8 @@ static int on_push(session *s, reader *r)
 	}
 	evault_failpoint("serve-push-recorded");
 	trust_made(s->repo, new_hex);
+	snprintf(s->seen_head, sizeof(s->seen_head), "%s", new_hex);
+	s->seen_seq = res.seq;
 	slog(s, "push: %llu events, head %.12s (seq %llu)", (unsigned long long)res.events,
 	     new_hex, (unsigned long long)res.seq);
 	evault_buf *b = proto_begin(&s->p, MSG_PUSHED);
@@ -697,6 +804,21 @@ done:
 }
 
 /* ---- the session ---- */
+
+/* A session that ended well: when the device last synced, and what it has. */
+static void note_contact(session *s)
+{
+	state *st = NULL;
+	device_rec d;
+	if (state_begin(&st, s->repo, false) == 0 && device_load(st, s->device, &d) == 0 &&
+	    strcmp(d.user, s->user) == 0 &&
+	    contact_note(s->repo->path, s->device, s->seen_head[0] ? s->seen_head : NULL,
+			 s->seen_seq) < 0)
+		slog(s, "cannot note the contact of device %s: %s", s->device,
+		     evault_error_last());
+	state_end(st);
+	evault_error_clear();
+}
 
 int evault_serve(evault_repo *repo, const evault_serve_opts *opts)
 {
@@ -756,6 +878,8 @@ int evault_serve(evault_repo *repo, const evault_serve_opts *opts)
 		case MSG_BYE:
 			if (r.left)
 				rc = refuse(&s, EVAULT_ECORRUPT, "a BYE that is not one");
+			else
+				note_contact(&s);
 			goto done;
 		default:
 			rc = refuse(&s, EVAULT_ECORRUPT, "unknown message type 0x%02x", type);

@@ -655,6 +655,24 @@ done:
 	return rc;
 }
 
+int state_entry_id_at(evault_repo *repo, const char *id_hex, const char *path, char out[41])
+{
+	git_repository *git = repo->db->git;
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	git_oid id;
+	out[0] = '\0';
+	if (git_oid_fromstr(&id, id_hex) == 0 && git_commit_lookup(&c, git, &id) == 0 &&
+	    git_commit_tree(&t, c) == 0 && git_tree_entry_bypath(&e, t, path) == 0)
+		git_oid_tostr(out, 41, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	git_commit_free(c);
+	git_error_clear();
+	return 0;
+}
+
 int state_walk(evault_repo *repo, state_walk_cb cb, void *payload)
 {
 	git_revwalk *walk = NULL;

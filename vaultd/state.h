@@ -78,6 +78,9 @@ typedef struct state_commit_info {
 typedef int (*state_walk_cb)(const state_commit_info *c, void *payload);
 int state_walk(evault_repo *repo, state_walk_cb cb, void *payload);
 
+/* The git id (40 hex) of the entry at path in the state of commit id_hex,
+ * "" when absent (or the commit is not in the history). */
+int state_entry_id_at(evault_repo *repo, const char *id_hex, const char *path, char out[41]);
 /* The blob at path in the state of commit id_hex (parent: of its parent). */
 int state_read_at(evault_repo *repo, const char *id_hex, bool parent, const char *path,
 		  evault_buf *out);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #include <sodium.h>
 
 #include "chunk.h"
+#include "device.h"
+#include "deviceops.h"
 #include "evault/remote.h"
 #include "histxfer.h"
 #include "identity.h"
@@ -48,19 +51,20 @@
 #define STAGE_BATCH 64
 
 int sync_auth_message(evault_buf *out, const char *vault_hex, const uint8_t nonce[32],
-		      const uint8_t pk[32])
+		      const uint8_t pk[32], const char *device)
 {
 	char n[65], fp[SSH_FINGERPRINT_LEN];
 	hex_encode(n, nonce, 32);
 	sshkey_fingerprint(fp, pk);
 	out->size = 0;
-	return evault_buf_printf(out, "evault-session %d\nvault %s\nnonce %s\nkey %s\n",
-				 PROTO_VERSION, vault_hex, n, fp);
+	return evault_buf_printf(out, "evault-session %d\nvault %s\nnonce %s\nkey %s\ndevice %s\n",
+				 PROTO_VERSION, vault_hex, n, fp, device);
 }
 
 /* ---- the connection ---- */
 
-static int remote_read(evault_repo *repo, char *url, size_t urllen, char *user, size_t userlen);
+static int remote_read(evault_repo *repo, char *url, size_t urllen, char *user, size_t userlen,
+		       char *device, size_t devlen);
 
 typedef struct conn {
 	pid_t pid;
@@ -73,6 +77,8 @@ typedef struct conn {
 	char role[32];
 	char head[41];
 	uint64_t seq;
+	char device[EVAULT_USER_MAX + 1];
+	uint8_t dev; /* enum sync_device_state, as the office said */
 } conn;
 
 typedef struct url_parts {
@@ -295,7 +301,7 @@ int evault_sync_start(evault_repo *repo, const evault_sync_opts *opts)
 	char user[EVAULT_USER_MAX + 1];
 	if (!repo->replica || early.open)
 		return 0;
-	if (remote_read(repo, early_url, sizeof(early_url), user, sizeof(user)) < 0 ||
+	if (remote_read(repo, early_url, sizeof(early_url), user, sizeof(user), NULL, 0) < 0 ||
 	    conn_start(&early, early_url, opts) < 0) {
 		conn_close(&early, false);
 		early_url[0] = '\0';
@@ -305,7 +311,7 @@ int evault_sync_start(evault_repo *repo, const evault_sync_opts *opts)
 }
 
 static int conn_open(conn *c, const char *url, const evault_sync_opts *opts,
-		     const evault_identity *id, const char *expect_vault)
+		     const evault_identity *id, const char *expect_vault, const char *device)
 {
 	uint8_t type;
 	reader r;
@@ -337,11 +343,13 @@ static int conn_open(conn *c, const char *url, const evault_sync_opts *opts,
 					url, c->vault_hex, expect_vault);
 	evault_buf msg = EVAULT_BUF_INIT, sig = EVAULT_BUF_INIT;
 	const uint8_t *pk = identity_public_key(id);
-	if ((rc = sync_auth_message(&msg, c->vault_hex, c->nonce, pk)) == 0 &&
+	snprintf(c->device, sizeof(c->device), "%s", device);
+	if ((rc = sync_auth_message(&msg, c->vault_hex, c->nonce, pk, device)) == 0 &&
 	    (rc = identity_sign(&sig, id, SYNC_AUTH_NAMESPACE, msg.ptr, msg.size)) == 0) {
 		evault_buf *b = proto_begin(&c->p, MSG_AUTH);
 		rc = evault_buf_put(b, pk, SSH_ED25519_PK_LEN) < 0 ||
-			     buf_put_string(b, sig.ptr, sig.size) < 0
+			     buf_put_string(b, sig.ptr, sig.size) < 0 ||
+			     buf_put_string(b, device, strlen(device)) < 0
 			 ? error_oom()
 			 : proto_end(&c->p);
 	}
@@ -354,7 +362,8 @@ static int conn_open(conn *c, const char *url, const evault_sync_opts *opts,
 	const uint8_t *head;
 	if (type != MSG_WELCOME || reader_cstring(&r, c->user, sizeof(c->user)) < 0 ||
 	    reader_cstring(&r, c->role, sizeof(c->role)) < 0 || !(head = reader_bytes(&r, 20)) ||
-	    (c->seq = reader_u64(&r), r.bad) || r.left || !user_name_valid(c->user))
+	    (c->seq = reader_u64(&r), c->dev = reader_u8(&r), r.bad) || r.left ||
+	    !user_name_valid(c->user) || c->dev > SYNC_DEVICE_REVOKED)
 		return unexpected(type, "its welcome");
 	bool zero = true;
 	for (int i = 0; i < 20; i++)
@@ -746,8 +755,10 @@ static int push_events(conn *c, evault_repo *repo, const char *office, const cha
 
 /* ---- the replica's files ---- */
 
-static int remote_read(evault_repo *repo, char *url, size_t urllen, char *user, size_t userlen)
+static int remote_read(evault_repo *repo, char *url, size_t urllen, char *user, size_t userlen,
+		       char *device, size_t devlen)
 {
+	char dev[EVAULT_USER_MAX + 1];
 	evault_buf p = EVAULT_BUF_INIT, t = EVAULT_BUF_INIT;
 	int rc = evault_buf_printf(&p, "%s/%s", repo->path, REMOTE_FILE);
 	if (rc == 0)
@@ -761,6 +772,14 @@ static int remote_read(evault_repo *repo, char *url, size_t urllen, char *user, 
 			     text_get(url, urllen, t.ptr, t.size, "url") < 0 ||
 			     text_get(user, userlen, t.ptr, t.size, "user") < 0))
 		rc = evault_error_set(EVAULT_ECORRUPT, "%s/%s is not valid", repo->path, REMOTE_FILE);
+	else if (rc == 0 && (text_get(dev, sizeof(dev), t.ptr, t.size, "device") < 0 ||
+			     !device_name_valid(dev)))
+		rc = evault_error_set(EVAULT_EFORMAT,
+				      "%s was cloned by an older evault (it names no device): clone "
+				      "it again",
+				      repo->path);
+	else if (rc == 0 && device)
+		snprintf(device, devlen, "%s", dev);
 	evault_buf_dispose(&p);
 	evault_buf_dispose(&t);
 	return rc;
@@ -818,6 +837,50 @@ static void note_sync(evault_repo *repo, const held_list *offline)
 
 /* ---- replay: files of the same path written here and at the office ---- */
 
+/* What this device erases (below, "this device"): the events recorded here
+ * of those missions are dropped from a replay. */
+typedef struct erase_item {
+	char mid[EVAULT_MID_MAX + 1];
+	char reason[16];
+	uint64_t dropped; /* events recorded here the history refuses */
+} erase_item;
+
+typedef struct erase_plan {
+	erase_item *v;
+	size_t n, cap;
+	bool revoked; /* the device was revoked: every mission and key copy goes */
+	char revoked_by[EVAULT_USER_MAX + 1];
+	int64_t revoked_at;
+} erase_plan;
+
+static erase_item *plan_find(erase_plan *p, const char *mid)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (strcmp(p->v[i].mid, mid) == 0)
+			return &p->v[i];
+	return NULL;
+}
+
+static int note(evault_sync_result *res, const char *fmt, ...) EVAULT_PRINTF(2, 3);
+static int note(evault_sync_result *res, const char *fmt, ...)
+{
+	size_t at = strlen(res->notes);
+	va_list ap;
+	va_start(ap, fmt);
+	if (at + 2 < sizeof(res->notes)) {
+		vsnprintf(res->notes + at, sizeof(res->notes) - at - 1, fmt, ap);
+		at = strlen(res->notes);
+		res->notes[at] = '\n';
+		res->notes[at + 1] = '\0';
+	}
+	va_end(ap);
+	return 0;
+}
+
+struct replay_fix;
+static void refused_event(evault_repo *repo, struct replay_fix *x, const char *id, char *out,
+			  size_t outlen);
+
 /* A file the office's new events added, with its path. */
 typedef struct office_file {
 	char mid[EVAULT_MID_MAX + 1];
@@ -826,7 +889,7 @@ typedef struct office_file {
 	char *path;
 } office_file;
 
-typedef struct replay_fix {
+struct replay_fix {
 	evault_repo *repo;
 	const char *head; /* the office's head */
 	office_file *f;
@@ -839,7 +902,11 @@ typedef struct replay_fix {
 	} keys[32];
 	size_t nkeys;
 	int rc;
-} replay_fix;
+	/* missions this device erases: their events recorded here are dropped */
+	erase_plan *plan;
+	evault_sync_result *res;
+};
+typedef struct replay_fix replay_fix;
 
 static class_keys *fix_keys(replay_fix *x, const char *mid, evault_class cls)
 {
@@ -1033,6 +1100,21 @@ static int fix_event(void *payload, const char *orig, const char *onto, evault_b
 		evault_error_clear();
 		return 0;
 	}
+	/* an event of a mission this device must erase cannot enter the history:
+	 * shown to its user, dropped, and erased with the rest */
+	erase_item *drop = strncmp(action, "device.", 7) != 0 ? plan_find(x->plan, mid) : NULL;
+	if (drop) {
+		char what[400];
+		refused_event(x->repo, x, orig, what, sizeof(what));
+		drop->dropped++;
+		x->res->dropped++;
+		note(x->res, "refused and erased: %s (%s)", what,
+		     strcmp(drop->reason, "closed") == 0 ? "the mission was closed meanwhile"
+		     : strcmp(drop->reason, "revoked") == 0
+			 ? "you were revoked from the mission meanwhile"
+			 : "this device was revoked");
+		return HISTX_DROP;
+	}
 	bool one = strcmp(action, "file.add") == 0 || strcmp(action, "file.replace") == 0 ||
 		   strcmp(action, "file.remove") == 0;
 	if (one) {
@@ -1146,7 +1228,7 @@ static void replayed_verified(evault_repo *repo, histx_q *q, const char *tip, co
 
 /* What a refused event held, for the user: action, mission, when it was
  * recorded here, and the paths of the files it wrote that this user can read. */
-static void refused_event(evault_repo *repo, replay_fix *x, const char *id, char *out,
+static void refused_event(evault_repo *repo, struct replay_fix *x, const char *id, char *out,
 			  size_t outlen)
 {
 	evault_buf m = EVAULT_BUF_INIT;
@@ -1155,12 +1237,15 @@ static void refused_event(evault_repo *repo, replay_fix *x, const char *id, char
 	if (histx_message(repo, id, &m) == 0) {
 		(void)trailer_get(action, sizeof(action), m.ptr, "Evault-Action");
 		(void)trailer_get(mid, sizeof(mid), m.ptr, "Evault-Mission");
-		if (trailer_get(t, sizeof(t), m.ptr, "Evault-Replayed") == 0) {
-			time_t tt = (time_t)strtoll(t, NULL, 10);
-			struct tm tm;
-			if (gmtime_r(&tt, &tm))
-				strftime(when, sizeof(when), ", recorded %Y-%m-%d %H:%M:%SZ", &tm);
-		}
+		/* when it was first recorded: a replayed event says, the others are
+		 * dated by their author line (git's "author NAME <EMAIL> TIME TZ") */
+		int64_t first = histx_author_time(repo, id);
+		if (trailer_get(t, sizeof(t), m.ptr, "Evault-Replayed") == 0)
+			first = strtoll(t, NULL, 10);
+		time_t tt = (time_t)first;
+		struct tm tm;
+		if (first > 0 && gmtime_r(&tt, &tm))
+			strftime(when, sizeof(when), ", recorded %Y-%m-%d %H:%M:%SZ", &tm);
 	}
 	at = (size_t)snprintf(out, outlen, "%s in %s%s", action, mid, when);
 	for (const char *l = m.ptr; l && at < outlen; l = strchr(l + 1, '\n')) {
@@ -1185,21 +1270,315 @@ static void refused_event(evault_repo *repo, replay_fix *x, const char *id, char
 
 /* ---- sync ---- */
 
-/* One session: pull, keys, push, objects. */
+/* ---- this device: its holds, its erasures ---- */
+
+
+
+
+static int plan_add(erase_plan *p, const char *mid, const char *reason)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8;
+		erase_item *v = realloc(p->v, cap * sizeof(*v));
+		if (!v)
+			return error_oom();
+		p->v = v;
+		p->cap = cap;
+	}
+	erase_item *e = &p->v[p->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->mid, sizeof(e->mid), "%s", mid);
+	snprintf(e->reason, sizeof(e->reason), "%s", reason);
+	return 0;
+}
+
+/* A record at path in commit head, from the quarantine; 1 when absent. */
+static int q_read(histx_q *q, const char *head, const char *path, evault_buf *out)
+{
+	out->size = 0;
+	int rc = histx_q_read(q, head, path, out);
+	if (rc == EVAULT_ENOTFOUND) {
+		evault_error_clear();
+		return 1;
+	}
+	return rc;
+}
+
+/* What the office's history at head says this device must erase, among the
+ * missions whose trees are here. Nothing before the history says so. */
+static int plan_erasures(histx_q *q, const char *head, const char *device, const char *user,
+			 const held_list *hl, erase_plan *p)
+{
+	evault_buf b = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	device_rec d;
+	user_rec u;
+	int rc;
+	bool have_user = false;
+	if ((rc = evault_buf_printf(&path, "devices/%s", device)) < 0 ||
+	    (rc = q_read(q, head, path.ptr, &b)) != 0 ||
+	    (rc = device_parse(&d, device, b.ptr, b.size)) < 0)
+		goto done; /* 1: not registered, so it holds nothing */
+	p->revoked = d.revoked;
+	snprintf(p->revoked_by, sizeof(p->revoked_by), "%s", d.revoked_by);
+	p->revoked_at = d.revoked_at;
+	path.size = 0;
+	if ((rc = evault_buf_printf(&path, "users/%s", user)) < 0 ||
+	    (rc = q_read(q, head, path.ptr, &b)) < 0)
+		goto done;
+	have_user = rc == 0 && user_parse(&u, user, b.ptr, b.size) == 0;
+	evault_error_clear();
+	rc = 0;
+	for (size_t i = 0; i < hl->n && rc == 0; i++) {
+		device_hold h;
+		mission_rec m;
+		if ((rc = hold_path(&path, hl->mid[i], device)) < 0 ||
+		    (rc = q_read(q, head, path.ptr, &b)) < 0)
+			break;
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
+		if ((rc = hold_parse(&h, device, b.ptr, b.size)) < 0)
+			break;
+		if (h.erased)
+			continue;
+		path.size = 0;
+		if ((rc = evault_buf_printf(&path, "missions/%s/MISSION", hl->mid[i])) < 0 ||
+		    (rc = q_read(q, head, path.ptr, &b)) != 0 ||
+		    (rc = mission_parse(&m, hl->mid[i], b.ptr, b.size)) < 0) {
+			if (rc == 1)
+				rc = evault_error_set(EVAULT_ECORRUPT, "mission %s has no record",
+						      hl->mid[i]);
+			break;
+		}
+		const char *why = device_erasure_due(&d, &m, have_user ? &u : NULL);
+		if (why)
+			rc = plan_add(p, hl->mid[i], why);
+		mission_rec_clear(&m);
+	}
+done:
+	evault_buf_dispose(&b);
+	evault_buf_dispose(&path);
+	return rc < 0 ? rc : 0;
+}
+
+
+typedef struct names_ctx {
+	char (*v)[EVAULT_USER_MAX + 1];
+	size_t n, cap;
+	int rc;
+} names_ctx;
+
+static int names_cb(const char *user, void *payload)
+{
+	names_ctx *c = payload;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4;
+		void *v = realloc(c->v, cap * sizeof(*c->v));
+		if (!v)
+			return c->rc = error_oom();
+		c->v = v;
+		c->cap = cap;
+	}
+	snprintf(c->v[c->n++], sizeof(c->v[0]), "%s", user);
+	return 0;
+}
+
+/* Every key copy of mid here destroyed (overwritten, unlinked, synced). */
+static int erase_keys(evault_repo *repo, const char *mid)
+{
+	int rc = 0;
+	for (int c = 0; c < EVAULT_CLASS_COUNT && rc == 0; c++) {
+		names_ctx n = {0};
+		rc = repo->keys->ops->list(repo->keys, mid, (evault_class)c, names_cb, &n);
+		if (rc == EVAULT_ENOTFOUND) {
+			evault_error_clear();
+			rc = 0;
+		}
+		if (rc == 0)
+			rc = n.rc;
+		for (size_t i = 0; i < n.n && rc == 0; i++) {
+			rc = repo->keys->ops->destroy(repo->keys, mid, (evault_class)c, n.v[i]);
+			if (rc == 0)
+				evault_failpoint("device-erase-keys");
+		}
+		free(n.v);
+	}
+	return rc;
+}
+
+typedef struct del_ctx {
+	evault_repo *repo;
+	uint64_t n;
+} del_ctx;
+
+static int del_object(void *payload, const uint8_t id[32])
+{
+	del_ctx *d = payload;
+	int rc = d->repo->objects->ops->del(d->repo->objects, id);
+	if (rc == EVAULT_ENOTFOUND) {
+		evault_error_clear();
+		return 0;
+	}
+	if (rc == 0 && d->n++ == 0)
+		evault_failpoint("device-erase-objects");
+	return rc;
+}
+
+/* The mission's key copies, then every object any version of its files
+ * named, in the histories given (the replica's, and the events it drops). */
+static int erase_local(evault_repo *repo, const char *const *heads, size_t nheads, const char *mid,
+		       uint64_t *objects)
+{
+	del_ctx d = {.repo = repo};
+	int rc = erase_keys(repo, mid);
+	for (size_t i = 0; i < nheads && rc == 0; i++)
+		if (heads[i] && *heads[i])
+			rc = histx_mission_objects(repo, heads[i], mid, del_object, &d);
+	if (rc == 0)
+		rc = repo->objects->ops->sync(repo->objects);
+	if (objects)
+		*objects += d.n;
+	return rc;
+}
+
+typedef struct wipe_ctx {
+	evault_repo *repo;
+	objset ids;
+} wipe_ctx;
+
+static int wipe_list_cb(const uint8_t id[OBJECT_ID_LEN], void *payload)
+{
+	return objset_add(id, &((wipe_ctx *)payload)->ids);
+}
+
+/* A revoked device: every key copy of every mission whose trees are here,
+ * and every object here, whatever it is. */
+static int wipe_device(evault_repo *repo, const held_list *hl)
+{
+	wipe_ctx w = {.repo = repo};
+	int rc = 0;
+	for (size_t i = 0; i < hl->n && rc == 0; i++)
+		rc = erase_keys(repo, hl->mid[i]);
+	if (rc == 0)
+		rc = repo->objects->ops->list(repo->objects, wipe_list_cb, &w);
+	for (size_t i = 0; i < w.ids.n && rc == 0; i++) {
+		rc = repo->objects->ops->del(repo->objects, w.ids.id[i]);
+		if (rc == EVAULT_ENOTFOUND) {
+			evault_error_clear();
+			rc = 0;
+		}
+	}
+	if (rc == 0)
+		rc = repo->objects->ops->sync(repo->objects);
+	objset_clear(&w.ids);
+	return rc;
+}
+
+/* Erases here what the plan says, then records each confirmation. */
+static int erase_planned(evault_repo *repo, const erase_plan *p, const char *device,
+			 const char *const *heads, size_t nheads, evault_sync_result *res)
+{
+	int rc = 0;
+	for (size_t i = 0; i < p->n && rc == 0; i++) {
+		uint64_t objs = 0;
+		if ((rc = erase_local(repo, heads, nheads, p->v[i].mid, &objs)) < 0)
+			break;
+		evault_failpoint("device-erased-before-event");
+		if ((rc = device_commit_erased(repo, device, p->v[i].mid, p->v[i].reason,
+					       p->v[i].dropped)) < 0)
+			break;
+		evault_failpoint("device-erased-recorded");
+		res->erased++;
+		note(res, "erased %s (%s): its key copies and %llu objects on this device", p->v[i].mid,
+		     strcmp(p->v[i].reason, "closed") == 0	   ? "the mission was closed"
+		     : strcmp(p->v[i].reason, "revoked") == 0 ? "you were revoked from it"
+							       : "this device was revoked",
+		     (unsigned long long)objs);
+	}
+	return rc;
+}
+
+typedef struct hold_ctx {
+	evault_repo *repo;
+	const state *st;
+	const device_rec *d;
+	const user_rec *u;
+	held_list want;
+	int rc;
+} hold_ctx;
+
+static int hold_scan_cb(const char *mid, bool is_dir, void *payload)
+{
+	hold_ctx *h = payload;
+	device_hold dh;
+	mission_rec m;
+	if (!is_dir || !mission_id_valid(mid))
+		return 0;
+	int rc = hold_load(h->st, mid, h->d->name, &dh);
+	if (rc == 0 && !dh.erased)
+		return 0;
+	if (rc < 0 && rc != EVAULT_ENOTFOUND)
+		return rc;
+	evault_error_clear();
+	if ((rc = mission_load(h->st, mid, &m)) < 0)
+		return rc;
+	if (!device_erasure_due(h->d, &m, h->u))
+		rc = held_list_cb(mid, true, &h->want);
+	mission_rec_clear(&m);
+	return rc;
+}
+
+/* Registers the device if the office does not know it yet, and records a
+ * hold for each open mission its user holds a role on and it does not
+ * hold yet: the office hands key copies only to a device that did. */
+static int record_holds(evault_repo *repo, const char *device, evault_sync_result *res)
+{
+	state *st = NULL;
+	device_rec d;
+	user_rec u;
+	hold_ctx h = {.repo = repo};
+	int rc = state_begin(&st, repo, false);
+	if (rc == 0 && (rc = device_load(st, device, &d)) == EVAULT_ENOTFOUND) {
+		evault_error_clear();
+		state_end(st);
+		st = NULL;
+		if ((rc = device_commit_add(repo, device)) == 0 &&
+		    (rc = state_begin(&st, repo, false)) == 0)
+			rc = device_load(st, device, &d);
+	}
+	if (rc == 0 && !d.revoked && (rc = user_load(st, repo->actor, &u)) == 0) {
+		h.st = st;
+		h.d = &d;
+		h.u = &u;
+		rc = state_list(st, "missions", hold_scan_cb, &h);
+	}
+	state_end(st);
+	for (size_t i = 0; i < h.want.n && rc == 0; i++)
+		if ((rc = device_commit_hold(repo, device, h.want.mid[i])) == 0)
+			res->holds++;
+	free(h.want.mid);
+	return rc;
+}
+
+/* One session: pull, replay, erasures, holds, push, keys, objects. */
 static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts,
 			evault_sync_result *res, held_list *off)
 {
-	char office[41], main_hex[41];
+	char office[41], main_hex[41], old_main[41];
 	held_list hl = {0};
 	fetched f = {0};
 	objset want = {0};
 	push_scan ps = {0};
-	int rc;
+	erase_plan plan = {0};
+	int rc, failed = 0;
 	bool dry = opts && opts->dry_run;
 	if ((rc = histx_ref(repo, OFFICE_REF, office)) < 0 ||
 	    (rc = histx_ref(repo, "refs/heads/main", main_hex)) < 0 ||
 	    (rc = held_missions(repo, &hl)) < 0)
 		goto done;
+	snprintf(old_main, sizeof(old_main), "%s", main_hex);
+	snprintf(res->device, sizeof(res->device), "%s", c->device);
 	if (!office[0] || !main_hex[0]) {
 		rc = evault_error_set(EVAULT_ECORRUPT, "this replica has no office head: clone again");
 		goto done;
@@ -1222,8 +1601,16 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 	}
 	snprintf(res->head, sizeof(res->head), "%s", f.head);
 	res->seq = f.seq;
-	/* where this replica stands against the office's head H */
 	const char *h = f.head;
+	/* what the office's history, verified, says this device must erase */
+	if ((rc = plan_erasures(f.q, h, c->device, repo->actor, &hl, &plan)) < 0)
+		goto done;
+	if (dry) {
+		res->erased = plan.n;
+		for (size_t i = 0; i < plan.n; i++)
+			note(res, "would erase %s (%s)", plan.v[i].mid, plan.v[i].reason);
+	}
+	/* where this replica stands against the office's head H */
 	if (strcmp(main_hex, h) == 0) {
 		/* nothing recorded here, nothing new there */
 	} else if (histx_q_contains(f.q, h, main_hex)) {
@@ -1232,6 +1619,7 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 			if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, h, "sync: pull")) < 0)
 				goto done;
 			trust_made(repo, h);
+			snprintf(main_hex, sizeof(main_hex), "%s", h);
 		}
 	} else {
 		char base[41];
@@ -1251,23 +1639,26 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 			 * among the events about to be replaced: its own background sync replays */
 			long mpid;
 			if (mounts_live(repo, (long)getpid(), &mpid)) {
-				rc = evault_error_set(EVAULT_ELOCKED,
-						      "this replica is mounted (process %ld) and its events "
-						      "must be replayed on the office's: the mount syncs by "
-						      "itself (sync=), or unmount it and sync again",
-						      mpid);
-				goto done;
+				failed = evault_error_set(
+				    EVAULT_ELOCKED,
+				    "this replica is mounted (process %ld) and its events must be "
+				    "replayed on the office's: the mount syncs by itself (sync=), or "
+				    "unmount it and sync again",
+				    mpid);
+				goto erase_anyway;
 			}
 			char replayed[41];
 			uint64_t n = 0;
-			replay_fix fx = {.repo = repo, .head = h};
+			replay_fix fx = {.repo = repo, .head = h, .plan = &plan, .res = res};
 			rc = histx_each_commit(repo, h, base, fix_office_cb, &fx);
 			if (rc == 0)
 				rc = fx.rc;
 			if (rc == 0)
 				rc = histx_replay(repo, base, main_hex, h, fix_event, &fx, replayed, &n);
-			if (rc == 0)
+			if (rc == 0 && strcmp(replayed, h) != 0)
 				rc = histx_q_verify(f.q, replayed, h, repo->cfg.vault_id_hex, true, &vr);
+			else if (rc == 0)
+				vr.ok = true;
 			if (rc < 0) {
 				fix_free(&fx);
 				goto done;
@@ -1276,24 +1667,47 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 				char what[400];
 				refused_event(repo, &fx, vr.bad_commit, what, sizeof(what));
 				snprintf(res->refused, sizeof(res->refused), "%s", vr.reason);
-				rc = evault_error_set(
+				failed = evault_error_set(
 				    EVAULT_EREFUSED,
 				    "an event recorded here (%s) cannot be replayed on the office's "
 				    "history: %s; it stays on this replica, nothing was sent (evault log "
 				    "shows it; ask an admin)",
 				    what, vr.reason);
 				fix_free(&fx);
-				goto done;
+				goto erase_anyway;
 			}
 			fix_free(&fx);
+			/* the heads this replica verified may be among the events replaced:
+			 * both become the newest one the two histories share, on disk, before
+			 * main moves (a sync killed in between leaves a replica that opens) */
+			trust_made(repo, base);
+			trust_save(repo);
+			replayed_verified(repo, f.q, replayed, base);
 			if ((rc = histx_move_ref(repo, "refs/heads/main", main_hex, replayed,
 						 "sync: replay")) < 0)
 				goto done;
 			trust_made(repo, replayed);
-			replayed_verified(repo, f.q, replayed, base);
 			res->events_replayed = n;
 			snprintf(main_hex, sizeof(main_hex), "%s", replayed);
 		}
+	}
+	if (dry)
+		goto push;
+	/* erasures: the keys and objects here, then the signed confirmations */
+	const char *heads[2] = {main_hex, old_main};
+	if ((rc = erase_planned(repo, &plan, c->device, heads, 2, res)) < 0)
+		goto done;
+	if (plan.revoked) {
+		if ((rc = wipe_device(repo, &hl)) < 0)
+			goto done;
+		res->device_revoked = true;
+	} else if ((rc = record_holds(repo, c->device, res)) < 0)
+		goto done;
+	if ((rc = histx_ref(repo, "refs/heads/main", main_hex)) < 0)
+		goto done;
+push:
+	if (strcmp(main_hex, h) != 0 && !histx_q_contains(f.q, h, main_hex)) {
+		evault_verify_result vr;
 		/* push: the objects first, then the events that name them */
 		if ((rc = histx_q_new_objects(f.q, main_hex, h, push_scan_cb, &ps)) == 0)
 			objset_finish(&ps.ids);
@@ -1304,6 +1718,14 @@ static int sync_session(conn *c, evault_repo *repo, const evault_sync_opts *opts
 		res->events_pushed = vr.events;
 		if (!dry && (rc = push_events(c, repo, h, main_hex, res)) < 0)
 			goto done;
+	}
+	if (res->device_revoked) {
+		rc = evault_error_set(
+		    EVAULT_EDENIED,
+		    "this device (%s) was revoked by %s: every mission and key copy it held was "
+		    "erased (%zu missions); the office will not answer it again",
+		    c->device, plan.revoked_by, res->erased);
+		goto done;
 	}
 keys:
 	/* keys and objects of what is held here */
@@ -1325,7 +1747,7 @@ keys:
 	}
 	/* a mission no longer held here is no longer kept whole */
 	for (size_t i = 0; i < off->n;)
-		if (!listed(&hl, off->mid[i]))
+		if (!listed(&hl, off->mid[i]) || plan_find(&plan, off->mid[i]))
 			memcpy(off->mid[i], off->mid[--off->n], sizeof(off->mid[0]));
 		else
 			i++;
@@ -1338,9 +1760,27 @@ keys:
 	res->missions = hl.n;
 	res->bytes_sent = c->p.bytes_out;
 	res->bytes_received = c->p.bytes_in;
+	goto done;
+erase_anyway:
+	/* the events recorded here wait, but what the office's history says
+	 * must go from this device goes now; the confirmations follow at the
+	 * next sync that can record them */
+	if (!dry) {
+		char why[1024];
+		const char *hs[2] = {main_hex, old_main};
+		snprintf(why, sizeof(why), "%s", evault_error_last());
+		for (size_t i = 0; i < plan.n; i++)
+			if (erase_local(repo, hs, 2, plan.v[i].mid, NULL) < 0)
+				break;
+		if (plan.revoked)
+			(void)wipe_device(repo, &hl);
+		evault_error_set(failed, "%s", why);
+	}
+	rc = failed;
 done:
 	histx_q_free(f.q);
 	free(hl.mid);
+	free(plan.v);
 	objset_clear(&want);
 	objset_clear(&ps.ids);
 	return rc;
@@ -1348,26 +1788,30 @@ done:
 
 int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_result *res)
 {
-	char url[1024], user[EVAULT_USER_MAX + 1];
+	char url[1024], user[EVAULT_USER_MAX + 1], device[EVAULT_USER_MAX + 1];
 	conn c = {.in = -1, .out = -1};
 	held_list off = {0};
 	int rc;
 	memset(res, 0, sizeof(*res));
 	if ((rc = repo_require_actor(repo)) < 0 ||
-	    (rc = remote_read(repo, url, sizeof(url), user, sizeof(user))) < 0)
+	    (rc = remote_read(repo, url, sizeof(url), user, sizeof(user), device,
+			      sizeof(device))) < 0)
 		return rc;
 	if (strcmp(user, repo->actor) != 0)
 		return evault_error_set(EVAULT_EDENIED, "this replica is %s's; you are %s", user,
 					repo->actor);
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	rc = conn_open(&c, url, opts, repo->id, repo->cfg.vault_id_hex);
+	rc = conn_open(&c, url, opts, repo->id, repo->cfg.vault_id_hex, device);
 	if (rc == 0 && strcmp(c.user, repo->actor) != 0)
 		rc = evault_error_set(EVAULT_ECORRUPT, "the office knows this identity as %s", c.user);
 	if (rc == 0)
 		rc = sync_session(&c, repo, opts, res, &off);
 	if (rc < 0)
 		rc = conn_salvage(&c, rc);
-	conn_close(&c, rc == 0);
+	/* a dry run adopted nothing: without BYE the office does not note this
+	 * contact as the device's (close compares what it has); a revoked
+	 * device that erased everything did adopt what it was sent */
+	conn_close(&c, (rc == 0 || res->device_revoked) && !(opts && opts->dry_run));
 	signal(SIGPIPE, old);
 	if (rc == 0 && !(opts && opts->dry_run))
 		note_sync(repo, &off);
@@ -1376,6 +1820,25 @@ int evault_sync(evault_repo *repo, const evault_sync_opts *opts, evault_sync_res
 }
 
 /* ---- clone ---- */
+
+/* This machine's name, as a device name: lower case, a-z 0-9 . _ - only. */
+static void default_device(char out[EVAULT_USER_MAX + 1])
+{
+	char host[256] = "";
+	size_t n = 0;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	for (const char *c = host; *c && *c != '.' && n < EVAULT_USER_MAX; c++) {
+		char ch = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+			  (n > 0 && (ch == '-' || ch == '_'));
+		out[n] = ok ? ch : (n > 0 ? '-' : 'x');
+		n++;
+	}
+	out[n] = '\0';
+	if (!device_name_valid(out))
+		snprintf(out, EVAULT_USER_MAX + 1, "laptop");
+}
 
 int evault_clone(const char *url, const char *path, evault_identity *id, const char *trust_dir,
 		 const evault_sync_opts *opts, evault_sync_result *res)
@@ -1387,13 +1850,39 @@ int evault_clone(const char *url, const char *path, evault_identity *id, const c
 	int rc;
 	bool made = false;
 	memset(res, 0, sizeof(*res));
+	char device[EVAULT_USER_MAX + 1];
+	held_list off = {0};
 	if (!evault_identity_unlocked(id))
 		return evault_error_set(EVAULT_EAUTH, "the identity is locked");
+	if (opts && opts->device) {
+		if (!device_name_valid(opts->device))
+			return evault_error_set(EVAULT_EINVAL,
+						"not a device name: '%.40s' (1 to 32 of a-z 0-9 . _ -, "
+						"starting with a letter or digit)",
+						opts->device);
+		snprintf(device, sizeof(device), "%s", opts->device);
+	} else
+		default_device(device);
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	if ((rc = conn_open(&c, url, opts, id, NULL)) < 0)
+	if ((rc = conn_open(&c, url, opts, id, NULL, device)) < 0)
 		goto done;
 	if (!c.head[0]) {
 		rc = evault_error_set(EVAULT_ECORRUPT, "the office's vault has no history");
+		goto done;
+	}
+	/* one replica, one device: a name in use stays with the replica that has it */
+	if (c.dev == SYNC_DEVICE_REVOKED) {
+		rc = evault_error_set(EVAULT_EDENIED,
+				      "device %s was revoked: name this replica otherwise (--device)",
+				      device);
+		goto done;
+	}
+	if (c.dev != SYNC_DEVICE_NEW) {
+		rc = evault_error_set(EVAULT_EEXISTS,
+				      "device %s is already registered to you (another replica): name "
+				      "this one otherwise (--device), or have an admin revoke the old "
+				      "one if it is lost",
+				      device);
 		goto done;
 	}
 	if ((rc = repo_create(&repo, path, NULL)) < 0)
@@ -1411,7 +1900,8 @@ int evault_clone(const char *url, const char *path, evault_identity *id, const c
 								"of the vault it named");
 		goto done;
 	}
-	if ((rc = evault_buf_printf(&remote, "%surl %s\nuser %s\n", REMOTE_MAGIC, url, c.user)) < 0 ||
+	if ((rc = evault_buf_printf(&remote, "%surl %s\nuser %s\ndevice %s\n", REMOTE_MAGIC, url,
+				    c.user, device)) < 0 ||
 	    (rc = histx_move_ref(repo, "refs/heads/main", NULL, f.head, "clone")) < 0 ||
 	    (rc = histx_move_ref(repo, OFFICE_REF, NULL, f.head, "clone")) < 0 ||
 	    (rc = write_small(repo, REMOTE_FILE, remote.ptr)) < 0)
@@ -1436,16 +1926,13 @@ int evault_clone(const char *url, const char *path, evault_identity *id, const c
 		goto done;
 	res->seq = c.seq;
 	snprintf(res->head, sizeof(res->head), "%s", f.head);
-	if ((rc = fetch_keys(&c, repo, res)) == 0) { /* objects: on demand, or sync --offline */
-		held_list h = {0};
-		if ((rc = held_missions(repo, &h)) == 0)
-			res->missions = h.n;
-		free(h.mid);
-	}
-	res->bytes_sent = c.p.bytes_out;
-	res->bytes_received = c.p.bytes_in;
-	if (rc == 0)
+	/* the device registered, its holds recorded and pushed, then its key
+	 * copies: a sync from here (objects: on demand, or sync --offline) */
+	uint64_t pulled = res->events_pulled;
+	if ((rc = sync_session(&c, repo, opts, res, &off)) == 0) {
+		res->events_pulled += pulled;
 		note_sync(repo, NULL);
+	}
 done:
 	if (rc < 0)
 		rc = conn_salvage(&c, rc);
@@ -1455,6 +1942,7 @@ done:
 	evault_repo_free(repo);
 	evault_buf_dispose(&conf);
 	evault_buf_dispose(&remote);
+	free(off.mid);
 	if (rc < 0 && made) { /* a failed clone leaves no half replica */
 		int keep = rc;
 		char msg[600];
@@ -1488,6 +1976,7 @@ typedef struct ondemand {
 	bool connected;
 	int64_t down_until;
 	char down_why[300];
+	char device[EVAULT_USER_MAX + 1];
 } ondemand;
 
 static int od_connect(ondemand *o)
@@ -1499,7 +1988,8 @@ static int od_connect(ondemand *o)
 		return evault_error_set(EVAULT_ERROR, "%s", o->down_why);
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	(void)old;
-	int rc = conn_open(&o->c, o->url, &o->opts, o->repo->id, o->repo->cfg.vault_id_hex);
+	int rc = conn_open(&o->c, o->url, &o->opts, o->repo->id, o->repo->cfg.vault_id_hex,
+			   o->device);
 	if (rc == 0 && strcmp(o->c.user, o->repo->actor) != 0)
 		rc = evault_error_set(EVAULT_ECORRUPT, "the office knows this identity as %s",
 				      o->c.user);
@@ -1647,7 +2137,8 @@ int evault_replica_attach(evault_repo *repo, const evault_sync_opts *opts)
 	ondemand *o = calloc(1, sizeof(*o));
 	if (!o)
 		return error_oom();
-	int rc = remote_read(repo, o->url, sizeof(o->url), user, sizeof(user));
+	int rc = remote_read(repo, o->url, sizeof(o->url), user, sizeof(user), o->device,
+			     sizeof(o->device));
 	if (rc < 0) {
 		free(o);
 		return rc;
@@ -1682,7 +2173,8 @@ int evault_replica_status_get(evault_repo *repo, evault_replica_status *st)
 	histx_q *q = NULL;
 	int rc;
 	memset(st, 0, sizeof(*st));
-	if ((rc = remote_read(repo, st->url, sizeof(st->url), st->user, sizeof(st->user))) < 0 ||
+	if ((rc = remote_read(repo, st->url, sizeof(st->url), st->user, sizeof(st->user),
+			      st->device, sizeof(st->device))) < 0 ||
 	    (rc = histx_ref(repo, OFFICE_REF, st->office_head)) < 0 ||
 	    (rc = histx_ref(repo, "refs/heads/main", main_hex)) < 0 ||
 	    (rc = held_missions(repo, &h)) < 0)

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -486,6 +487,16 @@ int text_get(char *out, size_t outlen, const char *text, size_t textlen, const c
 		p = le + 1;
 	}
 	return EVAULT_ENOTFOUND;
+}
+
+void utc_time(char out[32], int64_t t, bool date_only, const char *none_text)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!t || !gmtime_r(&tt, &tm))
+		snprintf(out, 32, "%s", none_text);
+	else
+		strftime(out, 32, date_only ? "%Y-%m-%d" : "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
 int text_each_line(const char *text, size_t len, text_each_line_fn fn, void *rec, unsigned *seen)

@@ -75,6 +75,8 @@ const uint8_t *reader_string(reader *r, size_t *len);
 
 /* Text lines "key value" (state files): value of the first line with key, or NULL. */
 int text_get(char *out, size_t outlen, const char *text, size_t textlen, const char *key);
+/* t as "YYYY-MM-DD HH:MM:SSZ" (UTC; date_only: "YYYY-MM-DD"); 0 gives none_text. */
+void utc_time(char out[32], int64_t t, bool date_only, const char *none_text);
 /*
  * The lines of a record's text, each given to fn without its newline, in a
  * copy fn may change, with the record being filled and the bits of the

@@ -18,6 +18,7 @@
 #include "repo.h"
 #include "state.h"
 #include "util.h"
+#include "device.h"
 #include "verify.h"
 
 #define VERIFIED_FILE "audit-verified"
@@ -266,7 +267,37 @@ typedef struct keys_ctx {
 	git_tree *head;
 	evault_verify_result *res;
 	size_t closing;
+	size_t erasing;
 } keys_ctx;
+
+/* On a replica: does a device of user still hold mid (a device.hold not yet
+ * followed by its device.erased)? Its copies wait for that erasure, which
+ * the next sync does: the history says the erasure is owed, not done. */
+static bool device_owes(keys_ctx *k, const char *mid, const char *user)
+{
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	git_tree_entry *e = NULL;
+	git_tree *dir = NULL;
+	bool owes = false;
+	if (!k->repo->replica || evault_buf_printf(&path, "missions/%s/devices", mid) < 0 ||
+	    git_tree_entry_bypath(&e, k->head, path.ptr) < 0 || !(dir = change_tree(k->git, e)))
+		goto done;
+	for (size_t i = 0; i < git_tree_entrycount(dir) && !owes; i++) {
+		const char *name = git_tree_entry_name(git_tree_entry_byindex(dir, i));
+		device_hold h;
+		if (blob_at(&text, k->git, dir, name) == 0 &&
+		    hold_parse(&h, name, text.ptr, text.size) == 0)
+			owes = !h.erased && strcmp(h.user, user) == 0;
+	}
+done:
+	git_error_clear();
+	evault_error_clear();
+	git_tree_free(dir);
+	git_tree_entry_free(e);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	return owes;
+}
 
 static int key_user_cb(const char *user, void *p)
 {
@@ -297,6 +328,19 @@ static int check_mission_keys(keys_ctx *k, const char *mid)
 			*nl = '\0';
 			user_rec ur;
 			bool known = load_user(&ur, k->git, k->head, u) == 0;
+			bool admin = known && ur.role == EVAULT_ROLE_ADMIN;
+			bool auditor = c == EVAULT_CLASS_DOSSIER && mission_is_auditor(&m, u);
+			/* open: its members, auditors (dossier) and admins; closed: the
+			 * dossier's auditors and admins; expired: nobody */
+			bool keeps = closed || expired
+					 ? c == EVAULT_CLASS_DOSSIER && closed && (auditor || admin)
+					 : admin || auditor || mission_is_member(&m, u);
+			bool active = !known || strcmp(ur.status, "active") == 0;
+			/* a copy the history says must go, which this device has yet to erase */
+			if ((!keeps || !active) && device_owes(k, mid, u)) {
+				k->erasing++;
+				continue;
+			}
 			if (known && strcmp(ur.status, "active") != 0) {
 				k->res->ok = false;
 				k->res->bad_commit[0] = '\0';
@@ -307,13 +351,6 @@ static int check_mission_keys(keys_ctx *k, const char *mid)
 					 evault_class_name((evault_class)c), u);
 				break;
 			}
-			bool admin = known && ur.role == EVAULT_ROLE_ADMIN;
-			bool auditor = c == EVAULT_CLASS_DOSSIER && mission_is_auditor(&m, u);
-			/* open: its members, auditors (dossier) and admins; closed: the
-			 * dossier's auditors and admins; expired: nobody */
-			bool keeps = closed || expired
-					 ? c == EVAULT_CLASS_DOSSIER && closed && (auditor || admin)
-					 : admin || auditor || mission_is_member(&m, u);
 			if (!keeps) {
 				k->res->ok = false;
 				k->res->bad_commit[0] = '\0';
@@ -347,7 +384,7 @@ static int check_erased_keys(evault_repo *repo, git_repository *git, const git_o
 		goto done;
 	}
 	if (git_tree_entry_bypath(&e, t, "missions") == 0 && (missions = change_tree(git, e))) {
-		keys_ctx k = {repo, git, t, res, 0};
+		keys_ctx k = {repo, git, t, res, 0, 0};
 		size_t n = git_tree_entrycount(missions);
 		for (size_t i = 0; i < n && rc == 0 && res->ok; i++) {
 			const git_tree_entry *me = git_tree_entry_byindex(missions, i);
@@ -355,6 +392,7 @@ static int check_erased_keys(evault_repo *repo, git_repository *git, const git_o
 				rc = check_mission_keys(&k, git_tree_entry_name(me));
 		}
 		*closing = k.closing;
+		res->erasing = k.erasing;
 	}
 done:
 	git_tree_entry_free(e);

@@ -7,6 +7,7 @@
  *   verify_files.c     the rules of file events (file.add, file.commit, …)
  *   verify_missions.c  the rules of missions and their content
  *   verify_close.c     the rules of codes marks, close and expiry
+ *   verify_devices.c   the rules of devices: registered, holding, erased, revoked
  *   verify_rules.c     the table of actions and the check of one commit
  *                      against its parent
  *   verify_walk.c      the walk from the head back to the root, on threads
@@ -159,6 +160,12 @@ int rule_closing(verify_event *ev);
 int rule_close(verify_event *ev);
 int rule_expiring(verify_event *ev);
 int rule_expire(verify_event *ev);
+
+/* verify_devices.c */
+int rule_device_add(verify_event *ev);
+int rule_device_revoke(verify_event *ev);
+int rule_device_hold(verify_event *ev);
+int rule_device_erased(verify_event *ev);
 
 /* verify_files.c, for close's certificate: the class directory change c is
  * exactly the entries of add's fids added and rem's removed (both sorted

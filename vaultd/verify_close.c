@@ -12,6 +12,7 @@
 #include <git2.h>
 
 #include "close.h"
+#include "device.h"
 #include "util.h"
 #include "verify.h"
 
@@ -204,12 +205,25 @@ int rule_closing(verify_event *ev)
 		 * has no mark: the closer's signature answers for it */
 		ok = listed && (damaged || blob_at(&blob, v->git, pm, path) == 0);
 	}
-	if (!ok)
+	if (!ok) {
 		r = verify_bad(
 		    v,
 		    "mission.closing while a codes entry of %s is neither marked rotated "
 		    "nor reported",
 		    v->mission);
+		goto done;
+	}
+	/* a device the close was forced past held the mission then */
+	for (size_t i = 0; i < rec.nforced && r == 0; i++) {
+		char path[128];
+		device_hold h;
+		snprintf(path, sizeof(path), "devices/%s", rec.forced[i].device);
+		if (blob_at(&blob, v->git, pm, path) < 0 ||
+		    hold_parse(&h, rec.forced[i].device, blob.ptr, blob.size) < 0 || h.erased)
+			r = verify_bad(v, "mission.closing forced past device %s, which did not hold %s",
+				       rec.forced[i].device, v->mission);
+		evault_error_clear();
+	}
 done:
 	free(work.fid);
 	free(codes.fid);
@@ -222,12 +236,17 @@ done:
 static bool same_erasure(const close_rec *a, const close_rec *b)
 {
 	if (strcmp(a->by, b->by) || a->started != b->started || a->ncode != b->ncode ||
+	    a->nforced != b->nforced ||
 	    memcmp(&a->work, &b->work, sizeof(a->work)) ||
 	    memcmp(&a->codes, &b->codes, sizeof(a->codes)))
 		return false;
 	for (size_t i = 0; i < a->ncode; i++)
 		if (strcmp(a->code[i].fid, b->code[i].fid) ||
 		    strcmp(a->code[i].how, b->code[i].how))
+			return false;
+	for (size_t i = 0; i < a->nforced; i++)
+		if (strcmp(a->forced[i].device, b->forced[i].device) ||
+		    a->forced[i].last_contact != b->forced[i].last_contact)
 			return false;
 	return true;
 }

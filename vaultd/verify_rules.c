@@ -174,6 +174,10 @@ static const action_rule rules[] = {
     {"file.import", ANY_USER, ON_MISSION, rule_import},
     {"codes.mark", ANY_USER, IN_MISSION, rule_codes_mark},
     {"content.refused", ANY_USER, ON_MISSION, rule_refused},
+    {"device.add", ANY_USER, IN_STATE, rule_device_add},
+    {"device.revoke", ADMINS, IN_STATE, rule_device_revoke},
+    {"device.hold", ANY_USER, IN_MISSION, rule_device_hold},
+    {"device.erased", ANY_USER, IN_MISSION, rule_device_erased},
 };
 
 static const action_rule *rule_of(const char *action)
@@ -195,13 +199,14 @@ static const action_rule *rule_of(const char *action)
  * every rule of a mission event asks of the actor's role alone: the
  * ADMINS actions were checked before; the others change a mission's
  * content, which only an admin or a technician member may (may_write):
- * never an auditor.
+ * never an auditor, except for the device entries of their own laptop.
  */
 static int check_scope(verify_event *ev, const action_rule *rule)
 {
 	verifier *v = ev->v;
 	const delta *top = &ev->top;
-	if (ev->actor->role == EVAULT_ROLE_AUDITOR)
+	/* a device's hold and erasure are the device's own, an auditor's too */
+	if (ev->actor->role == EVAULT_ROLE_AUDITOR && strncmp(rule->action, "device.", 7) != 0)
 		return verify_bad(v, "%s by %s, an auditor: auditors change no mission", v->action,
 				  v->actor);
 	if (rule->scope == ON_MISSION)
@@ -396,8 +401,9 @@ int verify_commit(verifier *v, git_commit *c, git_commit *parent)
 		r = check_root(v, ct);
 		goto done;
 	}
-	/* invariant 5: an active user whose role allows the action */
-	if (strcmp(actor.status, "active") != 0) {
+	/* invariant 5: an active user whose role allows the action; a disabled
+	 * user's laptop may still confirm what it erased (device.erased) */
+	if (strcmp(actor.status, "active") != 0 && strcmp(v->action, "device.erased") != 0) {
 		r = verify_bad(v, "actor %s is not an active user at that point", v->actor);
 		goto done;
 	}

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 		if (put_text(repo, vp, text) < 0 || evault_codes_mark(repo, vp, NULL) < 0)
 			return die("codes");
 		report.size = 0;
-		if (close && evault_mission_close(repo, mid, false, &report) < 0)
+		if (close && evault_mission_close(repo, mid, false, false, &report) < 0)
 			return die("close");
 	}
 	evault_buf_dispose(&report);

@@ -145,7 +145,7 @@ expect 0 "the retention run is an event" as alice log -n 3
 check "... retention.run, mission.expire, mission.expiring" test "$(awk '{print $5}' "$T/out" | tr '\n' ' ')" = "retention.run mission.expire mission.expiring "
 head_after=$(G "$T/vault" rev-parse main)
 expect 0 "a second run is idempotent" later '+10 years 3 days' "$EVAULT_BIN" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" retention run
-check "... nothing expired" grep -q ', 0 expired, 0 interrupted finished, 0 objects collected' "$T/out"
+check "... nothing expired" grep -q ', 0 expired, 0 interrupted finished, 0 device erasures late, 0 objects collected' "$T/out"
 check "... only its own event added" test "$(G "$T/vault" rev-list --count "$head_after"..main)" -eq 1
 
 # scrub finds corruption: exit 1

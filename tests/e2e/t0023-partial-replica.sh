@@ -115,7 +115,9 @@ present() { # how many of the object names in FILE are stored in $R
 check "M2's objects are gone" test "$(present "$T/m2.objs")" -eq 0
 check "... M1's are all there" test "$(present "$T/held.objs")" -eq "$(wc -l <"$T/held.objs")"
 rm -rf "$R/keys/missions/M2"
-printf 'evault-remote 1\nurl ssh://evault@office.invalid/srv/evault\nuser bob\n' >"$R/remote"
+# as evault clone writes it: the office, the user, and the device this
+# replica is (a device that never reached the office, as none is reached here)
+printf 'evault-remote 1\nurl ssh://evault@office.invalid/srv/evault\nuser bob\ndevice bob-laptop\n' >"$R/remote"
 check "the replica's history lacks M2's trees (git fsck says so)" bash -c "! GIT_DIR='$R/audit.git' git fsck --connectivity-only >/dev/null 2>&1"
 m2_entry=$(GR ls-tree main missions/ | awk -F'\t' '$2 == "missions/M2" { split($1, a, " "); print a[3] }')
 check "... but its missions directory names M2" test -n "$m2_entry"
@@ -364,4 +366,10 @@ expect 1 "without REPO/remote, verify fails on M2's absent trees" "$EVAULT_BIN" 
 check "... at M2's creation" grep -q "FAILED at commit $(G log --format='commit %H%n%B' main | awk '/^commit / { c = $2; a = 0 } /^Evault-Action: mission.create$/ { a = 1 } /^Evault-Mission: M2$/ && a { print c }')" "$T/err"
 check "... naming the missing tree" grep -q "mission.create: the tree of missions/M2 is missing or unreadable" "$T/err"
 expect_error 1 "... and commands refuse to act on that history" as bob -R "$R" ls M1
+
+# a replica whose REPO/remote names no device was cloned by an older evault
+fresh 10
+sed -i '/^device /d' "$R/remote"
+expect_error 11 "a replica that names no device is refused" as bob -R "$R" ls M1
+check "... told to clone it again" grep -q 'cloned by an older evault (it names no device): clone it again' "$T/err"
 finish

@@ -3,11 +3,14 @@
 # fixtures/sync_client.py (written from docs/protocol.md alone; it signs
 # with stock ssh-keygen), talks to the server through pipes, as sshd's
 # forced command would, and sends it what no evault client sends: broken
-# frames, bad authentication, requests over the limits, objects and
-# history of missions its user does not hold (as a member of none, of
-# M-1, an auditor, revoked during the session), forged pushes and history
-# no event names, then seeded random sessions. A legitimate push, made
-# with git and ssh-keygen alone, shows the other side of the rules.
+# frames, bad authentication (a device missing, empty, too long, badly
+# named, not the one signed for, another user's or revoked), requests
+# over the limits, objects and history of missions its user does not hold
+# (as a member of none, of M-1 from a device that does not hold it yet,
+# an auditor, revoked during the session), forged pushes and history no
+# event names, then seeded random sessions. Legitimate pushes, made with
+# git and ssh-keygen alone (devices registered, one holding M-1; a file
+# removed), show the other side of the rules.
 # After every session: the server ended by itself (no signal, no hang),
 # sent well-formed frames, printed nothing on stderr (under the
 # sanitizers: no report), logged why the session ended; the vault is as
@@ -64,9 +67,13 @@ ZERO=0000000000000000000000000000000000000000
 
 # What a refused session must not change: every file of the vault but its
 # log and what audit verify records, every directory (a quarantine left
-# behind is a change), and the head.
+# behind is a change), and the head. Of the office's notes of when each
+# device last synced (contacts/, outside the history, rewritten at each
+# session a registered device ends with BYE), the names: a session makes
+# none for a device that is not registered to its user.
 vault_state() {
 	(cd "$OFFICE" && find . \( -path ./serve.log -o -path ./audit-verified -o -path ./lock \) -prune \
+		-o -path './contacts/*' -type f -printf 'contact %p\n' \
 		-o -type d -printf 'dir %p\n' -o -type f -exec sha256sum {} + | sort)
 	G rev-parse main
 }
@@ -90,27 +97,31 @@ client() {
 # ssh-keygen's own fingerprint of a public key (what the server must log)
 fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
 
-# session WHAT [key=FILE] [timeout=S] STEP...: one session of the second
-# client against `evault serve` (the steps: sync_client.py help), as
-# mallory unless key= says otherwise. Its output in $OUT, the server's
-# stderr in $ERR, its log lines in $LOG. A session that waits for the
-# server's timeout uses timeout=1 (the same code, two seconds sooner).
+# session WHAT [key=FILE] [device=NAME] [timeout=S] STEP...: one session of
+# the second client against `evault serve` (the steps: sync_client.py
+# help), as mallory unless key= says otherwise, from the device NAME (by
+# default the key's user's laptop: mallory-laptop). Its output in $OUT,
+# the server's stderr in $ERR, its log lines in $LOG. A session that waits
+# for the server's timeout uses timeout=1 (the same code, two seconds
+# sooner).
 session() {
 	WHAT=$1; shift
-	local key=$T/mallory.key timeout=$TIMEOUT lines
+	local key=$T/mallory.key device= timeout=$TIMEOUT lines
 	while :; do
 		case ${1:-} in
 		key=*) key=${1#key=}; shift ;;
+		device=*) device=${1#device=}; shift ;;
 		timeout=*) timeout=${1#timeout=}; shift ;;
 		*) break ;;
 		esac
 	done
+	[ -n "$device" ] || device=$(basename "$key" .key)-laptop
 	SESSIONS=$((SESSIONS + 1))
 	lines=0
 	[ -f "$OFFICE/serve.log" ] && lines=$(wc -l <"$OFFICE/serve.log")
 	: >"$T/s.err"
 	client "$T/s.out" "$T/s.cerr" --serve "$EVAULT_BIN serve -R $OFFICE --timeout $timeout" --key "$key" \
-		--limit $((timeout + SLACK)) --stderr "$T/s.err" session "$@"
+		--device "$device" --limit $((timeout + SLACK)) --stderr "$T/s.err" session "$@"
 	OUT=$(<"$T/s.out") ERR=$(<"$T/s.err") LOG=$(tail -n +$((lines + 1)) "$OFFICE/serve.log")
 	[ -s "$T/s.cerr" ] && ko "$WHAT: the client failed: $(head -c 600 "$T/s.cerr")"
 	[ -n "${EVAULT_E2E_VERBOSE:-}" ] &&
@@ -185,8 +196,10 @@ checkv "$WHAT: no WELCOME" no_welcome
 after 'message of|HELLO|cut short|protocol'
 session "a HELLO with a wrong magic" hello:magic=EVAULT-SYNX
 refused 5 'no HELLO'
-session "a HELLO of version 2" hello:version=2
-refused 11 'version 2'
+session "a HELLO of version 1 (an evault from before devices)" hello:version=1
+refused 11 'protocol version 1: this office speaks version 2'
+session "a HELLO of version 3" hello:version=3
+refused 11 'protocol version 3'
 session "a HELLO with a trailing byte" frame:type=01,body="$(printf EVAULT-SYNC | od -An -tx1 | tr -d ' \n')0000000100" challenge auth welcome bye
 checkv "$WHAT: no WELCOME" no_welcome
 refused 5 'HELLO|trailing'
@@ -206,7 +219,8 @@ after 'nothing for|timeout|silent'
 # ---- authentication ----
 session "mallory logs in (the client works)" hello challenge auth:save="$T/armour" welcome bye
 checkv "$WHAT: WELCOME mallory, technician, the head" has "recv WELCOME user=mallory role=technician head=$HEAD "
-after 'session opened|replica left'
+checkv "$WHAT: her device is new to the office" has 'recv WELCOME .* device=new'$'\n'
+after 'session opened \(technician, device mallory-laptop not registered yet, 0 missions held\)'
 authfail() {
 	checkv "$WHAT: no WELCOME" no_welcome
 	checkv "$WHAT: ERROR 4 \"authentication failed\"" has 'recv ERROR code=4 msg=authentication failed'$'\n'
@@ -235,6 +249,26 @@ session "a disabled user's key" key="$T/trudy.key" hello challenge auth welcome
 authfail "$(fp "$T/trudy.key.pub")"
 session "an AUTH with a trailing byte" hello challenge auth:trailing=00 welcome
 authfail "$FP_M"
+# the device: a string after the armour, which the session text names
+session "an AUTH without a device (version 1's AUTH)" hello challenge auth:nodevice=1 welcome
+authfail "$FP_M"
+session "an AUTH naming an empty device" hello challenge auth:device= welcome
+authfail "$FP_M"
+DEV32=$(printf 'd%.0s' $(seq 32))
+session "an AUTH naming a device of 33 characters" hello challenge auth:device="${DEV32}x" welcome
+authfail "$FP_M"
+session "an AUTH naming device Bad/Name" hello challenge auth:device=Bad/Name welcome
+authfail "$FP_M"
+session "an AUTH naming device ../laptop" hello challenge auth:device=../laptop welcome
+authfail "$FP_M"
+session "an AUTH naming a device with a NUL in it" hello challenge auth:devicehex=6c6170746f70006d welcome
+authfail "$FP_M"
+session "an AUTH naming a device other than the one it signed for" hello challenge auth:device=mallory-laptop,signed=mallory-phone welcome
+authfail "$FP_M"
+session "a device name of 32 characters (the limit)" device="$DEV32" login bye
+checkv "$WHAT: WELCOME, the device new" has 'recv WELCOME user=mallory .* device=new'$'\n'
+after "session opened \\(technician, device $DEV32 not registered yet"
+check "no session noted a contact: no device is registered" test ! -e "$OFFICE/contacts"
 
 # ---- mallory, a technician of no mission ----
 # M-2's stored objects (named in its files' .objs lists) and M-1's
@@ -334,20 +368,153 @@ refused 5 'BYE'
 session "silence in the middle of a frame after login" timeout=1 login raw:hex=00001000 raw:hex=10
 after 'nothing for'
 
-# ---- auditors: every mission's history, no other key or object, no push ----
+# ---- events made with stock git in a copy of the office ----
+# copy_office: the office as it is now, at $T/v, where events are made by
+# git and signed (SSHSIG, namespace git) with a user's OpenSSH key.
+copy_office() { rm -rf "$T/v" && cp -a "$OFFICE" "$T/v"; }
+V() { git -C "$T/v/audit.git" "$@"; }
+seq_next() { echo $(($(V log -1 --format=%B main | sed -n 's/^Evault-Seq: //p') + 1)); }
+# signed_commit WHO KEY(or "") TREE MESSAGE: WHO's commit of TREE on the
+# copy's main, signed with KEY (unsigned without); prints its id
+signed_commit() {
+	local who=$1 key=$2 tree=$3 msg=$4 sign=()
+	[ -n "$key" ] && sign=(-c gpg.format=ssh -c user.signingkey="$key")
+	GIT_AUTHOR_NAME=$who GIT_AUTHOR_EMAIL=$who@$VID.evault GIT_COMMITTER_NAME=$who \
+		GIT_COMMITTER_EMAIL=$who@$VID.evault V "${sign[@]}" commit-tree ${key:+-S} -p main -m "$msg" "$tree"
+}
+# one of bob's M-1 files
+FID=$(G ls-tree -r --name-only main missions/M-1/work | sed -n 's/\.enc$//p' | head -1)
+FID=${FID##*/}
+# event WHO KEY(or "") SED(for users/WHO, or "") REMOVE(1: the file FID)
+# MESSAGE: a commit on the copy's main, made by git; prints its id
+event() {
+	local who=$1 key=$2 edit=$3 remove=$4 msg=$5 idx=$T/v/index blob tree
+	rm -f "$idx"
+	GIT_INDEX_FILE=$idx V read-tree main
+	if [ "$remove" = 1 ]; then
+		GIT_INDEX_FILE=$idx V rm -q --cached "missions/M-1/work/${FID:0:1}/${FID:1:1}/$FID.enc" \
+			"missions/M-1/work/${FID:0:1}/${FID:1:1}/$FID.objs" || return 1
+	fi
+	if [ -n "$edit" ]; then
+		blob=$(V show "main:users/$who" | sed "$edit" | V hash-object -w --stdin)
+		GIT_INDEX_FILE=$idx V update-index --cacheinfo "100644,$blob,users/$who"
+	fi
+	tree=$(GIT_INDEX_FILE=$idx V write-tree)
+	signed_commit "$who" "$key" "$tree" "$msg"
+}
+# device_event WHO KEY DEVICE [MID]: what a clone of WHO records, made by
+# git: the device.add of DEVICE (no MID), or the device.hold of MID by
+# DEVICE; on the copy's main, which moves to it; prints its id
+device_event() {
+	local who=$1 key=$2 dev=$3 mid=${4:-} idx=$T/v/index path text action summary blob tree c
+	if [ -z "$mid" ]; then
+		path=devices/$dev action=device.add summary="Register device $dev of $who"
+		text="device $dev"$'\n'"user $who"$'\n'"status active"$'\n'
+	else
+		path=missions/$mid/devices/$dev action=device.hold summary="Device $dev holds $mid"
+		text="device $dev"$'\n'"user $who"$'\n'"status held"$'\n'"held $(date +%s)"$'\n'
+	fi
+	rm -f "$idx"
+	GIT_INDEX_FILE=$idx V read-tree main &&
+		blob=$(printf '%s' "$text" | V hash-object -w --stdin) &&
+		GIT_INDEX_FILE=$idx V update-index --add --cacheinfo "100644,$blob,$path" &&
+		tree=$(GIT_INDEX_FILE=$idx V write-tree) &&
+		c=$(signed_commit "$who" "$key" "$tree" "$summary
+
+Evault-Seq: $(seq_next)
+Evault-Action: $action
+Evault-Actor: $who${mid:+
+Evault-Mission: $mid}
+Evault-Device: $dev") &&
+		V update-ref refs/heads/main "$c" &&
+		echo "$c"
+}
+
+# ---- auditors: every mission's history, no other key or object; of
+# events, only their own devices' ----
 session "an auditor's FETCH, KEYS and WANT" key="$T/audrey.key" login fetch:save="$T/audited" keys want:ids="$T/m2-objects" bye
 checkv "$WHAT: M-2's trees and files too" test "$(leaks "$T/audited")" -eq "$(wc -l <"$T/m2-only")"
 checkv "$WHAT: no key copy, M-2's objects MISSING" eval '! has key && has "want asked=$N2 obj=0 missing=$N2"'
 after 'fetch:'
-session "an auditor's PUSH" key="$T/audrey.key" login push:old="$HEAD",new="$HEAD",noread=1
-refused 6 'auditors'
+session "an auditor's PUSH of no event" key="$T/audrey.key" login push:old="$HEAD",new="$HEAD",noread=1
+refused 5 'push refused: it holds no event'
+# an auditor of M-1 (of its dossier): she reads it; changing it is for its members
+expect 0 "alice grants M-1 to audrey, an auditor" by alice mission grant M-1 audrey
+HEAD=$(G rev-parse main)
+STATE=$(vault_state)
+copy_office
+AUD_RM=$(event audrey "$T/audrey.key" "" 1 "Remove file from M-1/work
+
+Evault-Seq: $(seq_next)
+Evault-Action: file.remove
+Evault-Actor: audrey
+Evault-Mission: M-1
+Evault-Class: work
+Evault-File: $FID")
+check "an auditor's file.remove made with git" test -n "$AUD_RM"
+session "an auditor's PUSH of a file.remove she signed" key="$T/audrey.key" login push:old="$HEAD",new="$AUD_RM",git="$T/v/audit.git",noread=1
+refused 6 'push refused: event [0-9a-f]+: file.remove by audrey, who is not a member of M-1'
+checkv "$WHAT: the event is not in the office's history" not_in_history "$AUD_RM"
+copy_office
+AUD_DEV=$(device_event audrey "$T/audrey.key" audrey-laptop)
+check "audrey's device.add made with git" test -n "$AUD_DEV"
+session "an auditor's PUSH of her device.add (a legitimate push)" key="$T/audrey.key" login push:old="$HEAD",new="$AUD_DEV",git="$T/v/audit.git" bye
+checkv "$WHAT: PUSHED" has "recv PUSHED head=$AUD_DEV "
+checkv "$WHAT: the office records device audrey-laptop, audrey's" test "$(G show main:devices/audrey-laptop)" = "$(printf 'device audrey-laptop\nuser audrey\nstatus active')"
+checkv "$WHAT: and notes its contact at the BYE" test -f "$OFFICE/contacts/audrey-laptop"
+after 'push: 1 events' changed
+session "audrey's device, registered" key="$T/audrey.key" login bye
+checkv "$WHAT: WELCOME, the device active" has 'recv WELCOME user=audrey role=auditor .* device=active'$'\n'
+after 'session opened \(auditor, device audrey-laptop, [0-9]+ missions held\)'
+session "mallory naming audrey's device" device=audrey-laptop login bye
+checkv "$WHAT: no WELCOME" no_welcome
+refused 6 'device audrey-laptop is registered to another user'
+expect 0 "alice revokes audrey's device" by alice device revoke audrey-laptop
+HEAD=$(G rev-parse main)
+STATE=$(vault_state)
+session "audrey's revoked device (it holds nothing to erase)" key="$T/audrey.key" login bye
+checkv "$WHAT: no WELCOME" no_welcome
+refused 6 'device audrey-laptop was revoked by alice on [0-9]{4}-[0-9]{2}-[0-9]{2}'
 
 # ---- mallory, now a member of M-1 ----
 expect 0 "alice grants M-1 to mallory" by alice mission grant M-1 mallory
-# every history object under missions/M-1, in any commit
-for c in $(G rev-list main); do G ls-tree -r -t "$c" missions/M-1 | awk '{print $3}'; done | sort -u >"$T/m1-ids"
 HEAD=$(G rev-parse main)
 STATE=$(vault_state)
+# a key copy and an object go only to a device that recorded it holds the mission
+session "a WANT of M-1's objects and KEYS, from a device that holds nothing" login want:ids="$T/m1-objects" keys bye
+checkv "$WHAT: M-1's objects MISSING" has "want asked=$N1 obj=0 missing=$N1"$'\n'
+checkv "$WHAT: no key copy" eval '! has key'
+after 'session opened \(technician, device mallory-laptop not registered yet, 1 missions held\)'
+copy_office
+OTHER=$(device_event mallory "$T/mallory.key" mallory-phone)
+session "a PUSH of the device.add of another device than the session's" login push:old="$HEAD",new="$OTHER",git="$T/v/audit.git",noread=1
+refused 6 'push refused: event [0-9a-f]+ is about another device than this one \(mallory-laptop\)'
+checkv "$WHAT: the event is not in the office's history" not_in_history "$OTHER"
+copy_office
+M_ADD=$(device_event mallory "$T/mallory.key" mallory-laptop)
+M_HOLD=$(device_event mallory "$T/mallory.key" mallory-laptop M-1)
+check "mallory's device.add and device.hold of M-1 made with git" test -n "$M_ADD" -a -n "$M_HOLD"
+session "mallory's device registers itself and holds M-1 (a legitimate push), then KEYS and WANT" \
+	login push:old="$HEAD",new="$M_HOLD",git="$T/v/audit.git" keys want:ids="$T/m1-objects" bye
+checkv "$WHAT: PUSHED" has "recv PUSHED head=$M_HOLD "
+checkv "$WHAT: then M-1's three key copies" test "$(printf '%s\n' "$OUT" | grep '^key ' | awk '{print $2, $3}' | sort | tr '\n' ' ')" = "mission=M-1 class=codes mission=M-1 class=dossier mission=M-1 class=work "
+checkv "$WHAT: and M-1's objects" has "want asked=$N1 obj=$N1 missing=0"$'\n'
+checkv "$WHAT: the office records that mallory-laptop holds M-1" eval 'G show main:missions/M-1/devices/mallory-laptop | grep -qx "status held"'
+after 'push: 2 events' changed
+copy_office
+M2_HOLD=$(device_event mallory "$T/mallory.key" mallory-laptop M-2)
+session "a PUSH of a device.hold of M-2, a mission mallory holds no role on" login push:old="$HEAD",new="$M2_HOLD",git="$T/v/audit.git",noread=1
+refused 6 'push refused: event [0-9a-f]+: device.hold of M-2 by mallory, who holds no role on it'
+copy_office
+AUD_HOLD=$(device_event mallory "$T/mallory.key" audrey-laptop M-1)
+session "a PUSH of a device.hold of M-1 by audrey's device" login push:old="$HEAD",new="$AUD_HOLD",git="$T/v/audit.git",noread=1
+refused 6 "push refused: event [0-9a-f]+: device.hold for device audrey-laptop, which is audrey's, by mallory"
+session "mallory's device, registered: the office notes its contact" login bye
+checkv "$WHAT: WELCOME, the device active" has 'recv WELCOME user=mallory .* device=active'$'\n'
+checkv "$WHAT: its contact noted" test -f "$OFFICE/contacts/mallory-laptop"
+after 'session opened \(technician, device mallory-laptop, 1 missions held\)'
+# every history object under missions/M-1, in any commit (its device entries too)
+for c in $(G rev-list main); do G ls-tree -r -t "$c" missions/M-1 | awk '{print $3}'; done | sort -u >"$T/m1-ids"
 session "a WANT of M-2's objects as a member of M-1" login want:ids="$T/m2-objects" want:ids="$T/m1-objects" bye
 checkv "$WHAT: M-2's MISSING, M-1's sent (and match their names)" has \
 	"want asked=$N2 obj=0 missing=$N2"$'\n'"(.*"$'\n'")*want asked=$N1 obj=$N1 missing=0"$'\n'
@@ -396,32 +563,8 @@ STATE=$(vault_state)
 # Pushes built with stock git in a copy of the vault: a file.remove of
 # one of bob's M-1 files, made and signed (SSHSIG, namespace git) by
 # mallory's OpenSSH key, is an event mallory may record.
-rm -rf "$T/v"
-cp -a "$OFFICE" "$T/v"
-V() { git -C "$T/v/audit.git" "$@"; }
+copy_office
 SEQ=$(V log -1 --format=%B main | sed -n 's/^Evault-Seq: //p')
-FID=$(V ls-tree -r --name-only main missions/M-1/work | sed -n 's/\.enc$//p' | head -1)
-FID=${FID##*/}
-# event KEY(or "") SED(for users/mallory, or "") REMOVE(1: the file FID)
-# MESSAGE: a commit on the copy's main, made by git; prints its id
-event() {
-	local key=$1 edit=$2 remove=$3 msg=$4 idx=$T/v/index blob tree
-	rm -f "$idx"
-	GIT_INDEX_FILE=$idx V read-tree main
-	if [ "$remove" = 1 ]; then
-		GIT_INDEX_FILE=$idx V rm -q --cached "missions/M-1/work/${FID:0:1}/${FID:1:1}/$FID.enc" \
-			"missions/M-1/work/${FID:0:1}/${FID:1:1}/$FID.objs" || return 1
-	fi
-	if [ -n "$edit" ]; then
-		blob=$(V show main:users/mallory | sed "$edit" | V hash-object -w --stdin)
-		GIT_INDEX_FILE=$idx V update-index --cacheinfo "100644,$blob,users/mallory"
-	fi
-	tree=$(GIT_INDEX_FILE=$idx V write-tree)
-	local sign=()
-	[ -n "$key" ] && sign=(-c gpg.format=ssh -c user.signingkey="$key")
-	GIT_AUTHOR_NAME=mallory GIT_AUTHOR_EMAIL=mallory@$VID.evault GIT_COMMITTER_NAME=mallory \
-		GIT_COMMITTER_EMAIL=mallory@$VID.evault V "${sign[@]}" commit-tree ${key:+-S} -p main -m "$msg" "$tree"
-}
 remove_msg="Remove file from M-1/work
 
 Evault-Seq: $((SEQ + 1))
@@ -431,8 +574,8 @@ Evault-Mission: M-1
 Evault-Class: work
 Evault-File: $FID"
 ADMIN='s/^role technician$/role admin/'
-FORGED=$(event "$T/mallory.key" "$ADMIN" 1 "$remove_msg")
-UNSIGNED=$(event "" "$ADMIN" 1 "$remove_msg")
+FORGED=$(event mallory "$T/mallory.key" "$ADMIN" 1 "$remove_msg")
+UNSIGNED=$(event mallory "" "$ADMIN" 1 "$remove_msg")
 check "forged events made with git" test -n "$FORGED" -a -n "$UNSIGNED"
 check "... whose tree makes mallory admin" test "$(V show "$FORGED:users/mallory" | sed -n 's/^role //p')" = admin
 session "a forged push: mallory's file.remove that also makes her admin, signed" login push:old="$HEAD",new="$FORGED",git="$T/v/audit.git",noread=1
@@ -447,7 +590,7 @@ check "bob's event made in the copy" test "$BOBS" != "$HEAD"
 session "mallory pushes an event of bob's" login push:old="$HEAD",new="$BOBS",git="$T/v/audit.git",noread=1
 refused 6 'is not an event of mallory'
 V update-ref refs/heads/main "$HEAD"
-LEGIT=$(event "$T/mallory.key" "" 1 "$remove_msg")
+LEGIT=$(event mallory "$T/mallory.key" "" 1 "$remove_msg")
 session "mallory's own file.remove, made with git and ssh-keygen (a legitimate push)" login push:old="$HEAD",new="$LEGIT",git="$T/v/audit.git",extra="$T/stray" bye
 checkv "$WHAT: PUSHED, seq $((SEQ + 1))" has "recv PUSHED head=$LEGIT seq=$((SEQ + 1))"$'\n'
 checkv "$WHAT: the office's head is the new event" test "$(G rev-parse main)" = "$LEGIT"
@@ -471,7 +614,7 @@ echo "  random sessions: seed $SEED (EVAULT_E2E_SEED=$SEED repeats them)"
 # the pushes it makes include one of a candidate event on the head: a
 # promotion of mallory to admin (refused, however the frames are mangled)
 V update-ref refs/heads/main "$LEGIT"
-CANDIDATE=$(event "$T/mallory.key" "$ADMIN" 0 "Add user mallory (admin)
+CANDIDATE=$(event mallory "$T/mallory.key" "$ADMIN" 0 "Add user mallory (admin)
 
 Evault-Seq: $((SEQ + 2))
 Evault-Action: user.add
@@ -479,7 +622,7 @@ Evault-Actor: mallory
 Evault-User: mallory
 Evault-Role: admin")
 client "$T/fuzz.out" "$T/fuzz.cerr" --serve "$EVAULT_BIN serve -R $OFFICE --timeout $TIMEOUT" \
-	--key "$T/mallory.key" --limit $((TIMEOUT + SLACK)) --stderr "$T/fuzz.err" \
+	--key "$T/mallory.key" --device mallory-laptop --limit $((TIMEOUT + SLACK)) --stderr "$T/fuzz.err" \
 	fuzz repo="$OFFICE" seed="$SEED" seconds="$FUZZ_SECONDS" sessions=300 git="$T/v/audit.git" new="$CANDIDATE" \
 	watch=audit.git+keys+evault.conf
 grep '^fuzz session [0-9]' "$T/fuzz.out" | head -n 6 | cut -c1-400 | sed 's/^/  /'

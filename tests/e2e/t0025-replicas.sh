@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The office and the laptops through a real sshd on loopback: clone, work
-# offline, sync, two replicas of one mission, compartments, pushes the
-# office refuses (t0024 forges them), and the connection lost in the middle.
+# The office and the laptops through a real sshd on loopback: clone (each
+# replica a device of its user, registered and holding its user's missions
+# by events it pushes), work offline, sync, two replicas of one mission,
+# compartments, pushes the office refuses (t0024 forges them), and the
+# connection lost in the middle.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 standard_vault # alice admin, bob and carol technicians, dave auditor, M-1 with bob
@@ -27,10 +29,28 @@ URL="ssh://root@127.0.0.1:$SSHD_PORT$OFFICE"
 # as WHO through ssh: on(WHO) sets EVAULT_SSH to WHO's ssh wrapper
 on() { local who=$1; shift; local v="SSH_$who"; EVAULT_SSH=${!v} as "$who" "$@"; }
 head_of() { git -C "$1/audit.git" rev-parse refs/heads/main; }
+# the office's events, one line each: ACTION ACTOR MISSION DEVICE ("-" for none)
+office_events() {
+	git -C "$OFFICE/audit.git" log --format='%H%n%B%n--end--' main | awk '
+		/^Evault-Action: / { a = $2 } /^Evault-Actor: / { u = $2 }
+		/^Evault-Mission: / { m = $2 } /^Evault-Device: / { d = $2 }
+		/^--end--$/ { if (a != "") print a, u, m, d; a = ""; u = "-"; m = "-"; d = "-" }
+		BEGIN { u = "-"; m = "-"; d = "-" }'
+}
 
 # ---- clone ----
-expect 0 "bob clones the office through ssh" on bob clone "$URL" "$T/bob"
+office_before=$(head_of "$OFFICE")
+expect 0 "bob clones the office through ssh" on bob clone --device bob-laptop "$URL" "$T/bob"
 check "clone prints one summary line and its figures" grep -q '^clone: .* 1 mission held here' "$T/out"
+check "it names the device the replica is" grep -qx '  this replica is device bob-laptop' "$T/out"
+check "which now holds his one mission" grep -qx '  device bob-laptop now holds 1 more mission' "$T/out"
+check "REPO/remote names the office, bob and the device" test "$(sed -n '2,$p' "$T/bob/remote")" = "$(printf 'url %s\nuser bob\ndevice bob-laptop' "$URL")"
+check "the clone registered the device at the office: device.add, then device.hold of M-1" \
+	test "$(office_events | head -n 2 | tac | tr '\n' ' ')" = "device.add bob - bob-laptop device.hold bob M-1 bob-laptop "
+check "... two events on the office's head as it was" test "$(git -C "$OFFICE/audit.git" rev-parse main~2)" = "$office_before"
+check "the office's state: device bob-laptop, bob's, active" test "$(git -C "$OFFICE/audit.git" show main:devices/bob-laptop)" = "$(printf 'device bob-laptop\nuser bob\nstatus active')"
+check "... holding M-1" eval 'git -C "$OFFICE/audit.git" show main:missions/M-1/devices/bob-laptop | grep -qx "status held"'
+check "bob's replica has those events too" test "$(head_of "$T/bob")" = "$(head_of "$OFFICE")"
 expect 0 "bob's replica lists his mission only" as bob -R "$T/bob" ls
 check "M-1 and nothing else" test "$(cat "$T/out")" = "M-1/"
 check "a clone fetches no object: they come on demand" test -z "$(find "$T/bob/objects" -type f)"
@@ -42,7 +62,9 @@ check "and kept" test -n "$(find "$T/bob/objects" -type f)"
 expect 0 "bob's replica verifies" as bob -R "$T/bob" audit verify
 expect 0 "status of a fresh replica" as bob -R "$T/bob" status
 check "status names the office and nothing waiting" grep -q "waiting to go up: 0 events" "$T/out"
-check "the server logged bob's session" grep -q 'bob: session opened (technician, 1 missions held)' "$OFFICE/serve.log"
+check "status names the office, bob and the device" grep -qx "remote: $URL (as bob, device bob-laptop)" "$T/out"
+check "the server logged bob's clone, from a device not registered yet" grep -q 'bob: session opened (technician, device bob-laptop not registered yet, 1 missions held)' "$OFFICE/serve.log"
+check "... and his later session, from his registered device" grep -q 'bob: session opened (technician, device bob-laptop, 1 missions held)' "$OFFICE/serve.log"
 
 # ---- compartments: nothing of M-2 on bob's laptop ----
 m2_blobs() { # every git object under missions/M-2 in any commit of the office
@@ -142,7 +164,13 @@ expect 0 "bob's replica verifies" as bob -R "$T/bob" audit verify
 
 # ---- two replicas of one mission, both offline ----
 as alice -R "$OFFICE" mission grant M-1 carol >/dev/null
-expect 0 "carol clones" on carol clone "$URL" "$T/carol"
+# device names are the vault's: bob's cannot be carol's
+expect_error 6 "carol cannot clone as bob's device" on carol clone --device bob-laptop "$URL" "$T/carol"
+check "... told so" grep -q 'device bob-laptop is registered to another user: clone again with another name (--device)' "$T/err"
+check "... no replica left behind" test ! -e "$T/carol"
+expect 0 "carol clones" on carol clone --device carol-laptop "$URL" "$T/carol"
+check "her device now holds both her missions" grep -qx '  device carol-laptop now holds 2 more missions' "$T/out"
+check "one device.hold each" test "$(office_events | awk '$1 == "device.hold" && $4 == "carol-laptop" { print $3 }' | sort | tr '\n' ' ')" = "M-1 M-2 "
 expect 0 "carol's replica holds M-1 and M-2" as carol -R "$T/carol" ls
 check "both missions" test "$(tr '\n' ' ' <"$T/out")" = "M-1/ M-2/ "
 expect 0 "carol reads bob's offline file (on demand)" on carol -R "$T/carol" get M-1/work/offline.txt
@@ -180,15 +208,26 @@ git_verify_all "$OFFICE"
 sshd_client mallory >/dev/null
 sshd_authorize mallory "$EVAULT_BIN serve -R $OFFICE"
 new_identity mallory >/dev/null
-expect_error 4 "an identity that is no user gets nothing" env EVAULT_SSH="$T/sshd/ssh-mallory" "$EVAULT_BIN" --identity "$T/mallory.id" --passphrase-file "$T/mallory.pass" clone "$URL" "$T/mallory"
+office_before=$(head_of "$OFFICE")
+expect_error 4 "an identity that is no user gets nothing" env EVAULT_SSH="$T/sshd/ssh-mallory" "$EVAULT_BIN" --identity "$T/mallory.id" --passphrase-file "$T/mallory.pass" clone --device mallory-laptop "$URL" "$T/mallory"
 check "no replica was left behind" test ! -e "$T/mallory"
 check "the server logged the failure" grep -q 'authentication failed for key' "$OFFICE/serve.log"
 printf 'wrong\n' >"$T/wrong.pass"
-expect_error 4 "bob's identity without its passphrase gets nothing" env EVAULT_SSH="$SSH_bob" "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/wrong.pass" clone "$URL" "$T/bob2"
-expect 0 "dave (auditor) clones for audit verify" on dave clone "$URL" "$T/dave"
+expect_error 4 "bob's identity without its passphrase gets nothing" env EVAULT_SSH="$SSH_bob" "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/wrong.pass" clone --device bob-phone "$URL" "$T/bob2"
+check "neither registered a device: the office did not move" test "$(head_of "$OFFICE")" = "$office_before"
+expect 0 "dave (auditor) clones for audit verify" on dave clone --device dave-laptop "$URL" "$T/dave"
+check "... his clone registered his device (device.add by dave)" eval 'office_events | grep -qx "device.add dave - dave-laptop"'
+check "... as the office's history says: Evault-Action: device.add, Evault-Actor: dave" eval \
+	"git -C '$OFFICE/audit.git' log --format=%B main | grep -A1 -x 'Evault-Action: device.add' | grep -qx 'Evault-Actor: dave'"
+check "... and records no hold: he holds no role on a mission" test -z "$(office_events | awk '$1 == "device.hold" && $2 == "dave"')"
+check "the server logged dave's clone" grep -q 'dave: session opened (auditor, device dave-laptop not registered yet, [0-9]* missions held)' "$OFFICE/serve.log"
 expect 0 "dave's replica verifies the whole history" as dave -R "$T/dave" audit verify
 
 # ---- the connection lost in the middle of a large push ----
+# dave's clone moved the office (his device.add): bob takes it first, so
+# that the cut falls in a push alone (a replay cut short is the next part)
+expect 0 "bob syncs: dave's device registered meanwhile" on bob -R "$T/bob" sync
+check "... one event pulled" grep -q '^sync: 1 events pulled, 0 pushed' "$T/out"
 sshd_block
 for i in 1 2 3 4 5 6; do head -c 2000000 /dev/urandom >"$T/big$i.bin"; done
 as bob -R "$T/bob" put "$T"/big?.bin M-1/dossier/ >/dev/null
@@ -199,11 +238,34 @@ expect 0 "sync again after the cut" on bob -R "$T/bob" sync
 check "the office took the push" test "$(head_of "$T/bob")" = "$(head_of "$OFFICE")"
 expect 0 "office verify --objects after the cut" as alice -R "$OFFICE" audit verify --objects
 
+# ---- a sync killed once it replayed the replica's events ----
+# Both moved: the office (a file of alice's), the replica (bob's offline
+# files). The sync replays bob's events on the office's head, then pushes;
+# killed between the two, the next sync must still work.
+printf 'office side again\n' >"$T/os2.txt"
+as alice -R "$OFFICE" put "$T/os2.txt" M-1/work/office-side-2.txt >/dev/null
+for i in 1 2 3 4 5 6; do head -c 2000000 /dev/urandom >"$T/big$i.bin"; done
+as bob -R "$T/bob" put "$T"/big?.bin M-1/work/ >/dev/null
+reflog=$T/bob/audit.git/logs/refs/heads/main
+replays_before=$(grep -c 'sync: replay' "$reflog" 2>/dev/null)
+EVAULT_SSH=$SSH_bob "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" -R "$T/bob" sync >/dev/null 2>&1 &
+sync_pid=$!
+eventually 30 eval 'test "$(grep -c "sync: replay" "$reflog" 2>/dev/null)" -gt "$replays_before"'
+kill -KILL "$sync_pid" 2>/dev/null
+wait "$sync_pid" 2>/dev/null
+check "the sync was killed after its replay" test "$(grep -c 'sync: replay' "$reflog")" -gt "$replays_before"
+expect 0 "sync again after a sync killed once it had replayed" on bob -R "$T/bob" sync
+check "the office took the push" test "$(head_of "$T/bob")" = "$(head_of "$OFFICE")"
+expect 0 "bob's replica verifies after it" as bob -R "$T/bob" audit verify
+expect 0 "office verify --objects after it" as alice -R "$OFFICE" audit verify --objects
+
 # ---- a user with no missions holds no mission data ----
 as alice -R "$OFFICE" user add erin --role technician --pubkey "$(new_identity erin)" >/dev/null
 sshd_client erin >/dev/null
 sshd_authorize erin "$EVAULT_BIN serve -R $OFFICE"
-expect 0 "erin, in no mission, clones" env EVAULT_SSH="$T/sshd/ssh-erin" "$EVAULT_BIN" --identity "$T/erin.id" --passphrase-file "$T/erin.pass" clone "$URL" "$T/erin"
+expect 0 "erin, in no mission, clones" env EVAULT_SSH="$T/sshd/ssh-erin" "$EVAULT_BIN" --identity "$T/erin.id" --passphrase-file "$T/erin.pass" clone --device erin-laptop "$URL" "$T/erin"
+check "erin's replica is there" test -f "$T/erin/remote"
+check "her device registered, holding nothing" test "$(office_events | awk '$2 == "erin"' | tr '\n' ' ')" = "device.add erin - erin-laptop "
 check "no mission tree in erin's history" test -z "$(git -C "$T/erin/audit.git" ls-tree main missions/ | awk '{print $3}' | while read -r id; do git -C "$T/erin/audit.git" cat-file -e "$id" 2>/dev/null && echo "$id"; done)"
 check "no object, no key copy" test -z "$(find "$T/erin/objects" "$T/erin/keys" -type f)"
 expect 0 "erin's replica verifies" as erin -R "$T/erin" audit verify

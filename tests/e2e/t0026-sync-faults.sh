@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sync when things break: ssh killed in the middle of a large push, the
-# office's `evault serve` killed (kill -9) at each step of taking a push, and
-# the office's disk full during a push. Nothing is lost, nothing is sent
+# Sync when things break: the office's `evault serve` killed as it records
+# a clone's device, ssh killed in the middle of a large push, the office's
+# `evault serve` killed (kill -9) at each step of taking a push, and the
+# office's disk full during a push. Nothing is lost, nothing is sent
 # twice beyond one batch, the office and the laptop verify afterwards.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
@@ -18,7 +19,29 @@ URL="ssh://root@127.0.0.1:$SSHD_PORT$OFFICE"
 on() { EVAULT_SSH=$SSH_bob as bob "$@"; }
 head_of() { git -C "$1/audit.git" rev-parse refs/heads/main; }
 count_objects() { find "$1/objects" -type f | wc -l; }
-expect 0 "bob clones" on clone "$URL" "$T/bob"
+office_actions() { git -C "$OFFICE/audit.git" log --format=%B main | grep -c "^Evault-Action: $1$"; }
+
+# ---- a clone whose office dies as it records the clone's device ----
+# (a clone pushes the device's registration and its holds: device.add, device.hold)
+ssh_clone=$(sshd_client bobclone)
+sshd_authorize bobclone "env EVAULT_FAILPOINT=serve-push-recorded $EVAULT_BIN serve -R $OFFICE"
+office_start=$(head_of "$OFFICE")
+expect_error 1 "a clone whose office's serve is killed once it recorded the device fails" \
+	env EVAULT_SSH="$ssh_clone" "$EVAULT_BIN" --identity "$T/bob.id" --passphrase-file "$T/bob.pass" clone --device bob-laptop "$URL" "$T/bob"
+check "... leaving no half replica" test ! -e "$T/bob"
+check "... the office took its device.add and device.hold" test "$(office_actions device.add) $(office_actions device.hold)" = "1 1"
+expect 0 "the office verifies" as alice -R "$OFFICE" audit verify
+# one replica, one device: the name stays with the registration, whose
+# replica may exist for all the office knows; an admin revokes it
+expect_error 7 "bob cannot clone again as that device" on clone --device bob-laptop "$URL" "$T/bob"
+check "... told to name this replica otherwise" grep -q "device bob-laptop is already registered to you (another replica)" "$T/err"
+check "... leaving nothing" test ! -e "$T/bob"
+expect 0 "an admin revokes the device the failed clone left" as alice -R "$OFFICE" device revoke bob-laptop
+expect 0 "bob clones under another name" on clone --device bob-laptop2 "$URL" "$T/bob"
+check "... this replica is device bob-laptop2" grep -qx '  this replica is device bob-laptop2' "$T/out"
+check "... which holds M-1" grep -q 'device bob-laptop2 now holds 1 more mission$' "$T/out"
+check "one device.add and one device.hold more" test "$(office_actions device.add) $(office_actions device.hold)" = "2 2"
+check "office and laptop agree" test "$(head_of "$OFFICE")" = "$(head_of "$T/bob")"
 
 # ---- the connection cut in the middle of a large push ----
 mkdir -p "$T/big"
@@ -83,7 +106,7 @@ sshd_client bobs >/dev/null
 sshd_authorize bobs "$EVAULT_BIN serve -R $T/small/office"
 SMALL_URL="ssh://root@127.0.0.1:$SSHD_PORT$T/small/office"
 on2() { EVAULT_SSH=$T/sshd/ssh-bobs as bob "$@"; }
-expect 0 "bob clones the small office" on2 clone "$SMALL_URL" "$T/bob2"
+expect 0 "bob clones the small office" on2 clone --device bob-laptop2 "$SMALL_URL" "$T/bob2"
 avail=$(df --output=avail -B1 "$T/small" | tail -1)
 head -c $((avail - 3000000)) /dev/zero >"$T/small/filler" 2>/dev/null
 mkdir -p "$T/big2"

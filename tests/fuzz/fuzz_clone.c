@@ -1,9 +1,10 @@
 /*
  * evault clone against a hostile office: the input is everything the
  * office sends (docs/protocol.md), played back by the "ssh" command
- * whatever the replica says. Challenge, welcome, history objects, their
- * end, key copies: any bytes must give an error or a replica whose history
- * verified, never a crash, a hang or a half-made replica left behind.
+ * whatever the replica says. Challenge, welcome (and the device's state in
+ * it), history objects, their end, key copies: any bytes must give an
+ * error or a replica whose history verified, never a crash, a hang or a
+ * half-made replica left behind.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(ssh, sizeof(ssh), "cat '%s'; exec cat >/dev/null #", input);
 	snprintf(replica, sizeof(replica), "%s/replica", dir);
 	snprintf(trust, sizeof(trust), "%s/verified", dir);
-	evault_sync_opts o = {.version = EVAULT_SYNC_OPTS_VERSION, .ssh = ssh, .timeout_s = 1};
+	/* a device named here, not after the host: the same AUTH on every machine */
+	evault_sync_opts o = {.version = EVAULT_SYNC_OPTS_VERSION,
+			      .ssh = ssh,
+			      .timeout_s = 1,
+			      .device = "bob-laptop"};
 	evault_sync_result r;
 	int rc = evault_clone("ssh://office/srv/evault", replica, bob, trust, &o, &r);
 	struct stat st;

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("policy: its own record does not parse");
 	if (p.retention_years != again.retention_years ||
 	    p.close_requires_dossier != again.close_requires_dossier ||
-	    p.open_days_max != again.open_days_max)
+	    p.open_days_max != again.open_days_max ||
+	    p.device_erasure_days != again.device_erasure_days)
 		fuzz_fail("policy: the record changes through its own text");
 	evault_buf_dispose(&text);
 	return 0;

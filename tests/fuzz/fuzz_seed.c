@@ -3,8 +3,10 @@
  * DIR/<target>/seed-*: manifests (manifest_encode), objects and records
  * sealed under the fixed test class key (chunk_seal, blob_seal), and
  * evault.conf, POLICY, user, mission, CLOSE records, keys and signatures in the
- * form each target reads. gen-corpus.sh runs it, then adds what a real
- * vault made by the evault binary holds.
+ * form each target reads, and the sync protocol's frames (proto.h) a peer
+ * sends the office (serve) and an office sends a replica (clone).
+ * gen-corpus.sh runs it, then adds what a real vault made by the evault
+ * binary holds.
  *   usage: fuzz-seed DIR
  */
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <git2.h>
 #include <sodium.h>
 #include <zstd.h>
 
@@ -21,7 +24,9 @@
 #include "manifest.h"
 #include "mission.h"
 #include "policy.h"
+#include "proto.h"
 #include "sshkey.h"
+#include "sync.h"
 #include "user.h"
 #include "util.h"
 
@@ -194,6 +199,166 @@ static void objects(const evault_buf *manifest_plain)
 	class_keys_free(k);
 }
 
+/* ---- the sync protocol (proto.h): frames as evault serve and clone read them ---- */
+
+/* One frame: u32 length (type and body), type, body. */
+static void frame(evault_buf *out, uint8_t type, const evault_buf *body)
+{
+	ok(buf_put_u32(out, (uint32_t)(1 + body->size)), "frame");
+	ok(evault_buf_put(out, &type, 1), "frame");
+	if (body->size)
+		ok(evault_buf_put(out, body->ptr, body->size), "frame");
+}
+
+static void hello(evault_buf *out, uint32_t version)
+{
+	evault_buf b = EVAULT_BUF_INIT;
+	ok(evault_buf_put(&b, PROTO_MAGIC, strlen(PROTO_MAGIC)), "hello");
+	ok(buf_put_u32(&b, version), "hello");
+	frame(out, MSG_HELLO, &b);
+	evault_buf_dispose(&b);
+}
+
+static void str(evault_buf *b, const char *s)
+{
+	ok(buf_put_string(b, s, strlen(s)), "string");
+}
+
+/* What a peer sends the office before it authenticated (the serve target). */
+static void serve_seeds(const uint8_t pk[SSH_ED25519_PK_LEN], const uint8_t sk[SSH_ED25519_SK_LEN])
+{
+	static const uint8_t nonce[32];
+	char vault_hex[33];
+	evault_buf out = EVAULT_BUF_INIT, b = EVAULT_BUF_INIT, msg = EVAULT_BUF_INIT,
+		   armour = EVAULT_BUF_INIT;
+	hello(&out, PROTO_VERSION);
+	put("serve", "hello", out.ptr, out.size, NULL, 0);
+	out.size = 0;
+	hello(&out, 1); /* an evault from before devices */
+	put("serve", "hello-v1", out.ptr, out.size, NULL, 0);
+
+	/* AUTH: the key, a signature of the session text (for another
+	 * challenge than the office's, which no seed can know), the device */
+	hex_encode(vault_hex, fuzz_vault_id, sizeof(fuzz_vault_id));
+	ok(sync_auth_message(&msg, vault_hex, nonce, pk, "bob-laptop"), "session text");
+	ok(sshsig_sign(&armour, sk, SYNC_AUTH_NAMESPACE, msg.ptr, msg.size), "sshsig");
+	ok(evault_buf_put(&b, pk, SSH_ED25519_PK_LEN), "auth");
+	ok(buf_put_string(&b, armour.ptr, armour.size), "auth");
+	size_t no_device = b.size;
+	str(&b, "bob-laptop");
+	out.size = 0;
+	hello(&out, PROTO_VERSION);
+	frame(&out, MSG_AUTH, &b);
+	put("serve", "hello-auth", out.ptr, out.size, NULL, 0);
+	b.size = no_device; /* version 1's AUTH: no device */
+	out.size = 0;
+	hello(&out, PROTO_VERSION);
+	frame(&out, MSG_AUTH, &b);
+	put("serve", "hello-auth-nodevice", out.ptr, out.size, NULL, 0);
+
+	/* a WANT of one id before any HELLO */
+	b.size = 0;
+	ok(buf_put_u32(&b, 1), "want");
+	uint8_t id[OBJECT_ID_LEN] = {0};
+	ok(evault_buf_put(&b, id, sizeof(id)), "want");
+	out.size = 0;
+	frame(&out, MSG_WANT, &b);
+	put("serve", "want-first", out.ptr, out.size, NULL, 0);
+	evault_buf_dispose(&out);
+	evault_buf_dispose(&b);
+	evault_buf_dispose(&msg);
+	evault_buf_dispose(&armour);
+}
+
+/* What an office sends a replica that clones (the clone target), step by
+ * step: the challenge, an ERROR or the welcome, a history of one commit
+ * and its end, key copies. */
+static void clone_seeds(void)
+{
+	static const char commit[] = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+				     "author bob <bob@x> 1 +0000\n"
+				     "committer bob <bob@x> 1 +0000\n"
+				     "\n"
+				     "x\n"
+				     "\n"
+				     "Evault-Seq: 0\n"
+				     "Evault-Action: vault.init\n"
+				     "Evault-Actor: bob\n";
+	evault_buf out = EVAULT_BUF_INIT, b = EVAULT_BUF_INIT;
+	uint8_t nonce[32], head[20], dev;
+	git_oid oid;
+	memset(nonce, 0x22, sizeof(nonce));
+	if (git_odb_hash(&oid, commit, strlen(commit), GIT_OBJECT_COMMIT) < 0)
+		fuzz_fail("git_odb_hash");
+	memcpy(head, oid.id, sizeof(head));
+
+	ok(buf_put_u32(&b, PROTO_VERSION), "challenge");
+	ok(evault_buf_put(&b, fuzz_vault_id, sizeof(fuzz_vault_id)), "challenge");
+	ok(evault_buf_put(&b, nonce, sizeof(nonce)), "challenge");
+	frame(&out, MSG_CHALLENGE, &b);
+	put("clone", "challenge", out.ptr, out.size, NULL, 0);
+	size_t challenge = out.size;
+
+	b.size = 0;
+	ok(buf_put_u32(&b, EVAULT_EAUTH), "error");
+	str(&b, "authentication failed");
+	frame(&out, MSG_ERROR, &b);
+	put("clone", "error", out.ptr, out.size, NULL, 0);
+
+	/* WELCOME: bob, technician, the head, its seq, the device's state (the
+	 * history and key copies follow the welcome of a new device, as at a
+	 * first clone) */
+	static const struct {
+		const char *name;
+		uint8_t state;
+	} devices[] = {{"welcome-active", SYNC_DEVICE_ACTIVE},
+		       {"welcome-revoked", SYNC_DEVICE_REVOKED},
+		       {"welcome", SYNC_DEVICE_NEW}};
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		out.size = challenge;
+		b.size = 0;
+		str(&b, "bob");
+		str(&b, "technician");
+		ok(evault_buf_put(&b, head, sizeof(head)), "welcome");
+		ok(buf_put_u64(&b, 0), "welcome");
+		dev = devices[i].state;
+		ok(evault_buf_put(&b, &dev, 1), "welcome");
+		frame(&out, MSG_WELCOME, &b);
+		put("clone", devices[i].name, out.ptr, out.size, NULL, 0);
+	}
+
+	/* the history: the commit, then FETCH_END (head, seq, objects sent, older) */
+	uint8_t type = 1; /* commit */
+	b.size = 0;
+	ok(evault_buf_put(&b, &type, 1), "gitobj");
+	ok(evault_buf_put(&b, commit, strlen(commit)), "gitobj");
+	frame(&out, MSG_GITOBJ, &b);
+	b.size = 0;
+	ok(evault_buf_put(&b, head, sizeof(head)), "fetch end");
+	ok(buf_put_u64(&b, 0), "fetch end");
+	ok(buf_put_u64(&b, 1), "fetch end");
+	uint8_t older = 0;
+	ok(evault_buf_put(&b, &older, 1), "fetch end");
+	frame(&out, MSG_FETCH_END, &b);
+	put("clone", "history", out.ptr, out.size, NULL, 0);
+
+	/* a key copy of M-1's dossier, then END */
+	b.size = 0;
+	str(&b, "M-1");
+	uint8_t cls = EVAULT_CLASS_DOSSIER;
+	ok(evault_buf_put(&b, &cls, 1), "key");
+	char sealed[81];
+	memset(sealed, 'x', 80);
+	sealed[80] = '\0';
+	str(&b, sealed);
+	frame(&out, MSG_KEY, &b);
+	b.size = 0;
+	frame(&out, MSG_END, &b);
+	put("clone", "keys", out.ptr, out.size, NULL, 0);
+	evault_buf_dispose(&out);
+	evault_buf_dispose(&b);
+}
+
 static void records(void)
 {
 	evault_buf b = EVAULT_BUF_INIT;
@@ -303,6 +468,7 @@ static void records(void)
 			ok(evault_buf_put(&b64, s, 1), "buf");
 	ok(b64_decode(&blob, b64.ptr, b64.size), "base64");
 	put("sshsig", "signed-blob", &odd, 1, blob.ptr, blob.size);
+	serve_seeds(pk, sk);
 	sodium_memzero(sk, sizeof(sk));
 	evault_buf_dispose(&msg);
 	evault_buf_dispose(&blob);
@@ -323,6 +489,7 @@ int main(int argc, char **argv)
 	manifests(&plain);
 	objects(&plain);
 	records();
+	clone_seeds();
 	evault_buf_dispose(&plain);
 	return 0;
 }

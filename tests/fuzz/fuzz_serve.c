@@ -3,7 +3,9 @@
  * peer may send before it proved who it is (docs/protocol.md): frames of
  * any length, type and body, cut anywhere. The session must end with an
  * error or cleanly, never crash, hang or change the vault, and an
- * authentication it cannot verify must fail. The vault is made once.
+ * authentication it cannot verify must fail. The vault is made once; its
+ * user bob has the key the AUTH seeds were signed with (fuzz_seed.c), so
+ * that an AUTH reaches the check of its signature and device.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,10 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "evault/identity.h"
 #include "evault/remote.h"
 #include "evault/repo.h"
+#include "evault/user.h"
 #include "fuzz.h"
+#include "sshkey.h"
 
 static evault_repo *office;
 static char head_before[128];
@@ -48,9 +54,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	unlink(idp);
 	strcat(vault_dir, "/vault");
 	evault_init_opts o = EVAULT_INIT_OPTS_INIT;
+	/* bob's key: fuzz_seed.c's (seed 0x42) */
+	uint8_t seed[32], pk[SSH_ED25519_PK_LEN], sk[SSH_ED25519_SK_LEN];
+	evault_buf line = EVAULT_BUF_INIT;
+	memset(seed, 0x42, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(sk, sizeof(sk));
 	if (evault_identity_create(&id, idp, "alice", "fuzz", 4, EVAULT_KDF_INTERACTIVE) < 0 ||
-	    evault_repo_init(&office, vault_dir, &o, id, "alice") < 0)
+	    evault_repo_init(&office, vault_dir, &o, id, "alice") < 0 ||
+	    sshkey_format_public(&line, pk, "bob") < 0 ||
+	    evault_user_add(office, "bob", EVAULT_ROLE_TECHNICIAN, line.ptr) < 0)
 		abort();
+	evault_buf_dispose(&line);
 	evault_repo_free(office);
 	evault_identity_free(id);
 	unlink(idp);

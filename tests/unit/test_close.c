@@ -181,7 +181,7 @@ static void erased_objects_cannot_be_decrypted(void **s)
 	assert_true(opened_before >= before.n); /* the test can decrypt when a key exists */
 
 	evault_buf report = EVAULT_BUF_INIT;
-	assert_int_equal(evault_mission_close(repo, "M-1", false, &report), 0);
+	assert_int_equal(evault_mission_close(repo, "M-1", false, false, &report), 0);
 	evault_buf_dispose(&report);
 
 	/* The erased objects: those of before that close deleted. */

@@ -41,6 +41,9 @@ typedef struct evault_verify_result {
 	/* on a replica: events of missions it does not hold (their trees stayed
 	 * at the office), checked for signature, role and scope only */
 	uint64_t not_held;
+	/* on a replica: key copies of missions this device must erase and has
+	 * not yet (its next sync does, then confirms) */
+	size_t erasing;
 } evault_verify_result;
 
 /*

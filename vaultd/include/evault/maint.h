@@ -77,6 +77,7 @@ typedef struct evault_retention_result {
 	size_t expired;  /* dossiers whose retention ended, expired (or to expire) */
 	size_t finished; /* interrupted closes or expiries finished */
 	size_t scrubbed, corrupt;
+	size_t devices_late; /* erasures a device owes longer than device-erasure-days */
 	evault_gc_result gc;
 	bool attention; /* something needs a person (exit 1) */
 } evault_retention_result;

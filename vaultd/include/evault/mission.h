@@ -62,7 +62,10 @@ int evault_codes_mark(evault_repo *repo, const char *vpath, const char *reported
  * is unmarked or the dossier is empty. A close interrupted at any point is
  * finished by calling this again.
  */
-int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, evault_buf *report);
+/* force: close even while a device holding the mission has not synced since
+ * it last changed (what it sends later is refused; the record says so). */
+int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, bool force,
+			 evault_buf *report);
 
 /* The erasure certificate of a closed mission, French and English. */
 int evault_mission_certificate(evault_repo *repo, const char *mid, evault_buf *out);

@@ -12,7 +12,8 @@
 /* "key value" lines of the policy in force. */
 int evault_policy_show(evault_repo *repo, evault_buf *out);
 /* Records one change (admin only): retention-years 1..100,
- * close-requires-dossier yes|no, open-days-max 1..36500. */
+ * close-requires-dossier yes|no, open-days-max 1..36500,
+ * device-erasure-days 1..3650. */
 int evault_policy_set(evault_repo *repo, const char *key, const char *value);
 
 #endif

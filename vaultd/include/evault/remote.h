@@ -35,6 +35,8 @@ typedef struct evault_sync_opts {
 	 * fetched now and at every later sync (the others: on demand) */
 	const char *offline;
 	int timeout_s;
+	/* clone: this replica's device name (NULL: the host's name) */
+	const char *device;
 } evault_sync_opts;
 #define EVAULT_SYNC_OPTS_VERSION 1
 
@@ -48,6 +50,13 @@ typedef struct evault_sync_result {
 	char head[41];                       /* the office's head after the sync */
 	uint64_t seq;
 	char refused[512]; /* a push the office refused: its reason ("" none) */
+	/* this device (docs/deploy.md, "Devices and erasure") */
+	char device[64];
+	size_t holds;        /* missions it recorded it holds, this time */
+	size_t erased;       /* missions it erased (or would, --dry-run) */
+	uint64_t dropped;    /* events recorded here the history refused, erased */
+	bool device_revoked; /* it erased everything: the office answers it no more */
+	char notes[2048];    /* one line each: what was erased, and why; events dropped */
 } evault_sync_result;
 
 /*
@@ -81,6 +90,7 @@ int evault_replica_attach(evault_repo *repo, const evault_sync_opts *opts);
 typedef struct evault_replica_status {
 	char url[1024];
 	char user[64];
+	char device[64];
 	int64_t last_sync; /* 0: never */
 	char office_head[41]; /* as of the last sync */
 	uint64_t events_waiting; /* recorded here, not yet at the office */
