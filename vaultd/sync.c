@@ -1415,11 +1415,12 @@ typedef struct del_ctx {
 static int del_object(void *payload, const uint8_t id[32])
 {
 	del_ctx *d = payload;
+	/* counted once, and only when it was here: a file's objects may be named
+	 * by both histories walked, and a replica holds only what it read */
+	int e = d->repo->objects->ops->exists(d->repo->objects, id);
+	if (e <= 0)
+		return e;
 	int rc = d->repo->objects->ops->del(d->repo->objects, id);
-	if (rc == EVAULT_ENOTFOUND) {
-		evault_error_clear();
-		return 0;
-	}
 	if (rc == 0 && d->n++ == 0)
 		evault_failpoint("device-erase-objects");
 	return rc;

@@ -114,8 +114,10 @@ as alice -R "$OFFICE" retention run --dry-run >"$T/out" 2>&1
 check "today it is not late yet" test -z "$(grep 'has not erased' "$T/out")"
 
 # ---- bob syncs: the laptop erases ----
+held_objs=$(( $(present "$T/bob") + $(wc -l <"$T/late-objs") ))
 expect 0 "bob syncs" on bob -R "$T/bob" sync
 cp "$T/out" "$T/sync-out"
+check "it counts the objects it deleted, each once ($held_objs)" grep -q "its key copies and $held_objs objects on this device" "$T/sync-out"
 check "sync says what it erased and why" grep -q "erased M-1 (the mission was closed): its key copies and [0-9]* objects on this device" "$T/sync-out"
 check "and names the refused event" grep -q "refused and erased: file.add in M-1, recorded .*, work/late.txt (the mission was closed meanwhile)" "$T/sync-out"
 check "no key copy of M-1 left on the laptop" test -z "$(find "$T/bob/keys/missions/M-1" -name '*.sealed' 2>/dev/null)"
