@@ -233,7 +233,9 @@ static void *syncer_main(void *p)
 		for (const char *l = r.notes; *l;) {
 			const char *e = strchr(l, '\n');
 			int n = e ? (int)(e - l) : (int)strlen(l);
-			syslog(LOG_NOTICE, "evault mount: sync: %.*s", n, l);
+			/* a refused event's line names its files: not for the system's log */
+			if (strncmp(l, "refused and erased:", 19) != 0)
+				syslog(LOG_NOTICE, "evault mount: sync: %.*s", n, l);
 			l += n + (e ? 1 : 0);
 		}
 		if (rc < 0)
