@@ -101,6 +101,22 @@ int cmd_umount(cli *c, int argc, char **argv);
 
 /* Identity helpers shared by init and identity (cmd_init.c). */
 int cli_kdf_level(const char *s, evault_kdf_level *out);
+/*
+ * The object store options of init and objects migrate: --objects LOC,
+ * --rados-conf PATH, --rados-user NAME, --rados-keyring PATH,
+ * --rados-timeout SECONDS, as "key value" lines of evault.conf in out.
+ * opt is getopt's value for them: 'O', 'C', 'U', 'K', 'T'; 1 if handled.
+ */
+#define CLI_SERVER_OPTIONS                                                                         \
+	{"objects", required_argument, NULL, 'O'}, {"rados-conf", required_argument, NULL, 'C'},   \
+	    {"rados-user", required_argument, NULL, 'U'},                                          \
+	    {"rados-keyring", required_argument, NULL, 'K'},                                       \
+	    {"rados-timeout", required_argument, NULL, 'T'}
+#define CLI_SERVER_USAGE                                                                           \
+	"[--objects local|rados:POOL[/NAMESPACE]] [--rados-conf PATH] [--rados-user NAME] "         \
+	"[--rados-keyring PATH] [--rados-timeout SECONDS]"
+int cli_server_option(char *out, size_t n, int opt, const char *arg);
+int cmd_objects(cli *c, int argc, char **argv);
 int cli_identity_create_or_load(cli *c, const char *name, evault_kdf_level level, bool *created);
 
 /* Formats a Unix time as "2026-11-23 18:00:00Z" (UTC). */

@@ -48,7 +48,9 @@ int cmd_init(cli *c, int argc, char **argv)
 					     {"chunk-size", required_argument, NULL, 'c'},
 					     {"zstd-level", required_argument, NULL, 'z'},
 					     {"kdf", required_argument, NULL, 'k'},
+					     CLI_SERVER_OPTIONS,
 					     {NULL, 0, NULL, 0}};
+	char server[1200] = "";
 	evault_init_opts io = EVAULT_INIT_OPTS_INIT;
 	evault_kdf_level level = EVAULT_KDF_INTERACTIVE;
 	const char *admin = NULL;
@@ -72,12 +74,21 @@ int cmd_init(cli *c, int argc, char **argv)
 			if (cli_kdf_level(optarg, &level) < 0)
 				return cli_usage("--kdf is interactive, moderate or sensitive");
 			break;
-		default: return cli_usage("usage: evault init --admin NAME [--chunk-size BYTES]");
+		default: {
+			int r = cli_server_option(server, sizeof(server), o, optarg);
+			if (r != 1)
+				return r ? r
+					 : cli_usage("usage: evault init --admin NAME [--chunk-size "
+						     "BYTES] [--zstd-level N] " CLI_SERVER_USAGE);
+		}
 		}
 	}
 	if (!admin || optind != argc)
 		return cli_usage(
-		    "usage: evault init --admin NAME [--chunk-size BYTES] [--zstd-level N]");
+		    "usage: evault init --admin NAME [--chunk-size BYTES] [--zstd-level N] "
+		    CLI_SERVER_USAGE);
+	if (server[0])
+		io.server_settings = server;
 	if (!c->repo_path)
 		return cli_usage("no repository: set EVAULT_REPO or use --repo PATH");
 	bool created;

@@ -1,6 +1,7 @@
 /* strptime, timegm */
 #define _GNU_SOURCE
 /* evault gc, fsck, retention: upkeep for sysadmins (docs/retention.md). */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -132,4 +133,57 @@ int cmd_retention(cli *c, int argc, char **argv)
 	       r.finished, r.devices_late, r.gc.collected, r.scrubbed, r.corrupt,
 	       r.attention ? "needs attention" : "all good");
 	return r.attention ? 1 : 0;
+}
+
+/* evault objects: where the vault's objects are, and moving them (docs/ceph.md). */
+int cmd_objects(cli *c, int argc, char **argv)
+{
+	static const char usage[] =
+	    "usage: evault objects where | objects migrate --to local|rados:POOL[/NAMESPACE] "
+	    "[--rados-conf PATH] [--rados-user NAME] [--rados-keyring PATH] "
+	    "[--rados-timeout SECONDS] [--keep-source]";
+	static const struct option opts[] = {{"to", required_argument, NULL, 'O'},
+					     CLI_SERVER_OPTIONS,
+					     {"keep-source", no_argument, NULL, 'k'},
+					     {NULL, 0, NULL, 0}};
+	char server[1200] = "";
+	bool keep = false, to = false;
+	int o;
+	if (argc == 2 && strcmp(argv[1], "where") == 0) {
+		if (cli_open_repo(c, CLI_AS_NOBODY) < 0)
+			return cli_fail();
+		printf("%s\n", evault_repo_objects(c->repo));
+		return EXIT_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "migrate") != 0)
+		return cli_usage("%s", usage);
+	CLI_GETOPT_RESET();
+	while ((o = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		if (o == 'k') {
+			keep = true;
+			continue;
+		}
+		int r = cli_server_option(server, sizeof(server), o, optarg);
+		if (r != 1)
+			return r ? r : cli_usage("%s", usage);
+		to |= o == 'O';
+	}
+	if (!to || optind != argc - 1)
+		return cli_usage("%s", usage);
+	evault_migrate_result r;
+	memset(&r, 0, sizeof(r));
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+	    evault_objects_migrate(c->repo, server, keep, print_line, NULL, &r) < 0) {
+		return cli_fail();
+	}
+	if (!r.switched) {
+		printf("removed %zu leftover copies from local: the objects are in %s\n", r.removed,
+		       r.to);
+		return EXIT_OK;
+	}
+	printf("moved: %zu objects (%llu bytes) proven in %s (%zu copied now, %zu there "
+	       "already); evault.conf names it; %zu copies removed from %s%s\n",
+	       r.copied + r.present, (unsigned long long)r.bytes, r.to, r.copied, r.present,
+	       r.removed, r.from, keep ? " (--keep-source: the old copies stay)" : "");
+	return EXIT_OK;
 }

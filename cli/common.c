@@ -210,3 +210,20 @@ void cli_time(char out[32], long long t)
 	if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
 		snprintf(out, 32, "%lld", t);
 }
+
+int cli_server_option(char *out, size_t n, int opt, const char *arg)
+{
+	const char *key = opt == 'O'   ? "objects"
+			  : opt == 'C' ? "rados-conf"
+			  : opt == 'U' ? "rados-user"
+			  : opt == 'K' ? "rados-keyring"
+			  : opt == 'T' ? "rados-timeout"
+				       : NULL;
+	if (!key)
+		return 0;
+	size_t used = strlen(out);
+	if (strchr(arg, '\n') ||
+	    snprintf(out + used, n - used, "%s %s\n", key, arg) >= (int)(n - used))
+		return cli_usage("--%s: value too long", key);
+	return 1;
+}

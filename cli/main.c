@@ -12,7 +12,10 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
-    {"init", cmd_init, "init --admin NAME [--chunk-size BYTES] [--zstd-level N] [--kdf LEVEL]",
+    {"init", cmd_init,
+     "init --admin NAME [--chunk-size BYTES] [--zstd-level N] [--kdf LEVEL]\n"
+     "                 [--objects local|rados:POOL[/NAMESPACE]] [--rados-conf PATH]\n"
+     "                 [--rados-user NAME] [--rados-keyring PATH] [--rados-timeout SECONDS]",
      "create a repository; the admin's identity is created if absent"},
     {"identity", cmd_identity, "identity new --name NAME [--kdf LEVEL] | identity show",
      "create or show your identity (key pair)"},
@@ -59,6 +62,9 @@ static const cli_command commands[] = {
      "the replicas of the vault: what each holds and erased; revoke a lost one (admin)"},
     {"serve", cmd_serve, "serve -R REPO [--timeout SECONDS] [--log FILE]",
      "the office's side of sync, run by sshd as a forced command"},
+    {"objects", cmd_objects,
+     "objects where | objects migrate --to local|rados:POOL[/NAMESPACE] [--keep-source]",
+     "where the objects are; move them to a Ceph pool or back, each proven (admin)"},
     {"fsck", cmd_fsck, "fsck [--full]",
      "check the store against the state, keyless (exit 0 clean, 1 problems, 2 could not run)"},
 };

@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "backend.h"
+#include "config.h"
 #include "util.h"
 
 typedef struct local_backend {
@@ -471,4 +472,28 @@ int backend_local_open(backend **out, const char *repo_path)
 	b->direct_ok = true;
 	*out = &b->base;
 	return 0;
+}
+
+bool backend_have_rados(void)
+{
+#ifdef EVAULT_HAVE_RADOS
+	return true;
+#else
+	return false;
+#endif
+}
+
+int backend_open(backend **out, const char *repo_path, const config *cfg)
+{
+	*out = NULL;
+	if (strcmp(cfg->objects, "local") == 0)
+		return backend_local_open(out, repo_path);
+#ifdef EVAULT_HAVE_RADOS
+	if (config_objects_rados(cfg))
+		return backend_rados_open(out, repo_path, cfg);
+#endif
+	return evault_error_set(EVAULT_EFORMAT,
+				"this vault keeps its objects in %s, and this evault was built "
+				"without that backend (librados): use an evault built with it",
+				cfg->objects);
 }

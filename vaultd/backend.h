@@ -67,6 +67,19 @@ struct backend {
 /* REPO/objects/ab/<64 hex>, staging in REPO/tmp/. */
 int backend_local_open(backend **out, const char *repo_path);
 
+struct config;
+/*
+ * Where cfg->objects says: the local directory, or a Ceph pool
+ * (backend_rados.c). A location this build has no backend for is
+ * EVAULT_EFORMAT, naming it.
+ */
+int backend_open(backend **out, const char *repo_path, const struct config *cfg);
+/* Is the rados backend built in? */
+bool backend_have_rados(void);
+#ifdef EVAULT_HAVE_RADOS
+int backend_rados_open(backend **out, const char *repo_path, const struct config *cfg);
+#endif
+
 void object_id_hex(char out[OBJECT_HEX_LEN + 1], const uint8_t id[OBJECT_ID_LEN]);
 
 #endif

@@ -67,7 +67,9 @@ int evault_repo_init(evault_repo **out, const char *path, const evault_init_opts
 	if ((rc = state_commit(st, &ev)) < 0)
 		goto done;
 	p.size = 0;
+	/* evault.conf: the recorded settings, then this server's own */
 	if ((rc = evault_buf_printf(&p, "%s/evault.conf", repo->path)) < 0 ||
+	    (rc = config_format_local(&conf, &repo->cfg)) < 0 ||
 	    (rc = file_write_atomic(p.ptr, conf.ptr, conf.size, 0644)) < 0)
 		goto done;
 	*out = repo;

@@ -66,7 +66,7 @@ static int open_parts(evault_repo *repo)
 	int rc;
 	if ((rc = evault_buf_printf(&p, "%s/audit.git", repo->path)) < 0 ||
 	    (rc = state_db_open(&repo->db, p.ptr)) < 0 ||
-	    (rc = backend_local_open(&repo->objects, repo->path)) < 0 ||
+	    (rc = backend_open(&repo->objects, repo->path, &repo->cfg)) < 0 ||
 	    (rc = keystore_local_open(&repo->keys, repo->path)) < 0)
 		goto done;
 	p.size = 0;
@@ -76,6 +76,12 @@ static int open_parts(evault_repo *repo)
 done:
 	evault_buf_dispose(&p);
 	return rc;
+}
+
+static int probe_one(const uint8_t id[OBJECT_ID_LEN], void *payload)
+{
+	(void)id, (void)payload;
+	return 1; /* one is enough */
 }
 
 static evault_repo *repo_alloc(const char *path)
@@ -121,6 +127,22 @@ int repo_create(evault_repo **out, const char *path, const evault_init_opts *opt
 			goto done;
 		}
 		repo->cfg.zstd_level = opts->zstd_level;
+	}
+	if (opts && opts->server_settings &&
+	    (rc = config_apply_local(&repo->cfg, opts->server_settings)) < 0)
+		goto done;
+	if (strcmp(repo->cfg.objects, "local") != 0) {
+		/* the pool reachable and the vault's namespace empty, before anything is made */
+		backend *probe = NULL;
+		if ((rc = backend_open(&probe, repo->path, &repo->cfg)) == 0)
+			rc = probe->ops->list(probe, probe_one, NULL);
+		if (rc == 1)
+			rc = evault_error_set(EVAULT_EEXISTS,
+					      "%s already holds objects of this vault id", repo->cfg.objects);
+		if (probe)
+			probe->ops->free(probe);
+		if (rc < 0)
+			goto done;
 	}
 	if ((rc = mkdir_p(repo->path, 0700)) < 0)
 		goto done;
@@ -219,6 +241,11 @@ evault_role evault_repo_actor_role(const evault_repo *repo)
 const char *evault_repo_vault_id(const evault_repo *repo)
 {
 	return repo->cfg.vault_id_hex;
+}
+
+const char *evault_repo_objects(const evault_repo *repo)
+{
+	return repo->cfg.objects;
 }
 
 uint32_t evault_repo_chunk_size(const evault_repo *repo)

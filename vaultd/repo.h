@@ -50,4 +50,11 @@ void trust_made(evault_repo *repo, const char *head_hex);
 /* Writes the trusted head to the trust file if it moved (repo free). */
 void trust_save(evault_repo *repo);
 
+/*
+ * EVAULT_ELOCKED if evault.conf names another object store than the one
+ * this handle opened (objects migrate switched meanwhile); checked under
+ * the repository lock before anything is recorded.
+ */
+int repo_objects_unchanged(evault_repo *repo);
+
 #endif

@@ -239,7 +239,8 @@ int state_begin(state **out, evault_repo *repo, bool write)
 		return error_oom();
 	st->repo = repo;
 	st->lock_fd = -1;
-	if ((write && (rc = take_lock(st)) < 0) || (rc = load_head(st)) < 0) {
+	if ((write && ((rc = take_lock(st)) < 0 || (rc = repo_objects_unchanged(repo)) < 0)) ||
+	    (rc = load_head(st)) < 0) {
 		state_end(st);
 		return rc;
 	}

@@ -123,6 +123,21 @@ static int rule_retention_run(verify_event *ev)
 	return 0;
 }
 
+/* objects.migrate: traced, no state change, naming a valid objects location. */
+static int rule_objects_migrate(verify_event *ev)
+{
+	char where[CONFIG_OBJECTS_MAX + 1];
+	if (ev->top.n || ev->top.more)
+		return verify_bad(ev->v, "objects.migrate may not change the state");
+	if (trailer_get(where, sizeof(where), ev->v->message, "Evault-Objects") < 0 ||
+	    config_objects_check(where) < 0) {
+		evault_error_clear();
+		return verify_bad(ev->v, "objects.migrate must name where the objects went "
+					 "(Evault-Objects)");
+	}
+	return 0;
+}
+
 /* vault.init: the root commit (check_root), never another. */
 static int rule_not_root(verify_event *ev)
 {
@@ -157,6 +172,7 @@ static const action_rule rules[] = {
     {"vault.init", ANY_USER, IN_STATE, rule_not_root},
     {"vault.policy", ADMINS, IN_STATE, rule_policy},
     {"retention.run", ADMINS, IN_STATE, rule_retention_run},
+    {"objects.migrate", ADMINS, IN_STATE, rule_objects_migrate},
     {"user.add", ADMINS, IN_STATE, rule_user_add},
     {"user.disable", ADMINS, IN_STATE, rule_user_disable},
     {"mission.create", ADMINS, IN_MISSION, rule_mission_create},

@@ -77,10 +77,75 @@ check() { # check "what" test-expression...
 	if "$@"; then ok "$what"; else ko "$what"; fi
 }
 
-# Every object's bytes hash (SHA-256, computed by coreutils, not evault)
-# to its name: a keyless check independent of evault.
+# The object store of a vault seen from outside evault: its local
+# directory, or its namespace of a Ceph pool when evault.conf says
+# "objects rados:POOL/NS" (tests/e2e/ceph.sh; the tests that touch objects
+# run a second time that way: t0028-ceph-engine.sh, which sets
+# EVAULT_TEST_OBJECTS, so that INIT_STORE goes on every init line).
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+INIT_STORE=()
+[ -n "${EVAULT_TEST_OBJECTS:-}" ] && INIT_STORE=(--objects "$EVAULT_TEST_OBJECTS")
+store_loc() { # REPO
+	local l
+	l=$(sed -n 's/^objects //p' "$1/evault.conf" 2>/dev/null)
+	echo "${l:-local}"
+}
+_rados_store() { # REPO COMMAND ARGS...
+	local loc
+	loc=$(store_loc "$1")
+	loc=${loc#rados:}
+	shift
+	/usr/bin/python3 "$E2E_DIR/tools/rados_store.py" "${loc%%/*}" "${loc#*/}" "$@"
+}
+_local() { [ "$(store_loc "$1")" = local ]; }
+store_count() { # REPO: how many objects
+	if _local "$1"; then find "$1/objects" -type f | wc -l; else _rados_store "$1" count; fi
+}
+store_bytes() { # REPO: their bytes
+	if _local "$1"; then find "$1/objects" -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}'
+	else _rados_store "$1" bytes; fi
+}
+store_list() { # REPO: their names
+	if _local "$1"; then find "$1/objects" -type f -printf '%f\n'; else _rados_store "$1" list; fi
+}
+store_has() { # REPO ID
+	if _local "$1"; then [ -e "$1/objects/${2:0:2}/$2" ]; else _rados_store "$1" has "$2"; fi
+}
+store_get() { # REPO ID FILE
+	if _local "$1"; then cp "$1/objects/${2:0:2}/$2" "$3"; else _rados_store "$1" get "$2" "$3"; fi
+}
+store_put() { # REPO ID FILE: replaces the object's bytes
+	if _local "$1"; then
+		rm -f "$1/objects/${2:0:2}/$2" && cp "$3" "$1/objects/${2:0:2}/$2"
+	else _rados_store "$1" put "$2" "$3"; fi
+}
+store_rm() { # REPO ID
+	if _local "$1"; then rm "$1/objects/${2:0:2}/$2"; else _rados_store "$1" rm "$2"; fi
+}
+store_flip() { # REPO ID OFFSET: one byte changed in place
+	if _local "$1"; then
+		local f=$1/objects/${2:0:2}/$2
+		chmod u+w "$f" && printf '\x01' | dd of="$f" bs=1 seek="$3" conv=notrunc 2>/dev/null
+	else _rados_store "$1" flip "$2" "$3"; fi
+}
+# A copy of a vault that shares nothing with it: in a pool, its objects
+# copied to a namespace of its own, which its evault.conf names.
+copy_vault() { # SRC DST
+	cp -a "$1" "$2" || return 1
+	_local "$1" && return 0
+	local loc ns
+	loc=$(store_loc "$1")
+	ns=copy-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	_rados_store "$1" copy "$ns" || return 1
+	sed -i "s|^objects .*|objects ${loc%/*}/$ns|" "$2/evault.conf"
+}
+
+# Every object's bytes hash (SHA-256, computed by coreutils or Ceph's
+# Python binding, not evault) to its name: a keyless check independent of
+# evault.
 objects_intact() {
 	local f name
+	_local "$1" || { _rados_store "$1" intact; return; }
 	while IFS= read -r f; do
 		name=$(basename "$f")
 		[ "$(sha256sum "$f" | cut -c1-64)" = "$name" ] || { echo "bad object $f"; return 1; }
@@ -120,7 +185,7 @@ new_identity() {
 standard_vault() {
 	export EVAULT_REPO=$T/vault
 	printf 'passphrase of alice\n' >"$T/alice.pass"
-	as alice init --admin alice "$@" >/dev/null 2>&1 || { echo "init failed"; exit 1; }
+	as alice init --admin alice "${INIT_STORE[@]}" "$@" >/dev/null 2>&1 || { echo "init failed"; exit 1; }
 	local who role
 	for who in bob:technician carol:technician dave:auditor; do
 		role=${who#*:}

@@ -13,17 +13,17 @@ done
 
 # A compressible file is stored smaller than it is.
 yes "intervention report line" | head -c 2000000 >"$T/text"
-before=$(du -sb "$T/vault/objects" | cut -f1)
+before=$(store_bytes "$T/vault")
 as bob put "$T/text" M-1/work/ >/dev/null
-after=$(du -sb "$T/vault/objects" | cut -f1)
+after=$(store_bytes "$T/vault")
 check "text is compressed (stored $((after - before)) bytes for 2000000)" test $((after - before)) -lt 200000
 as bob get M-1/work/text "$T/text.out"
 check "compressed round trip" cmp -s "$T/text" "$T/text.out"
 
 # Dedup: the same bytes again in the same class add no object.
-n_before=$(find "$T/vault/objects" -type f | wc -l)
+n_before=$(store_count "$T/vault")
 as bob put "$T/f$((3 * cs + 17))" M-1/dossier/copy.bin >/dev/null
-n_after=$(find "$T/vault/objects" -type f | wc -l)
+n_after=$(store_count "$T/vault")
 check "identical content is stored once" test "$n_before" -eq "$n_after"
 
 # 1 GiB, mostly holes with some random blocks: bounded memory, one zero object.

@@ -43,7 +43,7 @@ check "and says nothing changed" grep -q '^dry run: nothing was changed$' "$T/ou
 check "a dry run changes nothing" test "$(head_of "$T/vault")" = "$before"
 
 # Keep everything as it is before close, to try it against what survives.
-cp -a "$T/vault" "$T/before"
+copy_vault "$T/vault" "$T/before"
 work_objs=$(G "$T/vault" ls-tree -r --name-only main missions/M-1/work missions/M-1/codes | grep 'objs$' | while read -r p; do G "$T/vault" show "main:$p"; done)
 check "the test knows the objects to erase" test "$(echo "$work_objs" | wc -l)" -eq 7
 
@@ -54,7 +54,7 @@ check "no key copy of work or codes is left anywhere" test -z "$(find "$T/vault"
 check "bob's dossier copy is gone too" test ! -e "$T/vault/keys/missions/M-1/dossier/bob.sealed"
 check "alice's and dave's dossier copies remain" test -e "$T/vault/keys/missions/M-1/dossier/alice.sealed" -a -e "$T/vault/keys/missions/M-1/dossier/dave.sealed"
 gone=0
-for o in $work_objs; do [ -e "$T/vault/objects/${o:0:2}/$o" ] && gone=$((gone + 1)); done
+for o in $work_objs; do store_has "$T/vault" "$o" && gone=$((gone + 1)); done
 check "every work and codes object is deleted" test "$gone" -eq 0
 check "no temporary file is left" test -z "$(ls -A "$T/vault/tmp")"
 check "the objects left are intact" objects_intact "$T/vault"
@@ -107,7 +107,7 @@ as bob put "$T/notes.bin" M-2/work/ >/dev/null
 as bob put "$T/badge.txt" M-2/codes/ >/dev/null
 forge() { # what action replacement-MISSION-status [extra index edits via function]
 	local what=$1 action=$2 status=$3 edit=$4
-	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"; forget_verified
+	rm -rf "$T/v"; copy_vault "$T/vault" "$T/v"; forget_verified
 	export GIT_INDEX_FILE=$T/index
 	G "$T/v" read-tree main
 	G "$T/v" show main:missions/M-2/MISSION | sed "s/^status .*/status $status/" >"$T/m"
@@ -144,9 +144,9 @@ forge "closing that also drops the work files" mission.closing closing 'eval pen
 # kill -9 at each step of close, then run close again: it finishes, and
 # verify agrees at every point.
 as bob codes mark M-2/codes/badge.txt --rotated >/dev/null
-cp -a "$T/vault" "$T/ready"
+copy_vault "$T/vault" "$T/ready"
 for point in close-after-closing close-mid-keys close-after-keys close-mid-objects close-before-commit; do
-	rm -rf "$T/v"; cp -a "$T/ready" "$T/v"; forget_verified
+	rm -rf "$T/v"; copy_vault "$T/ready" "$T/v"; forget_verified
 	rc=$(EVAULT_FAILPOINT=$point bash -c '"$@" >/dev/null 2>&1; echo $?' - \
 		"$EVAULT_BIN" -R "$T/v" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" mission close M-2 2>/dev/null)
 	check "kill -9 at $point: the close was killed" test "$rc" -eq 137

@@ -50,17 +50,17 @@ expect 0 "fsck --full re-hashes every object" "$EVAULT_BIN" fsck --full
 check "... all 5" grep -q '(5 re-hashed)' "$T/out"
 expect 2 "fsck usage error" "$EVAULT_BIN" fsck --bogus
 expect 2 "fsck of something that is not a vault" "$EVAULT_BIN" -R "$T" fsck
-victim=$(find "$T/vault/objects" -type f | head -1)
-cp "$victim" "$T/victim"
-rm "$victim"
+victim=$(store_list "$T/vault" | head -1)
+store_get "$T/vault" "$victim" "$T/victim"
+store_rm "$T/vault" "$victim"
 expect 1 "fsck finds a missing object" "$EVAULT_BIN" fsck
-check "... naming it" grep -q "^missing object $(basename "$victim"), named by a live file$" "$T/out"
-cp "$T/victim" "$victim"
-chmod u+w "$victim"; printf '\x01' | dd of="$victim" bs=1 seek=100 conv=notrunc 2>/dev/null
+check "... naming it" grep -q "^missing object $victim, named by a live file$" "$T/out"
+store_put "$T/vault" "$victim" "$T/victim"
+store_flip "$T/vault" "$victim" 100
 expect 0 "fsck without --full does not read the bytes" "$EVAULT_BIN" fsck
 expect 1 "fsck --full finds a flipped bit" "$EVAULT_BIN" fsck --full
-check "... naming the object" grep -q "^corrupt object $(basename "$victim")" "$T/out"
-cp "$T/victim" "$victim"
+check "... naming the object" grep -q "^corrupt object $victim" "$T/out"
+store_put "$T/vault" "$victim" "$T/victim"
 
 # gc: unreferenced objects (a removed file's) are kept during the grace period.
 as bob put "$T/notes.bin" M-1/work/old.bin >/dev/null
@@ -79,13 +79,13 @@ expect 0 "gc removes staging leftovers older than the grace period" "$EVAULT_BIN
 check "... the stale one, not the fresh one" test ! -e "$T/vault/tmp/obj-stale-0001" -a -e "$T/vault/tmp/obj-fresh-0002"
 rm -f "$T/vault/tmp/obj-fresh-0002"
 setconf gc-grace-minutes 0
-stored_before=$(find "$T/vault/objects" -type f | wc -l)
+stored_before=$(store_count "$T/vault")
 expect 0 "gc --dry-run with no grace" "$EVAULT_BIN" gc --dry-run
 check "... would collect the 2 orphans" grep -q ', 2 unreferenced to collect' "$T/out"
-check "... and changes nothing" test "$(find "$T/vault/objects" -type f | wc -l)" -eq "$stored_before"
+check "... and changes nothing" test "$(store_count "$T/vault")" -eq "$stored_before"
 expect 0 "gc" "$EVAULT_BIN" gc
 check "... collects them" grep -q ', 2 collected' "$T/out"
-check "... 2 fewer objects stored" test "$(find "$T/vault/objects" -type f | wc -l)" -eq $((stored_before - 2))
+check "... 2 fewer objects stored" test "$(store_count "$T/vault")" -eq $((stored_before - 2))
 expect 0 "every live file still reads back" as bob get M-1/work/notes.bin "$T/notes.out"
 check "... byte-identical" cmp -s "$T/notes.bin" "$T/notes.out"
 expect 0 "fsck --full after gc" "$EVAULT_BIN" fsck --full
@@ -116,7 +116,7 @@ check "... and changes nothing" test "$(G "$T/vault" rev-parse main)" = "$before
 
 # kill -9 in the middle of an expiry, then the next run finishes it
 for point in expire-after-expiring expire-after-keys; do
-	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"; forget_verified
+	rm -rf "$T/v"; copy_vault "$T/vault" "$T/v"; forget_verified
 	rc=$(EVAULT_FAILPOINT=$point later '+10 years 2 days' bash -c '"$@" >/dev/null 2>&1; echo $?' - \
 		"$EVAULT_BIN" -R "$T/v" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" retention run 2>/dev/null)
 	check "kill -9 at $point: the run was killed" test "$rc" -eq 137
@@ -133,7 +133,7 @@ expect 0 "retention after the date expires the dossier" later '+10 years 2 days'
 check "... reported" grep -q '^expire M-1: dossier retained until ' "$T/out"
 check "no key copy of M-1 is left at all" test -z "$(find "$T/vault/keys/missions/M-1" -type f)"
 left=0
-for o in $dossier_objs; do [ -e "$T/vault/objects/${o:0:2}/$o" ] && left=$((left + 1)); done
+for o in $dossier_objs; do store_has "$T/vault" "$o" && left=$((left + 1)); done
 check "its dossier objects are deleted" test "$left" -eq 0
 expect 0 "the erasure record survives" G "$T/vault" show main:missions/M-1/CLOSE
 check "the dossier, mission info and photo authorisation are gone from the state" test -z "$(G "$T/vault" ls-tree --name-only main missions/M-1/ | grep -e dossier -e info.enc -e marks -e photos.enc)"
@@ -155,14 +155,13 @@ as_later '+10 years 4 days' bob put "$T/notes.bin" M-9/work/ >/dev/null
 # an object of the file just put (the vault also holds young orphans, which scrub skips)
 objs=$(G "$T/vault" ls-tree -r --name-only main missions/M-9/work | grep '\.objs$' | head -1)
 obj=$(G "$T/vault" show "main:$objs" | head -1)
-victim=$T/vault/objects/${obj:0:2}/$obj
-chmod u+w "$victim"; printf '\x01' | dd of="$victim" bs=1 seek=60 conv=notrunc 2>/dev/null
+store_flip "$T/vault" "$obj" 60
 expect 1 "scrub finds a corrupt object: needs a person" as_later '+10 years 4 days' alice retention run --dry-run
-check "... named" grep -q "^scrub: object $(basename "$victim") is corrupt" "$T/out"
+check "... named" grep -q "^scrub: object $obj is corrupt" "$T/out"
 
 # 1,000 missions: the dry run matches what the real run then does.
 rm -rf "$T/big"
-"$EVAULT_BIN" -R "$T/big" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" init --admin alice >/dev/null 2>&1
+"$EVAULT_BIN" -R "$T/big" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" init --admin alice "${INIT_STORE[@]}" >/dev/null 2>&1
 "$BIN_DIR/evault-gen-history" "$T/big" "$T/alice.id" "$T/alice.pass" 0 980 2>/dev/null
 "$BIN_DIR/evault-gen-missions" "$T/big" "$T/alice.id" "$T/alice.pass" 20 --close 2>/dev/null
 big() { "$EVAULT_BIN" -R "$T/big" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" "$@"; }

@@ -180,7 +180,11 @@ check "the mount process writes no core file (plaintext buffers)" grep -qE '^Max
 if [ -n "${EVAULT_E2E_SANITIZED:-}" ]; then # ASan's shadow memory and quarantine
 	ok "mount peak memory $((hwm / 1024)) MiB (sanitized build: bound checked in the release run)"
 else
-	check "mount peak memory under 100 MiB ($((hwm / 1024)) MiB)" test "$hwm" -lt 102400
+	# in a Ceph pool (t0028), librados also holds the bytes in flight (at
+	# most 32 MiB, docs/ceph.md) and its own threads' buffers
+	bound=100
+	[ -n "${EVAULT_TEST_OBJECTS:-}" ] && bound=160
+	check "mount peak memory under $bound MiB ($((hwm / 1024)) MiB)" test "$hwm" -lt $((bound * 1024))
 fi
 # 64 incompressible bytes of the big file: stored in clear, they would be found as they are
 check "no plaintext in the repository" python3 -c "

@@ -91,4 +91,28 @@ typedef struct evault_retention_result {
 int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, evault_line_cb cb,
 			 void *payload, evault_retention_result *out);
 
+typedef struct evault_migrate_result {
+	char from[161], to[161]; /* objects locations, as evault.conf writes them */
+	size_t listed;   /* objects listed in the current store (both passes) */
+	size_t copied;   /* copied to the target and proven there */
+	size_t present;  /* in the target already (an earlier run) and proven there */
+	size_t unproven; /* damaged at the source, or not reading back intact */
+	uint64_t bytes;  /* of the proven objects */
+	bool switched;   /* evault.conf names the target now */
+	size_t removed;  /* copies removed from the old store */
+} evault_migrate_result;
+
+/*
+ * Moves the vault's objects to the store that settings name ("key value"
+ * lines of evault.conf: objects, rados-*): every object copied and proven
+ * by its hash in the target, the switch recorded as a signed
+ * objects.migrate event and then made in evault.conf, the old copies
+ * removed (unless keep_source). Admin only, not on a replica. Resumable:
+ * a run after an interruption proves what is there and copies the rest.
+ * EVAULT_ELOCKED while a mount is live; EVAULT_ECORRUPT when an object
+ * could not be proven (nothing switched).
+ */
+int evault_objects_migrate(evault_repo *repo, const char *settings, bool keep_source,
+			   evault_line_cb cb, void *payload, evault_migrate_result *out);
+
 #endif

@@ -17,11 +17,14 @@ typedef struct evault_init_opts {
 	unsigned version;
 	uint32_t chunk_size; /* 0: 1 MiB */
 	int zstd_level;      /* 0: 3 */
+	/* this server's own settings, "key value" lines of evault.conf
+	 * (objects rados:POOL, rados-user, ...: docs/format.md); NULL: local */
+	const char *server_settings;
 } evault_init_opts;
 #define EVAULT_INIT_OPTS_VERSION 1
 #define EVAULT_INIT_OPTS_INIT                                                                      \
 	{                                                                                          \
-		EVAULT_INIT_OPTS_VERSION, 0, 0                                                     \
+		EVAULT_INIT_OPTS_VERSION, 0, 0, NULL                                               \
 	}
 
 /*
@@ -53,6 +56,8 @@ int evault_repo_trust(evault_repo *repo, const char *dir, bool check);
 const char *evault_repo_actor(const evault_repo *repo);
 evault_role evault_repo_actor_role(const evault_repo *repo);
 const char *evault_repo_vault_id(const evault_repo *repo);
+/* Where the objects are: "local" or "rados:POOL[/NAMESPACE]" (evault.conf). */
+const char *evault_repo_objects(const evault_repo *repo);
 uint32_t evault_repo_chunk_size(const evault_repo *repo);
 /* Worker threads for chunk work (default: online cores). */
 void evault_repo_set_workers(evault_repo *repo, size_t n);
