@@ -214,26 +214,6 @@ static int remove_one(const uint8_t id[OBJECT_ID_LEN], void *p)
 	return rc;
 }
 
-/* Is evault.conf still naming the store this handle opened? (state.c, under the lock) */
-int repo_objects_unchanged(evault_repo *repo)
-{
-	evault_buf p = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT;
-	config now;
-	int rc = evault_buf_printf(&p, "%s/evault.conf", repo->path);
-	if (rc == 0 && (rc = file_read_all(&text, p.ptr, 4096)) == 0 &&
-	    config_parse(&now, text.ptr, text.size) == 0 &&
-	    strcmp(now.objects, repo->cfg.objects) != 0)
-		rc = evault_error_set(EVAULT_ELOCKED,
-				      "the vault's objects moved to %s while this command ran (evault "
-				      "objects migrate): nothing was recorded; run it again",
-				      now.objects);
-	if (rc == EVAULT_ENOTFOUND) /* being made (init, clone): nothing moved */
-		rc = 0, evault_error_clear();
-	evault_buf_dispose(&p);
-	evault_buf_dispose(&text);
-	return rc < 0 ? rc : 0;
-}
-
 int evault_objects_migrate(evault_repo *repo, const char *settings, bool keep_source,
 			   evault_line_cb cb, void *payload, evault_migrate_result *out)
 {
