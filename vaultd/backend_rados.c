@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <rados/librados.h>
 
 #include "backend.h"
@@ -44,6 +45,106 @@
 
 #define RADOS_INFLIGHT_MAX (32u * 1024 * 1024)
 #define RADOS_RETRIES 2
+#define RADOS_SONAME "librados.so.2"
+/*
+ * An object this process stored or found in the pool within the last
+ * RADOS_SEEN_SECONDS is not sent again (a file of many equal chunks, such
+ * as runs of zeros, would send each one): a put that commits checks under
+ * the vault's lock that its objects are there (gc), as for any put.
+ */
+#define RADOS_SEEN_SLOTS 1024
+#define RADOS_SEEN_SECONDS 30
+
+#define RADOS_API(X)                                                                               \
+	X(int, rados_create2, (rados_t *, const char *const, const char *const, uint64_t))         \
+	X(int, rados_conf_read_file, (rados_t, const char *))                                      \
+	X(int, rados_conf_parse_env, (rados_t, const char *))                                      \
+	X(int, rados_conf_set, (rados_t, const char *, const char *))                              \
+	X(int, rados_connect, (rados_t))                                                           \
+	X(void, rados_shutdown, (rados_t))                                                         \
+	X(int, rados_ioctx_create, (rados_t, const char *, rados_ioctx_t *))                       \
+	X(void, rados_ioctx_destroy, (rados_ioctx_t))                                              \
+	X(void, rados_ioctx_set_namespace, (rados_ioctx_t, const char *))                          \
+	X(int, rados_aio_create_completion2, (void *, rados_callback_t, rados_completion_t *))     \
+	X(int, rados_aio_get_return_value, (rados_completion_t))                                   \
+	X(int, rados_aio_wait_for_complete_and_cb, (rados_completion_t))                           \
+	X(void, rados_aio_release, (rados_completion_t))                                           \
+	X(rados_write_op_t, rados_create_write_op, (void))                                         \
+	X(void, rados_release_write_op, (rados_write_op_t))                                        \
+	X(void, rados_write_op_create, (rados_write_op_t, int, const char *))                      \
+	X(void, rados_write_op_write_full, (rados_write_op_t, const char *, size_t))               \
+	X(void, rados_write_op_assert_exists, (rados_write_op_t))                                  \
+	X(void, rados_write_op_setxattr, (rados_write_op_t, const char *, const char *, size_t))   \
+	X(int, rados_write_op_operate,                                                             \
+	  (rados_write_op_t, rados_ioctx_t, const char *, time_t *, int))                          \
+	X(int, rados_aio_write_op_operate,                                                         \
+	  (rados_write_op_t, rados_ioctx_t, rados_completion_t, const char *, time_t *, int))      \
+	X(rados_read_op_t, rados_create_read_op, (void))                                           \
+	X(void, rados_release_read_op, (rados_read_op_t))                                          \
+	X(void, rados_read_op_stat, (rados_read_op_t, uint64_t *, time_t *, int *))                \
+	X(void, rados_read_op_read, (rados_read_op_t, uint64_t, size_t, char *, size_t *, int *))  \
+	X(int, rados_read_op_operate, (rados_read_op_t, rados_ioctx_t, const char *, int))         \
+	X(int, rados_read, (rados_ioctx_t, const char *, char *, size_t, uint64_t))                \
+	X(int, rados_stat, (rados_ioctx_t, const char *, uint64_t *, time_t *))                    \
+	X(int, rados_remove, (rados_ioctx_t, const char *))                                        \
+	X(int, rados_nobjects_list_open, (rados_ioctx_t, rados_list_ctx_t *))                      \
+	X(int, rados_nobjects_list_next,                                                           \
+	  (rados_list_ctx_t, const char **, const char **, const char **))                         \
+	X(void, rados_nobjects_list_close, (rados_list_ctx_t))
+
+/*
+ * Each pointer has exactly the type of the function librados.h declares
+ * (checked at compile time: _Generic does not evaluate its operand, so
+ * this refers to no librados symbol).
+ */
+#define RADOS_FIELD(ret, name, args) ret(*name) args;
+#define RADOS_CHECK(ret, name, args)                                                               \
+	_Static_assert(_Generic(&name, ret(*) args : 1, default : 0),                              \
+		       #name " as librados.h has it");
+RADOS_API(RADOS_CHECK)
+
+/*
+ * librados is loaded when a vault in a pool is first opened, not linked:
+ * a laptop or a local vault needs no Ceph library installed, and a
+ * command on a local vault does not pay for librados's start-up (its
+ * C++ static objects, tens of milliseconds, more under sanitizers).
+ */
+static struct {
+	RADOS_API(RADOS_FIELD)
+} lr;
+static pthread_once_t lr_once = PTHREAD_ONCE_INIT;
+static char lr_error[300];
+
+static void lr_load(void)
+{
+	void *h = dlopen(RADOS_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *e = dlerror();
+		snprintf(lr_error, sizeof(lr_error), "%s", e ? e : "cannot be loaded");
+		return;
+	}
+	/* POSIX's way of storing dlsym's result in a function pointer */
+#define RADOS_LOAD(ret, name, args)                                                                \
+	if (!(*(void **)&lr.name = dlsym(h, #name))) {                                             \
+		snprintf(lr_error, sizeof(lr_error), RADOS_SONAME " lacks " #name);                \
+		return;                                                                            \
+	}
+	RADOS_API(RADOS_LOAD)
+#undef RADOS_LOAD
+}
+
+/* 0 once librados is loaded; EVAULT_EFORMAT with why when it cannot be. */
+static int lr_ready(const char *loc)
+{
+	pthread_once(&lr_once, lr_load);
+	if (lr_error[0])
+		return evault_error_set(
+		    EVAULT_EFORMAT,
+		    "%s: this vault keeps its objects in a Ceph pool and librados "
+		    "cannot be loaded (Debian: librados2): %s",
+		    loc, lr_error);
+	return 0;
+}
 
 typedef struct rados_backend {
 	backend base;
@@ -59,7 +160,11 @@ typedef struct rados_backend {
 	rados_t cluster;
 	rados_ioctx_t io;
 	size_t read_guess; /* bytes read in the first round trip of a get */
-	backend *local;    /* REPO/tmp's leftovers from when the vault was local (tidy) */
+	struct {
+		uint8_t id[OBJECT_ID_LEN];
+		int64_t at;       /* monotonic seconds; 0: empty */
+	} seen[RADOS_SEEN_SLOTS]; /* objects stored or found lately, not sent again */
+	backend *local;           /* REPO/tmp's leftovers from when the vault was local (tidy) */
 } rados_backend;
 
 struct backend_staged {
@@ -93,17 +198,16 @@ static int rados_fail(rados_backend *b, int r, const char *what, const uint8_t *
 		return evault_error_set(EVAULT_ENOSPC, "%s%s%s: the pool of %s is full", what,
 					id ? " " : "", hex, loc);
 	if (r == -EACCES || r == -EPERM)
-		return evault_error_set(EVAULT_ERROR,
-					"%s%s%s: client.%s may not do this in %s (its caps)", what,
-					id ? " " : "", hex,
-					b->cfg.rados_user[0] ? b->cfg.rados_user : "admin", loc);
+		return evault_error_set(
+		    EVAULT_ERROR, "%s%s%s: client.%s may not do this in %s (its caps)", what,
+		    id ? " " : "", hex, b->cfg.rados_user[0] ? b->cfg.rados_user : "admin", loc);
 	return evault_error_set(EVAULT_ERROR, "%s%s%s in %s: %s", what, id ? " " : "", hex, loc,
 				strerror(-r));
 }
 
 static int set_opt(rados_t c, const char *k, const char *v, const char *loc)
 {
-	int r = rados_conf_set(c, k, v);
+	int r = lr.rados_conf_set(c, k, v);
 	return r < 0 ? evault_error_set(EVAULT_ERROR, "%s: cannot set %s: %s", loc, k, strerror(-r))
 		     : 0;
 }
@@ -115,22 +219,23 @@ static int connect_now(rados_backend *b)
 	where(b, loc, sizeof(loc));
 	snprintf(id, sizeof(id), "client.%s", b->cfg.rados_user[0] ? b->cfg.rados_user : "admin");
 	snprintf(secs, sizeof(secs), "%u", b->cfg.rados_timeout);
-	if ((r = rados_create2(&b->cluster, "ceph", id, 0)) < 0)
+	if ((r = lr.rados_create2(&b->cluster, "ceph", id, 0)) < 0)
 		return evault_error_set(EVAULT_ERROR, "%s: cannot start librados: %s", loc,
 					strerror(-r));
 	/* NULL: $CEPH_CONF, /etc/ceph/ceph.conf, ~/.ceph/config, ./ceph.conf */
-	r = rados_conf_read_file(b->cluster, b->cfg.rados_conf[0] ? b->cfg.rados_conf : NULL);
+	r = lr.rados_conf_read_file(b->cluster, b->cfg.rados_conf[0] ? b->cfg.rados_conf : NULL);
 	if (r < 0) {
 		rc = b->cfg.rados_conf[0]
 			 ? evault_error_set(EVAULT_ERROR, "%s: cannot read %s: %s", loc,
 					    b->cfg.rados_conf, strerror(-r))
-			 : evault_error_set(EVAULT_ERROR,
-					    "%s: no ceph.conf found ($CEPH_CONF, /etc/ceph/ceph.conf, "
-					    "or rados-conf in evault.conf)",
-					    loc);
+			 : evault_error_set(
+			       EVAULT_ERROR,
+			       "%s: no ceph.conf found ($CEPH_CONF, /etc/ceph/ceph.conf, "
+			       "or rados-conf in evault.conf)",
+			       loc);
 		goto fail;
 	}
-	rados_conf_parse_env(b->cluster, NULL); /* $CEPH_ARGS, as Ceph's tools do */
+	lr.rados_conf_parse_env(b->cluster, NULL); /* $CEPH_ARGS, as Ceph's tools do */
 	/* librados's own messages would interleave with evault's one-line errors */
 	if ((rc = set_opt(b->cluster, "log_to_stderr", "false", loc)) < 0 ||
 	    (rc = set_opt(b->cluster, "err_to_stderr", "false", loc)) < 0 ||
@@ -140,26 +245,26 @@ static int connect_now(rados_backend *b)
 	    (b->cfg.rados_keyring[0] &&
 	     (rc = set_opt(b->cluster, "keyring", b->cfg.rados_keyring, loc)) < 0))
 		goto fail;
-	if ((r = rados_connect(b->cluster)) < 0) {
+	if ((r = lr.rados_connect(b->cluster)) < 0) {
 		rc = evault_error_set(EVAULT_ERROR, "%s: cannot reach the Ceph cluster as %s: %s%s",
 				      loc, id, strerror(-r),
 				      r == -ETIMEDOUT || r == -EINTR ? " (is a mon up?)" : "");
 		goto fail;
 	}
-	if ((r = rados_ioctx_create(b->cluster, b->pool, &b->io)) < 0) {
+	if ((r = lr.rados_ioctx_create(b->cluster, b->pool, &b->io)) < 0) {
 		rc = r == -ENOENT ? evault_error_set(EVAULT_ERROR,
 						     "%s: the Ceph pool %s does not exist (ceph "
 						     "osd pool create %s; docs/ceph.md)",
 						     loc, b->pool, b->pool)
 				  : rados_fail(b, r, "cannot open the pool", NULL);
-		rados_shutdown(b->cluster);
+		lr.rados_shutdown(b->cluster);
 		return rc;
 	}
-	rados_ioctx_set_namespace(b->io, b->ns);
+	lr.rados_ioctx_set_namespace(b->io, b->ns);
 	b->connected = true;
 	return 0;
 fail:
-	rados_shutdown(b->cluster);
+	lr.rados_shutdown(b->cluster);
 	return rc;
 }
 
@@ -188,6 +293,41 @@ static bool retryable(int r)
 
 /* ---- writes ---- */
 
+static int64_t now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec + 1; /* never 0, the empty slot's */
+}
+
+static size_t seen_slot(const uint8_t id[OBJECT_ID_LEN])
+{
+	return ((size_t)id[0] | (size_t)id[1] << 8) % RADOS_SEEN_SLOTS;
+}
+
+static bool seen_has(rados_backend *b, const uint8_t id[OBJECT_ID_LEN])
+{
+	size_t i = seen_slot(id);
+	pthread_mutex_lock(&b->lock);
+	bool yes = b->seen[i].at && now_seconds() - b->seen[i].at < RADOS_SEEN_SECONDS &&
+		   memcmp(b->seen[i].id, id, OBJECT_ID_LEN) == 0;
+	pthread_mutex_unlock(&b->lock);
+	return yes;
+}
+
+static void seen_set(rados_backend *b, const uint8_t id[OBJECT_ID_LEN], bool present)
+{
+	size_t i = seen_slot(id);
+	pthread_mutex_lock(&b->lock);
+	if (present) {
+		memcpy(b->seen[i].id, id, OBJECT_ID_LEN);
+		b->seen[i].at = now_seconds();
+	} else if (memcmp(b->seen[i].id, id, OBJECT_ID_LEN) == 0) {
+		b->seen[i].at = 0;
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
 static void write_done(rados_completion_t comp, void *arg)
 {
 	backend_staged *st = arg;
@@ -206,11 +346,11 @@ static void staged_free(backend_staged *st)
 		return;
 	if (st->comp) {
 		/* and its callback: st is freed only once write_done is done with it */
-		rados_aio_wait_for_complete_and_cb(st->comp);
-		rados_aio_release(st->comp);
+		lr.rados_aio_wait_for_complete_and_cb(st->comp);
+		lr.rados_aio_release(st->comp);
 	}
 	if (st->op)
-		rados_release_write_op(st->op);
+		lr.rados_release_write_op(st->op);
 	free(st);
 }
 
@@ -224,18 +364,18 @@ static int start_write(rados_backend *b, backend_staged *st, const void *data)
 	b->inflight += st->len;
 	pthread_mutex_unlock(&b->lock);
 	st->done = false;
-	if (!(st->op = rados_create_write_op()) ||
-	    rados_aio_create_completion2(st, write_done, &st->comp) < 0) {
+	if (!(st->op = lr.rados_create_write_op()) ||
+	    lr.rados_aio_create_completion2(st, write_done, &st->comp) < 0) {
 		write_done(NULL, st);
 		st->comp = NULL;
 		return error_oom();
 	}
-	rados_write_op_create(st->op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
-	rados_write_op_write_full(st->op, data, st->len);
-	int r = rados_aio_write_op_operate(st->op, b->io, st->comp, oid, NULL,
-					       LIBRADOS_OPERATION_FULL_TRY);
+	lr.rados_write_op_create(st->op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+	lr.rados_write_op_write_full(st->op, data, st->len);
+	int r = lr.rados_aio_write_op_operate(st->op, b->io, st->comp, oid, NULL,
+					      LIBRADOS_OPERATION_FULL_TRY);
 	if (r < 0) {
-		rados_aio_release(st->comp);
+		lr.rados_aio_release(st->comp);
 		st->comp = NULL;
 		write_done(NULL, st);
 		return rados_fail(b, r, "cannot store object", st->id);
@@ -250,6 +390,8 @@ static int rb_stage(backend *base, const uint8_t id[OBJECT_ID_LEN], void *data, 
 	int rc;
 	(void)room;
 	*out = NULL;
+	if (seen_has(b, id))
+		return 0;
 	if ((rc = ready(b)) < 0)
 		return rc;
 	backend_staged *st = calloc(1, sizeof(*st));
@@ -274,7 +416,7 @@ static int found_existing(rados_backend *b, backend_staged *st)
 	time_t mtime;
 	int r;
 	object_id_hex(oid, st->id);
-	for (int i = 0; (r = rados_stat(b->io, oid, &size, &mtime)) < 0 && retryable(r) &&
+	for (int i = 0; (r = lr.rados_stat(b->io, oid, &size, &mtime)) < 0 && retryable(r) &&
 			i < RADOS_RETRIES;
 	     i++)
 		;
@@ -282,7 +424,7 @@ static int found_existing(rados_backend *b, backend_staged *st)
 		return rados_fail(b, r, "cannot check object", st->id);
 	if (size != st->len) {
 		/* a damaged copy under this name: removed so that a new put stores it */
-		r = rados_remove(b->io, oid);
+		r = lr.rados_remove(b->io, oid);
 		if (r < 0 && r != -ENOENT)
 			return rados_fail(b, r, "cannot remove damaged object", st->id);
 		return evault_error_set(EVAULT_ECORRUPT,
@@ -291,13 +433,13 @@ static int found_existing(rados_backend *b, backend_staged *st)
 					oid, (unsigned long long)size, st->len);
 	}
 	/* "in use" for gc's grace period, as a local put's touch */
-	rados_write_op_t op = rados_create_write_op();
+	rados_write_op_t op = lr.rados_create_write_op();
 	if (!op)
 		return error_oom();
-	rados_write_op_assert_exists(op);
-	rados_write_op_setxattr(op, "evault.used", "", 0);
-	r = rados_write_op_operate(op, b->io, oid, NULL, 0);
-	rados_release_write_op(op);
+	lr.rados_write_op_assert_exists(op);
+	lr.rados_write_op_setxattr(op, "evault.used", "", 0);
+	r = lr.rados_write_op_operate(op, b->io, oid, NULL, 0);
+	lr.rados_release_write_op(op);
 	if (r < 0 && r != -ENOENT) /* ENOENT: collected meanwhile; the next gc keeps it no more */
 		return rados_fail(b, r, "cannot touch object", st->id);
 	return 0;
@@ -311,12 +453,14 @@ static int rb_publish(backend *base, backend_staged **staged, size_t n)
 		backend_staged *st = staged[i];
 		if (!st)
 			continue;
-		rados_aio_wait_for_complete_and_cb(st->comp);
-		int r = rados_aio_get_return_value(st->comp);
+		lr.rados_aio_wait_for_complete_and_cb(st->comp);
+		int r = lr.rados_aio_get_return_value(st->comp);
 		if (rc == 0 && r == -EEXIST)
 			rc = found_existing(b, st);
 		else if (rc == 0 && r < 0)
 			rc = rados_fail(b, r, "cannot store object", st->id);
+		if (rc == 0)
+			seen_set(b, st->id, true);
 		staged_free(st);
 		staged[i] = NULL;
 	}
@@ -365,13 +509,13 @@ static int rb_get(backend *base, const uint8_t id[OBJECT_ID_LEN], evault_buf *ou
 		time_t mtime;
 		size_t got = 0;
 		int rs = 0, rr = 0;
-		rados_read_op_t op = rados_create_read_op();
+		rados_read_op_t op = lr.rados_create_read_op();
 		if (!op)
 			return error_oom();
-		rados_read_op_stat(op, &size, &mtime, &rs);
-		rados_read_op_read(op, 0, want, out->ptr, &got, &rr);
-		r = rados_read_op_operate(op, b->io, oid, 0);
-		rados_release_read_op(op);
+		lr.rados_read_op_stat(op, &size, &mtime, &rs);
+		lr.rados_read_op_read(op, 0, want, out->ptr, &got, &rr);
+		r = lr.rados_read_op_operate(op, b->io, oid, 0);
+		lr.rados_release_read_op(op);
 		if (r == -ENOENT)
 			return evault_error_set(EVAULT_ENOTFOUND, "object %s is missing", oid);
 		if (r < 0 && retryable(r))
@@ -384,7 +528,7 @@ static int rb_get(backend *base, const uint8_t id[OBJECT_ID_LEN], evault_buf *ou
 		if (got < size) { /* larger than the guess: the rest */
 			if ((rc = buf_reserve(out, (size_t)size)) < 0)
 				return rc;
-			r = rados_read(b->io, oid, out->ptr + got, (size_t)size - got, got);
+			r = lr.rados_read(b->io, oid, out->ptr + got, (size_t)size - got, got);
 			if (r < 0 && retryable(r))
 				continue;
 			if (r < 0)
@@ -410,8 +554,8 @@ static int rb_stat(backend *base, const uint8_t id[OBJECT_ID_LEN], uint64_t *siz
 	if ((rc = ready(b)) < 0)
 		return rc;
 	object_id_hex(oid, id);
-	for (int i = 0; (r = rados_stat(b->io, oid, size, &t)) < 0 && retryable(r) &&
-			i < RADOS_RETRIES;
+	for (int i = 0;
+	     (r = lr.rados_stat(b->io, oid, size, &t)) < 0 && retryable(r) && i < RADOS_RETRIES;
 	     i++)
 		;
 	if (r == -ENOENT)
@@ -442,9 +586,10 @@ static int rb_del(backend *base, const uint8_t id[OBJECT_ID_LEN])
 	if ((rc = ready(b)) < 0)
 		return rc;
 	object_id_hex(oid, id);
-	for (int i = 0; (r = rados_remove(b->io, oid)) < 0 && retryable(r) && i < RADOS_RETRIES;
+	for (int i = 0; (r = lr.rados_remove(b->io, oid)) < 0 && retryable(r) && i < RADOS_RETRIES;
 	     i++)
 		;
+	seen_set(b, id, false);
 	if (r < 0 && r != -ENOENT)
 		return rados_fail(b, r, "cannot delete object", id);
 	return 0;
@@ -458,12 +603,12 @@ static int rb_list(backend *base, backend_list_cb cb, void *payload)
 	int rc, r;
 	if ((rc = ready(b)) < 0)
 		return rc;
-	if ((r = rados_nobjects_list_open(b->io, &ctx)) < 0)
+	if ((r = lr.rados_nobjects_list_open(b->io, &ctx)) < 0)
 		return rados_fail(b, r, "cannot list objects", NULL);
 	for (;;) {
 		const char *entry = NULL;
 		uint8_t id[OBJECT_ID_LEN];
-		r = rados_nobjects_list_next(ctx, &entry, NULL, NULL);
+		r = lr.rados_nobjects_list_next(ctx, &entry, NULL, NULL);
 		if (r == -ENOENT) {
 			r = 0;
 			break;
@@ -483,7 +628,7 @@ static int rb_list(backend *base, backend_list_cb cb, void *payload)
 		if ((rc = cb(id, payload)) != 0)
 			break;
 	}
-	rados_nobjects_list_close(ctx);
+	lr.rados_nobjects_list_close(ctx);
 	return rc;
 }
 
@@ -511,8 +656,8 @@ static void rb_free(backend *base)
 	if (!b)
 		return;
 	if (b->connected) {
-		rados_ioctx_destroy(b->io);
-		rados_shutdown(b->cluster);
+		lr.rados_ioctx_destroy(b->io);
+		lr.rados_shutdown(b->cluster);
 	}
 	if (b->local)
 		b->local->ops->free(b->local);
@@ -542,6 +687,9 @@ int backend_rados_open(backend **out, const char *repo_path, const config *cfg)
 	if (config_objects_check(cfg->objects) < 0 || !config_objects_rados(cfg))
 		return evault_error_set(EVAULT_EINVAL, "not a rados objects location: %.60s",
 					cfg->objects);
+	int rc = lr_ready(cfg->objects);
+	if (rc < 0)
+		return rc;
 	rados_backend *b = calloc(1, sizeof(*b));
 	if (!b)
 		return error_oom();
@@ -557,7 +705,7 @@ int backend_rados_open(backend **out, const char *repo_path, const config *cfg)
 	}
 	/* an object is at most a chunk, compressed or not, and its envelope */
 	b->read_guess = (size_t)cfg->chunk_size + 64 * 1024;
-	int rc = backend_local_open(&b->local, repo_path);
+	rc = backend_local_open(&b->local, repo_path);
 	if (rc < 0) {
 		free(b);
 		return rc;

@@ -106,6 +106,17 @@ int evault_identity_create(evault_identity **out, const char *path, const char *
 		id->opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 		id->memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 	}
+	/*
+	 * The test suite's identities: argon2id's minimum (one pass over
+	 * 8 KiB), so that thousands of commands do not each spend a fraction
+	 * of a second deriving a key. Never for a real identity; the file's
+	 * kdf line says what it was made with.
+	 */
+	const char *weak = getenv("EVAULT_TESTONLY_WEAK_KDF");
+	if (weak && strcmp(weak, "1") == 0) {
+		id->opslimit = crypto_pwhash_OPSLIMIT_MIN;
+		id->memlimit = crypto_pwhash_MEMLIMIT_MIN;
+	}
 	randombytes_buf(id->salt, sizeof(id->salt));
 	rc = EVAULT_ERROR;
 	if (!(seed = secret_random(ID_SEED_LEN)) || !(id->sk = secret_new(SSH_ED25519_SK_LEN)))

@@ -8,7 +8,6 @@
  * deduplicated object's time is refreshed, so the grace period covers
  * puts in flight.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +27,6 @@
 #include "policy.h"
 #include "repo.h"
 #include "util.h"
-
-static void say(evault_line_cb cb, void *payload, const char *fmt, ...) EVAULT_PRINTF(3, 4);
-static void say(evault_line_cb cb, void *payload, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (cb)
-		cb(line, payload);
-}
 
 /* ---- what the state references ---- */
 
@@ -189,8 +176,9 @@ static int fsck_one(const uint8_t id[OBJECT_ID_LEN], void *p)
 	if (rc < 0 || sodium_memcmp(actual, id, OBJECT_ID_LEN) != 0) {
 		object_id_hex(hex, id);
 		c->res->corrupt++;
-		say(c->cb, c->payload, "corrupt object %s%s: %s", hex, ref ? "" : " (unreferenced)",
-		    rc < 0 ? evault_error_last() : "its bytes do not hash to its name");
+		line_say(c->cb, c->payload, "corrupt object %s%s: %s", hex,
+			 ref ? "" : " (unreferenced)",
+			 rc < 0 ? evault_error_last() : "its bytes do not hash to its name");
 		evault_error_clear();
 	}
 	return 0;
@@ -225,10 +213,11 @@ int evault_fsck(evault_repo *repo, bool full, evault_line_cb cb, void *payload,
 			continue;
 		}
 		out->missing++;
-		say(cb, payload, "missing object %s, named by a live file", hex);
+		line_say(cb, payload, "missing object %s, named by a live file", hex);
 	}
 	if (out->under_way)
-		say(cb, payload,
+		line_say(
+		    cb, payload,
 		    "%zu close or expiry under way: its objects may be missing until it is run "
 		    "again",
 		    out->under_way);
@@ -307,8 +296,8 @@ static int scrub_check(scrub_ctx *c, const uint8_t id[OBJECT_ID_LEN])
 		char hex[OBJECT_HEX_LEN + 1];
 		object_id_hex(hex, id);
 		c->res->corrupt++;
-		say(c->cb, c->payload, "scrub: object %s is corrupt (%s)", hex,
-		    rc < 0 ? evault_error_last() : "does not hash to its name");
+		line_say(c->cb, c->payload, "scrub: object %s is corrupt (%s)", hex,
+			 rc < 0 ? evault_error_last() : "does not hash to its name");
 		evault_error_clear();
 	}
 	return 0;
@@ -353,11 +342,11 @@ static int late_device(const device_owed *o, void *payload)
 	utc_time(last, ct.last, true, "never");
 	c->out->devices_late++;
 	c->out->attention = true;
-	say(c->cb, c->payload,
-	    "device %s (%s) has not erased %s (%s) since %s, more than %u days "
-	    "(device-erasure-days); last contact %s",
-	    o->device->name, o->device->user, o->mission->mid, o->reason, since,
-	    c->pol.device_erasure_days, last);
+	line_say(c->cb, c->payload,
+		 "device %s (%s) has not erased %s (%s) since %s, more than %u days "
+		 "(device-erasure-days); last contact %s",
+		 o->device->name, o->device->user, o->mission->mid, o->reason, since,
+		 c->pol.device_erasure_days, last);
 	return 0;
 }
 
@@ -400,12 +389,13 @@ int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, e
 		    mission_age_days(&m, now) > (int64_t)pol.open_days_max) {
 			out->overdue++;
 			out->attention = true;
-			say(cb, payload, "overdue: %s has been open %lld days (open-days-max %u)",
-			    mid, (long long)mission_age_days(&m, now), pol.open_days_max);
+			line_say(cb, payload,
+				 "overdue: %s has been open %lld days (open-days-max %u)", mid,
+				 (long long)mission_age_days(&m, now), pol.open_days_max);
 		} else if (strcmp(m.status, "closing") == 0) {
 			out->finished++;
-			say(cb, payload, "%s close of %s, interrupted earlier",
-			    opts->dry_run ? "would finish the" : "finishing the", mid);
+			line_say(cb, payload, "%s close of %s, interrupted earlier",
+				 opts->dry_run ? "would finish the" : "finishing the", mid);
 			if (!opts->dry_run)
 				rc = evault_mission_close(repo, mid, false, false, &report);
 		} else if (strcmp(m.status, "expiring") == 0 ||
@@ -438,12 +428,12 @@ int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, e
 		goto done;
 	state_end(st);
 	st = NULL;
-	say(cb, payload,
-	    "gc: %zu objects stored, %zu referenced, %zu %s (%llu bytes), %zu young kept, %zu "
-	    "stale temporary files",
-	    out->gc.stored, out->gc.referenced, out->gc.collected,
-	    opts->dry_run ? "to collect" : "collected", (unsigned long long)out->gc.collected_bytes,
-	    out->gc.young, out->gc.tmp_removed);
+	line_say(cb, payload,
+		 "gc: %zu objects stored, %zu referenced, %zu %s (%llu bytes), %zu young kept, %zu "
+		 "stale temporary files",
+		 out->gc.stored, out->gc.referenced, out->gc.collected,
+		 opts->dry_run ? "to collect" : "collected",
+		 (unsigned long long)out->gc.collected_bytes, out->gc.young, out->gc.tmp_removed);
 	/* scrub: a sample of what is stored, re-hashed */
 	scrub_ctx sc = {repo,   repo->cfg.scrub_per_mille, 0, 0, {0}, EVAULT_BUF_INIT, out, cb,
 			payload};
@@ -455,7 +445,8 @@ int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, e
 		goto done;
 	if (out->corrupt)
 		out->attention = true;
-	say(cb, payload, "scrub: %zu objects re-hashed, %zu corrupt", out->scrubbed, out->corrupt);
+	line_say(cb, payload, "scrub: %zu objects re-hashed, %zu corrupt", out->scrubbed,
+		 out->corrupt);
 	if (opts->dry_run)
 		goto done;
 	/* the run itself, one signed event */

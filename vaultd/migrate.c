@@ -20,7 +20,6 @@
  * after it is refused by the lock's check of evault.conf (state.c), so
  * nothing is recorded naming objects the new store lacks.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -54,18 +53,6 @@ typedef struct migrate_ctx {
 	char err[600];
 } migrate_ctx;
 
-static void say(migrate_ctx *m, const char *fmt, ...) EVAULT_PRINTF(2, 3);
-static void say(migrate_ctx *m, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (m->cb)
-		m->cb(line, m->payload);
-}
-
 static bool hashes_to(const evault_buf *b, const uint8_t id[OBJECT_ID_LEN])
 {
 	uint8_t actual[OBJECT_ID_LEN];
@@ -76,28 +63,29 @@ static bool hashes_to(const evault_buf *b, const uint8_t id[OBJECT_ID_LEN])
 enum { COPIED, PRESENT, SKIPPED, UNPROVEN };
 
 /* One object: in the target and proven there (PRESENT, COPIED), or not (UNPROVEN). */
-static int copy_one(migrate_ctx *m, const uint8_t id[OBJECT_ID_LEN], evault_buf *b,
-		    uint64_t *bytes)
+static int copy_one(migrate_ctx *m, const uint8_t id[OBJECT_ID_LEN], evault_buf *b, uint64_t *bytes)
 {
 	const size_t max = EVAULT_CHUNK_MAX + OBJ_OVERHEAD;
 	char hex[OBJECT_HEX_LEN + 1];
-	int rc, e = m->dst->ops->exists(m->dst, id);
+	int rc;
 	object_id_hex(hex, id);
-	if (e < 0)
-		return e;
-	if (e == 1 && m->second_pass)
-		return SKIPPED;
-	if (e == 1) {
-		if ((rc = m->dst->ops->get(m->dst, id, b, max)) < 0 && rc != EVAULT_ENOTFOUND)
+	if (m->second_pass) {
+		int e = m->dst->ops->exists(m->dst, id);
+		if (e != 0)
+			return e < 0 ? e : SKIPPED;
+	} else {
+		/* there already (an earlier run): proven by reading it back */
+		rc = m->dst->ops->get(m->dst, id, b, max);
+		if (rc < 0 && rc != EVAULT_ENOTFOUND)
 			return rc;
 		if (rc == 0 && hashes_to(b, id)) {
 			*bytes = b->size;
 			return PRESENT;
 		}
+		evault_error_clear();
 		/* a damaged copy in the target (a write cut short cannot make one,
 		 * but a disk can): removed and copied again */
-		evault_error_clear();
-		if ((rc = m->dst->ops->del(m->dst, id)) < 0)
+		if (rc == 0 && (rc = m->dst->ops->del(m->dst, id)) < 0)
 			return rc;
 	}
 	rc = m->src->ops->get(m->src, id, b, max);
@@ -108,9 +96,10 @@ static int copy_one(migrate_ctx *m, const uint8_t id[OBJECT_ID_LEN], evault_buf 
 	if (rc < 0)
 		return rc;
 	if (!hashes_to(b, id)) {
-		say(m, "object %s is damaged in the current store: it cannot be proven in the "
-		       "target (evault fsck --full)",
-		    hex);
+		line_say(m->cb, m->payload,
+			 "object %s is damaged in the current store: it cannot be proven in the "
+			 "target (evault fsck --full)",
+			 hex);
 		return UNPROVEN;
 	}
 	if ((rc = m->dst->ops->put(m->dst, id, b->ptr, b->size)) < 0)
@@ -119,7 +108,8 @@ static int copy_one(migrate_ctx *m, const uint8_t id[OBJECT_ID_LEN], evault_buf 
 	if ((rc = m->dst->ops->get(m->dst, id, b, max)) < 0)
 		return rc;
 	if (!hashes_to(b, id)) {
-		say(m, "object %s does not read back intact from the target", hex);
+		line_say(m->cb, m->payload, "object %s does not read back intact from the target",
+			 hex);
 		return UNPROVEN;
 	}
 	*bytes = b->size;
@@ -231,8 +221,9 @@ int evault_objects_migrate(evault_repo *repo, const char *settings, bool keep_so
 	if ((rc = repo_require_admin(repo, "move the vault's objects")) < 0)
 		goto done;
 	if (repo->replica) {
-		rc = evault_error_set(EVAULT_EINVAL, "a replica keeps its objects on this laptop: "
-						     "move the office vault's objects at the office");
+		rc = evault_error_set(EVAULT_EINVAL,
+				      "a replica keeps its objects on this laptop: "
+				      "move the office vault's objects at the office");
 		goto done;
 	}
 	if ((rc = config_apply_local(&target, settings)) < 0)
@@ -258,7 +249,8 @@ int evault_objects_migrate(evault_repo *repo, const char *settings, bool keep_so
 		goto done;
 	m.dst = dst;
 	/* 1: everything there is now, without holding anyone up */
-	say(&m, "copying objects from %s to %s, each proven by its hash", out->from, out->to);
+	line_say(m.cb, m.payload, "copying objects from %s to %s, each proven by its hash",
+		 out->from, out->to);
 	if ((rc = copy_all(&m)) < 0)
 		goto done;
 	/* 2: what was stored meanwhile, under the lock, no mount writing */
@@ -266,19 +258,20 @@ int evault_objects_migrate(evault_repo *repo, const char *settings, bool keep_so
 		goto done;
 	long mpid;
 	if (mounts_live(repo, -1, &mpid)) {
-		rc = evault_error_set(EVAULT_ELOCKED,
-				      "the vault is mounted (process %ld): unmount it, then run the "
-				      "migration again (what was copied stays, proven)",
-				      mpid);
+		rc =
+		    evault_error_set(EVAULT_ELOCKED,
+				     "the vault is mounted (process %ld): unmount it, then run the "
+				     "migration again (what was copied stays, proven)",
+				     mpid);
 		goto done;
 	}
 	m.second_pass = true;
 	if ((rc = copy_all(&m)) < 0)
 		goto done;
 	if (out->unproven) {
-		rc = evault_error_set(EVAULT_ECORRUPT,
-				      "%zu objects could not be proven in %s: the vault stays on %s",
-				      out->unproven, out->to, out->from);
+		rc = evault_error_set(
+		    EVAULT_ECORRUPT, "%zu objects could not be proven in %s: the vault stays on %s",
+		    out->unproven, out->to, out->from);
 		goto done;
 	}
 	evault_failpoint("migrate-before-switch");

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -520,7 +521,8 @@ int text_each_line(const char *text, size_t len, text_each_line_fn fn, void *rec
 
 void evault_failpoint(const char *name)
 {
-	static unsigned long hits; /* NAME:N: at its Nth pass (one point per process) */
+	/* NAME:N: at its Nth pass (one point per process, any thread) */
+	static atomic_ulong hits;
 	const char *want = getenv("EVAULT_FAILPOINT");
 	if (!want)
 		return;
@@ -528,6 +530,18 @@ void evault_failpoint(const char *name)
 	if (strncmp(want, name, n) != 0 || (want[n] && want[n] != ':'))
 		return;
 	unsigned long at = want[n] ? strtoul(want + n + 1, NULL, 10) : 1;
-	if (++hits >= at)
+	if (atomic_fetch_add(&hits, 1) + 1 >= at)
 		raise(SIGKILL);
+}
+
+void line_say(void (*cb)(const char *line, void *payload), void *payload, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	if (!cb)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	cb(line, payload);
 }

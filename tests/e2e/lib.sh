@@ -11,6 +11,10 @@ trap "cleanup_test" EXIT
 # verified next to the default identity: in the test's own home.
 export HOME=$T/home
 mkdir -p "$HOME"
+# Identities made here derive their key with argon2id's minimum instead of
+# the interactive level's 64 MiB: thousands of commands unlock one, and
+# that alone was half the suite's time (docs/cli.md). t0001 checks real ones.
+export EVAULT_TESTONLY_WEAK_KDF=1
 PASSED=0
 FAILED=0
 TEST_NAME=$(basename "$0" .sh)

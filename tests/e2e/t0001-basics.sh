@@ -13,6 +13,18 @@ check "public key in OpenSSH form" grep -q '^ssh-ed25519 AAAA.* alice$' "$T/out"
 
 bobkey=$(new_identity bob)
 check "identity new prints the public line" test "${bobkey#ssh-ed25519 AAAA}" != "$bobkey"
+# the suite's identities use the test-only weak KDF (lib.sh); a real one
+# uses the level asked for, and unlocks
+check "the test identities: argon2id's minimum (EVAULT_TESTONLY_WEAK_KDF)" grep -q '^kdf argon2id13 1 8192 ' "$T/bob.id"
+printf 'real passphrase\n' >"$T/real.pass"
+for lv in interactive:2:67108864 moderate:3:268435456; do
+	IFS=: read -r level ops mem <<<"$lv"
+	expect 0 "identity new --kdf $level, outside the test setting" env -u EVAULT_TESTONLY_WEAK_KDF \
+		"$EVAULT_BIN" --identity "$T/real-$level.id" --passphrase-file "$T/real.pass" identity new --name real --kdf "$level"
+	check "... argon2id with the $level level's parameters" grep -q "^kdf argon2id13 $ops $mem " "$T/real-$level.id"
+done
+expect 0 "... and unlocks: a vault made with it" "$EVAULT_BIN" --identity "$T/real-interactive.id" --passphrase-file "$T/real.pass" -R "$T/realv" init --admin real
+expect_error 4 "... not with another passphrase" "$EVAULT_BIN" --identity "$T/real-interactive.id" --passphrase-file "$T/alice.pass" -R "$T/realv" mission create M-R
 expect 0 "admin adds bob" as alice user add bob --role technician --pubkey "$bobkey"
 expect 0 "user list" as alice user list
 check "user list shows roles" grep -q '^bob  *technician  *active  *SHA256:' "$T/out"
