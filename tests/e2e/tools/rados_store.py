@@ -8,11 +8,15 @@ end-to-end tests' view, as `find REPO/objects` is for a local directory):
     rados_store.py POOL NS intact             every object hashes to its name
     rados_store.py POOL NS copy NS2           every object into namespace NS2
     rados_store.py POOL NS purge              every object removed
+    rados_store.py POOL NS fill N SIZE        N new objects of SIZE random
+                                              bytes, each named by its hash
+                                              (unreferenced: benchmarks)
 
 The cluster is the one $CEPH_CONF names (tests/e2e/ceph.sh). Uses Ceph's
 own Python binding (python3-rados), independent of evault's C code.
 """
 import hashlib
+import os
 import sys
 
 import rados
@@ -76,6 +80,20 @@ def main():
         for k in objects(io):
             dst.write_full(k, read_all(io, k))
         dst.close()
+    elif cmd == "fill":
+        n, size = int(args[0]), int(args[1])
+        done = 0
+        while done < n:
+            batch = []
+            for _ in range(min(64, n - done)):
+                data = os.urandom(size)
+                batch.append(io.aio_write_full(hashlib.sha256(data).hexdigest(), data))
+            for c in batch:
+                c.wait_for_complete()
+                if c.get_return_value() < 0:
+                    print("write failed:", c.get_return_value(), file=sys.stderr)
+                    return 1
+            done += len(batch)
     else:
         print("unknown command", cmd, file=sys.stderr)
         rc = 2
