@@ -408,18 +408,25 @@ static int rb_stage(backend *base, const uint8_t id[OBJECT_ID_LEN], void *data, 
 	return 0;
 }
 
+/* rados_stat, tried again on EAGAIN/EBUSY: librados's result */
+static int stat_retried(rados_backend *b, const char *oid, uint64_t *size, time_t *mtime)
+{
+	int r;
+	for (int i = 0;
+	     (r = lr.rados_stat(b->io, oid, size, mtime)) < 0 && retryable(r) && i < RADOS_RETRIES;
+	     i++)
+		;
+	return r;
+}
+
 /* The object was there: the same size is a dedup (its time touched), another is damage. */
 static int found_existing(rados_backend *b, backend_staged *st)
 {
 	char oid[OBJECT_HEX_LEN + 1];
 	uint64_t size;
 	time_t mtime;
-	int r;
 	object_id_hex(oid, st->id);
-	for (int i = 0; (r = lr.rados_stat(b->io, oid, &size, &mtime)) < 0 && retryable(r) &&
-			i < RADOS_RETRIES;
-	     i++)
-		;
+	int r = stat_retried(b, oid, &size, &mtime);
 	if (r < 0)
 		return rados_fail(b, r, "cannot check object", st->id);
 	if (size != st->len) {
@@ -554,10 +561,7 @@ static int rb_stat(backend *base, const uint8_t id[OBJECT_ID_LEN], uint64_t *siz
 	if ((rc = ready(b)) < 0)
 		return rc;
 	object_id_hex(oid, id);
-	for (int i = 0;
-	     (r = lr.rados_stat(b->io, oid, size, &t)) < 0 && retryable(r) && i < RADOS_RETRIES;
-	     i++)
-		;
+	r = stat_retried(b, oid, size, &t);
 	if (r == -ENOENT)
 		return evault_error_set(EVAULT_ENOTFOUND, "object %s is missing", oid);
 	if (r < 0)

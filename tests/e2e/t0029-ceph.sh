@@ -16,6 +16,17 @@ POOL=$CEPH_POOL
 # sanitizer reports of every process, serve and the mount included
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san"
 head_of() { git -C "$1/audit.git" rev-parse refs/heads/main; }
+# The exit code of background process PID once it ends, waiting 120 s at
+# most; 124 (after killing it) when it has not ended by then: a hang.
+bounded_wait() {
+	timeout 120 tail --pid="$1" -f /dev/null
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		return 124
+	fi
+	wait "$1"
+}
 
 # ---- init ----
 as_init() { # REPO ARGS...: alice's init of a new vault
@@ -122,8 +133,7 @@ expect 0 "... fsck --full clean" "$EVAULT_BIN" fsck --full
 kpid=$!
 sleep 0.5
 ceph_osd_kill
-timeout 120 tail --pid="$kpid" -f /dev/null
-wait "$kpid"
+bounded_wait "$kpid"
 krc=$?
 if [ "$krc" -eq 0 ]; then
 	ok "a put while the OSD is killed: it had finished before the kill"
@@ -150,13 +160,12 @@ dd if="$T/big.bin" of="$M/M-1/work/during.bin" bs=1M status=none 2>"$T/dd.err" &
 dpid=$!
 sleep 0.3
 ceph_osd_stop
-timeout 120 tail --pid="$dpid" -f /dev/null
-wait "$dpid"
+bounded_wait "$dpid"
 drc=$?
 sync_rc=0
-sync "$M/M-1/work/during.bin" 2>/dev/null || sync_rc=$?
+timeout 120 sync "$M/M-1/work/during.bin" 2>/dev/null || sync_rc=$?
 ceph_osd_cont
-check "the mount answered while the OSD was frozen (no hang)" true
+check "the mount answered while the OSD was frozen (no hang)" test "$drc" -ne 124 -a "$sync_rc" -ne 124
 as bob umount "$M" >/dev/null 2>&1
 if [ "$drc" -eq 0 ] && [ "$sync_rc" -eq 0 ] && as bob get M-1/work/during.bin "$T/d.out" 2>/dev/null; then
 	check "the file written during the freeze: whole if it is there" cmp -s "$T/big.bin" "$T/d.out"
