@@ -37,8 +37,6 @@ typedef struct cli {
 typedef struct cli_command {
 	const char *name;
 	int (*run)(cli *c, int argc, char **argv);
-	const char *usage;
-	const char *summary;
 } cli_command;
 
 /* Prints "evault: <engine message>" and returns the exit code for it. */

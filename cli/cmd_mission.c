@@ -180,7 +180,8 @@ int cmd_mission(cli *c, int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		if (argc != 2)
 			return cli_usage("usage: evault mission list");
-		if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+		/* which missions hold a key copy for the identity: no passphrase */
+		if (cli_open_repo(c, CLI_AS_PUBLIC) < 0 ||
 		    evault_mission_list(c->repo, print_mission, NULL) < 0)
 			return cli_fail();
 		return EXIT_OK;

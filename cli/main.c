@@ -10,87 +10,46 @@
 #include <sys/resource.h>
 
 #include "cli.h"
+#include "help.h"
 
 static const cli_command commands[] = {
-    {"init", cmd_init,
-     "init --admin NAME [--chunk-size BYTES] [--zstd-level N] [--kdf LEVEL]\n"
-     "                 [--objects local|rados:POOL[/NAMESPACE]] [--rados-conf PATH]\n"
-     "                 [--rados-user NAME] [--rados-keyring PATH] [--rados-timeout SECONDS]",
-     "create a repository; the admin's identity is created if absent"},
-    {"identity", cmd_identity, "identity new --name NAME [--kdf LEVEL] | identity show",
-     "create or show your identity (key pair)"},
-    {"user", cmd_user, "user add NAME --role ROLE --pubkey KEY | user list",
-     "manage users (admin)"},
-    {"mission", cmd_mission,
-     "mission create MID [--client C] [--site S] [--description D] [--member USER]... |\n"
-     "                 list | show MID | grant MID USER | revoke MID USER |\n"
-     "                 close MID [--dry-run] [--force] | certificate MID |\n"
-     "                 authorize-photos MID --by \"NAME, ROLE\" --ref REF --scope SCOPE",
-     "manage missions; close erases work and codes (admin)"},
-    {"codes", cmd_codes, "codes mark MID/codes/PATH --rotated | --reported-to CONTACT",
-     "record that an access code was changed or handed back to the client"},
-    {"mount", cmd_mount, "mount MOUNTPOINT [--foreground] [-o ro]",
-     "the vault as a folder: your missions, plaintext only in memory"},
-    {"umount", cmd_umount, "umount MOUNTPOINT", "unmount once every file is recorded"},
-    {"import", cmd_import, "import MID SOURCE_DIR [--to CLASS[/DIR]] [--wipe-source]",
-     "copy a camera card in, prove every copy, then wipe the card"},
-    {"put", cmd_put, "put [-f] SRC... MID/CLASS/[PATH]   (SRC '-' reads stdin)",
-     "store files in a mission"},
-    {"get", cmd_get, "get MID/CLASS/PATH [OUT]   (stdout when OUT is absent or '-')",
-     "read a file back"},
-    {"ls", cmd_ls, "ls [-l] [MID[/CLASS[/DIR]]]", "list missions, classes or files"},
-    {"rm", cmd_rm, "rm MID/CLASS/PATH...", "remove files"},
-    {"log", cmd_log, "log [--mission MID] [-n COUNT] [--names]",
-     "show the signed history (--names: decrypted file names you may read)"},
-    {"audit", cmd_audit,
-     "audit verify [--objects] [--checkpoint FILE] [--signers FILE] [BUNDLE] |\n"
-     "                 checkpoint | export --out DIR [--mission MID] | show SEQ|COMMIT |\n"
-     "                 allowed-signers",
-     "verify the history, checkpoints, exports for auditors"},
-    {"policy", cmd_policy, "policy show | policy set KEY VALUE",
-     "the vault's retention policy, in the signed history (set: admin)"},
-    {"retention", cmd_retention, "retention run [--dry-run] [--now YYYY-MM-DD]",
-     "expire dossiers past retention, collect garbage, scrub (admin; exit 0 good, 1 needs "
-     "a person, 2 could not run)"},
-    {"gc", cmd_gc, "gc [--dry-run]", "delete objects no live file names (keyless)"},
-    {"clone", cmd_clone, "clone ssh://[USER@]HOST[:PORT]/PATH DIR [--device NAME] [--ssh CMD]",
-     "make a replica of your missions from the office vault"},
-    {"sync", cmd_sync, "sync [--dry-run] [--offline MID] [--ssh CMD]",
-     "send what this replica recorded, receive what changed at the office"},
-    {"status", cmd_status, "status", "a replica: its office, last sync, what waits to go up"},
-    {"device", cmd_device, "device list | device revoke NAME",
-     "the replicas of the vault: what each holds and erased; revoke a lost one (admin)"},
-    {"serve", cmd_serve, "serve -R REPO [--timeout SECONDS] [--log FILE]",
-     "the office's side of sync, run by sshd as a forced command"},
-    {"objects", cmd_objects,
-     "objects where | objects migrate --to local|rados:POOL[/NAMESPACE] [--keep-source]",
-     "where the objects are; move them to a Ceph pool or back, each proven (admin)"},
-    {"fsck", cmd_fsck, "fsck [--full]",
-     "check the store against the state, keyless (exit 0 clean, 1 problems, 2 could not run)"},
+    {"init", cmd_init},		{"identity", cmd_identity}, {"user", cmd_user},
+    {"mission", cmd_mission},	{"codes", cmd_codes},	    {"mount", cmd_mount},
+    {"umount", cmd_umount},	{"import", cmd_import},	    {"put", cmd_put},
+    {"get", cmd_get},		{"ls", cmd_ls},		    {"rm", cmd_rm},
+    {"log", cmd_log},		{"audit", cmd_audit},	    {"policy", cmd_policy},
+    {"retention", cmd_retention}, {"gc", cmd_gc},	    {"clone", cmd_clone},
+    {"sync", cmd_sync},		{"status", cmd_status},	    {"device", cmd_device},
+    {"serve", cmd_serve},	{"objects", cmd_objects},   {"fsck", cmd_fsck},
 };
 
-static void usage(FILE *f)
+/*
+ * evault help [COMMAND [SUB]] | help --man [COMMAND] | help --complete
+ * WORD...: the pages of help.c.
+ */
+static int help_command(int argc, char **argv)
 {
-	fprintf(
-	    f,
-	    "usage: evault [-R REPO] [--identity FILE] [--passphrase-file FILE] COMMAND [ARGS]\n\n"
-	    "commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nglobal options (anywhere on the line):\n"
-		   "  -R, --repo PATH          repository (default: $EVAULT_REPO)\n"
-		   "  --identity FILE          identity file (default: $EVAULT_IDENTITY, else\n"
-		   "                           ~/.config/evault/identity)\n"
-		   "  --passphrase-file FILE   read the passphrase from FILE (default:\n"
-		   "                           $EVAULT_PASSPHRASE_FILE, else ask on the terminal)\n"
-		   "  -h, --help               this help; 'evault help COMMAND' for a command\n"
-		   "  --version                print the version\n"
-		   "\nexit codes:\n"
-		   "  0 ok   1 error   2 usage or invalid name   3 not found (or not yours)\n"
-		   "  4 wrong passphrase or failed authentication   5 corrupt data\n"
-		   "  6 not allowed for your role   7 already exists   8 read-only\n"
-		   "  9 repository busy   10 no space left   11 repository from a newer evault\n"
-		   "  12 refused by a charter rule (e.g. close with unmarked codes)\n");
+	if (argc >= 2 && strcmp(argv[1], "--man") == 0) {
+		if (argc > 3 || help_man(stdout, argc == 3 ? argv[2] : NULL) < 0)
+			return cli_usage("unknown command '%s' (see 'evault --help')",
+					 argv[argc - 1]);
+		return EXIT_OK;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--complete") == 0) {
+		help_complete(stdout, argc - 2, argv + 2);
+		return EXIT_OK;
+	}
+	if (argc == 1) {
+		help_overview(stdout);
+		return EXIT_OK;
+	}
+	if (argc > 3 || help_page(stdout, argv[1], argc == 3 ? argv[2] : NULL) < 0) {
+		if (!help_group_find(argv[1]))
+			return cli_usage("unknown command '%s' (see 'evault --help')", argv[1]);
+		return cli_usage("unknown subcommand '%s %s' (see 'evault help %s')", argv[1],
+				 argv[2], argv[1]);
+	}
+	return EXIT_OK;
 }
 
 static const cli_command *find(const char *name)
@@ -178,21 +137,24 @@ int main(int argc, char **argv)
 		printf("evault %s\n", EVAULT_VERSION);
 		return EXIT_OK;
 	}
-	if (argc < 2 || (strcmp(argv[1], "help") == 0 && argc == 2)) {
-		usage(help || argc >= 2 ? stdout : stderr);
-		return help || argc >= 2 ? EXIT_OK : EXIT_USAGE;
+	if (argc < 2 && !help) {
+		help_overview(stderr);
+		return EXIT_USAGE;
 	}
+	if (help && argc == 2 && strcmp(argv[1], "help") == 0)
+		return help_page(stdout, "help", NULL), EXIT_OK;
+	if (argc < 2 || strcmp(argv[1], "help") == 0)
+		return help_command(argc < 2 ? 1 : argc - 1, argc < 2 ? argv : argv + 1);
 	const cli_command *cmd;
-	if (strcmp(argv[1], "help") == 0) {
-		if (!(cmd = find(argv[2])))
-			return cli_usage("unknown command '%s' (see 'evault --help')", argv[2]);
-		printf("usage: evault %s\n  %s\n", cmd->usage, cmd->summary);
-		return EXIT_OK;
-	}
 	if (!(cmd = find(argv[1])))
 		return cli_usage("unknown command '%s' (see 'evault --help')", argv[1]);
 	if (help) {
-		printf("usage: evault %s\n  %s\n", cmd->usage, cmd->summary);
+		/* the page of the subcommand named, else the command's */
+		const help_group *g = help_group_find(argv[1]);
+		const char *sub = argc > 2 && g && g->subs[0].name && help_sub_find(g, argv[2])
+				      ? argv[2]
+				      : NULL;
+		help_page(stdout, argv[1], sub);
 		return EXIT_OK;
 	}
 	if (evault_global_init() < 0)

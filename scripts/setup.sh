@@ -1,64 +1,11 @@
 #!/usr/bin/env bash
 # One command for a newcomer: install what is needed, build, and run the
-# main job on a demo vault created under ./demo/ (init, a technician, a
-# mission, a put and a get, the vault mounted as a folder with the photo
-# rule at work, the code marked and the mission closed with its erasure
-# certificate, the signed log verified with stock git).
+# main job on a demo vault created under ./demo/ (scripts/demo.sh: init, a
+# technician, a mission, a put and a get, the vault mounted as a folder
+# with the photo rule at work, the code marked and the mission closed with
+# its erasure certificate, the signed log verified with stock git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build
-ev=$PWD/build/evault
-demo=$PWD/demo
-rm -rf "$demo"
-mkdir -p "$demo"
-chmod 700 "$demo"
-# Demo passphrases in files so the demo runs unattended; real users type
-# theirs at the prompt (see README).
-printf 'demo passphrase for alice\n' >"$demo/alice.pass"
-printf 'demo passphrase for bob\n' >"$demo/bob.pass"
-export EVAULT_REPO=$demo/vault
-alice() { echo "\$ evault $*    # as alice (admin)" >&2; "$ev" --identity "$demo/alice.id" --passphrase-file "$demo/alice.pass" "$@"; }
-bob() { echo "\$ evault $*    # as bob (technician)" >&2; "$ev" --identity "$demo/bob.id" --passphrase-file "$demo/bob.pass" "$@"; }
-alice init --admin alice
-bob identity new --name bob >"$demo/bob.pub"
-alice user add bob --role technician --pubkey "$(cat "$demo/bob.pub")"
-alice mission create M-2026-0042 --client "Demo client" --site "Demo site" --member bob
-printf 'Intervention report: alarm panel serviced, all zones tested.\n' >"$demo/rapport.txt"
-bob put "$demo/rapport.txt" M-2026-0042/dossier/
-echo "code 4711 for the side door, to rotate at the end" | bob put - M-2026-0042/codes/side-door.txt
-printf 'draft notes\n' | bob put - M-2026-0042/work/notes.txt
-# the technician's everyday folder: the vault mounted (FUSE), plaintext only in memory
-if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
-	mkdir -p "$demo/Vault"
-	bob mount "$demo/Vault"
-	echo "\$ ls $demo/Vault/M-2026-0042; cat .mission; cp notes into work/" >&2
-	ls -l "$demo/Vault/M-2026-0042"
-	cat "$demo/Vault/M-2026-0042/.mission"
-	printf 'site notes written through the mount\n' >"$demo/Vault/M-2026-0042/work/site-notes.txt"
-	printf '\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00' >"$demo/photo.jpg"
-	head -c 4096 /dev/urandom >>"$demo/photo.jpg"
-	cp "$demo/photo.jpg" "$demo/Vault/M-2026-0042/dossier/" 2>&1 || echo "(refused: no written photo authorisation yet)"
-	alice mission authorize-photos M-2026-0042 --by "Demo client, site manager" --ref "letter 2026-11-20" --scope "alarm panel"
-	sleep 2
-	cp "$demo/photo.jpg" "$demo/Vault/M-2026-0042/dossier/" && echo "(accepted after the authorisation)"
-	bob umount "$demo/Vault"
-else
-	echo "(no /dev/fuse here: the mount part of the demo is skipped)" >&2
-fi
-bob ls -l M-2026-0042/dossier
-bob get M-2026-0042/dossier/rapport.txt
-bob log
-bob codes mark M-2026-0042/codes/side-door.txt --rotated
-alice mission close M-2026-0042
-alice mission certificate M-2026-0042
-echo "\$ evault audit allowed-signers > allowed-signers; git log --show-signature" >&2
-"$ev" audit allowed-signers >"$demo/allowed-signers"
-git -C "$EVAULT_REPO/audit.git" -c gpg.format=ssh \
-	-c gpg.ssh.allowedSignersFile="$demo/allowed-signers" log --show-signature --format='%h %s'
-echo "\$ evault audit verify --objects" >&2
-"$ev" audit verify --objects
-echo "\$ evault fsck --full" >&2
-"$ev" fsck --full
-echo
-echo "demo vault ready: export EVAULT_REPO=$EVAULT_REPO"
+EVAULT=$PWD/build/evault exec scripts/demo.sh "$PWD/demo"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds with warnings as
 # errors, runs the unit tests (cmocka, via ctest) and the end-to-end tests
-# (the real evault binary), then does both again under ASan+UBSan, then
-# runs every fuzz target for a bounded time (EVAULT_FUZZ_SECONDS, default 6).
+# (the real evault binary), builds the Debian package and tests it
+# installed (tests/package.sh), then does the unit and end-to-end tests
+# again under ASan+UBSan, then runs every fuzz target for a bounded time (EVAULT_FUZZ_SECONDS, default 6).
 # Ends with one line "suite: N passed, M failed"; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -94,6 +95,17 @@ mkdir -p build-asan build-fuzz
 asan_args=(-DEVAULT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
 next_build=(bg_start build-asan/build.log scripts/build.sh build-asan "${asan_args[@]}")
 run_set release build 0
+# The Debian package built from the tree, installed, its demo run as root
+# and as an ordinary user, removed (once: it installs into /usr).
+say "package: build, install, demo, remove"
+EVAULT_BIN=$PWD/build/evault tests/package.sh 2>&1 | tee build/package.log
+line=$(grep -E '^package: [0-9]+ passed, [0-9]+ failed$' build/package.log | tail -1)
+if [ -n "$line" ]; then
+	total_pass=$((total_pass + $(echo "$line" | sed -E 's/package: ([0-9]+) passed.*/\1/')))
+	total_fail=$((total_fail + $(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed/\1/')))
+else
+	total_fail=$((total_fail + 1))
+fi
 export EVAULT_E2E_RSS_LIMIT_KIB=500000
 export EVAULT_E2E_SANITIZED=1 EVAULT_E2E_RELEASE_BIN=$PWD/build/evault
 next_build=(bg_start build-fuzz/build-bg.log tests/fuzz/run.sh --build-only)

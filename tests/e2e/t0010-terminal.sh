@@ -27,6 +27,8 @@ check "a wrong typed passphrase exits 4" test $? -eq 4
 typed "$EVAULT_BIN --identity $T/bob.id identity new --name bob" "one" "two"
 check "differing passphrases exit 2" test $? -eq 2
 check "and leave no identity file" test ! -e "$T/bob.id"
-expect_error 2 "no terminal and no passphrase file" setsid -w "$EVAULT_BIN" --identity "$T/alice.id" mission list
+expect_error 2 "no terminal and no passphrase file" setsid -w "$EVAULT_BIN" --identity "$T/alice.id" log --names
 check "says how to give one" grep -q 'EVAULT_PASSPHRASE_FILE' "$T/err"
+expect 0 "mission list needs no passphrase (the identity's key copies say which)" \
+	setsid -w "$EVAULT_BIN" --identity "$T/alice.id" mission list
 finish
