@@ -117,6 +117,14 @@ int cli_server_option(char *out, size_t n, int opt, const char *arg);
 int cmd_objects(cli *c, int argc, char **argv);
 int cli_identity_create_or_load(cli *c, const char *name, evault_kdf_level level, bool *created);
 
+/*
+ * The progress line (progress.c): cli_progress_start installs it when
+ * standard error is a terminal; cli_progress_clear erases it, before
+ * anything else is printed and when the command ends.
+ */
+void cli_progress_start(void);
+void cli_progress_clear(void);
+
 /* Formats a Unix time as "2026-11-23 18:00:00Z" (UTC). */
 void cli_time(char out[32], long long t);
 

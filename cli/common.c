@@ -37,6 +37,7 @@ int cli_exit_code(int rc)
 
 int cli_fail(void)
 {
+	cli_progress_clear();
 	fprintf(stderr, "evault: %s\n", evault_error_last());
 	return cli_exit_code(evault_error_code());
 }
@@ -44,6 +45,7 @@ int cli_fail(void)
 int cli_usage(const char *fmt, ...)
 {
 	va_list ap;
+	cli_progress_clear();
 	fputs("evault: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -159,7 +159,9 @@ int main(int argc, char **argv)
 	}
 	if (evault_global_init() < 0)
 		return cli_fail();
+	cli_progress_start();
 	rc = cmd->run(&c, argc - 1, argv + 1);
+	cli_progress_clear();
 	evault_repo_free(c.repo);
 	evault_identity_free(c.identity_path ? c.id : NULL);
 	if (fflush(stdout) != 0 && rc == EXIT_OK) {

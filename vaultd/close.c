@@ -825,6 +825,8 @@ static int delete_object(const uint8_t id[32], void *p)
 	int rc = c->repo->objects->ops->del(c->repo->objects, id);
 	if (rc == 0 && ++c->done == c->total / 2 + 1)
 		evault_failpoint("close-mid-objects");
+	if (rc == 0)
+		progress_report("close: objects erased", c->done, c->total, false);
 	return rc;
 }
 
@@ -865,6 +867,7 @@ static int erase_keys_and_objects(evault_repo *repo, const state *st, const miss
 			rc = delete_object(ids.id[j], &dc);
 		objset_clear(&ids);
 	}
+	progress_report(NULL, 0, 0, false);
 	if (rc == 0)
 		rc = repo->objects->ops->sync(repo->objects);
 done:

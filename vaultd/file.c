@@ -222,6 +222,8 @@ typedef struct put_ctx {
 	char ctype[MANIFEST_CTYPE_MAX];
 	uint64_t size;
 	uint64_t produced; /* bytes read, bounded by EVAULT_FILE_MAX */
+	uint64_t total;    /* the source's size if known, for progress */
+	bool progress;     /* a put of its own (not part of an import) */
 	uint8_t (*ids)[OBJECT_ID_LEN];
 	size_t nids, aids;
 	backend_staged *batch[PUBLISH_BATCH];
@@ -361,6 +363,8 @@ static int put_consume(void *p, size_t index, void *s)
 	}
 	memcpy(c->ids[c->nids++], slot->id, OBJECT_ID_LEN);
 	c->size += slot->len;
+	if (c->progress)
+		progress_report("put", c->size, c->total, true);
 	if (slot->staged) {
 		c->batch[c->nbatch++] = slot->staged;
 		slot->staged = NULL;
@@ -682,6 +686,9 @@ int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *o
 	c.sha = sha_out ? &sha : NULL;
 	snprintf(c.ctype, sizeof(c.ctype), "application/x-empty");
 	c.chunk_size = repo->cfg.chunk_size;
+	c.progress = !refusals;
+	if (c.progress && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		c.total = (uint64_t)sb.st_size;
 	static const pipeline_ops ops = {put_produce, put_work, put_consume};
 	backend *b = repo->objects;
 	pthread_mutex_init(&c.mu, NULL);
@@ -694,6 +701,8 @@ int file_put(evault_repo *repo, const char *vp, int fd, const evault_put_opts *o
 	}
 	c.publisher_started = true;
 	rc = pipeline_run(&ops, &c, pl.slots, pl.nslots, pl.workers, pl.nworkers);
+	if (c.progress)
+		progress_report(NULL, 0, 0, false);
 	int prc = publisher_stop(&c);
 	if (rc == 0)
 		rc = prc;
@@ -812,13 +821,6 @@ static int get_consume(void *p, size_t index, void *s)
 	return rc;
 }
 
-static int fd_sink(const void *data, size_t len, void *payload)
-{
-	if (write_full(*(int *)payload, data, len) < 0)
-		return error_errno("cannot write the output", NULL);
-	return 0;
-}
-
 int file_read(evault_repo *repo, const class_keys *k, const manifest *m, file_sink sink,
 	      void *payload)
 {
@@ -890,6 +892,20 @@ static int find_file(entries *out, evault_repo *repo, const state *st, const vpa
 	return rc;
 }
 
+typedef struct get_progress {
+	int fd;
+	uint64_t done, total;
+} get_progress;
+
+static int fd_sink_progress(const void *data, size_t len, void *payload)
+{
+	get_progress *g = payload;
+	if (write_full(g->fd, data, len) < 0)
+		return error_errno("cannot write the output", NULL);
+	progress_report("get", g->done += len, g->total, true);
+	return 0;
+}
+
 int evault_file_get_fd(evault_repo *repo, const char *vp, int fd)
 {
 	state *st = NULL;
@@ -902,7 +918,9 @@ int evault_file_get_fd(evault_repo *repo, const char *vp, int fd)
 	if ((rc = parse_vpath(&v, vp, true)) < 0 || (rc = state_begin(&st, repo, false)) < 0 ||
 	    (rc = find_file(&es, repo, st, &v, &mr, &k)) < 0)
 		goto done;
-	rc = file_read(repo, k, &es.e[0].m, fd_sink, &fd);
+	get_progress g = {fd, 0, es.e[0].m.size};
+	rc = file_read(repo, k, &es.e[0].m, fd_sink_progress, &g);
+	progress_report(NULL, 0, 0, false);
 done:
 	file_list_clear(&es);
 	class_keys_free(k);

@@ -228,8 +228,13 @@ int evault_file_import(evault_repo *repo, const char *mid, const char *src, cons
 	if (it.n)
 		qsort(it.v, it.n, sizeof(*it.v), cmp_item);
 	rep->skipped = it.skipped;
+	uint64_t card_bytes = 0, card_done = 0;
+	for (size_t i = 0; i < it.n; i++)
+		card_bytes += it.v[i].size;
 	for (size_t i = 0; i < it.n; i++) {
 		item *x = &it.v[i];
+		progress_report("import", card_done, card_bytes, true);
+		card_done += x->size;
 		int fd = open(x->full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		struct stat sb;
 		if (fd < 0 || fstat(fd, &sb) < 0) {
@@ -285,6 +290,7 @@ int evault_file_import(evault_repo *repo, const char *mid, const char *src, cons
 		if (rep->cb)
 			rep->cb(x->rel, "imported", x->sha, rep->payload);
 	}
+	progress_report(NULL, 0, 0, false);
 	if ((rc = content_record_refusals(repo, mid, &refused)) < 0)
 		goto done;
 	/* every stored copy proven: only now are the sources wiped */

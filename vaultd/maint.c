@@ -80,6 +80,7 @@ static int gc_one(const uint8_t id[OBJECT_ID_LEN], void *p)
 {
 	gc_ctx *c = p;
 	c->res->stored++;
+	progress_report("gc: objects", c->res->stored, 0, false);
 	if (objset_has(c->refs, id))
 		return 0;
 	uint64_t size;
@@ -111,6 +112,7 @@ static int gc_locked(evault_repo *repo, const state *st, bool dry_run, int64_t n
 		gc_ctx c = {repo, &refs, now - (int64_t)repo->cfg.gc_grace_minutes * 60, dry_run,
 			    out};
 		rc = repo->objects->ops->list(repo->objects, gc_one, &c);
+		progress_report(NULL, 0, 0, false);
 	}
 	if (rc == 0 && !dry_run && out->collected)
 		rc = repo->objects->ops->sync(repo->objects);
@@ -156,6 +158,7 @@ static int fsck_one(const uint8_t id[OBJECT_ID_LEN], void *p)
 	fsck_ctx *c = p;
 	char hex[OBJECT_HEX_LEN + 1];
 	c->res->stored++;
+	progress_report("fsck: objects", c->res->stored, 0, false);
 	bool ref = objset_has(c->refs, id);
 	if (ref && objset_add(id, &c->seen) < 0)
 		return error_oom();
@@ -199,6 +202,7 @@ int evault_fsck(evault_repo *repo, bool full, evault_line_cb cb, void *payload,
 	if (rc == 0) {
 		out->referenced = refs.n;
 		rc = repo->objects->ops->list(repo->objects, fsck_one, &c);
+		progress_report(NULL, 0, 0, false);
 	}
 	objset_finish(&c.seen);
 	/* referenced but not stored: missing (stat again: a close or gc may have run) */

@@ -545,3 +545,18 @@ void line_say(void (*cb)(const char *line, void *payload), void *payload, const 
 	va_end(ap);
 	cb(line, payload);
 }
+
+static evault_progress_cb progress_hook;
+static void *progress_payload;
+
+void evault_progress_set(evault_progress_cb cb, void *payload)
+{
+	progress_hook = cb;
+	progress_payload = payload;
+}
+
+void progress_report(const char *what, uint64_t done, uint64_t total, bool bytes)
+{
+	if (progress_hook)
+		progress_hook(what, done, total, bytes, progress_payload);
+}

@@ -70,6 +70,7 @@ typedef struct walk_state {
 	bool failed;
 	evault_verify_result *res;
 	walk_batch *first; /* produced before choosing how many threads */
+	uint64_t total;    /* events to check, for progress; 0: not known */
 } walk_state;
 
 /* The next commits of the walk into b; b->n == 0 when it is over. */
@@ -102,6 +103,7 @@ static void walk_produce(walk_state *w, walk_batch *b)
 				it->parent = *git_commit_id(parent);
 		}
 		w->res->events++;
+		progress_report("verify: events", w->res->events, w->total, false);
 		w->res->first_time = git_commit_time(c);
 		git_commit_free(c);
 		w->next = parent; /* NULL: root, merge or unreadable parent; the walk ends */
@@ -264,6 +266,7 @@ int verify_chain(git_repository *git, const git_oid *head, const git_oid *since,
 	w.since = since;
 	w.next = c;
 	w.res = res;
+	w.total = since ? 0 : res->seq + 1; /* seq counts from 0 at the root */
 	if (!(b = malloc(sizeof(*b))) || (rc = gitcache_new(&self.cache, git)) < 0) {
 		rc = b ? rc : error_oom();
 		goto done;
@@ -285,6 +288,7 @@ int verify_chain(git_repository *git, const git_oid *head, const git_oid *since,
 		walk_produce(&w, b);
 	}
 done:
+	progress_report(NULL, 0, 0, false);
 	gitcache_bind(NULL);
 	git_commit_free(w.next);
 	gitcache_free(self.cache);

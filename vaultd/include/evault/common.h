@@ -10,6 +10,7 @@
 #ifndef EVAULT_COMMON_H
 #define EVAULT_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +67,18 @@ int evault_buf_put(evault_buf *buf, const void *data, size_t len);
 int evault_buf_printf(evault_buf *buf, const char *fmt, ...) EVAULT_PRINTF(2, 3);
 /* Wipes the contents before releasing them (buffers may hold plaintext). */
 void evault_buf_dispose(evault_buf *buf);
+
+/*
+ * Long work (put and get of a file, import, close, verify, fsck, gc)
+ * reports how far it is to this hook, which the command line draws on a
+ * terminal. what names the work and its unit ("put", "fsck: objects");
+ * bytes: done and total count bytes, else items; total 0: not known. Called
+ * often, from any thread: the hook throttles. what NULL: the work ended
+ * (the line is erased). No hook (the default): nothing.
+ */
+typedef void (*evault_progress_cb)(const char *what, uint64_t done, uint64_t total, bool bytes,
+				   void *payload);
+void evault_progress_set(evault_progress_cb cb, void *payload);
 
 /* Roles of vault users (DESIGN §5). */
 typedef enum evault_role {
