@@ -146,6 +146,15 @@ cp "$T/bob.pass" "$T/wrong/$CRED_NAME"
 expect 2 "a technician's identity: exit 2" unit "$T/wrong"
 check "... saying why" grep -q "only an admin can run retention" "$T/err"
 cp "$T/default.good" "$T/default"
+# every command's error line, under the journal and elsewhere
+mkdir -p "$T/empty"
+journal "$T/j" "$EVAULT_BIN" -R "$T/empty" fsck
+check "fsck of no vault under the journal: one line, level 3" test "$(wc -l <"$T/j")" -eq 1 -a "$(grep -c '^<3>evault: ' "$T/j")" -eq 1
+journal "$T/j" "$EVAULT_BIN" -R "$T/empty" audit verify
+check "audit verify of no vault under the journal: level 3" grep -q '^<3>evault: ' "$T/j"
+journal "$T/j" "$EVAULT_BIN" retention frobnicate
+check "a usage error under the journal: level 3" grep -q '^<3>evault: usage: evault retention run' "$T/j"
+expect_error 2 "the same usage error elsewhere: no prefix" "$EVAULT_BIN" retention frobnicate
 
 # exit 1: M-1 open past open-days-max (90); from here on every run is later
 expect 1 "an overdue open mission: exit 1" later '+100 days' "$T/creds"
