@@ -5,7 +5,10 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git openssh-client coreutils time bsdutils util-linux
       libsodium-dev libssl-dev libzstd-dev zlib1g-dev libgit2-dev libcmocka-dev faketime
       libmagic-dev libmagic-mgc libfuse3-dev fuse3 python3 rsync clang libclang-rt-14-dev
-      openssh-server ceph-mon ceph-mgr ceph-osd ceph-common librados-dev python3-rados)
+      openssh-server ceph-mon ceph-mgr ceph-osd ceph-common librados-dev python3-rados
+      systemd)
+# systemd is here for systemd-analyze: t0032 verifies dist/systemd offline
+# (installing the package does not make it PID 1).
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
