@@ -46,6 +46,19 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_exit_code(int engine_rc);
 
 /*
+ * Lines for the journal. When the stream on fd (1 or 2) is the journal's
+ * (JOURNAL_STREAM, systemd.exec(5), names its device and inode), lines
+ * written there start with an sd-daemon level prefix, "<3>" and so on,
+ * which journald turns into the entry's priority; elsewhere nothing
+ * changes. Detected once per fd; finding stdout connected makes it line
+ * buffered, so its lines and stderr's reach the journal in order.
+ */
+enum { CLI_LOG_ERR = 3, CLI_LOG_WARNING = 4, CLI_LOG_INFO = 6 };
+bool cli_journal(int fd);
+/* "<N>" when fd is the journal's, else "". */
+const char *cli_level(int fd, int level);
+
+/*
  * Reads a passphrase from the passphrase file or the terminal (no echo).
  * confirm: ask twice on a terminal. The result is in sodium_malloc memory:
  * release with cli_passphrase_free.

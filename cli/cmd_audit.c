@@ -86,7 +86,8 @@ static int verify(cli *c, int argc, char **argv)
 		c->verify_all = true;
 		rc = cli_open_repo(c, CLI_AS_NOBODY);
 		if (rc == EVAULT_ECORRUPT) {
-			fprintf(stderr, "evault: verification FAILED: %s\n", evault_error_last());
+			fprintf(stderr, "%sevault: verification FAILED: %s\n",
+				cli_level(2, CLI_LOG_ERR), evault_error_last());
 			evault_buf_dispose(&cp);
 			evault_buf_dispose(&signers);
 			return VERIFY_FAILED;
@@ -97,19 +98,21 @@ static int verify(cli *c, int argc, char **argv)
 	evault_buf_dispose(&cp);
 	evault_buf_dispose(&signers);
 	if (rc == EVAULT_ECORRUPT) { /* damaged history or bundle: it does not verify */
-		fprintf(stderr, "evault: verification FAILED: %s\n", evault_error_last());
+		fprintf(stderr, "%sevault: verification FAILED: %s\n", cli_level(2, CLI_LOG_ERR),
+			evault_error_last());
 		return VERIFY_FAILED;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "evault: %s\n", evault_error_last());
+		fprintf(stderr, "%sevault: %s\n", cli_level(2, CLI_LOG_ERR), evault_error_last());
 		return VERIFY_UNREADABLE;
 	}
 	if (!res.ok) {
 		if (res.bad_commit[0])
-			fprintf(stderr, "evault: verification FAILED at commit %s: %s\n",
-				res.bad_commit, res.reason);
+			fprintf(stderr, "%sevault: verification FAILED at commit %s: %s\n",
+				cli_level(2, CLI_LOG_ERR), res.bad_commit, res.reason);
 		else
-			fprintf(stderr, "evault: verification FAILED: %s\n", res.reason);
+			fprintf(stderr, "%sevault: verification FAILED: %s\n",
+				cli_level(2, CLI_LOG_ERR), res.reason);
 		return VERIFY_FAILED;
 	}
 	char first[32], last[32];

@@ -1,6 +1,6 @@
 /* strptime, timegm */
 #define _GNU_SOURCE
-/* evault gc, fsck, retention: upkeep for sysadmins (docs/retention.md). */
+/* evault gc, fsck, retention: upkeep for sysadmins (docs/lifecycle.md, docs/admin.md). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,6 +97,25 @@ static int parse_date(int64_t *out, const char *s)
 	return 0;
 }
 
+/*
+ * The level of a retention line in the journal: what needs a person (an
+ * overdue open mission, a late device erasure, a corrupt object) is a
+ * warning, every other line information (docs/admin.md).
+ */
+static int retention_level(const char *line)
+{
+	if (strncmp(line, "overdue: ", 9) == 0 || strncmp(line, "scrub: object ", 14) == 0 ||
+	    (strncmp(line, "device ", 7) == 0 && strstr(line, " has not erased ")))
+		return CLI_LOG_WARNING;
+	return CLI_LOG_INFO;
+}
+
+static void retention_line(const char *line, void *p)
+{
+	(void)p;
+	printf("%s%s\n", cli_level(1, retention_level(line)), line);
+}
+
 /* retention's own exit codes: 0 all good, 1 something needs a person, 2 could not run. */
 int cmd_retention(cli *c, int argc, char **argv)
 {
@@ -121,14 +140,16 @@ int cmd_retention(cli *c, int argc, char **argv)
 		}
 	}
 	evault_retention_result r;
+	cli_journal(1); /* before any output: line buffered under the journal */
 	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
-	    evault_retention_run(c->repo, &o, print_line, NULL, &r) < 0) {
+	    evault_retention_run(c->repo, &o, retention_line, NULL, &r) < 0) {
 		cli_fail();
 		return 2;
 	}
-	printf("retention%s: %zu missions, %zu overdue open, %zu expired, %zu interrupted "
+	printf("%sretention%s: %zu missions, %zu overdue open, %zu expired, %zu interrupted "
 	       "finished, %zu device erasures late, %zu objects collected, %zu re-hashed, %zu "
 	       "corrupt: %s\n",
+	       cli_level(1, r.attention ? CLI_LOG_WARNING : CLI_LOG_INFO),
 	       o.dry_run ? " (dry run, nothing changed)" : "", r.missions, r.overdue, r.expired,
 	       r.finished, r.devices_late, r.gc.collected, r.scrubbed, r.corrupt,
 	       r.attention ? "needs attention" : "all good");

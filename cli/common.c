@@ -35,10 +35,54 @@ int cli_exit_code(int rc)
 	}
 }
 
+/* -1 not looked at yet, 0 no, 1 yes; for fds 1 and 2 */
+static int journal_fd[3] = {-1, -1, -1};
+
+static bool parse_ull(const char **s, char end, unsigned long long *out)
+{
+	char *e;
+	if (**s < '0' || **s > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(*s, &e, 10);
+	if (errno || *e != end)
+		return false;
+	*s = e + (end ? 1 : 0);
+	return true;
+}
+
+bool cli_journal(int fd)
+{
+	if (fd < 1 || fd > 2)
+		return false;
+	if (journal_fd[fd] < 0) {
+		const char *e = getenv("JOURNAL_STREAM");
+		unsigned long long dev, ino;
+		struct stat sb;
+		journal_fd[fd] = e && parse_ull(&e, ':', &dev) && parse_ull(&e, '\0', &ino) &&
+				 fstat(fd, &sb) == 0 && (unsigned long long)sb.st_dev == dev &&
+				 (unsigned long long)sb.st_ino == ino;
+		if (journal_fd[fd] && fd == 1)
+			setvbuf(stdout, NULL, _IOLBF, 0);
+	}
+	return journal_fd[fd] == 1;
+}
+
+const char *cli_level(int fd, int level)
+{
+	if (!cli_journal(fd))
+		return "";
+	switch (level) {
+	case CLI_LOG_ERR: return "<3>";
+	case CLI_LOG_WARNING: return "<4>";
+	default: return "<6>";
+	}
+}
+
 int cli_fail(void)
 {
 	cli_progress_clear();
-	fprintf(stderr, "evault: %s\n", evault_error_last());
+	fprintf(stderr, "%sevault: %s\n", cli_level(2, CLI_LOG_ERR), evault_error_last());
 	return cli_exit_code(evault_error_code());
 }
 
@@ -46,7 +90,7 @@ int cli_usage(const char *fmt, ...)
 {
 	va_list ap;
 	cli_progress_clear();
-	fputs("evault: ", stderr);
+	fprintf(stderr, "%sevault: ", cli_level(2, CLI_LOG_ERR));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

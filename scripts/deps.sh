@@ -7,6 +7,9 @@ pkgs=(build-essential cmake pkg-config git openssh-client coreutils time bsdutil
       libmagic-dev libmagic-mgc libfuse3-dev fuse3 python3 rsync clang libclang-rt-14-dev
       openssh-server ceph-mon ceph-mgr ceph-osd ceph-common librados-dev python3-rados
       man-db systemd)
+# man-db renders the manual pages in t0033; systemd is here for
+# systemd-analyze: t0032 and tests/package.sh verify dist/systemd offline
+# (installing the package does not make it PID 1).
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
