@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "evault.h"
+#include "json.h"
 
 /* Exit codes (documented in docs/cli.md and `evault --help`). */
 enum {
@@ -32,6 +33,7 @@ typedef struct cli {
 	evault_identity *id;
 	evault_repo *repo;
 	bool verify_all; /* audit verify: the whole history, then its head is trusted */
+	bool json;       /* --json: the listing or report as one JSON document */
 } cli;
 
 typedef struct cli_command {

@@ -37,6 +37,37 @@ static int read_file(const char *path, evault_buf *out, const char *what)
 	return rc;
 }
 
+/* audit verify --json: the verdict (docs/cli.md, "--json"); res NULL: the
+ * history or bundle could not be read as one, why says what failed */
+static void verify_json(const evault_verify_result *res, const char *why, bool objects)
+{
+	json j;
+	json_init(&j, stdout);
+	json_object(&j);
+	json_kbool(&j, "ok", res && res->ok);
+	if (!res || !res->ok) {
+		json_kstr(&j, "bad_commit", res && res->bad_commit[0] ? res->bad_commit : NULL);
+		json_kstr(&j, "reason", res ? res->reason : why);
+		json_end(&j);
+		return;
+	}
+	json_kstr(&j, "vault", res->vault_id);
+	json_kstr(&j, "head", res->head);
+	json_kuint(&j, "seq", res->seq);
+	json_kuint(&j, "events", res->events);
+	json_ktime(&j, "first", res->first_time);
+	json_ktime(&j, "last", res->last_time);
+	json_key(&j, "objects_intact");
+	if (objects)
+		json_uint(&j, res->objects);
+	else
+		json_null(&j);
+	json_kuint(&j, "closing", res->closing);
+	json_kuint(&j, "erasing", res->erasing);
+	json_kuint(&j, "not_held", res->not_held);
+	json_end(&j);
+}
+
 static int verify(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"objects", no_argument, NULL, 'o'},
@@ -86,6 +117,8 @@ static int verify(cli *c, int argc, char **argv)
 		c->verify_all = true;
 		rc = cli_open_repo(c, CLI_AS_NOBODY);
 		if (rc == EVAULT_ECORRUPT) {
+			if (c->json)
+				verify_json(NULL, evault_error_last(), false);
 			fprintf(stderr, "%sevault: verification FAILED: %s\n",
 				cli_level(2, CLI_LOG_ERR), evault_error_last());
 			evault_buf_dispose(&cp);
@@ -98,6 +131,8 @@ static int verify(cli *c, int argc, char **argv)
 	evault_buf_dispose(&cp);
 	evault_buf_dispose(&signers);
 	if (rc == EVAULT_ECORRUPT) { /* damaged history or bundle: it does not verify */
+		if (c->json)
+			verify_json(NULL, evault_error_last(), false);
 		fprintf(stderr, "%sevault: verification FAILED: %s\n", cli_level(2, CLI_LOG_ERR),
 			evault_error_last());
 		return VERIFY_FAILED;
@@ -106,6 +141,8 @@ static int verify(cli *c, int argc, char **argv)
 		fprintf(stderr, "%sevault: %s\n", cli_level(2, CLI_LOG_ERR), evault_error_last());
 		return VERIFY_UNREADABLE;
 	}
+	if (c->json)
+		verify_json(&res, NULL, vo.objects);
 	if (!res.ok) {
 		if (res.bad_commit[0])
 			fprintf(stderr, "%sevault: verification FAILED at commit %s: %s\n",
@@ -115,6 +152,8 @@ static int verify(cli *c, int argc, char **argv)
 				cli_level(2, CLI_LOG_ERR), res.reason);
 		return VERIFY_FAILED;
 	}
+	if (c->json)
+		return VERIFY_OK;
 	char first[32], last[32];
 	cli_time(first, res.first_time);
 	cli_time(last, res.last_time);

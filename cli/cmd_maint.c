@@ -10,8 +10,12 @@
 
 static void print_line(const char *line, void *p)
 {
-	(void)p;
-	printf("%s\n", line);
+	json *j = p;
+	cli_progress_clear();
+	if (j)
+		json_str(j, line);
+	else
+		printf("%s\n", line);
 }
 
 static bool flag_args(int argc, char **argv, const char *flag, bool *set)
@@ -60,13 +64,50 @@ int cmd_fsck(cli *c, int argc, char **argv)
 	evault_fsck_result r;
 	evault_fsck_keys_result kr;
 	memset(&kr, 0, sizeof(kr));
-	if (cli_open_repo(c, keys ? CLI_AS_UNLOCKED : CLI_AS_NOBODY) < 0 ||
-	    evault_fsck(c->repo, full, print_line, NULL, &r) < 0 ||
-	    (keys && evault_fsck_keys(c->repo, print_line, NULL, &kr) < 0)) {
+	json j, *jp = NULL;
+	json_init(&j, stdout);
+	if (cli_open_repo(c, keys ? CLI_AS_UNLOCKED : CLI_AS_NOBODY) < 0) {
+		cli_fail();
+		return 2;
+	}
+	if (c->json) { /* the problems stream as they are found, the counts follow */
+		jp = &j;
+		json_object(jp);
+		json_key(jp, "problems");
+		json_array(jp);
+	}
+	if (evault_fsck(c->repo, full, print_line, jp, &r) < 0 ||
+	    (keys && evault_fsck_keys(c->repo, print_line, jp, &kr) < 0)) {
 		cli_fail();
 		return 2;
 	}
 	bool bad = r.missing || r.corrupt || kr.damaged || kr.objs_mismatch;
+	if (jp) {
+		json_end(jp);
+		json_kbool(jp, "ok", !bad);
+		json_kuint(jp, "stored", r.stored);
+		json_kuint(jp, "referenced", r.referenced);
+		json_kuint(jp, "missing", r.missing);
+		json_kuint(jp, "corrupt", r.corrupt);
+		json_kuint(jp, "rehashed", r.checked);
+		json_kuint(jp, "unreferenced", r.unreferenced);
+		json_kuint(jp, "at_office", r.at_office);
+		json_kuint(jp, "under_way", r.under_way);
+		json_key(jp, "keys");
+		if (keys) {
+			json_object(jp);
+			json_kstr(jp, "user", evault_repo_actor(c->repo));
+			json_kuint(jp, "missions", kr.missions);
+			json_kuint(jp, "classes", kr.classes);
+			json_kuint(jp, "files", kr.files);
+			json_kuint(jp, "damaged", kr.damaged);
+			json_kuint(jp, "objs_mismatch", kr.objs_mismatch);
+			json_end(jp);
+		} else
+			json_null(jp);
+		json_end(jp);
+		return bad ? 1 : 0;
+	}
 	if (keys)
 		printf("%s: with %s's keys: %zu missions, %zu classes, %zu files read, %zu damaged "
 		       "entries, %zu .objs lists that disagree with their manifest\n",

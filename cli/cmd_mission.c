@@ -48,8 +48,57 @@ static int create(cli *c, int argc, char **argv)
 
 static int print_mission(const char *mid, const char *status, void *p)
 {
-	printf("%s\t%s\n", mid, status);
+	json *j = p;
+	if (j) {
+		json_object(j);
+		json_kstr(j, "mission", mid);
+		json_kstr(j, "status", status);
+		json_end(j);
+	} else
+		printf("%s\t%s\n", mid, status);
 	return 0;
+}
+
+static void json_list(json *j, const char *key, char **l, size_t n)
+{
+	json_key(j, key);
+	json_array(j);
+	for (size_t i = 0; i < n; i++)
+		json_str(j, l[i]);
+	json_end(j);
+}
+
+/* mission show --json (docs/cli.md, "--json") */
+static void show_json(cli *c, const evault_mission_view *v)
+{
+	json j;
+	json_init(&j, stdout);
+	json_object(&j);
+	json_kstr(&j, "mission", v->mid);
+	json_kstr(&j, "status", v->status);
+	json_ktime(&j, "created", v->created);
+	json_kstr(&j, "created_by", v->created_by);
+	json_list(&j, "members", v->members, v->nmembers);
+	json_list(&j, "auditors", v->auditors, v->nauditors);
+	json_kbool(&j, "photos_authorised", v->photo_authorised);
+	evault_buf pa = EVAULT_BUF_INIT;
+	json_key(&j, "photo_authorisation");
+	if (v->photo_authorised && v->has_info &&
+	    evault_mission_photo_authorisation(c->repo, v->mid, &pa) == 0)
+		json_str(&j, pa.ptr);
+	else
+		json_null(&j);
+	evault_buf_dispose(&pa);
+	json_kstr(&j, "client", v->has_info ? v->client : NULL);
+	json_kstr(&j, "site", v->has_info ? v->site : NULL);
+	json_kstr(&j, "description", v->has_info ? v->description : NULL);
+	json_key(&j, "files");
+	json_object(&j);
+	for (int k = 0; k < 3; k++)
+		if (v->readable[k])
+			json_kuint(&j, evault_class_name((evault_class)k), v->files[k]);
+	json_end(&j);
+	json_end(&j);
 }
 
 static void print_list(const char *label, char **l, size_t n)
@@ -68,6 +117,11 @@ static int show(cli *c, const char *mid)
 	char when[32];
 	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 || evault_mission_show(c->repo, mid, &v) < 0)
 		return cli_fail();
+	if (c->json) {
+		show_json(c, v);
+		evault_mission_view_free(v);
+		return EXIT_OK;
+	}
 	cli_time(when, v->created);
 	printf("%-12s%s\n%-12s%s\n%-12s%s by %s\n", "mission", v->mid, "status", v->status,
 	       "created", when, v->created_by);
@@ -181,9 +235,21 @@ int cmd_mission(cli *c, int argc, char **argv)
 		if (argc != 2)
 			return cli_usage("usage: evault mission list");
 		/* which missions hold a key copy for the identity: no passphrase */
-		if (cli_open_repo(c, CLI_AS_PUBLIC) < 0 ||
-		    evault_mission_list(c->repo, print_mission, NULL) < 0)
+		json j;
+		json_init(&j, stdout);
+		if (cli_open_repo(c, CLI_AS_PUBLIC) < 0)
 			return cli_fail();
+		if (c->json) {
+			json_object(&j);
+			json_key(&j, "missions");
+			json_array(&j);
+		}
+		if (evault_mission_list(c->repo, print_mission, c->json ? &j : NULL) < 0)
+			return cli_fail();
+		if (c->json) {
+			json_end(&j);
+			json_end(&j);
+		}
 		return EXIT_OK;
 	}
 	if (strcmp(sub, "show") == 0) {

@@ -153,6 +153,22 @@ int cmd_status(cli *c, int argc, char **argv)
 		return cli_usage("usage: evault status");
 	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_replica_status_get(c->repo, &s) < 0)
 		return cli_fail();
+	if (c->json) {
+		json j;
+		json_init(&j, stdout);
+		json_object(&j);
+		json_kstr(&j, "remote", s.url);
+		json_kstr(&j, "user", s.user);
+		json_kstr(&j, "device", s.device);
+		json_ktime(&j, "last_sync", s.last_sync);
+		json_kstr(&j, "office_head", s.office_head);
+		json_kuint(&j, "events_waiting", s.events_waiting);
+		json_kuint(&j, "objects_waiting", s.objects_waiting);
+		json_kuint(&j, "bytes_waiting", s.bytes_waiting);
+		json_kuint(&j, "missions", s.missions);
+		json_end(&j);
+		return EXIT_OK;
+	}
 	printf("remote: %s (as %s, device %s)\n", s.url, s.user, s.device);
 	if (s.last_sync) {
 		cli_time(when, s.last_sync);

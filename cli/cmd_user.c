@@ -7,6 +7,17 @@
 
 static int print_user(const evault_user_info *u, void *p)
 {
+	json *j = p;
+	if (j) {
+		json_object(j);
+		json_kstr(j, "name", u->name);
+		json_kstr(j, "role", evault_role_name(u->role));
+		json_kstr(j, "status", u->status);
+		json_kstr(j, "fingerprint", u->fingerprint);
+		json_kstr(j, "key", u->key_line);
+		json_end(j);
+		return 0;
+	}
 	printf("%-16s %-10s %-8s %s\n", u->name, evault_role_name(u->role), u->status,
 	       u->fingerprint);
 	return 0;
@@ -24,9 +35,21 @@ int cmd_user(cli *c, int argc, char **argv)
 	if (strcmp(argv[1], "list") == 0) {
 		if (argc != 2)
 			return cli_usage("usage: evault user list");
-		if (cli_open_repo(c, CLI_AS_NOBODY) < 0 ||
-		    evault_user_list(c->repo, print_user, NULL) < 0)
+		json j;
+		json_init(&j, stdout);
+		if (cli_open_repo(c, CLI_AS_NOBODY) < 0)
 			return cli_fail();
+		if (c->json) {
+			json_object(&j);
+			json_key(&j, "users");
+			json_array(&j);
+		}
+		if (evault_user_list(c->repo, print_user, c->json ? &j : NULL) < 0)
+			return cli_fail();
+		if (c->json) {
+			json_end(&j);
+			json_end(&j);
+		}
 		return EXIT_OK;
 	}
 	if (strcmp(argv[1], "disable") == 0) {

@@ -11,7 +11,7 @@
 
 #define OPTS(...) ((const help_opt[]){__VA_ARGS__, {NULL, NULL}})
 #define EXITS(...) ((const help_exit[]){__VA_ARGS__, {0, NULL}})
-#define END {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define END {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false}
 
 #define ROLES_TEXT                                                                                 \
     "Roles: admin creates missions and users, grants, closes and runs retention, and sees "        \
@@ -51,7 +51,7 @@ static const help_sub init_subs[] = {
 	   {4, "wrong passphrase for an existing identity"},
 	   {7, "the directory is not empty, or the namespace is taken in the pool"},
 	   {10, "no space left"}, {11, "the Ceph library is missing or not built in"}),
-     "dir"},
+     "dir", false},
     END};
 
 static const help_sub identity_subs[] = {
@@ -65,9 +65,9 @@ static const help_sub identity_subs[] = {
 	  {"--kdf LEVEL", "the passphrase's cost: interactive (default), moderate or sensitive"}),
      EXITS({0, "created"}, {2, "bad name or level, or a passphrase that is too short"},
 	   {7, "an identity already exists at that path"}),
-     NULL},
+     NULL, false},
     {"show", "identity show", "print your public line (no passphrase)", "the identity file", NULL,
-     NULL, EXITS({0, "printed"}, {3, "no identity file"}, {5, "a damaged identity file"}), NULL},
+     NULL, EXITS({0, "printed"}, {3, "no identity file"}, {5, "a damaged identity file"}), NULL, false},
     END};
 
 static const help_sub user_subs[] = {
@@ -78,7 +78,7 @@ static const help_sub user_subs[] = {
 	  {"--pubkey KEY", "the user's public line, \"ssh-ed25519 AAAA... NAME\""}),
      EXITS({0, "added"}, {2, "bad name, role or key"}, {6, "you are not an admin"},
 	   {7, "the user or the key exists already"}),
-     "user"},
+     "user", false},
     {"disable", "user disable NAME", "a user who leaves: revoked everywhere, for good",
      "admin, passphrase",
      "Revokes the user from every open mission that lists them (one mission.revoke each, keys "
@@ -88,9 +88,9 @@ static const help_sub user_subs[] = {
      NULL,
      EXITS({0, "disabled"}, {3, "no such user"}, {6, "you are not an admin, or NAME is you"},
 	   {7, "disabled already"}),
-     "user"},
+     "user", false},
     {"list", "user list", "name, role, status and key fingerprint of every user", "identity",
-     NULL, NULL, NULL, NULL},
+     NULL, NULL, NULL, NULL, true},
     END};
 
 static const help_sub mission_subs[] = {
@@ -106,21 +106,21 @@ static const help_sub mission_subs[] = {
 	  {"--member USER", "a technician or admin who works in it (repeatable)"}),
      EXITS({0, "created"}, {2, "bad mission id"}, {3, "no such user"},
 	   {6, "you are not an admin"}, {7, "the mission exists already"}),
-     NULL},
+     NULL, false},
     {"list", "mission list", "the missions you hold keys for (admins: all), with status",
-     "identity", NULL, NULL, NULL, NULL},
+     "identity", NULL, NULL, NULL, NULL, true},
     {"show", "mission show MID", "one mission: status, members, photo authorisation, files",
      "a key of the mission, passphrase",
      "Status, members, auditors, the photo authorisation, client, site and description (with "
      "the dossier's key) and file counts.",
-     NULL, EXITS({0, "shown"}, {3, "no such mission, or not yours"}), "mission"},
+     NULL, EXITS({0, "shown"}, {3, "no such mission, or not yours"}), "mission", true},
     {"grant", "mission grant MID USER", "give a user the mission's keys", "admin, passphrase",
      "Technicians and admins become members (all classes); auditors get the dossier, "
      "read-only.",
      NULL,
      EXITS({0, "granted"}, {3, "no such mission or user"}, {6, "you are not an admin"},
 	   {7, "the user holds the mission already"}, {8, "the mission is closed"}),
-     "mission user"},
+     "mission user", false},
     {"revoke", "mission revoke MID USER", "take a user off a mission; their keys turn over",
      "admin, passphrase",
      "Removes the user and destroys their key copies; each key they held gets a new "
@@ -129,7 +129,7 @@ static const help_sub mission_subs[] = {
      NULL,
      EXITS({0, "revoked"}, {3, "no such mission or user, or the user holds no key of it"},
 	   {6, "you are not an admin"}, {8, "the mission is closed"}),
-     "mission user"},
+     "mission user", false},
     {"close", "mission close MID [--dry-run] [--force]",
      "close: work and codes erased, the dossier archived, a certificate issued",
      "admin, passphrase",
@@ -146,13 +146,13 @@ static const help_sub mission_subs[] = {
      EXITS({0, "closed (or, with --dry-run, could close)"}, {3, "no such mission"},
 	   {6, "you are not an admin"}, {8, "closed already"}, {9, "the repository is busy"},
 	   {12, "refused by a charter rule (the plan says which)"}),
-     "mission"},
+     "mission", true},
     {"certificate", "mission certificate MID", "the erasure certificate of a closed mission",
      "admin or granted auditor, passphrase",
      "French and English, ending with each device that held the mission: erased (when), or "
      "pending (its last contact). Asked again later, it shows the confirmations that arrived "
      "since.",
-     NULL, EXITS({0, "printed"}, {3, "no such mission, or not closed"}), "mission"},
+     NULL, EXITS({0, "printed"}, {3, "no such mission, or not closed"}), "mission", false},
     {"authorize-photos", "mission authorize-photos MID --by \"NAME, ROLE\" --ref REF --scope SCOPE",
      "record the client's written authorisation to take photos", "admin, passphrase",
      "Records, once per mission, the client's prior written authorisation to take photos and "
@@ -163,7 +163,7 @@ static const help_sub mission_subs[] = {
 	  {"--scope SCOPE", "what may be photographed"}),
      EXITS({0, "recorded"}, {3, "no such mission"}, {6, "you are not an admin"},
 	   {7, "authorised already"}, {8, "the mission is closed"}),
-     "mission"},
+     "mission", false},
     END};
 
 static const help_sub codes_subs[] = {
@@ -176,7 +176,7 @@ static const help_sub codes_subs[] = {
 	  {"--reported-to CONTACT", "the code was handed back to CONTACT"}),
      EXITS({0, "recorded"}, {2, "not a codes path, or neither option"}, {3, "no such file"},
 	   {8, "the mission is closed"}),
-     "path"},
+     "path", false},
     END};
 
 static const help_sub mount_subs[] = {
@@ -192,14 +192,14 @@ static const help_sub mount_subs[] = {
      EXITS({0, "unmounted cleanly (--foreground) or mounted (background)"},
 	   {2, "bad option, or a mount point that is not an empty directory"},
 	   {4, "wrong passphrase"}),
-     "dir"},
+     "dir", false},
     END};
 
 static const help_sub umount_subs[] = {
     {NULL, "umount MOUNTPOINT", "unmount once every file is recorded", NULL,
      "Unmounts (fusermount3 -u), then waits for the mount process to record what was closed "
      "and finish.",
-     NULL, EXITS({0, "unmounted"}, {9, "files are open there"}), "dir"},
+     NULL, EXITS({0, "unmounted"}, {9, "files are open there"}), "dir", false},
     END};
 
 static const help_sub import_subs[] = {
@@ -213,7 +213,7 @@ static const help_sub import_subs[] = {
 	  {"--wipe-source", "overwrite and remove the sources once all are proven"}),
      EXITS({0, "imported"}, {3, "no such mission"}, {8, "the mission is closed"},
 	   {12, "some files were refused (named on standard error)"}),
-     "mission dir"},
+     "mission dir", false},
     END};
 
 static const help_sub put_subs[] = {
@@ -227,7 +227,7 @@ static const help_sub put_subs[] = {
      EXITS({0, "stored"}, {2, "bad path"}, {3, "no such mission, or not yours"},
 	   {7, "the file exists (without -f)"}, {8, "closed mission, or an auditor"},
 	   {12, "refused by a charter rule"}),
-     "file path"},
+     "file path", false},
     END};
 
 static const help_sub get_subs[] = {
@@ -238,7 +238,7 @@ static const help_sub get_subs[] = {
      OPTS({"-f, --force", "replace OUT if it exists"}),
      EXITS({0, "written"}, {3, "no such file, or not yours"}, {5, "corrupt data"},
 	   {7, "OUT exists (without -f)"}),
-     "path file"},
+     "path file", false},
     END};
 
 static const help_sub ls_subs[] = {
@@ -248,7 +248,7 @@ static const help_sub ls_subs[] = {
      "end in '/'). A damaged entry is named on standard error, and by -l as a '?' line with its "
      "file id.",
      OPTS({"-l, --long", "mode, size, time and content type"}),
-     EXITS({0, "listed"}, {3, "no such mission or directory, or not yours"}), "path"},
+     EXITS({0, "listed"}, {3, "no such mission or directory, or not yours"}), "path", true},
     END};
 
 static const help_sub rm_subs[] = {
@@ -259,7 +259,7 @@ static const help_sub rm_subs[] = {
      OPTS({"--damaged", "remove damaged entries by file id"}),
      EXITS({0, "removed"}, {2, "bad path, or --damaged on a healthy entry"}, {3, "no such file"},
 	   {8, "closed mission, or an auditor"}),
-     "path"},
+     "path", false},
     END};
 
 static const help_sub log_subs[] = {
@@ -270,7 +270,7 @@ static const help_sub log_subs[] = {
      OPTS({"--mission MID", "only that mission's events"},
 	  {"-n COUNT, --count COUNT", "at most COUNT events"},
 	  {"--names", "add the decrypted paths of file events you may read (passphrase)"}),
-     EXITS({0, "shown"}, {3, "no such mission, or not yours"}), NULL},
+     EXITS({0, "shown"}, {3, "no such mission, or not yours"}), NULL, true},
     END};
 
 static const help_sub audit_subs[] = {
@@ -284,10 +284,10 @@ static const help_sub audit_subs[] = {
 	  {"--signers FILE", "trust these allowed signers for the vault's creation"}),
      EXITS({0, "verified"}, {1, "verification failure: the first bad commit and the rule"},
 	   {2, "usage or unreadable input"}),
-     NULL},
+     NULL, true},
     {"checkpoint", "audit checkpoint", "print a checkpoint of the head, signed by you",
      "passphrase", "A signed note (C2SP format) naming the vault, the head and its sequence.",
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, false},
     {"export", "audit export --out DIR [--mission MID]", "a self-contained export for auditors",
      NULL,
      "Writes DIR with history.bundle, allowed_signers and README.txt (and mission-log.txt with "
@@ -296,29 +296,29 @@ static const help_sub audit_subs[] = {
      OPTS({"--out DIR", "the directory to write"}, {"--mission MID", "one mission's export"}),
      EXITS({0, "written"}, {2, "on a replica that lacks missions: export at the office"},
 	   {3, "no such mission, or not yours"}, {7, "DIR exists"}),
-     NULL},
+     NULL, false},
     {"show", "audit show SEQ|COMMIT", "one event: verdict, message, trailers, changed paths",
      NULL, NULL, NULL, EXITS({0, "shown"}, {3, "no such event, or of a mission not yours"}),
-     NULL},
+     NULL, false},
     {"allowed-signers", "audit allowed-signers",
      "the allowed-signers file for git verify-commit and ssh-keygen -Y verify", NULL,
      "For example:\n\n"
      "evault audit allowed-signers > \"$PWD/allowed-signers\"; git -C \"$EVAULT_REPO/audit.git\" "
      "-c gpg.format=ssh -c gpg.ssh.allowedSignersFile=\"$PWD/allowed-signers\" log "
      "--show-signature",
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, false},
     END};
 
 static const help_sub policy_subs[] = {
     {"show", "policy show", "the vault's policy in force, from the signed history", NULL, NULL,
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, false},
     {"set", "policy set KEY VALUE", "change one policy setting (one signed event)",
      "admin, passphrase",
      "KEY is one of: retention-years (how long a closed dossier is kept), "
      "close-requires-dossier (yes or no), open-days-max (when an open mission is overdue), "
      "device-erasure-days (how long a device may take to erase, 1 to 3650, default 7).",
      NULL, EXITS({0, "set"}, {2, "unknown key or bad value"}, {6, "you are not an admin"}),
-     NULL},
+     NULL, false},
     END};
 
 static const help_sub retention_subs[] = {
@@ -331,14 +331,14 @@ static const help_sub retention_subs[] = {
      OPTS({"--dry-run", "say what would be done; change nothing"},
 	  {"--now YYYY-MM-DD", "the date to judge by (default today)"}),
      EXITS({0, "all good"}, {1, "needs a person (the lines say why)"}, {2, "could not run"}),
-     NULL},
+     NULL, true},
     END};
 
 static const help_sub gc_subs[] = {
     {NULL, "gc [--dry-run]", "delete objects no live file names", "nothing: keyless",
      "Deletes unreferenced objects older than gc-grace-minutes (evault.conf) and stale staging "
      "files, then packs the history's loose objects.",
-     OPTS({"--dry-run", "say what would be deleted; delete nothing"}), NULL, NULL},
+     OPTS({"--dry-run", "say what would be deleted; delete nothing"}), NULL, NULL, true},
     END};
 
 static const help_sub fsck_subs[] = {
@@ -348,7 +348,7 @@ static const help_sub fsck_subs[] = {
      "yet is counted at the office, not missing.",
      OPTS({"--full", "also read every stored object and check it hashes to its name"},
 	  {"--keys", "also open every manifest you can, and match each file's object list"}),
-     EXITS({0, "clean"}, {1, "problems (listed)"}, {2, "could not run"}), NULL},
+     EXITS({0, "clean"}, {1, "problems (listed)"}, {2, "could not run"}), NULL, true},
     END};
 
 static const help_sub clone_subs[] = {
@@ -364,7 +364,7 @@ static const help_sub clone_subs[] = {
 	   {6, "the device name belongs to another user, or was revoked"},
 	   {7, "DIR is not empty, or the device is registered to you already"},
 	   {11, "the office speaks another protocol version"}),
-     "dir"},
+     "dir", false},
     END};
 
 static const help_sub sync_subs[] = {
@@ -380,17 +380,17 @@ static const help_sub sync_subs[] = {
      EXITS({0, "synced"}, {6, "this device was revoked (what it held is erased)"},
 	   {9, "a replay is needed while a mount runs here"},
 	   {12, "an event recorded here cannot be replayed"}),
-     "mission"},
+     "mission", false},
     END};
 
 static const help_sub status_subs[] = {
     {NULL, "status", "a replica: its office, last sync, what waits to go up", "a replica", NULL,
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, true},
     END};
 
 static const help_sub device_subs[] = {
     {"list", "device list", "every device: user, status, contact, missions held, erasures",
-     "admin (identity)", NULL, NULL, EXITS({0, "listed"}, {6, "you are not an admin"}), NULL},
+     "admin (identity)", NULL, NULL, EXITS({0, "listed"}, {6, "you are not an admin"}), NULL, false},
     {"revoke", "device revoke NAME", "a lost or stolen laptop: erase and refuse it",
      "admin, passphrase",
      "One signed device.revoke: the office answers that device only to let it erase what it "
@@ -398,7 +398,7 @@ static const help_sub device_subs[] = {
      NULL,
      EXITS({0, "revoked"}, {3, "no such device"}, {6, "you are not an admin"},
 	   {7, "revoked already"}),
-     "device"},
+     "device", false},
     END};
 
 static const help_sub serve_subs[] = {
@@ -409,11 +409,11 @@ static const help_sub serve_subs[] = {
      "command= of the technician's authorized_keys line.",
      OPTS({"--timeout SECONDS", "close an idle connection after SECONDS"},
 	  {"--log FILE", "where to log (default REPO/serve.log)"}),
-     NULL, NULL},
+     NULL, NULL, false},
     END};
 
 static const help_sub objects_subs[] = {
-    {"where", "objects where", "where the objects are kept", NULL, NULL, NULL, NULL, NULL},
+    {"where", "objects where", "where the objects are kept", NULL, NULL, NULL, NULL, NULL, false},
     {"migrate",
      "objects migrate --to local|rados:POOL[/NAMESPACE] [--rados-conf PATH] [--rados-user NAME] "
      "[--rados-keyring PATH] [--rados-timeout SECONDS] [--keep-source]",
@@ -428,7 +428,7 @@ static const help_sub objects_subs[] = {
 	  {"--rados-timeout SECONDS", "how long a Ceph operation may take"}),
      EXITS({0, "moved"}, {5, "an object could not be proven"}, {7, "already there"},
 	   {9, "a mount is live"}, {10, "the pool or disk is full"}),
-     NULL},
+     NULL, false},
     END};
 
 static const help_sub help_subs[] = {
@@ -436,7 +436,7 @@ static const help_sub help_subs[] = {
      "this help; a command's page; a manual page", NULL,
      "'evault COMMAND [SUBCOMMAND] --help' prints the same page as 'evault help COMMAND "
      "[SUBCOMMAND]'. 'help --man' prints the manual page in roff, as installed.",
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, false},
     END};
 
 static const help_group groups[] = {
@@ -519,6 +519,17 @@ const help_group *help_group_find(const char *name)
 			return &groups[i];
 	return NULL;
 }
+
+const help_sub *help_lookup(int argc, char **argv)
+{
+	const help_group *g = argc > 0 ? help_group_find(argv[0]) : NULL;
+	if (!g)
+		return NULL;
+	return help_sub_find(g, g->subs[0].name && argc > 1 ? argv[1] : NULL);
+}
+
+static const help_opt json_opt[] = {
+    {"--json", "print one JSON document instead (docs/cli.md, \"--json\")"}, {NULL, NULL}};
 
 const help_sub *help_sub_find(const help_group *g, const char *word)
 {
@@ -633,9 +644,11 @@ static void sub_page(FILE *f, const help_group *g, const help_sub *s)
 		fputc('\n', f);
 		wrap(f, g->text, 2);
 	}
-	if (s->opts) {
+	if (s->opts || s->json) {
 		fprintf(f, "\noptions:\n");
 		opt_lines(f, s->opts);
+		if (s->json)
+			opt_lines(f, json_opt);
 	}
 	fprintf(f, "\nexit codes:\n");
 	exit_lines(f, s->exits ? s->exits : common_exits);
@@ -783,9 +796,11 @@ static void man_group(FILE *f, const help_group *g)
 		}
 		if (s->text)
 			roff_text(f, s->text);
-		if (s->opts) {
+		if (s->opts || s->json) {
 			fputs(".PP\nOptions:\n", f);
 			roff_opts(f, s->opts);
+			if (s->json)
+				roff_opts(f, json_opt);
 		}
 		fputs(".PP\nExit status:\n", f);
 		roff_exits(f, s->exits ? s->exits : common_exits);
@@ -882,6 +897,8 @@ void help_complete(FILE *f, int argc, char **argv)
 	} else if (!(s = help_sub_find(g, argv[i + 1])))
 		return;
 	option_words(f, s->opts);
+	if (s->json)
+		option_words(f, json_opt);
 	option_words(f, global_opts);
 	if (s->complete)
 		fprintf(f, "@%s\n", s->complete);

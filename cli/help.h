@@ -30,6 +30,7 @@ typedef struct help_sub {
 	const help_exit *exits; /* ends with {0, NULL}; NULL: the common codes */
 	const char *complete;   /* what positional words complete to: "mission",
 				   "path", "file", "dir", "user", "device", NULL */
+	bool json;              /* --json prints a JSON document (docs/cli.md) */
 } help_sub;
 
 typedef struct help_group {
@@ -42,6 +43,9 @@ typedef struct help_group {
 const help_group *help_group_find(const char *name);
 /* The subcommand named word of g; g's only entry when it has no words. */
 const help_sub *help_sub_find(const help_group *g, const char *word);
+
+/* The entry of `evault WORD [SUB]` (argv after "evault"), or NULL. */
+const help_sub *help_lookup(int argc, char **argv);
 
 /* `evault --help`. */
 void help_overview(FILE *f);

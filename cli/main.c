@@ -88,6 +88,9 @@ static int take_globals(cli *c, int argc, char **argv, bool *help, bool *version
 		else if (strcmp(a, "--version") == 0 && out == 1) {
 			*version = true;
 			continue;
+		} else if (strcmp(a, "--json") == 0) {
+			c->json = true;
+			continue;
 		} else if ((strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
 			*help = true;
 			continue;
@@ -156,6 +159,12 @@ int main(int argc, char **argv)
 				      : NULL;
 		help_page(stdout, argv[1], sub);
 		return EXIT_OK;
+	}
+	if (c.json) {
+		const help_sub *s = help_lookup(argc - 1, argv + 1);
+		if (!s || !s->json)
+			return cli_usage("--json: 'evault %s%s%s' has no JSON output (see its --help)",
+					 argv[1], s && s->name ? " " : "", s && s->name ? s->name : "");
 	}
 	if (evault_global_init() < 0)
 		return cli_fail();

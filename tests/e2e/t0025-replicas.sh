@@ -109,6 +109,12 @@ printf 'through the mount\n' >"$T/mnt/M-1/work/mounted.txt"
 settled "$T/mnt"
 expect 0 "status counts what waits" as bob -R "$T/bob" status
 check "two events wait" grep -q "waiting to go up: 2 events" "$T/out"
+expect 0 "status --json" as bob -R "$T/bob" status --json
+check "  ... the same figures as one JSON document" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["events_waiting"] == 2 and d["device"] == "bob-laptop" and d["user"] == "bob"
+         and d["remote"] == sys.argv[2] and d["missions"] == 1 and d["last_sync"].endswith("Z") else 1)' "$T/out" "$URL"
 expect 1 "sync with the office unreachable fails" on bob -R "$T/bob" sync
 check "ssh says why, then evault one line" test "$(tail -n 1 "$T/err")" = "evault: cannot reach the office: the office closed the connection (see ssh's message above)"
 sshd_unblock
