@@ -98,7 +98,8 @@ int cmd_umount(cli *c, int argc, char **argv)
 		msg[strcspn(msg, "\n")] = '\0';
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !*msg) {
 			evault_error_set(EVAULT_ERROR,
-					 "%s: fusermount3 is missing (install the fuse3 package)", mp);
+					 "%s: fusermount3 is missing (install the fuse3 package)",
+					 mp);
 			return cli_fail();
 		}
 		if (strstr(msg, "busy")) {

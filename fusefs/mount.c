@@ -4,7 +4,8 @@
  * answers; see docs/architecture.md), detach, serve on several threads,
  * and stop: workers joined, refusals recorded, memory wiped. A flusher
  * thread records refused content every few seconds and tells the kernel
- * to forget names of refused files, outside any operation.
+ * to forget names of refused files, outside any operation. Before any of
+ * it, the mount point and the system's FUSE are checked (evault_mount_check).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -359,7 +360,13 @@ static int is_mount_point(const char *path, const struct stat *st)
 	if (f) {
 		char line[4096 + 512], mp[4096];
 		int found = 0;
+		bool tail = false; /* the rest of a line longer than the buffer */
 		while (!found && fgets(line, sizeof(line), f)) {
+			bool cut = !strchr(line, '\n') && !feof(f);
+			bool skip = tail;
+			tail = cut;
+			if (skip)
+				continue;
 			/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...: the fifth field */
 			const char *s = line;
 			for (int k = 0; k < 4 && s; k++)
@@ -483,7 +490,7 @@ int evault_mount_check(const char *mountpoint)
  * Mounts; what libfuse (or fusermount3) says on a failure becomes the one
  * line of the error, rather than lines of its own on stderr.
  */
-static int session_mount(struct fuse_session *se, const char *mountpoint)
+static int session_mount(struct fuse_session *se, const char *mountpoint, const char *real)
 {
 	char said[512] = "";
 	FILE *tmp = tmpfile();
@@ -493,7 +500,7 @@ static int session_mount(struct fuse_session *se, const char *mountpoint)
 		close(saved);
 		saved = -1;
 	}
-	int rc = fuse_session_mount(se, V->mountpoint);
+	int rc = fuse_session_mount(se, real);
 	if (saved >= 0) {
 		fflush(stderr);
 		dup2(saved, 2);
@@ -564,7 +571,7 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 		goto done;
 	}
 	v.se = se;
-	if (session_mount(se, mountpoint) < 0) {
+	if (session_mount(se, mountpoint, v.mountpoint) < 0) {
 		rc = EVAULT_ERROR;
 		goto done;
 	}

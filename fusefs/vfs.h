@@ -9,7 +9,8 @@
  *              window recorded as one signed event per mission
  *   workers.c  the threads that seal and read ahead chunks; buffer pool
  *   ops.c      the FUSE operations (libfuse low-level API): they translate
- *   mount.c    the mount's life: start, flusher thread, stop
+ *   mount.c    the mount's life: checks before mounting, start, flusher
+ *              thread, the refusals .evault/refused lists, stop
  *
  * Locks, always taken in this order:
  *   1. V->mu   the index, the inodes, every ofile's binding and users, and
