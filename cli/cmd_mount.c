@@ -40,6 +40,9 @@ int cmd_mount(cli *c, int argc, char **argv)
 	}
 	if (!mp)
 		return cli_usage("%s", usage);
+	/* before the passphrase is asked: the mount point and FUSE itself */
+	if (evault_mount_check(mp) < 0)
+		return cli_fail();
 	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0)
 		return cli_fail();
 	if (evault_mount_run(c->repo, mp, &o) < 0)
@@ -93,6 +96,12 @@ int cmd_umount(cli *c, int argc, char **argv)
 	waitpid(child, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		msg[strcspn(msg, "\n")] = '\0';
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !*msg) {
+			evault_error_set(EVAULT_ERROR,
+					 "%s: fusermount3 is missing (install the fuse3 package)",
+					 mp);
+			return cli_fail();
+		}
 		if (strstr(msg, "busy")) {
 			evault_error_set(EVAULT_ELOCKED, "%s is busy: files are still open there",
 					 mp);

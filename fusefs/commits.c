@@ -230,9 +230,38 @@ static int commit_group(vmission *vm, ofile **fs, size_t nf, struct cremoval *rs
 	return first;
 }
 
-int commit_run(void)
+bool commit_queued_empty(ofile *of)
+{
+	if (!of || !of->queued)
+		return false;
+	pthread_mutex_lock(&of->mu);
+	bool empty = of->size == 0;
+	pthread_mutex_unlock(&of->mu);
+	return empty;
+}
+
+/*
+ * Everything queued, recorded; window: files still open for writing and
+ * empty wait for their next close (the shell's `>` closes the descriptor
+ * it opened before the command writes through its copy).
+ */
+static int run_queue(bool window)
 {
 	int first = 0;
+	if (window) {
+		size_t k = 0;
+		for (size_t i = 0; i < V->ncq; i++) {
+			ofile *of = V->cq[i];
+			if (of->whandles > 0 && commit_queued_empty(of)) {
+				of->queued = false; /* dirty still: its next close queues it */
+				writers_changed(of->vm, -1);
+				ofile_close(of); /* the queue's user (a handle holds another) */
+			} else {
+				V->cq[k++] = of;
+			}
+		}
+		V->ncq = k;
+	}
 	V->run++;
 	pthread_mutex_lock(&V->imu);
 	V->cq_since = 0;
@@ -276,6 +305,16 @@ int commit_run(void)
 		free(rs);
 	}
 	return first;
+}
+
+int commit_run(void)
+{
+	return run_queue(false);
+}
+
+int commit_window(void)
+{
+	return run_queue(true);
 }
 
 void commits_free(void)

@@ -4,18 +4,25 @@
  * answers; see docs/architecture.md), detach, serve on several threads,
  * and stop: workers joined, refusals recorded, memory wiped. A flusher
  * thread records refused content every few seconds and tells the kernel
- * to forget names of refused files, outside any operation.
+ * to forget names of refused files, outside any operation. Before any of
+ * it, the mount point and the system's FUSE are checked (evault_mount_check).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+
+#include <sodium.h>
 
 #include "evault/remote.h"
 #include "mount.h"
@@ -98,6 +105,42 @@ void queue_invalidation(fuse_ino_t parent, const char *name)
 	free_name(copy);
 }
 
+void note_refusal(vmission *vm, evault_class cls, const char *path, const char *why)
+{
+	if (!V->refusals && !(V->refusals = calloc(REFUSED_KEPT, sizeof(*V->refusals))))
+		return; /* the event and the log line still say it */
+	refusal *r = &V->refusals[V->refusal_next];
+	V->refusal_next = (V->refusal_next + 1) % REFUSED_KEPT;
+	if (V->nrefusals < REFUSED_KEPT)
+		V->nrefusals++;
+	r->when = time(NULL);
+	memcpy(r->mid, vm->mid, sizeof(r->mid));
+	r->cls = cls;
+	snprintf(r->path, sizeof(r->path), "%s", path ? path : "");
+	snprintf(r->why, sizeof(r->why), "%s", why && *why ? why : "refused by the charter");
+}
+
+int refused_text(evault_buf *b)
+{
+	size_t first = (V->refusal_next + REFUSED_KEPT - V->nrefusals) % REFUSED_KEPT;
+	for (size_t i = 0; i < V->nrefusals; i++) {
+		const refusal *r = &V->refusals[(first + i) % REFUSED_KEPT];
+		vmission *vm = find_mission(r->mid);
+		/* only what this mount shows now: a mission revoked or closed since goes */
+		if (!vm || vm->gone || !vm->c[r->cls].readable)
+			continue;
+		char when[32];
+		struct tm tm;
+		gmtime_r(&r->when, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		if (evault_buf_printf(b, "%s\t%s/%s/%s\t%s\n", when, r->mid,
+				      evault_class_name(r->cls), *r->path ? r->path : "(removed)",
+				      r->why) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Refusals are traced in batches: one event per mission every few seconds. V->mu held. */
 static void flush_refusals(void)
 {
@@ -173,7 +216,7 @@ static void *flusher_main(void *p)
 			due = commit_due_ns();
 			if (!stop && due && due <= now_ns()) {
 				pthread_mutex_lock(&V->mu);
-				commit_run();
+				commit_window();
 				pthread_mutex_unlock(&V->mu);
 			}
 			if (stop || reached(next))
@@ -282,6 +325,201 @@ static void stop_threads(void)
 	mount_reg_close(&V->reg);
 }
 
+/* ---- before mounting: the mount point and FUSE itself (docs/mount.md) ---- */
+
+/* A mountinfo field decoded (the kernel writes space, tab, newline and
+ * backslash as \ooo). Bounded by n; false if it does not fit. */
+static bool mountinfo_field(const char *s, size_t len, char *out, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '\\' && i + 3 < len && s[i + 1] >= '0' &&
+		    s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' &&
+		    s[i + 3] <= '7') {
+			c = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+			i += 3;
+		}
+		if (o + 1 >= n)
+			return false;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/*
+ * Is path (absolute, resolved) a mount point? /proc/self/mountinfo names
+ * every mount, bind mounts of a directory of the same file system
+ * included; without it, a device differing from the parent's says so.
+ * 1: yes, 0: no.
+ */
+static int is_mount_point(const char *path, const struct stat *st)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (f) {
+		char line[4096 + 512], mp[4096];
+		int found = 0;
+		bool tail = false; /* the rest of a line longer than the buffer */
+		while (!found && fgets(line, sizeof(line), f)) {
+			bool cut = !strchr(line, '\n') && !feof(f);
+			bool skip = tail;
+			tail = cut;
+			if (skip)
+				continue;
+			/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...: the fifth field */
+			const char *s = line;
+			for (int k = 0; k < 4 && s; k++)
+				if ((s = strchr(s, ' ')))
+					s++;
+			if (!s)
+				continue;
+			size_t len = strcspn(s, " \n");
+			found = mountinfo_field(s, len, mp, sizeof(mp)) && strcmp(mp, path) == 0;
+		}
+		fclose(f);
+		return found;
+	}
+	char parent[PATH_MAX + 4];
+	struct stat pst;
+	snprintf(parent, sizeof(parent), "%s/..", path);
+	return stat(parent, &pst) == 0 && (pst.st_dev != st->st_dev || pst.st_ino == st->st_ino);
+}
+
+/* fusermount3, where libfuse looks for it: its install directory, then PATH. */
+static bool have_fusermount(void)
+{
+	static const char *dirs[] = {"/usr/bin", "/bin", "/usr/local/bin", "/usr/sbin", "/sbin"};
+	char p[PATH_MAX];
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s/fusermount3", dirs[i]);
+		if (access(p, X_OK) == 0)
+			return true;
+	}
+	const char *path = getenv("PATH");
+	for (const char *d = path; d && *d;) {
+		size_t n = strcspn(d, ":");
+		if (n && n < sizeof(p) - 16) {
+			snprintf(p, sizeof(p), "%.*s/fusermount3", (int)n, d);
+			if (access(p, X_OK) == 0)
+				return true;
+		}
+		d += n + (d[n] == ':');
+	}
+	return false;
+}
+
+/* A FUSE mount whose process died: the kernel answers "not connected". */
+static int mount_gone(const char *mountpoint)
+{
+	return evault_error_set(EVAULT_ELOCKED,
+				"%s: already a mount point, whose process is gone (fusermount3 -u "
+				"%s, then mount again)",
+				mountpoint, mountpoint);
+}
+
+int evault_mount_check(const char *mountpoint)
+{
+	struct stat st;
+	char real[PATH_MAX];
+	if (stat(mountpoint, &st) < 0) {
+		if (errno == ENOENT)
+			return evault_error_set(EVAULT_ENOTFOUND,
+						"%s: no such directory (make it first: mkdir)",
+						mountpoint);
+		if (errno == ENOTDIR)
+			return evault_error_set(EVAULT_EINVAL, "%s: not a directory", mountpoint);
+		if (errno == ENOTCONN)
+			return mount_gone(mountpoint);
+		return evault_error_set(EVAULT_ERROR, "%s: %s", mountpoint, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return evault_error_set(EVAULT_EINVAL,
+					"%s: not a directory (a mount point is an empty directory)",
+					mountpoint);
+	if (!realpath(mountpoint, real))
+		return evault_error_set(EVAULT_ERROR, "%s: %s", mountpoint, strerror(errno));
+	if (is_mount_point(real, &st)) {
+		/* the kernel may still answer a stat from its cache: an open asks */
+		DIR *d = opendir(mountpoint);
+		bool gone = !d && errno == ENOTCONN;
+		if (d)
+			closedir(d);
+		if (gone)
+			return mount_gone(mountpoint);
+		return evault_error_set(EVAULT_ELOCKED,
+					"%s: already a mount point (unmount it first: evault umount "
+					"or fusermount3 -u)",
+					mountpoint);
+	}
+	DIR *d = opendir(mountpoint);
+	if (!d)
+		return evault_error_set(EVAULT_ERROR, "%s: %s", mountpoint, strerror(errno));
+	bool empty = true;
+	for (struct dirent *e; empty && (e = readdir(d));)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	if (!empty)
+		return evault_error_set(EVAULT_EEXISTS,
+					"%s: not empty (a mount would hide what it holds; mount on "
+					"an empty directory)",
+					mountpoint);
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO))
+		return evault_error_set(EVAULT_ERROR,
+					"%s: /dev/fuse is missing: this system has no FUSE (load "
+					"the fuse module: modprobe fuse)",
+					mountpoint);
+	if (fd < 0 && (errno == EACCES || errno == EPERM))
+		return evault_error_set(EVAULT_ERROR,
+					"%s: /dev/fuse is not accessible to you (it must be "
+					"readable and writable by every user: mode 0666)",
+					mountpoint);
+	if (fd < 0)
+		return evault_error_set(EVAULT_ERROR, "%s: /dev/fuse: %s", mountpoint,
+					strerror(errno));
+	close(fd);
+	if (!have_fusermount())
+		return evault_error_set(EVAULT_ERROR,
+					"%s: fusermount3 is missing (install the fuse3 package)",
+					mountpoint);
+	return 0;
+}
+
+/*
+ * Mounts; what libfuse (or fusermount3) says on a failure becomes the one
+ * line of the error, rather than lines of its own on stderr.
+ */
+static int session_mount(struct fuse_session *se, const char *mountpoint, const char *real)
+{
+	char said[512] = "";
+	FILE *tmp = tmpfile();
+	int saved = tmp ? dup(2) : -1;
+	fflush(stderr);
+	if (saved >= 0 && dup2(fileno(tmp), 2) < 0) {
+		close(saved);
+		saved = -1;
+	}
+	int rc = fuse_session_mount(se, real);
+	if (saved >= 0) {
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		rewind(tmp);
+		size_t n = fread(said, 1, sizeof(said) - 1, tmp);
+		said[n] = '\0';
+		if (rc == 0 && n) /* warnings of a mount that worked: as they were */
+			fputs(said, stderr);
+	}
+	if (tmp)
+		fclose(tmp);
+	if (rc == 0)
+		return 0;
+	said[strcspn(said, "\n")] = '\0';
+	return evault_error_set(EVAULT_ERROR, "%s: cannot mount: %s", mountpoint,
+				*said ? said : "the system refused it");
+}
+
 int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mount_opts *o)
 {
 	vfs v;
@@ -301,16 +539,18 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 	v.gid = getgid();
 	v.started = now_ts();
 	v.reg.fd = -1;
+	int rc = evault_mount_check(mountpoint);
+	if (rc < 0)
+		return rc;
 	if (!realpath(mountpoint, v.mountpoint))
-		return evault_error_set(EVAULT_ENOTFOUND, "mount point %s: %s", mountpoint,
-					strerror(errno));
+		return evault_error_set(EVAULT_ENOTFOUND, "%s: %s", mountpoint, strerror(errno));
 	pthread_mutex_init(&v.mu, NULL);
 	pthread_mutex_init(&v.jmu, NULL);
 	pthread_mutex_init(&v.imu, NULL);
 	pthread_cond_init(&v.icv, NULL);
 	pthread_cond_init(&v.jcv, NULL);
 	V = &v;
-	int rc = inodes_init() < 0 ? error_oom() : 0;
+	rc = inodes_init() < 0 ? error_oom() : 0;
 	pthread_mutex_lock(&v.mu);
 	if (rc == 0 && (rc = refresh(true)) < 0)
 		rc = evault_error_set(EVAULT_ERROR, "cannot read the vault: %s",
@@ -331,11 +571,8 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 		goto done;
 	}
 	v.se = se;
-	if (fuse_session_mount(se, v.mountpoint) != 0) {
-		rc = evault_error_set(EVAULT_ERROR,
-				      "cannot mount on %s (is /dev/fuse there and the point an "
-				      "empty directory?)",
-				      v.mountpoint);
+	if (session_mount(se, mountpoint, v.mountpoint) < 0) {
+		rc = EVAULT_ERROR;
 		goto done;
 	}
 	mounted = true;
@@ -383,6 +620,10 @@ done:
 		forget_mission(vm);
 	}
 	commits_free();
+	if (v.refusals) { /* file names: wiped as the rest */
+		sodium_memzero(v.refusals, REFUSED_KEPT * sizeof(*v.refusals));
+		free(v.refusals);
+	}
 	pool_drain();
 	chunk_worker_free(v.cw);
 	evault_buf_dispose(&v.obj);

@@ -19,6 +19,15 @@ typedef struct evault_mount_opts {
 } evault_mount_opts;
 
 /*
+ * Checks, before anything is mounted or unlocked, that mountpoint can be
+ * mounted on: it exists, is a directory, is not a mount point already and
+ * is empty; /dev/fuse is there and open to the user; fusermount3 is
+ * installed. Each failure is one error "MOUNTPOINT: why" with its code
+ * (docs/mount.md, "Mounting: what is checked first").
+ */
+int evault_mount_check(const char *mountpoint);
+
+/*
  * Mounts and serves until unmounted. The repository must act as an
  * unlocked identity. In the background (default) the process detaches
  * once the mount is in place; errors before that are returned.

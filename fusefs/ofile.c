@@ -523,6 +523,9 @@ static int classify(ofile *of, const uint8_t *data, size_t len)
 	if (content_check(&r, kind, of->ctype) == 0)
 		return 0;
 	of->refused = true;
+	const char *why = evault_error_last();
+	snprintf(of->why, sizeof(of->why), "%s",
+		 strncmp(why, "refused: ", 9) == 0 ? why + 9 : why);
 	syslog(LOG_WARNING, "evault mount: %s/%s: %s", of->vm->mid, evault_class_name(of->cls),
 	       evault_error_last());
 	fprintf(stderr, "evault: %s/%s: %s\n", of->vm->mid, evault_class_name(of->cls),
@@ -974,17 +977,20 @@ void of_recorded(ofile *of, const vpath *p, manifest *m, const char *fid, int rc
 
 void of_drop_refused(ofile *of)
 {
-	char ctype[MANIFEST_CTYPE_MAX];
+	char ctype[MANIFEST_CTYPE_MAX], why[REFUSAL_WHY_MAX];
 	pthread_mutex_lock(&of->mu);
 	bool refused = of->refused;
 	memcpy(ctype, of->ctype, sizeof(ctype));
+	memcpy(why, of->why, sizeof(why));
 	pthread_mutex_unlock(&of->mu);
 	if (!refused)
 		return;
 	inode *in = of->in;
 	vpath p;
 	content_tally_add(&of->vm->refused, ctype);
-	if (in && inode_resolve(in, &p) == 0) {
+	bool named = in && inode_resolve(in, &p) == 0;
+	note_refusal(of->vm, of->cls, named ? p.rel : NULL, why);
+	if (named) {
 		fnode *n = find_file(p.c, p.rel);
 		if (n && !*n->fid) { /* new: nothing committed, the name disappears */
 			queue_invalidation(in->parent ? in->parent->ino : 0, in->name);

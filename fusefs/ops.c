@@ -70,8 +70,10 @@ static handle *handle_new(int kind, inode *in)
 static void handle_end(handle *h)
 {
 	if (h->kind == H_FILE) {
-		if (h->writes)
+		if (h->writes) {
 			writers_changed(h->of->vm, -1);
+			h->of->whandles--;
+		}
 		ofile_close(h->of);
 	}
 	if (h->prev)
@@ -173,7 +175,9 @@ static int status_text(evault_buf *b)
 
 static int special_text(evault_buf *b, const vpath *p)
 {
-	int rc = p->kind == I_STATUS ? status_text(b) : mission_text(b, p->vm);
+	int rc = p->kind == I_STATUS    ? status_text(b)
+		 : p->kind == I_REFUSED ? refused_text(b)
+					: mission_text(b, p->vm);
 	return rc < 0 ? -ENOMEM : 0;
 }
 
@@ -231,6 +235,7 @@ static int attr_of(inode *in, struct stat *st)
 		return 0;
 	}
 	case I_STATUS:
+	case I_REFUSED:
 	case I_MFILE: {
 		evault_buf b = EVAULT_BUF_INIT;
 		rc = special_text(&b, &p);
@@ -255,7 +260,10 @@ static int child_kind(inode *dir, const vpath *dp, const char *name, char rel[EV
 		if (strcmp(name, ".evault") == 0)
 			return I_EVDIR;
 		return strlen(name) <= EVAULT_MID_MAX && find_mission(name) ? I_MISSION : -ENOENT;
-	case I_EVDIR: return strcmp(name, "status") == 0 ? I_STATUS : -ENOENT;
+	case I_EVDIR:
+		if (strcmp(name, "refused") == 0)
+			return I_REFUSED;
+		return strcmp(name, "status") == 0 ? I_STATUS : -ENOENT;
 	case I_MISSION: {
 		evault_class cls;
 		if (strcmp(name, ".mission") == 0)
@@ -569,6 +577,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 					snap_add(&s, vm->mid, I_MISSION);
 		} else if (in->kind == I_EVDIR) {
 			snap_add(&s, "status", I_STATUS);
+			snap_add(&s, "refused", I_REFUSED);
 		} else if (in->kind == I_MISSION) {
 			snap_add(&s, ".mission", I_MFILE);
 			for (int k = 0; k < EVAULT_CLASS_COUNT; k++)
@@ -701,8 +710,10 @@ static handle *file_handle(inode *in, ofile *of, struct fuse_file_info *fi)
 		return NULL;
 	h->of = of;
 	h->writes = handle_writes(fi);
-	if (h->writes)
+	if (h->writes) {
 		writers_changed(of->vm, 1);
+		of->whandles++;
+	}
 	/* the kernel's cached pages hold this version (our own writes go through them) */
 	fi->keep_cache = strcmp(in->cached_fid, of->fid) == 0 && !(fi->flags & O_TRUNC);
 	snprintf(in->cached_fid, sizeof(in->cached_fid), "%s", of->fid);
@@ -737,7 +748,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	inode *in = inode_get(ino);
 	/* an open file is shared, even unlinked (reopened through /proc) */
 	int rc = !in ? -ENOENT : in->kind == I_FILE && in->of ? 0 : inode_resolve(in, &p);
-	if (rc == 0 && (in->kind == I_STATUS || in->kind == I_MFILE))
+	if (rc == 0 && (in->kind == I_STATUS || in->kind == I_REFUSED || in->kind == I_MFILE))
 		rc = text_handle(in, &p, fi);
 	else {
 		if (rc == 0 && in->kind != I_FILE)
@@ -746,8 +757,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		    !(in->of ? in->of->vm->writable : p.vm->writable))
 			rc = -EROFS;
 		/* written again while its last version waits for the group: that
-		 * version is recorded first, so a refusal now leaves it in place */
-		if (rc == 0 && handle_writes(fi) && in->of && in->of->queued) {
+		 * version is recorded first, so a refusal now leaves it in place
+		 * (an empty one waits: what is written now is the version) */
+		if (rc == 0 && handle_writes(fi) && in->of && in->of->queued &&
+		    !commit_queued_empty(in->of)) {
 			commit_file(in->of, COMMIT_NOW);
 			if (!in->of) /* it was only held by the queue */
 				rc = inode_resolve(in, &p);
@@ -809,7 +822,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		p = dp;
 		p.kind = I_FILE;
 		memcpy(p.rel, rel, sizeof(p.rel));
-		if (in->of && in->of->queued) /* as in op_open */
+		if (in->of && in->of->queued && !commit_queued_empty(in->of)) /* as in op_open */
 			commit_file(in->of, COMMIT_NOW);
 		if ((rc = ofile_open(in, &p, &of)) < 0)
 			inode_forget(in, 1);

@@ -9,7 +9,8 @@
  *              window recorded as one signed event per mission
  *   workers.c  the threads that seal and read ahead chunks; buffer pool
  *   ops.c      the FUSE operations (libfuse low-level API): they translate
- *   mount.c    the mount's life: start, flusher thread, stop
+ *   mount.c    the mount's life: checks before mounting, start, flusher
+ *              thread, the refusals .evault/refused lists, stop
  *
  * Locks, always taken in this order:
  *   1. V->mu   the index, the inodes, every ofile's binding and users, and
@@ -64,6 +65,8 @@
 #define REFRESH_NS 1000000000LL
 #define TIMEOUT_S 1.0 /* the kernel caches names and attributes this long */
 #define REFUSAL_FLUSH_S 2
+#define REFUSED_KEPT 100 /* refusals .evault/refused lists, the last ones */
+#define REFUSAL_WHY_MAX 256
 
 typedef struct ofile ofile;
 typedef struct inode inode;
@@ -162,6 +165,7 @@ enum {
 	I_CLASS,   /* MID/CLASS */
 	I_DIR,     /* a directory inside a class */
 	I_FILE,    /* a file inside a class */
+	I_REFUSED, /* .evault/refused */
 };
 
 struct inode {
@@ -234,12 +238,14 @@ struct ofile {
 	char fid[LAYOUT_FID_LEN + 1]; /* the committed version, "" if none yet */
 	bool queued; /* waits for a group commit (the queue holds a user) */
 	int crc;     /* the last group commit's result for it */
+	int whandles; /* handles open for writing on it */
 	/* of->mu: */
 	uint32_t cs;
 	uint64_t size;
 	uint32_t mode;
 	struct timespec mtime, ctime, atime;
 	char ctype[MANIFEST_CTYPE_MAX];
+	char why[REFUSAL_WHY_MAX]; /* refused: the rule's words, for .evault/refused */
 	centry *ch; /* ascending by idx; holes have none */
 	size_t nch, ach, hint;
 	size_t nbufs, inflight;
@@ -306,6 +312,15 @@ int commit_file(ofile *of, int when);
 int commit_removal(vmission *vm, evault_class cls, const char *fid);
 /* Records everything queued: one event per mission. The first error. */
 int commit_run(void);
+/* The flusher's commit when the window is over: as commit_run, except that
+ * a queued file that is empty and still open for writing is left out (the
+ * shell's `>`: its content comes next); its next close queues it again. */
+int commit_window(void);
+/* V->mu held: is of queued with no content (size 0)? Such a version is
+ * not forced out by a reopen for writing: a refusal would lose nothing of
+ * it, and what is written next is the version to record (`: > f; echo x
+ * >> f`). */
+bool commit_queued_empty(ofile *of);
 /* For the flusher: the time the oldest queued change is due (0: none). */
 int64_t commit_due_ns(void);
 void commits_free(void);
@@ -336,6 +351,15 @@ void seal_job(chunk_worker *cw, evault_buf *obj, job *j);
 void load_job(chunk_worker *cw, evault_buf *rd, job *j);
 
 /* ---- mount.c ---- */
+
+/* A refused file, as .evault/refused lists it (mount.c). */
+typedef struct refusal {
+	time_t when;
+	char mid[EVAULT_MID_MAX + 1];
+	evault_class cls;
+	char path[EVAULT_PATH_MAX + 1]; /* inside the class; "" if it had no name left */
+	char why[REFUSAL_WHY_MAX];
+} refusal;
 
 typedef struct vfs {
 	evault_repo *repo;
@@ -373,6 +397,8 @@ typedef struct vfs {
 	unsigned sync_interval;
 	char sync_status[400]; /* V->mu: the last sync's outcome, for .evault/status */
 	mount_reg reg;    /* REPO/mounts/<pid>: missions being written */
+	refusal *refusals; /* V->mu: a ring of the last REFUSED_KEPT (NULL: none yet) */
+	size_t nrefusals, refusal_next;
 	/* group commits (commits.c), V->mu: */
 	ofile **cq;
 	size_t ncq, acq;
@@ -397,6 +423,10 @@ int to_errno(int rc);
 int fail(int rc, const char *what);
 void writers_changed(vmission *vm, int delta);
 void queue_invalidation(fuse_ino_t parent, const char *name);
+/* A refusal kept for .evault/refused (path NULL: unknown). V->mu held. */
+void note_refusal(vmission *vm, evault_class cls, const char *path, const char *why);
+/* .evault/refused: the refusals of the missions this mount shows. V->mu held. */
+int refused_text(evault_buf *b);
 extern const struct fuse_lowlevel_ops vfs_ops;
 /* At the mount's end: the handles the kernel never released. V->mu held. */
 void handles_end_all(void);
