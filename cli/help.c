@@ -184,14 +184,18 @@ static const help_sub mount_subs[] = {
      "the vault as a folder: your missions, plaintext only in memory", "passphrase",
      "Serves your missions as a folder until unmounted: MOUNTPOINT/MID/dossier, work and codes, "
      "with each mission's .mission file. Files are recorded when closed (one signed event per "
-     "group of files); the charter's content rules apply as in put. Detaches once mounted "
+     "group of files); the charter's content rules apply as in put, and the last refusals, "
+     "with their reasons, are listed in MOUNTPOINT/.evault/refused. Detaches once mounted "
      "unless --foreground. On a replica, syncs with the office every sync= seconds.",
      OPTS({"--foreground, -f", "stay in the foreground, log to standard error"},
 	  {"-o ro", "read-only"}, {"-o rw", "read-write (the default)"},
 	  {"-o sync=SECONDS", "on a replica: sync every SECONDS (default 60; 0: never)"}),
      EXITS({0, "unmounted cleanly (--foreground) or mounted (background)"},
-	   {2, "bad option, or a mount point that is not an empty directory"},
-	   {4, "wrong passphrase"}),
+	   {1, "/dev/fuse missing or not open to you, fusermount3 missing"},
+	   {2, "bad option, or a mount point that is not a directory"},
+	   {3, "no such mount point"}, {4, "wrong passphrase"},
+	   {7, "the mount point is not empty"},
+	   {9, "the mount point is a mount point already"}),
      "dir", false},
     END};
 

@@ -1,7 +1,7 @@
 /*
- * The FUSE view of a vault (DESIGN §7): `evault mount` serves the acting
- * user's missions at a mount point until it is unmounted. Built on
- * libfuse3's high-level (path) API; see docs/architecture.md.
+ * The FUSE view of a vault (docs/mount.md): `evault mount` serves the
+ * acting user's missions at a mount point until it is unmounted. Built on
+ * libfuse3's low-level (inode) API; see docs/architecture.md.
  */
 #ifndef EVAULT_FUSEFS_MOUNT_H
 #define EVAULT_FUSEFS_MOUNT_H

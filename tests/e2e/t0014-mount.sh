@@ -110,7 +110,7 @@ check "a photo renamed .txt is refused too" test ! -e "$M/M-1/dossier/renamed.tx
 head -c 65536 /dev/zero >"$M/M-1/dossier/blank.bin"
 dd if="$T/p.jpg" of="$M/M-1/dossier/blank.bin" bs=4096 count=1 conv=notrunc status=none 2>/dev/null
 check "a photo header written over an accepted file is refused" test "$(as bob get M-1/dossier/blank.bin - | head -c 4 | od -An -tx1 | tr -d ' ')" = 00000000
-head -c 100 "$T/p.jpg" >"$T/tiny.jpg" # (a shell redirection would first commit an empty file)
+head -c 100 "$T/p.jpg" >"$T/tiny.jpg"
 cp "$T/tiny.jpg" "$M/M-1/dossier/" 2>/dev/null
 check "... and a photo's first 100 bytes, told at close" test ! -e "$M/M-1/dossier/tiny.jpg"
 cp -r "$T/card" "$M/M-1/dossier/" 2>/dev/null
