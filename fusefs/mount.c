@@ -1,5 +1,5 @@
 /*
- * The mount's life (DESIGN §7): set up the session on libfuse's low-level
+ * The mount's life (docs/mount.md): set up the session on libfuse's low-level
  * API (the mount keeps its own inodes, so an open, unlinked file still
  * answers; see docs/architecture.md), detach, serve on several threads,
  * and stop: workers joined, refusals recorded, memory wiped. A flusher

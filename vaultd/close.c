@@ -1,5 +1,5 @@
 /*
- * Mission close (DESIGN §5, §8): the archived dossier is kept, read-only;
+ * Mission close (docs/lifecycle.md): the archived dossier is kept, read-only;
  * work and codes are erased cryptographically. Three steps, each safe to
  * interrupt, and a re-run of close finishes the job:
  *

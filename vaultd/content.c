@@ -1,5 +1,5 @@
 /*
- * Content rules (DESIGN §8). The kind of a file is read from its first
+ * Content rules (docs/mount.md). The kind of a file is read from its first
  * bytes by libmagic (Debian's libmagic1, the library behind file(1)): it
  * knows the signatures of every camera, phone and recorder format a
  * technician may meet (JPEG, HEIC, RAW, PNG, MP4, QuickTime, 3GP, AMR, WAV,

@@ -1,5 +1,5 @@
 /*
- * The charter's content rules (DESIGN §8): what a file is, told from its
+ * The charter's content rules (docs/mount.md): what a file is, told from its
  * bytes (libmagic), never from its name; whether a mission may store it;
  * refusal events; the client's written photo authorisation.
  */

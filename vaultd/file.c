@@ -1,5 +1,5 @@
 /*
- * Files in missions (DESIGN §3–§4). put streams a source through the
+ * Files in missions (docs/format.md). put streams a source through the
  * pipeline (read -> compress/encrypt/hash/store on every core -> record ids
  * in order), makes the objects durable, then records the encrypted manifest
  * and the object list in one signed commit. get runs the pipeline the other

@@ -1,5 +1,5 @@
 /*
- * The camera-card workflow (DESIGN §8, charter CHR-GOV-001 §02: photos are
+ * The camera-card workflow (docs/mount.md, charter CHR-GOV-001 §02: photos are
  * kept only in the company's system and deleted from devices once
  * transferred). Every regular file under the source is stored (content
  * rules apply) and fingerprinted by SHA-256 in the same read of the card,

@@ -1,5 +1,5 @@
 /*
- * Creating a vault (DESIGN §3): repo_create makes the directories and the
+ * Creating a vault (docs/format.md): repo_create makes the directories and the
  * empty history; here the signed root commit records the vault's settings
  * (VAULT), its policy (POLICY) and its first admin, then evault.conf is
  * written, last, which makes the repository usable.

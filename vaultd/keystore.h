@@ -1,5 +1,5 @@
 /*
- * The key store: where sealed class keys live (DESIGN §3, keys/). It is the
+ * The key store: where sealed class keys live (docs/format.md, keys/). It is the
  * only mutable secret material of a repository and never enters git. It sits
  * behind this small interface so that a backend that keeps the destroyable
  * root in hardware (a TPM 2.0, see docs/threat-model.md) can replace the

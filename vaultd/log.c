@@ -1,6 +1,6 @@
 /*
  * The history as people read it (evault log) and the allowed-signers file
- * that lets stock git verify every commit (DESIGN §6). Full verification
+ * that lets stock git verify every commit (docs/auditing.md). Full verification
  * of the history is evault audit verify's job; log shows, per event,
  * whether its signature verifies with the actor's key.
  */

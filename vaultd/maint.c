@@ -1,5 +1,5 @@
 /*
- * gc, fsck and the retention run (DESIGN §9, docs/lifecycle.md).
+ * gc, fsck and the retention run (docs/lifecycle.md).
  *
  * gc and fsck are keyless: the state names every live file's objects in
  * clear (.objs), and an object's name is the hash of its bytes. gc holds

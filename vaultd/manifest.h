@@ -1,5 +1,5 @@
 /*
- * A file's manifest (DESIGN §4, docs/format.md §Manifest): its path inside
+ * A file's manifest (docs/format.md §Manifest): its path inside
  * the class, type, size, mode, times, content type and chunk list. The
  * chunk list names one object per stored chunk, in file order, and runs of
  * holes: chunks never written, which read as zeros and cost nothing, so a

@@ -1,5 +1,5 @@
 /*
- * Mission records (DESIGN §5, docs/format.md §MISSION) and the acting
+ * Mission records (docs/format.md §MISSION) and the acting
  * user's access to a mission's class keys. The MISSION record is text,
  * one "key value" per line:
  *   mission M-2026-0042 / status open / created 1763920000 /

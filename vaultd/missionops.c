@@ -1,5 +1,5 @@
 /*
- * The mission operations users see (DESIGN §5): create, list, show, grant
+ * The mission operations users see (docs/lifecycle.md): create, list, show, grant
  * and revoke. Each reads and changes the records (mission.c, user.c) in
  * one state transaction and records one signed event.
  *

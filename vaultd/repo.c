@@ -1,5 +1,5 @@
 /*
- * The repository handle (DESIGN §3): opening a repository, making the
+ * The repository handle (docs/format.md): opening a repository, making the
  * directories and history of a new one (init.c writes its first state),
  * the acting user's name and role once user.c has bound an identity. A
  * repository is usable once evault.conf exists: init writes it last, so an

@@ -1,5 +1,5 @@
 /*
- * The audit repository (DESIGN §6): history and current state in
+ * The audit repository (docs/auditing.md): history and current state in
  * REPO/audit.git, a bare git repository with one linear branch,
  * refs/heads/main. Every commit's tree is the whole state; every commit is
  * one event, signed by its actor (SSHSIG in the gpgsig header).

@@ -1,5 +1,5 @@
 /*
- * The trusted head (trust.h, DESIGN §11, docs/auditing.md): the last head
+ * The trusted head (trust.h, docs/auditing.md): the last head
  * an identity verified, kept outside the repository; every head the engine
  * loads after it is verified first, from there (verify_walk.c).
  */

@@ -1,5 +1,5 @@
 /*
- * The last head an identity verified (DESIGN §11, docs/auditing.md), kept
+ * The last head an identity verified (docs/auditing.md), kept
  * outside the repository, in a directory next to the identity file that a
  * writer of the repository cannot reach: DIR/<vault id>. Once a repository
  * has a trust file, every state the engine reads is first checked: the

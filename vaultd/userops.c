@@ -1,7 +1,7 @@
 /*
  * The operations on users (docs/format.md §users/<name>): add, disable,
  * list. Adding an admin also seals every mission's keys to the new admin,
- * since admins hold all mission keys (DESIGN §5); disabling a user first
+ * since admins hold all mission keys (docs/lifecycle.md); disabling a user first
  * revokes them from each open mission that lists them.
  */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * The verifier's own header (DESIGN §6, docs/auditing.md): what the files
+ * The verifier's own header (docs/auditing.md): what the files
  * of audit verify share, never seen outside them. From the bottom up:
  *
  *   verify_state.c     a commit's state as the rules read it: records,

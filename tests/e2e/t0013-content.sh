@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The charter's content rules through `evault put` (DESIGN §8): images and
+# The charter's content rules through `evault put` (docs/mount.md): images and
 # videos, told from their bytes whatever their names, are refused (exit 12)
 # until the mission records the client's written photo authorisation; audio
 # is always refused; every refusal is a signed content.refused event that

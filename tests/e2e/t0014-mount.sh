@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The mount (DESIGN §7) on a real FUSE file system: what a technician does
+# The mount (docs/mount.md) on a real FUSE file system: what a technician does
 # with ordinary tools, checked against the CLI and the history.
 . "$(dirname "$0")/lib.sh"
 standard_vault

@@ -1,5 +1,5 @@
 /*
- * Auditing (DESIGN §6): verify the whole history without trusting the
+ * Auditing (docs/auditing.md): verify the whole history without trusting the
  * writer, checkpoints that prove later histories still contain earlier
  * ones, self-verifying export bundles, one event shown in full.
  */

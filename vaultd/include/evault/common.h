@@ -80,7 +80,7 @@ typedef void (*evault_progress_cb)(const char *what, uint64_t done, uint64_t tot
 				   void *payload);
 void evault_progress_set(evault_progress_cb cb, void *payload);
 
-/* Roles of vault users (DESIGN §5). */
+/* Roles of vault users (docs/lifecycle.md). */
 typedef enum evault_role {
 	EVAULT_ROLE_ADMIN = 1,
 	EVAULT_ROLE_TECHNICIAN = 2,
@@ -89,7 +89,7 @@ typedef enum evault_role {
 const char *evault_role_name(evault_role role);
 int evault_role_parse(evault_role *out, const char *name);
 
-/* Classes of a mission (DESIGN §5). */
+/* Classes of a mission (docs/lifecycle.md). */
 typedef enum evault_class {
 	EVAULT_CLASS_DOSSIER = 0,
 	EVAULT_CLASS_WORK = 1,

@@ -1,5 +1,5 @@
 /*
- * Upkeep for sysadmins (DESIGN §9): gc, fsck and the retention run that a
+ * Upkeep for sysadmins (docs/lifecycle.md): gc, fsck and the retention run that a
  * timer starts. gc and fsck need no key and no identity; retention signs
  * its events, so it runs as an admin.
  */

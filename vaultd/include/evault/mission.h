@@ -1,5 +1,5 @@
 /*
- * Missions (DESIGN §5): compartments with three classes of content, each
+ * Missions (docs/lifecycle.md): compartments with three classes of content, each
  * under its own key, sealed to the members who may read it. A mission the
  * caller holds no key for is reported as not found, exactly like a mission
  * that does not exist.

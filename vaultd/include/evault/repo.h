@@ -1,5 +1,5 @@
 /*
- * A vault repository (DESIGN §3): settings, encrypted objects, sealed keys
+ * A vault repository (docs/format.md): settings, encrypted objects, sealed keys
  * and the audit history, in one directory. Open it, then give it the acting
  * user's identity; the user is found by public key in the current state.
  */
