@@ -609,6 +609,7 @@ static int fetch_objects(conn *c, evault_repo *repo, const objset *want, evault_
 			break;
 		}
 		got++;
+		progress_report("sync: objects received", got, want->n, false);
 		if (type == MSG_MISSING) {
 			res->objects_missing++;
 			continue;
@@ -635,6 +636,7 @@ static int fetch_objects(conn *c, evault_repo *repo, const objset *want, evault_
 		if (nstaged == STAGE_BATCH)
 			rc = publish_local(repo, staged, &nstaged);
 	}
+	progress_report(NULL, 0, 0, false);
 	if (rc == 0)
 		rc = publish_local(repo, staged, &nstaged);
 	else if (nstaged)
@@ -684,6 +686,7 @@ static int push_objects(conn *c, evault_repo *repo, const objset *ids, bool dry_
 			res->objects_sent++;
 			if (dry_run)
 				continue;
+			progress_report("sync: objects sent", at + i + 1, ids->n, false);
 			if ((rc = repo->objects->ops->get(repo->objects, ids->id[at + i], &obj,
 							  PROTO_OBJECT_MAX)) < 0)
 				break;
@@ -703,6 +706,7 @@ static int push_objects(conn *c, evault_repo *repo, const objset *ids, bool dry_
 				rc = unexpected(type, "FLUSHED");
 		}
 	}
+	progress_report(NULL, 0, 0, false);
 	evault_buf_dispose(&obj);
 	return rc;
 }
