@@ -109,6 +109,8 @@ out=$(complete_line "${ids[@]}" mission show M)
 check "completes mission ids: only the identity's (bob: M-1, not M-2)" test "$out" = "M-1"
 out=$(complete_line --identity "$T/alice.id" mission show M)
 check "  ... an admin's: all" test "$(echo $out)" = "M-1 M-2"
+out=$(complete_line --identity "$T/alice.id" mission grant M-2 ca)
+check "completes user names" test "$out" = "carol"
 out=$(EVAULT_PASSPHRASE_FILE=$T/bob.pass complete_line "${ids[@]}" get M-1/dossier/)
 check "completes paths inside a mission with a passphrase file" test "$out" = "M-1/dossier/rapport.txt"
 out=$(complete_line "${ids[@]}" --passphrase-file "$T/bob.pass" rm M-1/work/n)
