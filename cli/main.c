@@ -36,7 +36,7 @@ static const cli_command commands[] = {
      "copy a camera card in, prove every copy, then wipe the card"},
     {"put", cmd_put, "put [-f] SRC... MID/CLASS/[PATH]   (SRC '-' reads stdin)",
      "store files in a mission"},
-    {"get", cmd_get, "get MID/CLASS/PATH [OUT]   (stdout when OUT is absent or '-')",
+    {"get", cmd_get, "get [-f] MID/CLASS/PATH [OUT]   (stdout when OUT is absent or '-')",
      "read a file back"},
     {"ls", cmd_ls, "ls [-l] [MID[/CLASS[/DIR]]]", "list missions, classes or files"},
     {"rm", cmd_rm, "rm MID/CLASS/PATH...", "remove files"},
