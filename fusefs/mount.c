@@ -301,6 +301,11 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 	v.gid = getgid();
 	v.started = now_ts();
 	v.reg.fd = -1;
+	/* the mount registers itself and records changes in the repository:
+	 * its owner's account only (before the fork, so that the user sees why) */
+	int orc = check_repo_owner(repo->path);
+	if (orc < 0)
+		return orc;
 	if (!realpath(mountpoint, v.mountpoint))
 		return evault_error_set(EVAULT_ENOTFOUND, "mount point %s: %s", mountpoint,
 					strerror(errno));

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -178,16 +177,8 @@ static int take_lock(state *st, bool changes)
 		return rc;
 	/* One account owns a repository and every file in it (deploy.md): files
 	 * another account wrote there (mode 0600) would be unreadable to it. */
-	struct stat rs;
-	if (changes && stat(st->repo->path, &rs) == 0 && rs.st_uid != geteuid()) {
-		char who[256];
-		owner_name(who, sizeof(who), (unsigned long)rs.st_uid);
-		rc = evault_error_set(EVAULT_EDENIED,
-				      "cannot write to %s: the repository belongs to %s; run evault "
-				      "as %s",
-				      st->repo->path, who, who);
+	if (changes && (rc = check_repo_owner(st->repo->path)) < 0)
 		goto done;
-	}
 	st->lock_fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->lock_fd < 0) {
 		rc = error_errno("cannot open lock", path.ptr);

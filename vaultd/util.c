@@ -73,6 +73,18 @@ static int error_permission(const char *what, const char *path, int e)
 				what, path, dir, who, (unsigned)(st.st_mode & 07777), me);
 }
 
+int check_repo_owner(const char *repo_path)
+{
+	struct stat rs;
+	if (stat(repo_path, &rs) < 0 || rs.st_uid == geteuid())
+		return 0;
+	char who[256];
+	owner_name(who, sizeof(who), (unsigned long)rs.st_uid);
+	return evault_error_set(EVAULT_EDENIED,
+				"cannot write to %s: the repository belongs to %s; run evault as %s",
+				repo_path, who, who);
+}
+
 int error_errno(const char *what, const char *path)
 {
 	int e = errno;

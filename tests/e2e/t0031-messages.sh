@@ -102,6 +102,18 @@ chown "$U:" "$key"
 expect 0 "once the copy is bob's account's again, it reads" as_user get M-1/dossier/a.txt
 check "... the file" cmp -s "$T/a.txt" "$T/out"
 expect_error 3 "a mission bob holds no key for is still not found" as_user ls M-9
+if _local "$T/bobs"; then
+	find "$T/bobs/objects" -type f -exec chown root: {} + -exec chmod 0400 {} +
+	expect_error 1 "an object bob's account cannot read: permission denied (exit 1)" as_user get M-1/dossier/a.txt
+	check "... naming the object and its owner" grep -q "cannot open object $T/bobs/objects/.*: permission denied: it belongs to root" "$T/err"
+	find "$T/bobs/objects" -type f -exec chown "$U:" {} + -exec chmod 0444 {} +
+	expect 0 "... and once it is the account's again, get reads it" as_user get M-1/dossier/a.txt
+fi
+mkdir -p "$T/mnt"
+MOUNTS+=("$T/mnt")
+expect_error 6 "root mounting the account's repository is refused, before it mounts" as alice -R "$T/bobs" mount "$T/mnt"
+check "... saying whose it is" grep -q "the repository belongs to $U; run evault as $U$" "$T/err"
+check "... nothing mounted" test -z "$(grep " $T/mnt " /proc/mounts)"
 
 # ---- log: aligned columns whatever the action and actor ----
 long=technician-with-a-rather-long-nm
@@ -109,6 +121,7 @@ as alice user add "$long" --role technician --pubkey "$(new_identity "$long")" >
 as alice mission grant M-1 "$long" >/dev/null
 as "$long" put "$T/a.txt" M-1/work/long.txt >/dev/null
 as alice mission authorize-photos M-1 --by "Client, CEO" --ref "letter 1" --scope "site" >/dev/null
+as alice mission create M-2026-0042-A-LONG-SITE-NAME --member bob >/dev/null
 # the offsets where the actor, action, mission and summary columns start
 columns() {
 	awk '{ l = $0; off = 0; out = ""
@@ -123,6 +136,7 @@ expect 0 "log" as bob log
 cp "$T/out" "$T/log"
 check "the log holds the long actor" grep -q " $long file.add " "$T/log"
 check "... and the longest action" grep -q ' mission.authorize-photos M-1 ' "$T/log"
+check "... and a long mission id" grep -q ' mission.create  *M-2026-0042-A-LONG-SITE-NAME ' "$T/log"
 check "every line's columns start at the same offsets ($(columns "$T/log" | wc -l) layouts)" \
 	test "$(columns "$T/log" | wc -l)" -eq 1
 check "... (the check sees a misaligned line)" \
