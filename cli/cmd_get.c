@@ -23,14 +23,19 @@ int cmd_get(cli *c, int argc, char **argv)
 {
 	static const char usage[] = "usage: evault get [-f] MID/CLASS/PATH [OUT]";
 	bool force = false;
-	int i = 1;
-	for (; i < argc && (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--force") == 0); i++)
-		force = true;
-	if (argc - i < 1 || argc - i > 2)
+	const char *arg[2] = {NULL, NULL};
+	int n = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--force") == 0)
+			force = true;
+		else if ((argv[i][0] == '-' && argv[i][1]) || n == 2)
+			return cli_usage("%s", usage);
+		else
+			arg[n++] = argv[i];
+	}
+	if (n == 0)
 		return cli_usage("%s", usage);
-	const char *vp = argv[i], *out = argc - i == 2 ? argv[i + 1] : "-";
-	if (vp[0] == '-' && vp[1])
-		return cli_usage("%s", usage);
+	const char *vp = arg[0], *out = arg[1] ? arg[1] : "-";
 
 	/* an existing OUT is refused before the passphrase is asked, as put refuses an
 	 * existing path: -f replaces it */
@@ -73,8 +78,8 @@ int cmd_get(cli *c, int argc, char **argv)
 		if (r < 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP))
 			r = rename(tmp, target);
 		if (r < 0 && errno == EEXIST)
-			rc = evault_error_set(EVAULT_EEXISTS, "%s already exists (use -f to replace it)",
-					      target);
+			rc = evault_error_set(EVAULT_EEXISTS,
+					      "%s already exists (use -f to replace it)", target);
 		else if (r < 0)
 			rc = evault_error_set(EVAULT_ERROR, "cannot create %s: %s", target,
 					      strerror(errno));

@@ -51,9 +51,8 @@ static int print_event(const evault_event *ev, void *p)
 	cli_time(when, ev->time);
 	printf("%-6llu %s  %-*s %-*s %-*s %s%s%s%s\n", (unsigned long long)ev->seq, when,
 	       c->actor_width, ev->actor, LOG_ACTION_WIDTH, ev->action, c->mission_width,
-	       ev->mission[0] ? ev->mission : "-", ev->summary,
-	       ev->file && ev->file[0] ? ": " : "", ev->file ? ev->file : "",
-	       ev->signed_ok ? "" : "  [SIGNATURE NOT VERIFIED]");
+	       ev->mission[0] ? ev->mission : "-", ev->summary, ev->file && ev->file[0] ? ": " : "",
+	       ev->file ? ev->file : "", ev->signed_ok ? "" : "  [SIGNATURE NOT VERIFIED]");
 	return 0;
 }
 

@@ -34,13 +34,14 @@ int cmd_gc(cli *c, int argc, char **argv)
 	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_gc(c->repo, dry, &r) < 0)
 		return cli_fail();
 	if (dry)
-		printf("gc (dry run, nothing changed): %zu objects stored, %zu referenced, would "
-		       "delete %zu unreferenced (%llu bytes), %zu younger than the grace period "
-		       "kept, would delete %zu stale temporary files; history: would pack %zu loose "
-		       "objects, %zu pack%s\n",
-		       r.stored, r.referenced, r.collected, (unsigned long long)r.collected_bytes,
-		       r.young, r.tmp_removed, r.history_loose, r.history_packs,
-		       r.history_packs == 1 ? "" : "s");
+		printf(
+		    "gc (dry run, nothing changed): %zu objects stored, %zu referenced, would "
+		    "delete %zu unreferenced (%llu bytes), %zu younger than the grace period "
+		    "kept, would delete %zu stale temporary files; history: would pack %zu loose "
+		    "objects, %zu pack%s\n",
+		    r.stored, r.referenced, r.collected, (unsigned long long)r.collected_bytes,
+		    r.young, r.tmp_removed, r.history_loose, r.history_packs,
+		    r.history_packs == 1 ? "" : "s");
 	else
 		printf("gc: %zu objects stored, %zu referenced, %zu collected (%llu bytes), %zu "
 		       "younger than the grace period kept, %zu stale temporary files removed; "
@@ -135,11 +136,12 @@ int cmd_retention(cli *c, int argc, char **argv)
 		return 2;
 	}
 	if (o.dry_run)
-		printf("retention (dry run, nothing changed): %zu missions, %zu overdue open, would "
-		       "expire %zu, would finish %zu interrupted, %zu device erasures late, would "
-		       "delete %zu objects, %zu re-hashed, %zu corrupt: %s\n",
-		       r.missions, r.overdue, r.expired, r.finished, r.devices_late, r.gc.collected,
-		       r.scrubbed, r.corrupt, r.attention ? "needs attention" : "all good");
+		printf(
+		    "retention (dry run, nothing changed): %zu missions, %zu overdue open, would "
+		    "expire %zu, would finish %zu interrupted, %zu device erasures late, would "
+		    "delete %zu objects, %zu re-hashed, %zu corrupt: %s\n",
+		    r.missions, r.overdue, r.expired, r.finished, r.devices_late, r.gc.collected,
+		    r.scrubbed, r.corrupt, r.attention ? "needs attention" : "all good");
 	else
 		printf("retention: %zu missions, %zu overdue open, %zu expired, %zu interrupted "
 		       "finished, %zu device erasures late, %zu objects collected, %zu re-hashed, "

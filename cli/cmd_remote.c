@@ -79,11 +79,12 @@ static void print_notes(const evault_sync_result *r)
 static void print_result(const char *what, const evault_sync_result *r, bool dry)
 {
 	if (dry)
-		printf("%s: would pull %llu events and push %llu; would fetch %llu objects and send "
-		       "%llu",
-		       what, (unsigned long long)r->events_pulled,
-		       (unsigned long long)r->events_pushed, (unsigned long long)r->objects_received,
-		       (unsigned long long)r->objects_sent);
+		printf(
+		    "%s: would pull %llu events and push %llu; would fetch %llu objects and send "
+		    "%llu",
+		    what, (unsigned long long)r->events_pulled,
+		    (unsigned long long)r->events_pushed, (unsigned long long)r->objects_received,
+		    (unsigned long long)r->objects_sent);
 	else
 		printf("%s: %llu events pulled, %llu pushed; %llu objects fetched, %llu sent", what,
 		       (unsigned long long)r->events_pulled, (unsigned long long)r->events_pushed,
@@ -91,7 +92,8 @@ static void print_result(const char *what, const evault_sync_result *r, bool dry
 		       (unsigned long long)r->objects_sent);
 	if (r->events_replayed)
 		printf(" (%llu recorded here %s on the office's new events)",
-		       (unsigned long long)r->events_replayed, dry ? "would be replayed" : "replayed");
+		       (unsigned long long)r->events_replayed,
+		       dry ? "would be replayed" : "replayed");
 	if (r->objects_missing)
 		printf(" (%llu missing at the office)", (unsigned long long)r->objects_missing);
 	printf("; %zu mission%s held here; office at seq %llu\n", r->missions,

@@ -593,8 +593,8 @@ static int plan_device(const device_hold *h, void *payload)
 				 h->name, d->mid, d->dry_run ? "would be" : "is");
 }
 
-static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_rec *m,
-		     bool force, bool dry_run, evault_buf *report)
+static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_rec *m, bool force,
+		     bool dry_run, evault_buf *report)
 {
 	class_keys *ck = NULL, *dk = NULL;
 	file_list codes = {0}, dossier = {0};
@@ -650,14 +650,14 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 	static const evault_class erased[2] = {EVAULT_CLASS_WORK, EVAULT_CLASS_CODES};
 	for (int i = 0; i < 2 && rc == 0; i++) {
 		const close_tally *t = i == 0 ? &r->work : &r->codes;
-		rc = evault_buf_printf(report,
-				       "%s %s (key %s): %zu files, %zu objects, %llu bytes\n",
-				       dry_run ? "would erase" : "erase", evault_class_name(erased[i]), t->fp, t->files, t->objects,
-				       (unsigned long long)t->bytes);
+		rc = evault_buf_printf(
+		    report, "%s %s (key %s): %zu files, %zu objects, %llu bytes\n",
+		    dry_run ? "would erase" : "erase", evault_class_name(erased[i]), t->fp,
+		    t->files, t->objects, (unsigned long long)t->bytes);
 		if (rc == 0)
-			rc = report_copies(report,
-					   dry_run ? "would destroy key copies" : "key copies destroyed",
-					   &copies[erased[i]]);
+			rc = report_copies(
+			    report, dry_run ? "would destroy key copies" : "key copies destroyed",
+			    &copies[erased[i]]);
 	}
 	for (size_t i = 0; i < codes.nbad && rc == 0; i++) {
 		if ((rc = grow((void **)&r->code, r->ncode, sizeof(*r->code))) < 0)

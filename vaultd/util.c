@@ -80,9 +80,9 @@ int check_repo_owner(const char *repo_path)
 		return 0;
 	char who[256];
 	owner_name(who, sizeof(who), (unsigned long)rs.st_uid);
-	return evault_error_set(EVAULT_EDENIED,
-				"cannot write to %s: the repository belongs to %s; run evault as %s",
-				repo_path, who, who);
+	return evault_error_set(
+	    EVAULT_EDENIED, "cannot write to %s: the repository belongs to %s; run evault as %s",
+	    repo_path, who, who);
 }
 
 int error_errno(const char *what, const char *path)

@@ -43,6 +43,10 @@ expect 0 "get -f replaces it" as bob get -f M-1/dossier/a.txt "$T/out.txt"
 check "... with the file" cmp -s "$T/a.txt" "$T/out.txt"
 expect 0 "get --force too" as bob get --force M-1/dossier/b.txt "$T/out.txt"
 check "... with the other file" cmp -s "$T/b.txt" "$T/out.txt"
+expect 0 "get OUT -f (the flag after)" as bob get M-1/dossier/a.txt "$T/out.txt" -f
+check "... replaces it" cmp -s "$T/a.txt" "$T/out.txt"
+expect_error 2 "get with an unknown option is a usage error" as bob get -x M-1/dossier/a.txt "$T/out.txt"
+check "... that shows -f" grep -q 'usage: evault get \[-f\] MID/CLASS/PATH \[OUT\]' "$T/err"
 expect 0 "get to a new OUT" as bob get M-1/dossier/a.txt "$T/new.txt"
 check "... writes it" cmp -s "$T/a.txt" "$T/new.txt"
 expect 0 "get to stdout (no OUT)" as bob get M-1/dossier/a.txt
