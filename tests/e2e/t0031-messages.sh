@@ -113,6 +113,10 @@ if _local "$T/bobs"; then
 	find "$T/bobs/objects" -type f -exec chown "$U:" {} + -exec chmod 0444 {} +
 	expect 0 "... and once it is the account's again, get reads it" as_user get M-1/dossier/a.txt
 fi
+mkdir "$T/empty" && chown "$U:" "$T/empty"
+expect_error 6 "root making a vault in the account's empty directory is refused" as alice -R "$T/empty" init --admin alice
+check "... saying whose directory it is" grep -q "the repository belongs to $U; run evault as $U$" "$T/err"
+check "... leaving it empty" test -z "$(ls -A "$T/empty")"
 mkdir -p "$T/mnt"
 MOUNTS+=("$T/mnt")
 expect_error 6 "root mounting the account's repository is refused, before it mounts" as alice -R "$T/bobs" mount "$T/mnt"
