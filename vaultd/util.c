@@ -25,7 +25,7 @@
 
 #include "util.h"
 
-/* "user NAME" (or "uid N") of a file's owner. */
+/* The user name of uid (a file's owner), or "uid N". */
 void owner_name(char *out, size_t n, unsigned long uid)
 {
 	struct passwd pw, *res = NULL;
