@@ -149,6 +149,11 @@ check "every line's columns start at the same offsets ($(columns "$T/log" | wc -
 	test "$(columns "$T/log" | wc -l)" -eq 1
 check "... (the check sees a misaligned line)" \
 	test "$(sed '1s/ alice / alice  /' "$T/log" | columns /dev/stdin | wc -l)" -eq 2
+# the action column is 24 wide: no action of the history format is longer
+format=$(dirname "$0")/../../docs/format.md
+longest=$(grep -oE '`(vault|user|mission|file|device|codes|content|retention|objects)\.[a-z-]+`' "$format" |
+	tr -d '`' | awk '{ print length($0), $0 }' | sort -n | tail -1)
+check "the longest action of docs/format.md fits the column ($longest)" test "${longest%% *}" -le 24 -a "${longest#* }" = mission.authorize-photos
 expect 0 "log --mission M-1" as bob log --mission M-1
 check "... aligned too" test "$(columns "$T/out" | wc -l)" -eq 1
 
