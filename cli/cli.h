@@ -112,6 +112,13 @@ int cmd_mount(cli *c, int argc, char **argv);
 int cmd_import(cli *c, int argc, char **argv);
 int cmd_umount(cli *c, int argc, char **argv);
 
+/*
+ * The shortest passphrase a new identity takes, in characters. The engine
+ * refuses only an empty one (EVAULT_PASSPHRASE_MIN): tools and tests that
+ * make identities through it choose their own.
+ */
+#define CLI_PASSPHRASE_MIN 8
+
 /* Identity helpers shared by init and identity (cmd_init.c). */
 int cli_kdf_level(const char *s, evault_kdf_level *out);
 /*

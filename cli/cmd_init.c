@@ -35,6 +35,17 @@ int cli_identity_create_or_load(cli *c, const char *name, evault_kdf_level level
 	int rc = cli_passphrase(c, prompt, true, &pass, &plen);
 	if (rc < 0)
 		return rc;
+	/* characters, not bytes: a UTF-8 continuation byte starts none */
+	size_t chars = 0;
+	for (size_t i = 0; i < plen; i++)
+		chars += ((unsigned char)pass[i] & 0xc0) != 0x80;
+	if (chars < CLI_PASSPHRASE_MIN) {
+		cli_passphrase_free(pass, plen);
+		return evault_error_set(EVAULT_EINVAL,
+					"passphrase refused: too short (%zu characters): a new "
+					"passphrase has at least %d characters",
+					chars, CLI_PASSPHRASE_MIN);
+	}
 	cli_identity_dir(c->identity_path);
 	rc = evault_identity_create(&c->id, c->identity_path, name, pass, plen, level);
 	cli_passphrase_free(pass, plen);

@@ -2,12 +2,43 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
+/* The longest action of the history format (mission.authorize-photos). */
+#define LOG_ACTION_WIDTH 24
+/* At least this wide; wider when a user's name (a mission id) is longer. */
+#define LOG_ACTOR_WIDTH 12
+#define LOG_MISSION_WIDTH 14
+
 typedef struct log_ctx {
 	long left;
+	int actor_width;
+	int mission_width;
 } log_ctx;
+
+/* The actor column is as wide as the vault's longest user name: every
+ * actor of the history is one of its users (disabled ones stay listed). */
+static int widest_user(const evault_user_info *u, void *p)
+{
+	log_ctx *c = p;
+	int n = (int)strlen(u->name);
+	if (n > c->actor_width)
+		c->actor_width = n;
+	return 0;
+}
+
+/* The mission column: as wide as the longest mission id this user sees. */
+static int widest_mission(const char *mid, const char *status, void *p)
+{
+	log_ctx *c = p;
+	int n = (int)strlen(mid);
+	(void)status;
+	if (n > c->mission_width)
+		c->mission_width = n;
+	return 0;
+}
 
 static int print_event(const evault_event *ev, void *p)
 {
@@ -18,10 +49,10 @@ static int print_event(const evault_event *ev, void *p)
 	if (c->left > 0)
 		c->left--;
 	cli_time(when, ev->time);
-	printf("%-6llu %s  %-12s %-16s %-14s %s%s%s%s\n", (unsigned long long)ev->seq, when,
-	       ev->actor, ev->action, ev->mission[0] ? ev->mission : "-", ev->summary,
-	       ev->file && ev->file[0] ? ": " : "", ev->file ? ev->file : "",
-	       ev->signed_ok ? "" : "  [SIGNATURE NOT VERIFIED]");
+	printf("%-6llu %s  %-*s %-*s %-*s %s%s%s%s\n", (unsigned long long)ev->seq, when,
+	       c->actor_width, ev->actor, LOG_ACTION_WIDTH, ev->action, c->mission_width,
+	       ev->mission[0] ? ev->mission : "-", ev->summary, ev->file && ev->file[0] ? ": " : "",
+	       ev->file ? ev->file : "", ev->signed_ok ? "" : "  [SIGNATURE NOT VERIFIED]");
 	return 0;
 }
 
@@ -33,7 +64,7 @@ int cmd_log(cli *c, int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const char *mission = NULL;
 	bool names = false;
-	log_ctx lc = {-1};
+	log_ctx lc = {-1, LOG_ACTOR_WIDTH, LOG_MISSION_WIDTH};
 	char *end;
 	int o;
 	CLI_GETOPT_RESET();
@@ -52,6 +83,9 @@ int cmd_log(cli *c, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage("usage: evault log [--mission MID] [-n COUNT] [--names]");
 	if (cli_open_repo(c, names ? CLI_AS_UNLOCKED : CLI_AS_PUBLIC) < 0)
+		return cli_fail();
+	if (evault_user_list(c->repo, widest_user, &lc) < 0 ||
+	    evault_mission_list(c->repo, widest_mission, &lc) < 0)
 		return cli_fail();
 	int rc = names ? evault_log_walk_names(c->repo, mission, print_event, &lc)
 		       : evault_log_walk(c->repo, mission, print_event, &lc);

@@ -37,13 +37,22 @@ int cmd_gc(cli *c, int argc, char **argv)
 	evault_gc_result r;
 	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_gc(c->repo, dry, &r) < 0)
 		return cli_fail();
-	printf("gc: %zu objects stored, %zu referenced, %zu %s (%llu bytes), %zu younger than the "
-	       "grace period kept, %zu stale temporary files %s; history: %zu loose objects %s, "
-	       "%zu pack%s\n",
-	       r.stored, r.referenced, r.collected, dry ? "unreferenced to collect" : "collected",
-	       (unsigned long long)r.collected_bytes, r.young, r.tmp_removed,
-	       dry ? "to remove" : "removed", r.history_loose, dry ? "to pack" : "packed",
-	       r.history_packs, r.history_packs == 1 ? "" : "s");
+	if (dry)
+		printf(
+		    "gc (dry run, nothing changed): %zu objects stored, %zu referenced, would "
+		    "delete %zu unreferenced (%llu bytes), %zu younger than the grace period "
+		    "kept, would delete %zu stale temporary files; history: would pack %zu loose "
+		    "objects, %zu pack%s\n",
+		    r.stored, r.referenced, r.collected, (unsigned long long)r.collected_bytes,
+		    r.young, r.tmp_removed, r.history_loose, r.history_packs,
+		    r.history_packs == 1 ? "" : "s");
+	else
+		printf("gc: %zu objects stored, %zu referenced, %zu collected (%llu bytes), %zu "
+		       "younger than the grace period kept, %zu stale temporary files removed; "
+		       "history: %zu loose objects packed, %zu pack%s\n",
+		       r.stored, r.referenced, r.collected, (unsigned long long)r.collected_bytes,
+		       r.young, r.tmp_removed, r.history_loose, r.history_packs,
+		       r.history_packs == 1 ? "" : "s");
 	return EXIT_OK;
 }
 
@@ -187,13 +196,21 @@ int cmd_retention(cli *c, int argc, char **argv)
 		cli_fail();
 		return 2;
 	}
-	printf("%sretention%s: %zu missions, %zu overdue open, %zu expired, %zu interrupted "
-	       "finished, %zu device erasures late, %zu objects collected, %zu re-hashed, %zu "
-	       "corrupt: %s\n",
-	       cli_level(1, r.attention ? CLI_LOG_WARNING : CLI_LOG_INFO),
-	       o.dry_run ? " (dry run, nothing changed)" : "", r.missions, r.overdue, r.expired,
-	       r.finished, r.devices_late, r.gc.collected, r.scrubbed, r.corrupt,
-	       r.attention ? "needs attention" : "all good");
+	const char *lvl = cli_level(1, r.attention ? CLI_LOG_WARNING : CLI_LOG_INFO);
+	if (o.dry_run)
+		printf("%sretention (dry run, nothing changed): %zu missions, %zu overdue open, "
+		       "would expire %zu, would finish %zu interrupted, %zu device erasures late, "
+		       "would delete %zu objects, %zu re-hashed, %zu corrupt: %s\n",
+		       lvl, r.missions, r.overdue, r.expired, r.finished, r.devices_late,
+		       r.gc.collected, r.scrubbed, r.corrupt,
+		       r.attention ? "needs attention" : "all good");
+	else
+		printf("%sretention: %zu missions, %zu overdue open, %zu expired, %zu interrupted "
+		       "finished, %zu device erasures late, %zu objects collected, %zu re-hashed, "
+		       "%zu corrupt: %s\n",
+		       lvl, r.missions, r.overdue, r.expired, r.finished, r.devices_late,
+		       r.gc.collected, r.scrubbed, r.corrupt,
+		       r.attention ? "needs attention" : "all good");
 	return r.attention ? 1 : 0;
 }
 

@@ -21,7 +21,29 @@ static bool dest_is_dir(const char *dest)
 	return s && !strchr(s + 1, '/');
 }
 
-static int put_one(cli *c, const char *src, const char *dest, bool dir, const evault_put_opts *po)
+/* The destination's second part is a class: "M-1/x.txt" forgot it. */
+static int check_dest_class(const char *dest)
+{
+	const char *s = strchr(dest, '/');
+	char cls[16];
+	evault_class ec;
+	if (s) {
+		size_t n = strcspn(s + 1, "/");
+		if (n < sizeof(cls)) {
+			memcpy(cls, s + 1, n);
+			cls[n] = '\0';
+			if (evault_class_parse(&ec, cls) == 0)
+				return 0;
+		}
+		evault_error_clear();
+	}
+	return cli_usage("%s: no class: the destination is MID/CLASS/PATH, CLASS one of dossier, "
+			 "work, codes",
+			 dest);
+}
+
+static int put_one(cli *c, const char *src, const char *dest, bool dir, bool many,
+		   const evault_put_opts *po)
 {
 	char target[8192];
 	int fd = 0;
@@ -53,8 +75,13 @@ static int put_one(cli *c, const char *src, const char *dest, bool dir, const ev
 	int rc = evault_file_put_fd(c->repo, target, fd, po);
 	if (fd > 0)
 		close(fd);
-	if (rc < 0)
-		return cli_fail();
+	if (rc < 0) {
+		/* several sources: say which one was refused */
+		if (!many)
+			return cli_fail();
+		fprintf(stderr, "evault: %s: %s\n", src, evault_error_last());
+		return cli_exit_code(evault_error_code());
+	}
 	printf("%s\n", target);
 	return EXIT_OK;
 }
@@ -75,10 +102,12 @@ int cmd_put(cli *c, int argc, char **argv)
 		return cli_usage("usage: evault put [-f] SRC... MID/CLASS/[PATH]");
 	const char *dest = argv[argc - 1];
 	bool dir = dest_is_dir(dest) || nsrc > 1;
+	if (check_dest_class(dest) != EXIT_OK)
+		return EXIT_USAGE;
 	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0)
 		return cli_fail();
 	for (int i = optind; i < argc - 1; i++) {
-		int rc = put_one(c, argv[i], dest, dir, &po);
+		int rc = put_one(c, argv[i], dest, dir, nsrc > 1, &po);
 		if (rc != EXIT_OK)
 			return rc;
 	}

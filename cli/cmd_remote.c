@@ -78,14 +78,22 @@ static void print_notes(const evault_sync_result *r)
 
 static void print_result(const char *what, const evault_sync_result *r, bool dry)
 {
-	printf("%s: %llu events %s, %llu %s; %llu objects %s, %llu %s",
-	       what, (unsigned long long)r->events_pulled, dry ? "to pull" : "pulled",
-	       (unsigned long long)r->events_pushed, dry ? "to push" : "pushed",
-	       (unsigned long long)r->objects_received, dry ? "to fetch" : "fetched",
-	       (unsigned long long)r->objects_sent, dry ? "to send" : "sent");
+	if (dry)
+		printf(
+		    "%s: would pull %llu events and push %llu; would fetch %llu objects and send "
+		    "%llu",
+		    what, (unsigned long long)r->events_pulled,
+		    (unsigned long long)r->events_pushed, (unsigned long long)r->objects_received,
+		    (unsigned long long)r->objects_sent);
+	else
+		printf("%s: %llu events pulled, %llu pushed; %llu objects fetched, %llu sent", what,
+		       (unsigned long long)r->events_pulled, (unsigned long long)r->events_pushed,
+		       (unsigned long long)r->objects_received,
+		       (unsigned long long)r->objects_sent);
 	if (r->events_replayed)
 		printf(" (%llu recorded here %s on the office's new events)",
-		       (unsigned long long)r->events_replayed, dry ? "to replay" : "replayed");
+		       (unsigned long long)r->events_replayed,
+		       dry ? "would be replayed" : "replayed");
 	if (r->objects_missing)
 		printf(" (%llu missing at the office)", (unsigned long long)r->objects_missing);
 	printf("; %zu mission%s held here; office at seq %llu\n", r->missions,
@@ -141,7 +149,7 @@ int cmd_sync(cli *c, int argc, char **argv)
 		fflush(stdout);
 		return cli_fail();
 	}
-	print_result(o.dry_run ? "sync (dry run)" : "sync", &r, o.dry_run);
+	print_result(o.dry_run ? "sync (dry run, nothing changed)" : "sync", &r, o.dry_run);
 	return EXIT_OK;
 }
 

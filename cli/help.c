@@ -23,7 +23,7 @@
     "The passphrase protects the identity's secret key through argon2id. --kdf sets its "          \
     "cost: interactive (the default: 64 MiB of memory, 2 passes, about a third of a second), "     \
     "moderate (256 MiB, 3 passes, about a second and a half) or sensitive (1 GiB, 4 passes, "      \
-    "several seconds). The passphrase may not be empty."
+    "several seconds). A new passphrase has at least 8 characters."
 
 static const help_sub init_subs[] = {
     {NULL,

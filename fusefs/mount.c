@@ -542,6 +542,10 @@ int evault_mount_run(evault_repo *repo, const char *mountpoint, const evault_mou
 	int rc = evault_mount_check(mountpoint);
 	if (rc < 0)
 		return rc;
+	/* the mount registers itself and records changes in the repository:
+	 * its owner's account only (before the fork, so that the user sees why) */
+	if ((rc = check_repo_owner(repo->path)) < 0)
+		return rc;
 	if (!realpath(mountpoint, v.mountpoint))
 		return evault_error_set(EVAULT_ENOTFOUND, "%s: %s", mountpoint, strerror(errno));
 	pthread_mutex_init(&v.mu, NULL);

@@ -544,6 +544,7 @@ typedef struct dev_plan {
 	const state *st;
 	const char *mid;
 	bool force;
+	bool dry_run;
 	evault_buf *report;
 	size_t n;
 } dev_plan;
@@ -588,12 +589,12 @@ static int plan_device(const device_hold *h, void *payload)
 	snprintf(f->device, sizeof(f->device), "%s", h->name);
 	f->last_contact = ct.last;
 	return evault_buf_printf(d->report,
-				 "  forced: whatever %s sends later for %s is refused and erased\n",
-				 h->name, d->mid);
+				 "  forced: whatever %s sends later for %s %s refused and erased\n",
+				 h->name, d->mid, d->dry_run ? "would be" : "is");
 }
 
-static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_rec *m,
-		     bool force, evault_buf *report)
+static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_rec *m, bool force,
+		     bool dry_run, evault_buf *report)
 {
 	class_keys *ck = NULL, *dk = NULL;
 	file_list codes = {0}, dossier = {0};
@@ -622,9 +623,10 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 		r->kept_bytes += dossier.e[i].m.size;
 	}
 	if ((rc = evault_buf_printf(report,
-				    "close of %s\nkeep the dossier, read-only: %zu files, "
+				    "close of %s\n%s the dossier, read-only: %zu files, "
 				    "%llu bytes\n",
-				    m->mid, r->kept_files, (unsigned long long)r->kept_bytes)) < 0)
+				    m->mid, dry_run ? "would keep" : "keep", r->kept_files,
+				    (unsigned long long)r->kept_bytes)) < 0)
 		goto done;
 	for (size_t i = 0; i < dossier.n && rc == 0; i++)
 		rc = evault_buf_printf(report, "  dossier/%s (%llu bytes)\n", dossier.e[i].m.path,
@@ -637,7 +639,10 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 	if (rc == 0)
 		rc = report_copies(report, "dossier key kept by (admins, auditors)", &dkeep);
 	if (rc == 0)
-		rc = report_copies(report, "dossier key copies destroyed", &dgone);
+		rc = report_copies(report,
+				   dry_run ? "would destroy dossier key copies"
+					   : "dossier key copies destroyed",
+				   &dgone);
 	names_clear(&dkeep);
 	names_clear(&dgone);
 	if (rc < 0)
@@ -645,12 +650,14 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 	static const evault_class erased[2] = {EVAULT_CLASS_WORK, EVAULT_CLASS_CODES};
 	for (int i = 0; i < 2 && rc == 0; i++) {
 		const close_tally *t = i == 0 ? &r->work : &r->codes;
-		rc = evault_buf_printf(report,
-				       "erase %s (key %s): %zu files, %zu objects, %llu bytes\n",
-				       evault_class_name(erased[i]), t->fp, t->files, t->objects,
-				       (unsigned long long)t->bytes);
+		rc = evault_buf_printf(
+		    report, "%s %s (key %s): %zu files, %zu objects, %llu bytes\n",
+		    dry_run ? "would erase" : "erase", evault_class_name(erased[i]), t->fp,
+		    t->files, t->objects, (unsigned long long)t->bytes);
 		if (rc == 0)
-			rc = report_copies(report, "key copies destroyed", &copies[erased[i]]);
+			rc = report_copies(
+			    report, dry_run ? "would destroy key copies" : "key copies destroyed",
+			    &copies[erased[i]]);
 	}
 	for (size_t i = 0; i < codes.nbad && rc == 0; i++) {
 		if ((rc = grow((void **)&r->code, r->ncode, sizeof(*r->code))) < 0)
@@ -659,9 +666,10 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 		memcpy(cc->fid, codes.bad[i].fid, sizeof(cc->fid));
 		snprintf(cc->how, sizeof(cc->how), "damaged");
 		rc = evault_buf_printf(report,
-				       "  codes entry %s: damaged (%s): erased unread, named in "
+				       "  codes entry %s: damaged (%s): %s unread, named in "
 				       "the certificate\n",
-				       codes.bad[i].fid, codes.bad[i].why);
+				       codes.bad[i].fid, codes.bad[i].why,
+				       dry_run ? "would be erased" : "erased");
 	}
 	for (size_t i = 0; i < dossier.nbad && rc == 0; i++) {
 		p->refusals++;
@@ -725,7 +733,7 @@ static int make_plan(plan *p, evault_repo *repo, const state *st, const mission_
 					       "close puts its certificate: rename it\n",
 					       CLOSE_CERT_PATH);
 		}
-	dev_plan dp = {p, repo, st, m->mid, force, report, 0};
+	dev_plan dp = {p, repo, st, m->mid, force, dry_run, report, 0};
 	if (rc == 0)
 		rc = holds_each(st, m->mid, plan_device, &dp);
 	char until[32];
@@ -1249,7 +1257,7 @@ int evault_mission_close(evault_repo *repo, const char *mid, bool dry_run, bool 
 		rc = evault_error_set(EVAULT_EREADONLY, "mission %s is already %s", mid, m.status);
 		goto done;
 	} else {
-		if ((rc = make_plan(&p, repo, st, &m, force, report)) < 0)
+		if ((rc = make_plan(&p, repo, st, &m, force, dry_run, report)) < 0)
 			goto done;
 		if (p.refusals) {
 			rc = evault_error_set(EVAULT_EREFUSED,

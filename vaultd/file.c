@@ -1067,8 +1067,8 @@ static int keycheck_mission(const char *mid, bool is_dir, void *p)
 	int rc = 0;
 	if (!is_dir || !mission_id_valid(mid))
 		return evault_error_set(EVAULT_ECORRUPT, "unexpected entry missions/%.64s", mid);
-	if (!mission_visible(c->repo, mid))
-		return 0;
+	if ((rc = mission_visible_rc(c->repo, mid)) <= 0)
+		return rc;
 	mission_rec m;
 	if ((rc = mission_load(c->st, mid, &m)) < 0)
 		return rc;

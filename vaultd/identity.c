@@ -88,8 +88,12 @@ int evault_identity_create(evault_identity **out, const char *path, const char *
 	*out = NULL;
 	if ((rc = check_user_name(name)) < 0)
 		return rc;
-	if (passlen == 0)
-		return evault_error_set(EVAULT_EINVAL, "empty passphrase refused");
+	if (passlen < EVAULT_PASSPHRASE_MIN)
+		return evault_error_set(
+		    EVAULT_EINVAL,
+		    "passphrase refused: too short (%zu characters): a passphrase "
+		    "has at least %d character%s",
+		    passlen, EVAULT_PASSPHRASE_MIN, EVAULT_PASSPHRASE_MIN == 1 ? "" : "s");
 	if (!(id = calloc(1, sizeof(*id))))
 		return error_oom();
 	snprintf(id->name, sizeof(id->name), "%s", name);

@@ -29,7 +29,8 @@ int evault_repo_init(evault_repo **out, const char *path, const evault_init_opts
 		return rc;
 	if (!evault_identity_unlocked(admin))
 		return evault_error_set(EVAULT_EAUTH, "the admin identity must be unlocked");
-	if ((rc = repo_create(&repo, path, opts)) < 0)
+	/* an existing directory: its owner's account makes the vault (util.h) */
+	if ((rc = check_repo_owner(path)) < 0 || (rc = repo_create(&repo, path, opts)) < 0)
 		return rc;
 
 	/* Root commit: the vault's settings and its first admin. */

@@ -126,8 +126,11 @@ static int one_commit(const state_commit_info *ci, void *p)
 		mission[0] = '\0';
 	if (c->mission && strcmp(mission, c->mission) != 0)
 		return 0;
-	if (mission[0] && !c->see_all && !mission_visible(c->repo, mission))
-		return 0;
+	if (mission[0] && !c->see_all) {
+		int v = mission_visible_rc(c->repo, mission);
+		if (v <= 0)
+			return v;
+	}
 	evault_buf file = EVAULT_BUF_INIT;
 	if (c->names && mission[0])
 		file_names(c, ci, action, mission, &file);
@@ -152,8 +155,8 @@ static int walk(evault_repo *repo, const char *mission, bool names, evault_event
 	walk_ctx c = {
 	    repo,  mission, repo->role == EVAULT_ROLE_ADMIN || repo->role == EVAULT_ROLE_AUDITOR,
 	    names, cb,      payload};
-	if (mission && !c.see_all && !mission_visible(repo, mission))
-		return mission_hidden(mission);
+	if (mission && !c.see_all && (rc = mission_visible_rc(repo, mission)) <= 0)
+		return rc < 0 ? rc : mission_hidden(mission);
 	return state_walk(repo, one_commit, &c);
 }
 

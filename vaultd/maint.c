@@ -133,7 +133,8 @@ static int gc_locked(evault_repo *repo, const state *st, bool dry_run, int64_t n
 int evault_gc(evault_repo *repo, bool dry_run, evault_gc_result *out)
 {
 	state *st = NULL;
-	int rc = state_begin(&st, repo, true); /* the lock: no commit while we decide */
+	/* the lock: no commit while we decide */
+	int rc = dry_run ? state_begin_dry(&st, repo) : state_begin(&st, repo, true);
 	if (rc == 0)
 		rc = gc_locked(repo, st, dry_run, (int64_t)time(NULL), out);
 	state_end(st);
@@ -433,11 +434,12 @@ int evault_retention_run(evault_repo *repo, const evault_retention_opts *opts, e
 	state_end(st);
 	st = NULL;
 	line_say(cb, payload,
-		 "gc: %zu objects stored, %zu referenced, %zu %s (%llu bytes), %zu young kept, %zu "
-		 "stale temporary files",
-		 out->gc.stored, out->gc.referenced, out->gc.collected,
-		 opts->dry_run ? "to collect" : "collected",
-		 (unsigned long long)out->gc.collected_bytes, out->gc.young, out->gc.tmp_removed);
+		 "gc: %zu objects stored, %zu referenced, %s%zu %s (%llu bytes), %zu young kept, "
+		 "%s%zu stale temporary files",
+		 out->gc.stored, out->gc.referenced, opts->dry_run ? "would delete " : "",
+		 out->gc.collected, opts->dry_run ? "unreferenced" : "collected",
+		 (unsigned long long)out->gc.collected_bytes, out->gc.young,
+		 opts->dry_run ? "would delete " : "", out->gc.tmp_removed);
 	/* scrub: a sample of what is stored, re-hashed */
 	scrub_ctx sc = {repo,   repo->cfg.scrub_per_mille, 0, 0, {0}, EVAULT_BUF_INIT, out, cb,
 			payload};

@@ -267,19 +267,34 @@ int mission_format(evault_buf *out, const mission_rec *m)
 	return rc;
 }
 
-bool mission_visible(evault_repo *repo, const char *mid)
+int mission_visible_rc(evault_repo *repo, const char *mid)
 {
 	evault_buf b = EVAULT_BUF_INIT;
-	bool yes = false;
+	int rc = EVAULT_ENOTFOUND;
 	if (!repo->have_actor || !mission_id_valid(mid))
-		return false;
-	for (int c = 0; c < EVAULT_CLASS_COUNT && !yes; c++) {
-		yes = repo->keys->ops->get(repo->keys, mid, (evault_class)c, repo->actor, &b) == 0;
+		return 0;
+	for (int c = 0; c < EVAULT_CLASS_COUNT && rc == EVAULT_ENOTFOUND; c++) {
+		rc = repo->keys->ops->get(repo->keys, mid, (evault_class)c, repo->actor, &b);
 		b.size = 0;
 	}
 	evault_buf_dispose(&b);
-	evault_error_clear();
-	return yes;
+	if (rc == 0)
+		return 1;
+	/* a key copy that exists but cannot be read (another account's file)
+	 * is that error, not "no such mission" */
+	if (rc == EVAULT_ENOTFOUND || rc == EVAULT_ECORRUPT) {
+		evault_error_clear();
+		return 0;
+	}
+	return rc;
+}
+
+bool mission_visible(evault_repo *repo, const char *mid)
+{
+	int rc = mission_visible_rc(repo, mid);
+	if (rc < 0)
+		evault_error_clear();
+	return rc > 0;
 }
 
 int mission_load_visible(evault_repo *repo, const state *st, const char *mid, mission_rec *out)
@@ -287,8 +302,8 @@ int mission_load_visible(evault_repo *repo, const state *st, const char *mid, mi
 	int rc = check_mission_id(mid);
 	if (rc < 0)
 		return rc;
-	if (!mission_visible(repo, mid))
-		return mission_hidden(mid);
+	if ((rc = mission_visible_rc(repo, mid)) <= 0)
+		return rc < 0 ? rc : mission_hidden(mid);
 	return mission_load(st, mid, out);
 }
 

@@ -54,6 +54,8 @@ int mission_check_writable(evault_repo *repo, const mission_rec *m);
 int mission_hidden(const char *mid);
 /* Does the acting user hold a key copy of this mission? */
 bool mission_visible(evault_repo *repo, const char *mid);
+/* 1 visible, 0 not, < 0 when a key copy exists but cannot be read (its error). */
+int mission_visible_rc(evault_repo *repo, const char *mid);
 /*
  * Loads a mission the acting user can see; a mission that does not exist
  * and one the user holds no key for give the same mission_hidden error.

@@ -177,9 +177,10 @@ static int list_one(const char *mid, bool is_dir, void *p)
 	mission_rec m;
 	if (!is_dir || !mission_id_valid(mid))
 		return evault_error_set(EVAULT_ECORRUPT, "unexpected entry missions/%.64s", mid);
-	if (!mission_visible(c->repo, mid))
-		return 0;
-	int rc = mission_load(c->st, mid, &m);
+	int rc = mission_visible_rc(c->repo, mid);
+	if (rc <= 0)
+		return rc;
+	rc = mission_load(c->st, mid, &m);
 	if (rc == 0)
 		rc = c->cb(mid, m.status, c->payload);
 	mission_rec_clear(&m);

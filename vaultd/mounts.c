@@ -18,6 +18,9 @@ int mount_reg_open(mount_reg *r, evault_repo *repo)
 	r->fd = -1;
 	r->path = NULL;
 	snprintf(dir, sizeof(dir), "%s/mounts", repo->path);
+	int orc = check_repo_owner(repo->path);
+	if (orc < 0)
+		return orc;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return error_errno("cannot register the mount", dir);
 	size_t n = strlen(dir) + 32;

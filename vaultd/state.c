@@ -169,12 +169,16 @@ int trailer_get(char *out, size_t outlen, const char *message, const char *key)
 	return EVAULT_ENOTFOUND;
 }
 
-static int take_lock(state *st)
+static int take_lock(state *st, bool changes)
 {
 	evault_buf path = EVAULT_BUF_INIT;
 	int rc = evault_buf_printf(&path, "%s/lock", st->repo->path);
 	if (rc < 0)
 		return rc;
+	/* One account owns a repository and every file in it (deploy.md): files
+	 * another account wrote there (mode 0600) would be unreadable to it. */
+	if (changes && (rc = check_repo_owner(st->repo->path)) < 0)
+		goto done;
 	st->lock_fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->lock_fd < 0) {
 		rc = error_errno("cannot open lock", path.ptr);
@@ -230,7 +234,7 @@ static int load_head(state *st)
 	return trust_check(st->repo, st->head_hex); /* nothing acts on an unverified head */
 }
 
-int state_begin(state **out, evault_repo *repo, bool write)
+static int begin(state **out, evault_repo *repo, bool write, bool changes)
 {
 	state *st = calloc(1, sizeof(*st));
 	int rc;
@@ -239,13 +243,24 @@ int state_begin(state **out, evault_repo *repo, bool write)
 		return error_oom();
 	st->repo = repo;
 	st->lock_fd = -1;
-	if ((write && ((rc = take_lock(st)) < 0 || (rc = repo_objects_unchanged(repo)) < 0)) ||
+	if ((write &&
+	     ((rc = take_lock(st, changes)) < 0 || (rc = repo_objects_unchanged(repo)) < 0)) ||
 	    (rc = load_head(st)) < 0) {
 		state_end(st);
 		return rc;
 	}
 	*out = st;
 	return 0;
+}
+
+int state_begin(state **out, evault_repo *repo, bool write)
+{
+	return begin(out, repo, write, write);
+}
+
+int state_begin_dry(state **out, evault_repo *repo)
+{
+	return begin(out, repo, true, false);
 }
 
 void state_end(state *st)

@@ -35,8 +35,14 @@ struct git_repository *state_db_git(state_db *db);
 int state_db_open(state_db **out, const char *gitdir);
 void state_db_free(state_db *db);
 
-/* write: take the repository lock (waits up to 30 s, then EVAULT_ELOCKED). */
+/*
+ * write: take the repository lock (waits up to 30 s, then EVAULT_ELOCKED),
+ * and refuse (EVAULT_EDENIED) when the process is not the owner of the
+ * repository's directory: one account owns every file of a repository.
+ */
 int state_begin(state **out, evault_repo *repo, bool write);
+/* The lock, for a dry run that changes nothing: any account. */
+int state_begin_dry(state **out, evault_repo *repo);
 void state_end(state *st);
 bool state_is_empty(const state *st);
 uint64_t state_seq(const state *st); /* seq of the head (0 for the root) */

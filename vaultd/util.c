@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <signal.h>
@@ -23,12 +25,74 @@
 
 #include "util.h"
 
+/* The user name of uid (a file's owner), or "uid N". */
+void owner_name(char *out, size_t n, unsigned long uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		snprintf(out, n, "%s", res->pw_name);
+	else
+		snprintf(out, n, "uid %lu", uid);
+}
+
+/*
+ * A file that exists but that this process may not open: never "not
+ * found" (a key copy written by another account would read as "no such
+ * mission"). The file, or the nearest directory above it that can be
+ * examined, is named with its owner and mode.
+ */
+static int error_permission(const char *what, const char *path, int e)
+{
+	char dir[4096], who[256], me[256];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "%s", path);
+	bool self = true;
+	while (lstat(dir, &st) < 0) {
+		char *slash = strrchr(dir, '/');
+		if (!slash || slash == dir) {
+			snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
+			if (stat(dir, &st) < 0)
+				return evault_error_set(EVAULT_ERROR, "%s %s: %s", what, path,
+							strerror(e));
+			break;
+		}
+		*slash = '\0';
+		self = false;
+	}
+	owner_name(who, sizeof(who), st.st_uid);
+	owner_name(me, sizeof(me), geteuid());
+	if (self)
+		return evault_error_set(EVAULT_ERROR,
+					"%s %s: permission denied: it belongs to %s (mode %04o), "
+					"evault runs as %s",
+					what, path, who, (unsigned)(st.st_mode & 07777), me);
+	return evault_error_set(EVAULT_ERROR,
+				"%s %s: permission denied: the directory %s belongs to %s (mode "
+				"%04o), evault runs as %s",
+				what, path, dir, who, (unsigned)(st.st_mode & 07777), me);
+}
+
+int check_repo_owner(const char *repo_path)
+{
+	struct stat rs;
+	if (stat(repo_path, &rs) < 0 || rs.st_uid == geteuid())
+		return 0;
+	char who[256];
+	owner_name(who, sizeof(who), (unsigned long)rs.st_uid);
+	return evault_error_set(
+	    EVAULT_EDENIED, "cannot write to %s: the repository belongs to %s; run evault as %s",
+	    repo_path, who, who);
+}
+
 int error_errno(const char *what, const char *path)
 {
 	int e = errno;
 	int code = (e == ENOSPC || e == EDQUOT) ? EVAULT_ENOSPC : EVAULT_ERROR;
 	if (e == ENOENT)
 		code = EVAULT_ENOTFOUND;
+	if ((e == EACCES || e == EPERM) && path)
+		return error_permission(what, path, e);
 	if (path)
 		return evault_error_set(code, "%s %s: %s", what, path, strerror(e));
 	return evault_error_set(code, "%s: %s", what, strerror(e));

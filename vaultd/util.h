@@ -15,7 +15,16 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Error from errno: ENOSPC and EDQUOT become EVAULT_ENOSPC. */
+/* EACCES/EPERM: "permission denied", naming the file's (or its directory's) owner. */
 int error_errno(const char *what, const char *path);
+/*
+ * One account, the owner of the repository's directory, owns every file
+ * evault writes there (mode 0600): another account (root included) that
+ * would write is EVAULT_EDENIED, "the repository belongs to NAME".
+ */
+int check_repo_owner(const char *repo_path);
+/* The user name of uid, or "uid N". */
+void owner_name(char *out, size_t n, unsigned long uid);
 int error_oom(void);
 
 void hex_encode(char *out, const uint8_t *in, size_t len); /* out holds 2*len+1 */

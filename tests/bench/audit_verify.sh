@@ -19,7 +19,7 @@ ev=$PWD/build/evault
 gen=$PWD/build/evault-gen-history
 dir=$(mktemp -d "${TMPDIR:-/tmp}/evault-bench-audit.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-echo "bench" >"$dir/pass"
+echo "bench passphrase" >"$dir/pass"
 
 measure() { # label repo events
 	local one

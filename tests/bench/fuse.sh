@@ -94,7 +94,7 @@ done
 
 # the three contenders
 mkdir -p "$w/plain" "$w/gc-cipher" "$w/mnt-gocryptfs" "$w/mnt-evault"
-echo bench >"$w/pass"
+echo "bench passphrase" >"$w/pass"
 gocryptfs -q -init -passfile "$w/pass" "$w/gc-cipher" >/dev/null 2>&1
 gocryptfs -q -passfile "$w/pass" "$w/gc-cipher" "$w/mnt-gocryptfs" >/dev/null 2>&1
 mkdir -p "$w/mnt-gocryptfs/x"

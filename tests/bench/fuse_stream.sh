@@ -13,7 +13,7 @@ gib=${1:-10}
 ev=$PWD/build/evault
 w=$(mktemp -d "${TMPDIR:-/var/tmp}/evault-bench-stream.XXXXXX")
 trap 'mountpoint -q "$w/m" && fusermount3 -u -z "$w/m"; rm -rf "$w"' EXIT
-echo bench >"$w/pass"
+echo "bench passphrase" >"$w/pass"
 export EVAULT_REPO=$w/vault EVAULT_IDENTITY=$w/id EVAULT_PASSPHRASE_FILE=$w/pass
 "$ev" init --admin admin >/dev/null 2>&1
 "$ev" mission create S-1 >/dev/null

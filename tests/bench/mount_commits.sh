@@ -18,8 +18,8 @@ one() { # BIN: prints the seconds
 	(
 		export HOME=$t/home
 		mkdir -p "$HOME" "$t/m"
-		printf 'pa\n' >"$t/a.pass"
-		printf 'pb\n' >"$t/b.pass"
+		printf 'passphrase a\n' >"$t/a.pass"
+		printf 'passphrase b\n' >"$t/b.pass"
 		a=(--identity "$t/a.id" --passphrase-file "$t/a.pass" -R "$t/v")
 		b=(--identity "$t/b.id" --passphrase-file "$t/b.pass" -R "$t/v")
 		"$bin" "${a[@]}" init --admin alice >/dev/null 2>&1

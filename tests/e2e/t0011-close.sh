@@ -36,9 +36,9 @@ expect 0 "and one reported to the client" as bob codes mark M-1/codes/alarm.txt 
 before=$(head_of "$T/vault")
 expect 0 "the dry run now passes" as alice mission close M-1 --dry-run
 check "it lists the kept files" grep -q '^  dossier/photo.jpg (2500000 bytes)$' "$T/out"
-check "it names whose dossier copy goes" grep -q '^  dossier key copies destroyed: bob$' "$T/out"
+check "it names whose dossier copy goes" grep -q '^  would destroy dossier key copies: bob$' "$T/out"
 check "it says auditors and admins keep the dossier" grep -q '^  dossier key kept by (admins, auditors): alice dave$' "$T/out"
-check "it shows what is erased" grep -Eq '^erase work \(key [0-9a-f]{32}\): 1 files, 5 objects, [0-9]+ bytes$' "$T/out"
+check "it shows what is erased" grep -Eq '^would erase work \(key [0-9a-f]{32}\): 1 files, 5 objects, [0-9]+ bytes$' "$T/out"
 check "and says nothing changed" grep -q '^dry run: nothing was changed$' "$T/out"
 check "a dry run changes nothing" test "$(head_of "$T/vault")" = "$before"
 

@@ -81,7 +81,7 @@ rm -f "$T/vault/tmp/obj-fresh-0002"
 setconf gc-grace-minutes 0
 stored_before=$(store_count "$T/vault")
 expect 0 "gc --dry-run with no grace" "$EVAULT_BIN" gc --dry-run
-check "... would collect the 2 orphans" grep -q ', 2 unreferenced to collect' "$T/out"
+check "... would delete the 2 orphans" grep -q ', would delete 2 unreferenced (' "$T/out"
 check "... and changes nothing" test "$(store_count "$T/vault")" -eq "$stored_before"
 expect 0 "gc" "$EVAULT_BIN" gc
 check "... collects them" grep -q ', 2 collected' "$T/out"
@@ -108,7 +108,7 @@ as alice mission authorize-photos M-1 --by "client" --ref "ref" --scope "scope" 
 as alice mission close M-1 >/dev/null
 dossier_objs=$(G "$T/vault" ls-tree -r --name-only main missions/M-1/dossier | grep 'objs$' | while read -r p; do G "$T/vault" show "main:$p"; done)
 expect 0 "before its retention date nothing expires" as alice retention run --dry-run --now "$(date -u -d '+9 years' +%F)"
-check "... 0 expired" grep -q ', 0 expired,' "$T/out"
+check "... would expire none" grep -q ', would expire 0,' "$T/out"
 expect 0 "after it: the dry run plans the expiry" as alice retention run --dry-run --now "$(date -u -d '+10 years +2 days' +%F)"
 check "... of M-1" grep -q '^would expire M-1: dossier retained until ' "$T/out"
 before=$(G "$T/vault" rev-parse main)

@@ -116,7 +116,7 @@ fid_ddossier=$(forge bob add M-1/dossier "$T/garbage" --raw)
 expect 12 "close is refused while a dossier entry is damaged" as alice mission close M-1 --dry-run
 check "... naming it and the command that removes it" \
 	grep -q "refused: dossier entry $fid_ddossier is damaged (.*): .*(evault rm --damaged M-1/dossier/$fid_ddossier" "$T/out"
-check "... the damaged codes entry is no refusal" grep -q "codes entry $fid_dcodes: damaged (.*): erased unread" "$T/out"
+check "... the damaged codes entry is no refusal" grep -q "codes entry $fid_dcodes: damaged (.*): would be erased unread" "$T/out"
 expect 0 "alice removes the damaged dossier entry" as alice rm --damaged "M-1/dossier/$fid_ddossier"
 expect 0 "the mission closes" as alice mission close M-1
 expect 0 "the certificate" as alice mission certificate M-1

@@ -16,7 +16,7 @@ for i in 1 2 3; do as bob put "$T/r$i.txt" M-1/dossier/ >/dev/null; done
 n=$(loose)
 check "events leave loose objects in the history ($n)" test "$n" -gt 10
 expect 0 "gc --dry-run" "$EVAULT_BIN" gc --dry-run
-check "... says how many it would pack" grep -q "history: $n loose objects to pack, 1 pack$" "$T/out"
+check "... says how many it would pack" grep -q "history: would pack $n loose objects, 1 pack$" "$T/out"
 check "... and packs nothing" test "$(loose)" -eq "$n" -a "$(packs)" -eq 0
 expect 0 "gc" "$EVAULT_BIN" gc
 check "... packs them all" grep -q "history: $n loose objects packed, 1 pack$" "$T/out"

@@ -119,7 +119,7 @@ expect 1 "sync with the office unreachable fails" on bob -R "$T/bob" sync
 check "ssh says why, then evault one line" test "$(tail -n 1 "$T/err")" = "evault: cannot reach the office: the office closed the connection (see ssh's message above)"
 sshd_unblock
 expect 0 "sync --dry-run says what would move" on bob -R "$T/bob" sync --dry-run
-check "dry run: 2 events to push, nothing moved" grep -q '0 events to pull, 2 to push' "$T/out"
+check "dry run: would push 2 events, nothing moved" grep -q '^sync (dry run, nothing changed): would pull 0 events and push 2;' "$T/out"
 check "the office did not move on a dry run" test "$(as alice -R "$OFFICE" log -n 1 | awk '{print $5}')" != file.commit
 expect 0 "bob syncs" on bob -R "$T/bob" sync
 check "2 events pushed" grep -q ', 2 pushed' "$T/out"

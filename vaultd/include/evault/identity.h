@@ -22,9 +22,10 @@ typedef enum evault_kdf_level {
 
 /*
  * Creates a new identity file at path (mode 0600, created with O_EXCL; an
- * existing file is EVAULT_EEXISTS) and returns it unlocked. An empty
- * passphrase is EVAULT_EINVAL.
+ * existing file is EVAULT_EEXISTS) and returns it unlocked. A passphrase
+ * shorter than EVAULT_PASSPHRASE_MIN bytes is EVAULT_EINVAL.
  */
+#define EVAULT_PASSPHRASE_MIN 1
 int evault_identity_create(evault_identity **out, const char *path, const char *name,
 			   const char *pass, size_t passlen, evault_kdf_level level);
 /* Reads an identity file; only its public part is usable until unlocked. */
