@@ -6,6 +6,7 @@
 
 static void show(const char *rel, const char *what, const char *detail, void *p)
 {
+	cli_progress_clear();
 	(void)p;
 	if (strcmp(what, "imported") == 0)
 		printf("imported  %s  sha256:%s\n", rel, detail);

@@ -16,6 +16,7 @@ typedef struct log_ctx {
 	long left;
 	int actor_width;
 	int mission_width;
+	json *j; /* --json, else NULL */
 } log_ctx;
 
 /* The actor column is as wide as the vault's longest user name: every
@@ -48,6 +49,20 @@ static int print_event(const evault_event *ev, void *p)
 		return 1;
 	if (c->left > 0)
 		c->left--;
+	if (c->j) {
+		json_object(c->j);
+		json_kuint(c->j, "seq", ev->seq);
+		json_ktime(c->j, "time", ev->time);
+		json_kstr(c->j, "commit", ev->commit);
+		json_kstr(c->j, "actor", ev->actor);
+		json_kstr(c->j, "action", ev->action);
+		json_kstr(c->j, "mission", ev->mission[0] ? ev->mission : NULL);
+		json_kstr(c->j, "summary", ev->summary);
+		json_kbool(c->j, "signature_verified", ev->signed_ok);
+		json_kstr(c->j, "names", ev->file && ev->file[0] ? ev->file : NULL);
+		json_end(c->j);
+		return 0;
+	}
 	cli_time(when, ev->time);
 	printf("%-6llu %s  %-*s %-*s %-*s %s%s%s%s\n", (unsigned long long)ev->seq, when,
 	       c->actor_width, ev->actor, LOG_ACTION_WIDTH, ev->action, c->mission_width,
@@ -64,7 +79,9 @@ int cmd_log(cli *c, int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const char *mission = NULL;
 	bool names = false;
-	log_ctx lc = {-1, LOG_ACTOR_WIDTH, LOG_MISSION_WIDTH};
+	log_ctx lc = {-1, LOG_ACTOR_WIDTH, LOG_MISSION_WIDTH, NULL};
+	json j;
+	json_init(&j, stdout);
 	char *end;
 	int o;
 	CLI_GETOPT_RESET();
@@ -84,12 +101,21 @@ int cmd_log(cli *c, int argc, char **argv)
 		return cli_usage("usage: evault log [--mission MID] [-n COUNT] [--names]");
 	if (cli_open_repo(c, names ? CLI_AS_UNLOCKED : CLI_AS_PUBLIC) < 0)
 		return cli_fail();
-	if (evault_user_list(c->repo, widest_user, &lc) < 0 ||
-	    evault_mission_list(c->repo, widest_mission, &lc) < 0)
+	if (c->json) { /* streams: a year of events is never all in memory */
+		lc.j = &j;
+		json_object(&j);
+		json_key(&j, "events");
+		json_array(&j);
+	} else if (evault_user_list(c->repo, widest_user, &lc) < 0 ||
+		   evault_mission_list(c->repo, widest_mission, &lc) < 0)
 		return cli_fail();
 	int rc = names ? evault_log_walk_names(c->repo, mission, print_event, &lc)
 		       : evault_log_walk(c->repo, mission, print_event, &lc);
 	if (rc < 0)
 		return cli_fail();
+	if (lc.j) {
+		json_end(&j);
+		json_end(&j);
+	}
 	return EXIT_OK;
 }

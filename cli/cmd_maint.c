@@ -29,6 +29,19 @@ static bool flag_args(int argc, char **argv, const char *flag, bool *set)
 	return true;
 }
 
+/* gc's figures as members of the object open in j (docs/cli.md, "--json") */
+static void gc_json(json *j, const evault_gc_result *r)
+{
+	json_kuint(j, "stored", r->stored);
+	json_kuint(j, "referenced", r->referenced);
+	json_kuint(j, "collected", r->collected);
+	json_kuint(j, "collected_bytes", r->collected_bytes);
+	json_kuint(j, "young", r->young);
+	json_kuint(j, "tmp_removed", r->tmp_removed);
+	json_kuint(j, "history_loose", r->history_loose);
+	json_kuint(j, "history_packs", r->history_packs);
+}
+
 int cmd_gc(cli *c, int argc, char **argv)
 {
 	bool dry;
@@ -37,6 +50,15 @@ int cmd_gc(cli *c, int argc, char **argv)
 	evault_gc_result r;
 	if (cli_open_repo(c, CLI_AS_NOBODY) < 0 || evault_gc(c->repo, dry, &r) < 0)
 		return cli_fail();
+	if (c->json) {
+		json j;
+		json_init(&j, stdout);
+		json_object(&j);
+		json_kbool(&j, "dry_run", dry);
+		gc_json(&j, &r);
+		json_end(&j);
+		return EXIT_OK;
+	}
 	if (dry)
 		printf(
 		    "gc (dry run, nothing changed): %zu objects stored, %zu referenced, would "
@@ -162,7 +184,16 @@ static int retention_level(const char *line)
 
 static void retention_line(const char *line, void *p)
 {
-	(void)p;
+	json *j = p;
+	cli_progress_clear();
+	if (j) {
+		json_object(j);
+		json_kstr(j, "level",
+			  retention_level(line) == CLI_LOG_WARNING ? "attention" : "info");
+		json_kstr(j, "text", line);
+		json_end(j);
+		return;
+	}
 	printf("%s%s\n", cli_level(1, retention_level(line)), line);
 }
 
@@ -190,11 +221,40 @@ int cmd_retention(cli *c, int argc, char **argv)
 		}
 	}
 	evault_retention_result r;
+	json j, *jp = NULL;
+	json_init(&j, stdout);
 	cli_journal(1); /* before any output: line buffered under the journal */
-	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
-	    evault_retention_run(c->repo, &o, retention_line, NULL, &r) < 0) {
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0) {
 		cli_fail();
 		return 2;
+	}
+	if (c->json) { /* the lines stream as the run goes, the figures follow */
+		jp = &j;
+		json_object(jp);
+		json_kbool(jp, "dry_run", o.dry_run);
+		json_key(jp, "lines");
+		json_array(jp);
+	}
+	if (evault_retention_run(c->repo, &o, retention_line, jp, &r) < 0) {
+		cli_fail();
+		return 2;
+	}
+	if (jp) {
+		json_end(jp);
+		json_kbool(jp, "attention", r.attention);
+		json_kuint(jp, "missions", r.missions);
+		json_kuint(jp, "overdue", r.overdue);
+		json_kuint(jp, "expired", r.expired);
+		json_kuint(jp, "finished", r.finished);
+		json_kuint(jp, "devices_late", r.devices_late);
+		json_kuint(jp, "scrubbed", r.scrubbed);
+		json_kuint(jp, "corrupt", r.corrupt);
+		json_key(jp, "gc");
+		json_object(jp);
+		gc_json(jp, &r.gc);
+		json_end(jp);
+		json_end(jp);
+		return r.attention ? 1 : 0;
 	}
 	const char *lvl = cli_level(1, r.attention ? CLI_LOG_WARNING : CLI_LOG_INFO);
 	if (o.dry_run)

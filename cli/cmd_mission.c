@@ -170,7 +170,26 @@ static int close_mission(cli *c, int argc, char **argv)
 		return cli_fail();
 	evault_buf report = EVAULT_BUF_INIT;
 	int rc = evault_mission_close(c->repo, mid, dry, force, &report);
-	if (report.size)
+	if (c->json) { /* the plan's lines, and what came of it (docs/cli.md, "--json") */
+		json j;
+		json_init(&j, stdout);
+		json_object(&j);
+		json_kstr(&j, "mission", mid);
+		json_kbool(&j, "dry_run", dry);
+		json_kbool(&j, "closed", rc == 0 && !dry);
+		json_kstr(&j, "refused", rc == EVAULT_EREFUSED ? evault_error_last() : NULL);
+		json_key(&j, "plan");
+		json_array(&j);
+		for (char *line = report.ptr, *nl; line && *line; line = nl + 1) {
+			if ((nl = strchr(line, '\n')))
+				*nl = '\0';
+			json_str(&j, line);
+			if (!nl)
+				break;
+		}
+		json_end(&j);
+		json_end(&j);
+	} else if (report.size)
 		fwrite(report.ptr, 1, report.size, stdout);
 	fflush(stdout);
 	evault_buf_dispose(&report);

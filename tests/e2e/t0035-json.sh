@@ -74,7 +74,8 @@ expect 1 "audit verify --json --objects with it missing: exit 1" "$EVAULT_BIN" a
 jcheck "  ... ok false with the reason" 'd["ok"] is False and "'"$victim"'"[:12] in d["reason"] + (d["bad_commit"] or "") or "missing" in d["reason"]'
 rm -rf "$EVAULT_REPO" && mv "$T/before" "$EVAULT_REPO"
 
-# a forged commit: verify's JSON says where
+# a forged commit: verify's JSON says where (then the history put back)
+good=$(git -C "$EVAULT_REPO/audit.git" rev-parse main)
 git -C "$EVAULT_REPO/audit.git" -c user.name=x -c user.email=x@x commit-tree \
 	"$(git -C "$EVAULT_REPO/audit.git" rev-parse 'main^{tree}')" -p main -m forged >"$T/forged"
 git -C "$EVAULT_REPO/audit.git" update-ref refs/heads/main "$(cat "$T/forged")"
@@ -82,6 +83,28 @@ expect 1 "audit verify --json on a forged commit: exit 1" "$EVAULT_BIN" audit ve
 jcheck "  ... ok false, the forged commit named" 'd["ok"] is False and "'"$(cat "$T/forged")"'" in (d["bad_commit"] or "") + d["reason"]'
 check "  ... and the one-line error on stderr as without --json" \
 	bash -c "[ \$(wc -l <'$T/err') -eq 1 ] && grep -q '^evault: verification FAILED' '$T/err'"
+git -C "$EVAULT_REPO/audit.git" update-ref refs/heads/main "$good"
+
+expect 0 "log --json" as bob log --json
+jcheck "  ... every event bob may see, newest first, each signature verified" \
+	'len(d["events"]) >= 8 and [e["seq"] for e in d["events"]] == sorted([e["seq"] for e in d["events"]], reverse=True) and all(e["signature_verified"] for e in d["events"]) and d["events"][-1]["action"] == "vault.init" and d["events"][-1]["mission"] is None and all(len(e["commit"]) == 40 and e["time"].endswith("Z") for e in d["events"])'
+expect 0 "log --json --names -n 5 --mission M-1" as bob log --json --names -n 5 --mission M-1
+jcheck "  ... five events of M-1, the file names bob may read" \
+	'len(d["events"]) == 5 and all(e["mission"] == "M-1" for e in d["events"]) and "dossier/rapport.txt" in [e["names"] for e in d["events"]]'
+expect 0 "gc --json --dry-run" "$EVAULT_BIN" gc --json --dry-run
+jcheck "  ... the figures of the run" 'd["dry_run"] is True and d["stored"] == d["referenced"] and d["collected"] == 0 and "history_loose" in d'
+expect 0 "retention run --dry-run --json" as alice retention run --dry-run --json
+jcheck "  ... all good: attention false, its lines and figures" \
+	'd["attention"] is False and d["dry_run"] is True and d["missions"] == 2 and all(l["level"] == "info" for l in d["lines"]) and "collected" in d["gc"]'
+expect 1 "retention run --json years later: exit 1, needs a person" as alice retention run --dry-run --json --now 2036-01-01
+jcheck "  ... attention, the overdue missions as attention lines" \
+	'd["attention"] is True and d["overdue"] == 2 and sum(l["level"] == "attention" and l["text"].startswith("overdue: ") for l in d["lines"]) == 2'
+expect 12 "mission close --dry-run --json with an unmarked code: exit 12" as alice mission close --dry-run --json M-1
+jcheck "  ... the plan as lines and why it is refused" \
+	'd["mission"] == "M-1" and d["dry_run"] is True and d["closed"] is False and d["refused"] and any(l.startswith("would erase codes") for l in d["plan"]) and any("door.txt is neither marked" in l for l in d["plan"])'
+as bob codes mark M-1/codes/door.txt --rotated >/dev/null
+expect 0 "mission close --json, the code marked" as alice mission close --json M-1
+jcheck "  ... closed, nothing refused" 'd["closed"] is True and d["refused"] is None and d["dry_run"] is False and d["plan"]'
 
 expect_error 2 "--json on a command without JSON output" as bob put --json - M-1/work/x.txt
 check "  ... names the command" grep -q "'evault put' has no JSON output" "$T/err"
