@@ -103,9 +103,7 @@ int cmd_log(cli *c, int argc, char **argv)
 		return cli_fail();
 	if (c->json) { /* streams: a year of events is never all in memory */
 		lc.j = &j;
-		json_object(&j);
-		json_key(&j, "events");
-		json_array(&j);
+		json_list_doc(&j, "events");
 	} else if (evault_user_list(c->repo, widest_user, &lc) < 0 ||
 		   evault_mission_list(c->repo, widest_mission, &lc) < 0)
 		return cli_fail();
@@ -113,9 +111,7 @@ int cmd_log(cli *c, int argc, char **argv)
 		       : evault_log_walk(c->repo, mission, print_event, &lc);
 	if (rc < 0)
 		return cli_fail();
-	if (lc.j) {
-		json_end(&j);
-		json_end(&j);
-	}
+	if (lc.j)
+		json_list_doc_end(&j);
 	return EXIT_OK;
 }

@@ -90,17 +90,12 @@ int cmd_ls(cli *c, int argc, char **argv)
 	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0)
 		return cli_fail();
 	if (optind == argc) {
-		if (lo.j) {
-			json_object(lo.j);
-			json_key(lo.j, "missions");
-			json_array(lo.j);
-		}
+		if (lo.j)
+			json_list_doc(lo.j, "missions");
 		if (evault_mission_list(c->repo, print_mission, &lo) < 0)
 			return cli_fail();
-		if (lo.j) {
-			json_end(lo.j);
-			json_end(lo.j);
-		}
+		if (lo.j)
+			json_list_doc_end(lo.j);
 		return EXIT_OK;
 	}
 	char path[4096];
@@ -123,7 +118,8 @@ int cmd_ls(cli *c, int argc, char **argv)
 			if (v->readable[k]) {
 				if (lo.j) {
 					json_object(lo.j);
-					json_kstr(lo.j, "class", evault_class_name((evault_class)k));
+					json_kstr(lo.j, "class",
+						  evault_class_name((evault_class)k));
 					json_kuint(lo.j, "files", v->files[k]);
 					json_end(lo.j);
 				} else if (lo.lng)
@@ -132,10 +128,8 @@ int cmd_ls(cli *c, int argc, char **argv)
 				else
 					printf("%s/\n", evault_class_name((evault_class)k));
 			}
-		if (lo.j) {
-			json_end(lo.j);
-			json_end(lo.j);
-		}
+		if (lo.j)
+			json_list_doc_end(lo.j);
 		evault_mission_view_free(v);
 		return EXIT_OK;
 	}
@@ -148,9 +142,7 @@ int cmd_ls(cli *c, int argc, char **argv)
 	}
 	if (evault_file_list(c->repo, path, print_entry, &lo) < 0)
 		return cli_fail();
-	if (lo.j) {
-		json_end(lo.j);
-		json_end(lo.j);
-	}
+	if (lo.j)
+		json_list_doc_end(lo.j);
 	return EXIT_OK;
 }

@@ -258,17 +258,12 @@ int cmd_mission(cli *c, int argc, char **argv)
 		json_init(&j, stdout);
 		if (cli_open_repo(c, CLI_AS_PUBLIC) < 0)
 			return cli_fail();
-		if (c->json) {
-			json_object(&j);
-			json_key(&j, "missions");
-			json_array(&j);
-		}
+		if (c->json)
+			json_list_doc(&j, "missions");
 		if (evault_mission_list(c->repo, print_mission, c->json ? &j : NULL) < 0)
 			return cli_fail();
-		if (c->json) {
-			json_end(&j);
-			json_end(&j);
-		}
+		if (c->json)
+			json_list_doc_end(&j);
 		return EXIT_OK;
 	}
 	if (strcmp(sub, "show") == 0) {

@@ -76,11 +76,14 @@ static int put_one(cli *c, const char *src, const char *dest, bool dir, bool man
 	if (fd > 0)
 		close(fd);
 	if (rc < 0) {
-		/* several sources: say which one was refused */
-		if (!many)
-			return cli_fail();
-		fprintf(stderr, "evault: %s: %s\n", src, evault_error_last());
-		return cli_exit_code(evault_error_code());
+		/* several sources: say which one was refused (the one error line,
+		 * as every other: cli_fail) */
+		if (many) {
+			char why[1024];
+			snprintf(why, sizeof(why), "%s", evault_error_last());
+			evault_error_set(rc, "%s: %s", src, why);
+		}
+		return cli_fail();
 	}
 	printf("%s\n", target);
 	return EXIT_OK;

@@ -39,17 +39,12 @@ int cmd_user(cli *c, int argc, char **argv)
 		json_init(&j, stdout);
 		if (cli_open_repo(c, CLI_AS_NOBODY) < 0)
 			return cli_fail();
-		if (c->json) {
-			json_object(&j);
-			json_key(&j, "users");
-			json_array(&j);
-		}
+		if (c->json)
+			json_list_doc(&j, "users");
 		if (evault_user_list(c->repo, print_user, c->json ? &j : NULL) < 0)
 			return cli_fail();
-		if (c->json) {
-			json_end(&j);
-			json_end(&j);
-		}
+		if (c->json)
+			json_list_doc_end(&j);
 		return EXIT_OK;
 	}
 	if (strcmp(argv[1], "disable") == 0) {

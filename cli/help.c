@@ -11,19 +11,22 @@
 
 #define OPTS(...) ((const help_opt[]){__VA_ARGS__, {NULL, NULL}})
 #define EXITS(...) ((const help_exit[]){__VA_ARGS__, {0, NULL}})
-#define END {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false}
+#define END                                                                                        \
+	{                                                                                          \
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false                              \
+	}
 
 #define ROLES_TEXT                                                                                 \
-    "Roles: admin creates missions and users, grants, closes and runs retention, and sees "        \
-    "every mission. technician works in the missions granted to them: dossier, work and "         \
-    "codes. auditor reads the history and, when granted a mission, its dossier, and writes "      \
-    "nothing."
+	"Roles: admin creates missions and users, grants, closes and runs retention, and sees "    \
+	"every mission. technician works in the missions granted to them: dossier, work and "      \
+	"codes. auditor reads the history and, when granted a mission, its dossier, and writes "   \
+	"nothing."
 
 #define KDF_TEXT                                                                                   \
-    "The passphrase protects the identity's secret key through argon2id. --kdf sets its "          \
-    "cost: interactive (the default: 64 MiB of memory, 2 passes, about a third of a second), "     \
-    "moderate (256 MiB, 3 passes, about a second and a half) or sensitive (1 GiB, 4 passes, "      \
-    "several seconds). A new passphrase has at least 8 characters."
+	"The passphrase protects the identity's secret key through argon2id. --kdf sets its "      \
+	"cost: interactive (the default: 64 MiB of memory, 2 passes, about a third of a second), " \
+	"moderate (256 MiB, 3 passes, about a second and a half) or sensitive (1 GiB, 4 passes, "  \
+	"several seconds). A new passphrase has at least 8 characters."
 
 static const help_sub init_subs[] = {
     {NULL,
@@ -67,13 +70,15 @@ static const help_sub identity_subs[] = {
 	   {7, "an identity already exists at that path"}),
      NULL, false},
     {"show", "identity show", "print your public line (no passphrase)", "the identity file", NULL,
-     NULL, EXITS({0, "printed"}, {3, "no identity file"}, {5, "a damaged identity file"}), NULL, false},
+     NULL, EXITS({0, "printed"}, {3, "no identity file"}, {5, "a damaged identity file"}), NULL,
+     false},
     END};
 
 static const help_sub user_subs[] = {
     {"add", "user add NAME --role admin|technician|auditor --pubkey KEY", "add a user",
      "admin, passphrase",
-     "Adds a user with one role.\n\n" ROLES_TEXT "\n\nKEY is the public line 'evault identity show' prints.",
+     "Adds a user with one role.\n\n" ROLES_TEXT
+     "\n\nKEY is the public line 'evault identity show' prints.",
      OPTS({"--role ROLE", "admin, technician or auditor"},
 	  {"--pubkey KEY", "the user's public line, \"ssh-ed25519 AAAA... NAME\""}),
      EXITS({0, "added"}, {2, "bad name, role or key"}, {6, "you are not an admin"},
@@ -89,13 +94,12 @@ static const help_sub user_subs[] = {
      EXITS({0, "disabled"}, {3, "no such user"}, {6, "you are not an admin, or NAME is you"},
 	   {7, "disabled already"}),
      "user", false},
-    {"list", "user list", "name, role, status and key fingerprint of every user", "identity",
-     NULL, NULL, NULL, NULL, true},
+    {"list", "user list", "name, role, status and key fingerprint of every user", "identity", NULL,
+     NULL, NULL, NULL, true},
     END};
 
 static const help_sub mission_subs[] = {
-    {"create",
-     "mission create MID [--client C] [--site S] [--description D] [--member USER]...",
+    {"create", "mission create MID [--client C] [--site S] [--description D] [--member USER]...",
      "create a mission", "admin, passphrase",
      "Creates mission MID (letters, digits, '-', '_' and '.', such as M-2026-0042) with its "
      "three classes: dossier (what the client receives and the archive keeps), work (notes, "
@@ -104,8 +108,8 @@ static const help_sub mission_subs[] = {
      OPTS({"--client C", "the client's name"}, {"--site S", "the site"},
 	  {"--description D", "what the mission is"},
 	  {"--member USER", "a technician or admin who works in it (repeatable)"}),
-     EXITS({0, "created"}, {2, "bad mission id"}, {3, "no such user"},
-	   {6, "you are not an admin"}, {7, "the mission exists already"}),
+     EXITS({0, "created"}, {2, "bad mission id"}, {3, "no such user"}, {6, "you are not an admin"},
+	   {7, "the mission exists already"}),
      NULL, false},
     {"list", "mission list", "the missions you hold keys for (admins: all), with status",
      "identity", NULL, NULL, NULL, NULL, true},
@@ -192,9 +196,8 @@ static const help_sub mount_subs[] = {
 	  {"-o sync=SECONDS", "on a replica: sync every SECONDS (default 60; 0: never)"}),
      EXITS({0, "unmounted cleanly (--foreground) or mounted (background)"},
 	   {1, "/dev/fuse missing or not open to you, fusermount3 missing"},
-	   {2, "bad option, or a mount point that is not a directory"},
-	   {3, "no such mount point"}, {4, "wrong passphrase"},
-	   {7, "the mount point is not empty"},
+	   {2, "bad option, or a mount point that is not a directory"}, {3, "no such mount point"},
+	   {4, "wrong passphrase"}, {7, "the mount point is not empty"},
 	   {9, "the mount point is a mount point already"}),
      "dir", false},
     END};
@@ -290,8 +293,8 @@ static const help_sub audit_subs[] = {
 	   {2, "usage or unreadable input"}),
      NULL, true},
     {"checkpoint", "audit checkpoint", "print a checkpoint of the head, signed by you",
-     "passphrase", "A signed note (C2SP format) naming the vault, the head and its sequence.",
-     NULL, NULL, NULL, false},
+     "passphrase", "A signed note (C2SP format) naming the vault, the head and its sequence.", NULL,
+     NULL, NULL, false},
     {"export", "audit export --out DIR [--mission MID]", "a self-contained export for auditors",
      NULL,
      "Writes DIR with history.bundle, allowed_signers and README.txt (and mission-log.txt with "
@@ -301,9 +304,8 @@ static const help_sub audit_subs[] = {
      EXITS({0, "written"}, {2, "on a replica that lacks missions: export at the office"},
 	   {3, "no such mission, or not yours"}, {7, "DIR exists"}),
      NULL, false},
-    {"show", "audit show SEQ|COMMIT", "one event: verdict, message, trailers, changed paths",
-     NULL, NULL, NULL, EXITS({0, "shown"}, {3, "no such event, or of a mission not yours"}),
-     NULL, false},
+    {"show", "audit show SEQ|COMMIT", "one event: verdict, message, trailers, changed paths", NULL,
+     NULL, NULL, EXITS({0, "shown"}, {3, "no such event, or of a mission not yours"}), NULL, false},
     {"allowed-signers", "audit allowed-signers",
      "the allowed-signers file for git verify-commit and ssh-keygen -Y verify", NULL,
      "For example:\n\n"
@@ -321,8 +323,8 @@ static const help_sub policy_subs[] = {
      "KEY is one of: retention-years (how long a closed dossier is kept), "
      "close-requires-dossier (yes or no), open-days-max (when an open mission is overdue), "
      "device-erasure-days (how long a device may take to erase, 1 to 3650, default 7).",
-     NULL, EXITS({0, "set"}, {2, "unknown key or bad value"}, {6, "you are not an admin"}),
-     NULL, false},
+     NULL, EXITS({0, "set"}, {2, "unknown key or bad value"}, {6, "you are not an admin"}), NULL,
+     false},
     END};
 
 static const help_sub retention_subs[] = {
@@ -334,8 +336,8 @@ static const help_sub retention_subs[] = {
      "exit 1 means a person must look.",
      OPTS({"--dry-run", "say what would be done; change nothing"},
 	  {"--now YYYY-MM-DD", "the date to judge by (default today)"}),
-     EXITS({0, "all good"}, {1, "needs a person (the lines say why)"}, {2, "could not run"}),
-     NULL, true},
+     EXITS({0, "all good"}, {1, "needs a person (the lines say why)"}, {2, "could not run"}), NULL,
+     true},
     END};
 
 static const help_sub gc_subs[] = {
@@ -373,8 +375,7 @@ static const help_sub clone_subs[] = {
 
 static const help_sub sync_subs[] = {
     {NULL, "sync [--dry-run] [--offline MID] [--ssh CMD]",
-     "send what this replica recorded, receive what changed at the office",
-     "a replica, passphrase",
+     "send what this replica recorded, receive what changed at the office", "a replica, passphrase",
      "Pushes the events and objects recorded here, pulls what changed at the office and your "
      "key copies, erases each mission this device may no longer hold and signs its "
      "device.erased, then prints one summary line and what it did for this device.",
@@ -387,14 +388,15 @@ static const help_sub sync_subs[] = {
      "mission", false},
     END};
 
-static const help_sub status_subs[] = {
-    {NULL, "status", "a replica: its office, last sync, what waits to go up", "a replica", NULL,
-     NULL, NULL, NULL, true},
-    END};
+static const help_sub status_subs[] = {{NULL, "status",
+					"a replica: its office, last sync, what waits to go up",
+					"a replica", NULL, NULL, NULL, NULL, true},
+				       END};
 
 static const help_sub device_subs[] = {
     {"list", "device list", "every device: user, status, contact, missions held, erasures",
-     "admin (identity)", NULL, NULL, EXITS({0, "listed"}, {6, "you are not an admin"}), NULL, false},
+     "admin (identity)", NULL, NULL, EXITS({0, "listed"}, {6, "you are not an admin"}), NULL,
+     false},
     {"revoke", "device revoke NAME", "a lost or stolen laptop: erase and refuse it",
      "admin, passphrase",
      "One signed device.revoke: the office answers that device only to let it erase what it "
@@ -446,8 +448,7 @@ static const help_sub help_subs[] = {
 static const help_group groups[] = {
     {"init", "create a repository", NULL, init_subs},
     {"identity", "create or show your identity (key pair)", KDF_TEXT, identity_subs},
-    {"user", "manage users (admin)",
-     ROLES_TEXT, user_subs},
+    {"user", "manage users (admin)", ROLES_TEXT, user_subs},
     {"mission", "manage missions; close erases work and codes (admin)",
      "A mission holds three classes: dossier (kept until its retention date), work and codes "
      "(erased when the mission closes).",
@@ -464,8 +465,8 @@ static const help_group groups[] = {
     {"audit", "verify the history, checkpoints, exports for auditors", NULL, audit_subs},
     {"policy", "the vault's retention policy, in the signed history (set: admin)", NULL,
      policy_subs},
-    {"retention", "expire dossiers, finish closes, collect, scrub (admin; for a daily timer)",
-     NULL, retention_subs},
+    {"retention", "expire dossiers, finish closes, collect, scrub (admin; for a daily timer)", NULL,
+     retention_subs},
     {"gc", "delete objects no live file names (keyless)", NULL, gc_subs},
     {"fsck", "check the store against the state (keyless)", NULL, fsck_subs},
     {"clone", "make a replica of your missions from the office vault", NULL, clone_subs},
@@ -500,21 +501,20 @@ static const help_opt environment[] = {
 		       "cores)"},
     {NULL, NULL}};
 
-static const help_exit common_exits[] = {
-    {0, "success"},
-    {1, "other error (I/O, a library failure)"},
-    {2, "usage, or an invalid name or value"},
-    {3, "not found, or not yours"},
-    {4, "wrong passphrase or failed authentication"},
-    {5, "corrupt data"},
-    {6, "not allowed for your role"},
-    {7, "already exists"},
-    {8, "read-only (a closed mission, an auditor)"},
-    {9, "busy (the repository lock, a live mount)"},
-    {10, "no space left"},
-    {11, "a newer format, or a missing capability"},
-    {12, "refused by a charter rule"},
-    {0, NULL}};
+static const help_exit common_exits[] = {{0, "success"},
+					 {1, "other error (I/O, a library failure)"},
+					 {2, "usage, or an invalid name or value"},
+					 {3, "not found, or not yours"},
+					 {4, "wrong passphrase or failed authentication"},
+					 {5, "corrupt data"},
+					 {6, "not allowed for your role"},
+					 {7, "already exists"},
+					 {8, "read-only (a closed mission, an auditor)"},
+					 {9, "busy (the repository lock, a live mount)"},
+					 {10, "no space left"},
+					 {11, "a newer format, or a missing capability"},
+					 {12, "refused by a charter rule"},
+					 {0, NULL}};
 
 const help_group *help_group_find(const char *name)
 {
@@ -876,7 +876,8 @@ void help_complete(FILE *f, int argc, char **argv)
 	/* skip global options and their values */
 	for (; i < argc - 1; i++) {
 		if (strcmp(argv[i], "-R") == 0 || strcmp(argv[i], "--repo") == 0 ||
-		    strcmp(argv[i], "--identity") == 0 || strcmp(argv[i], "--passphrase-file") == 0) {
+		    strcmp(argv[i], "--identity") == 0 ||
+		    strcmp(argv[i], "--passphrase-file") == 0) {
 			i++;
 			continue;
 		}

@@ -21,12 +21,12 @@ typedef struct help_exit {
 } help_exit;
 
 typedef struct help_sub {
-	const char *name;     /* the subcommand's word; NULL: the command itself */
-	const char *synopsis; /* after "evault " */
-	const char *summary;  /* one line */
-	const char *needs;    /* who may run it, what it asks for; NULL: anyone */
-	const char *text;     /* paragraphs separated by "\n\n" */
-	const help_opt *opts; /* ends with {NULL, NULL}; NULL: none */
+	const char *name;       /* the subcommand's word; NULL: the command itself */
+	const char *synopsis;   /* after "evault " */
+	const char *summary;    /* one line */
+	const char *needs;      /* who may run it, what it asks for; NULL: anyone */
+	const char *text;       /* paragraphs separated by "\n\n" */
+	const help_opt *opts;   /* ends with {NULL, NULL}; NULL: none */
 	const help_exit *exits; /* ends with {0, NULL}; NULL: the common codes */
 	const char *complete;   /* what positional words complete to: "mission",
 				   "path", "file", "dir", "user", "device", NULL */

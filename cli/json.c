@@ -123,6 +123,19 @@ void json_key(json *j, const char *key)
 	j->after_key = true;
 }
 
+void json_list_doc(json *j, const char *key)
+{
+	json_object(j);
+	json_key(j, key);
+	json_array(j);
+}
+
+void json_list_doc_end(json *j)
+{
+	json_end(j);
+	json_end(j);
+}
+
 void json_str(json *j, const char *s)
 {
 	sep(j);
@@ -186,7 +199,8 @@ void json_ktime(json *j, const char *key, int64_t t)
 	struct tm tm;
 	time_t tt = (time_t)t;
 	json_key(j, key);
-	if (t == 0 || !gmtime_r(&tt, &tm) || !strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+	if (t == 0 || !gmtime_r(&tt, &tm) ||
+	    !strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
 		json_null(j);
 		return;
 	}

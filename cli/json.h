@@ -25,6 +25,9 @@ void json_init(json *j, FILE *f);
 void json_object(json *j); /* { */
 void json_array(json *j);  /* [ */
 void json_end(json *j);    /* } or ]; a newline after the outermost */
+/* {"key": [ ... and json_list_doc_end's ]}: a document that is one list */
+void json_list_doc(json *j, const char *key);
+void json_list_doc_end(json *j);
 void json_key(json *j, const char *key);
 void json_str(json *j, const char *s); /* NULL: null */
 void json_int(json *j, int64_t v);

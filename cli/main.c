@@ -13,14 +13,18 @@
 #include "help.h"
 
 static const cli_command commands[] = {
-    {"init", cmd_init},		{"identity", cmd_identity}, {"user", cmd_user},
-    {"mission", cmd_mission},	{"codes", cmd_codes},	    {"mount", cmd_mount},
-    {"umount", cmd_umount},	{"import", cmd_import},	    {"put", cmd_put},
-    {"get", cmd_get},		{"ls", cmd_ls},		    {"rm", cmd_rm},
-    {"log", cmd_log},		{"audit", cmd_audit},	    {"policy", cmd_policy},
-    {"retention", cmd_retention}, {"gc", cmd_gc},	    {"clone", cmd_clone},
-    {"sync", cmd_sync},		{"status", cmd_status},	    {"device", cmd_device},
-    {"serve", cmd_serve},	{"objects", cmd_objects},   {"fsck", cmd_fsck},
+    {"init", cmd_init},       {"identity", cmd_identity},
+    {"user", cmd_user},       {"mission", cmd_mission},
+    {"codes", cmd_codes},     {"mount", cmd_mount},
+    {"umount", cmd_umount},   {"import", cmd_import},
+    {"put", cmd_put},         {"get", cmd_get},
+    {"ls", cmd_ls},           {"rm", cmd_rm},
+    {"log", cmd_log},         {"audit", cmd_audit},
+    {"policy", cmd_policy},   {"retention", cmd_retention},
+    {"gc", cmd_gc},           {"clone", cmd_clone},
+    {"sync", cmd_sync},       {"status", cmd_status},
+    {"device", cmd_device},   {"serve", cmd_serve},
+    {"objects", cmd_objects}, {"fsck", cmd_fsck},
 };
 
 /*
@@ -154,21 +158,23 @@ int main(int argc, char **argv)
 	if (help) {
 		/* the page of the subcommand named, else the command's */
 		const help_group *g = help_group_find(argv[1]);
-		const char *sub = argc > 2 && g && g->subs[0].name && help_sub_find(g, argv[2])
-				      ? argv[2]
-				      : NULL;
+		const char *sub =
+		    argc > 2 && g && g->subs[0].name && help_sub_find(g, argv[2]) ? argv[2] : NULL;
 		help_page(stdout, argv[1], sub);
 		return EXIT_OK;
 	}
 	if (c.json) {
 		const help_sub *s = help_lookup(argc - 1, argv + 1);
 		if (!s || !s->json)
-			return cli_usage("--json: 'evault %s%s%s' has no JSON output (see its --help)",
-					 argv[1], s && s->name ? " " : "", s && s->name ? s->name : "");
+			return cli_usage(
+			    "--json: 'evault %s%s%s' has no JSON output (see its --help)", argv[1],
+			    s && s->name ? " " : "", s && s->name ? s->name : "");
 	}
 	if (evault_global_init() < 0)
 		return cli_fail();
-	cli_progress_start();
+	/* the mount and serve run long, for the kernel or a laptop: no progress line */
+	if (strcmp(cmd->name, "mount") != 0 && strcmp(cmd->name, "serve") != 0)
+		cli_progress_start();
 	rc = cmd->run(&c, argc - 1, argv + 1);
 	cli_progress_clear();
 	evault_repo_free(c.repo);

@@ -2,8 +2,8 @@
  * The progress line of long work, on a terminal only (docs/cli.md,
  * "Progress"): one line on standard error, redrawn at most ten times a
  * second once the command has lasted half a second, erased when the work
- * ends, before an error, and when the command ends. Never in a pipe, a file or a log: when standard error is
- * not a terminal the engine's hook is not even installed.
+ * ends, before an error, and when the command ends. Never in a pipe, a file or a log: when standard
+ * error is not a terminal the engine's hook is not even installed.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -16,7 +16,7 @@
 #include "cli.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static double command_start; /* the line waits until the command has lasted 0.5 s */
+static double command_start;      /* the line waits until the command has lasted 0.5 s */
 static double started, last_draw; /* this work's first report (for its rate), last drawing */
 static char last_what[64];
 static bool drawn;
@@ -66,8 +66,8 @@ static void draw(const char *what, uint64_t done, uint64_t total, bool bytes, do
 		int wl = unit ? (int)(unit - what) : (int)strlen(what);
 		unit = unit ? unit + 2 : "";
 		if (total)
-			snprintf(line, sizeof(line), "%.*s: %" PRIu64 " of %" PRIu64 " %s, %d%%", wl,
-				 what, done, total, unit, percent(done, total));
+			snprintf(line, sizeof(line), "%.*s: %" PRIu64 " of %" PRIu64 " %s, %d%%",
+				 wl, what, done, total, unit, percent(done, total));
 		else
 			snprintf(line, sizeof(line), "%.*s: %" PRIu64 " %s", wl, what, done, unit);
 	}

@@ -103,10 +103,10 @@ int text_each_line(const char *text, size_t len, text_each_line_fn fn, void *rec
  */
 void evault_failpoint(const char *name);
 
-/* Formats one line of a report (at most 1 KiB) and gives it to cb, if any. */
 /* Reports progress to the hook of evault_progress_set, if any; what NULL:
  * the work ended. */
 void progress_report(const char *what, uint64_t done, uint64_t total, bool bytes);
+/* Formats one line of a report (at most 1 KiB) and gives it to cb, if any. */
 void line_say(void (*cb)(const char *line, void *payload), void *payload, const char *fmt, ...)
     EVAULT_PRINTF(3, 4);
 
