@@ -445,6 +445,38 @@ static const help_sub help_subs[] = {
      NULL, NULL, NULL, false},
     END};
 
+static const help_sub report_subs[] = {
+    {"indicators",
+     "report indicators --year YYYY [--client NAME] [--explain] [--html] [EXPORT]",
+     "the year's trust indicators, counted from the verified history",
+     "any user; --client: admin, passphrase",
+     "Counts, for one calendar year (UTC), what the company promises its clients: dossiers "
+     "due, handed over on time, late, overdue or pending (against each mission's dossier due "
+     "date), the median days from close to handover, missions created and closed, access "
+     "codes rotated or reported at close, photos and recordings refused and photo "
+     "authorisations recorded, missions refused by category, erasures and their confirmation "
+     "by every device, dossiers destroyed at the end of retention.\n\n"
+     "Only the verified history is read: the repository's, verified first as every command's "
+     "is, or an EXPORT (a directory made by 'evault audit export', or its history.bundle) "
+     "verified in full without any key. Every figure comes from signed events and clear "
+     "records, so the office and an auditor's export print the same report. 'Pending' and "
+     "'overdue' are as of the head's time, not the clock: two runs on one history print the "
+     "same bytes.\n\n"
+     "The report is Markdown, in French and English; --html prints it as one HTML page, "
+     "--json as one JSON document. --client NAME limits every figure to that client's "
+     "missions and refused missions (an admin reads the encrypted client names) and names no "
+     "other client or mission.",
+     OPTS({"--year YYYY", "the calendar year, 2000 to 2999"},
+	  {"--client NAME", "only this client's missions and refusals (admin)"},
+	  {"--explain", "list, per figure, the events it was counted from (seq, commit, mission)"},
+	  {"--html", "an HTML page instead of Markdown"}),
+     EXITS({0, "reported"}, {1, "the history or the export does not verify"},
+	   {2, "usage, no year, a replica (run it at the office or on an export), or --client "
+	       "on an export"},
+	   {4, "wrong passphrase"}, {6, "--client by a user who is not an admin"}),
+     "dir", true},
+    END};
+
 static const help_group groups[] = {
     {"init", "create a repository", NULL, init_subs},
     {"identity", "create or show your identity (key pair)", KDF_TEXT, identity_subs},
@@ -463,6 +495,7 @@ static const help_group groups[] = {
     {"rm", "remove files", NULL, rm_subs},
     {"log", "show the signed history", NULL, log_subs},
     {"audit", "verify the history, checkpoints, exports for auditors", NULL, audit_subs},
+    {"report", "the yearly trust indicators, from the verified history", NULL, report_subs},
     {"policy", "the vault's retention policy, in the signed history (set: admin)", NULL,
      policy_subs},
     {"retention", "expire dossiers, finish closes, collect, scrub (admin; for a daily timer)", NULL,

@@ -157,6 +157,15 @@ void json_uint(json *j, uint64_t v)
 	fprintf(j->f, "%llu", (unsigned long long)v);
 }
 
+void json_tenths(json *j, int64_t v)
+{
+	sep(j);
+	if (v < 0)
+		fputs("null", j->f);
+	else
+		fprintf(j->f, "%lld.%lld", (long long)(v / 10), (long long)(v % 10));
+}
+
 void json_bool(json *j, bool v)
 {
 	sep(j);

@@ -34,6 +34,8 @@ void json_int(json *j, int64_t v);
 void json_uint(json *j, uint64_t v);
 void json_bool(json *j, bool v);
 void json_null(json *j);
+/* v tenths as a decimal number ("12.5"); negative: null */
+void json_tenths(json *j, int64_t v);
 /* key and value in one call */
 void json_kstr(json *j, const char *key, const char *s);
 void json_kint(json *j, const char *key, int64_t v);

@@ -26,8 +26,8 @@
 
 #define BUNDLE_HEADER "# v2 git bundle\n"
 
-int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
-			       evault_verify_result *res)
+int bundle_verify_then(const char *path, const evault_verify_opts *opts, evault_verify_result *res,
+		       bundle_use_fn use, void *payload)
 {
 	evault_verify_opts defaults = EVAULT_VERIFY_OPTS_INIT;
 	evault_buf file = EVAULT_BUF_INIT;
@@ -132,6 +132,8 @@ int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
 		goto done;
 	}
 	rc = verify_git(git, NULL, opts, res);
+	if (rc == 0 && res->ok && use)
+		rc = use(git, &head, payload);
 done:
 	if (wp)
 		wp->free(wp);
@@ -145,6 +147,12 @@ done:
 	free(tmp_piece);
 	evault_buf_dispose(&file);
 	return rc;
+}
+
+int evault_audit_verify_bundle(const char *path, const evault_verify_opts *opts,
+			       evault_verify_result *res)
+{
+	return bundle_verify_then(path, opts, res, NULL, NULL);
 }
 
 static int write_bundle(git_repository *git, const char *path)
@@ -185,6 +193,8 @@ static const char export_readme[] =
     "mission-log.txt   (with --mission) the events of one mission\n\n"
     "Verify with evault, without any key or repository:\n\n"
     "    evault audit verify DIR [--checkpoint CHECKPOINT]\n\n"
+    "The year's trust indicators, counted from this verified history:\n\n"
+    "    evault report indicators --year YYYY DIR\n\n"
     "Verify with stock git and OpenSSH only:\n\n"
     "    git clone --bare DIR/history.bundle vault.git\n"
     "    git -C vault.git -c gpg.format=ssh \\\n"

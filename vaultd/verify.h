@@ -197,6 +197,15 @@ int verify_chain(git_repository *git, const git_oid *head, const git_oid *since,
 /* Is old head itself or one of its ancestors? */
 bool descends_or_equal(git_repository *git, const git_oid *head, const git_oid *old);
 
+/* ---- bundle.c ---- */
+
+/* What is done with a bundle's history once it verified, before its
+ * temporary copy is removed: head is its verified head. */
+typedef int (*bundle_use_fn)(git_repository *git, const git_oid *head, void *payload);
+/* evault_audit_verify_bundle, then use (when not NULL) if it verified. */
+int bundle_verify_then(const char *path, const evault_verify_opts *opts, evault_verify_result *res,
+		       bundle_use_fn use, void *payload);
+
 /* ---- verify.c ---- */
 
 /* audit verify of git's history; repo NULL for a bundle (no repository

@@ -13,6 +13,7 @@
 #include "evault/policy.h"
 #include "evault/remote.h"
 #include "evault/repo.h"
+#include "evault/report.h"
 #include "evault/user.h"
 
 #endif
