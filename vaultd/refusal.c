@@ -290,13 +290,12 @@ int evault_mission_refuse(evault_repo *repo, const evault_refusal_opts *opts,
 		    "the client needs 1 to %d bytes of UTF-8 text without control "
 		    "characters",
 		    EVAULT_REFUSAL_FIELD_MAX);
-	if ((details && !refusal_field_valid(details, strlen(details), 0)) ||
-	    (ref && !refusal_field_valid(ref, strlen(ref), 0)))
-		return evault_error_set(
-		    EVAULT_EINVAL,
-		    "the details and the reference take at most %d bytes of UTF-8 "
-		    "text without control characters",
-		    EVAULT_REFUSAL_FIELD_MAX);
+	if ((details && !refusal_field_valid(details, strlen(details), 1)) ||
+	    (ref && !refusal_field_valid(ref, strlen(ref), 1)))
+		return evault_error_set(EVAULT_EINVAL,
+					"the details and the reference, when given, need 1 to %d "
+					"bytes of UTF-8 text without control characters",
+					EVAULT_REFUSAL_FIELD_MAX);
 	if (!evault_refusal_category_valid(opts->category))
 		return evault_error_set(EVAULT_EINVAL,
 					"no refusal category '%.40s' (employee-surveillance, "

@@ -41,6 +41,7 @@ expect 0 "a client of 256 bytes" as bob mission refuse --client "$(head -c 256 /
 expect_error 2 "a client with a control character" as bob mission refuse --client $'ACME\tSA' --reason competence
 expect_error 2 "a client that is not UTF-8" as bob mission refuse --client $'ACME \xff SA' --reason competence
 expect_error 2 "details of 257 bytes" as bob mission refuse --client "$CLIENT" --reason competence --details "$(head -c 257 /dev/zero | tr '\0' d)"
+expect_error 2 "empty details" as bob mission refuse --client "$CLIENT" --reason competence --details ""
 expect_error 2 "a reference with a newline" as bob mission refuse --client "$CLIENT" --reason competence --ref $'a\nb'
 expect_error 2 "a date that is no day" as bob mission refuse --client "$CLIENT" --reason competence --date 2026-02-30
 expect_error 2 "a date in the future" as bob mission refuse --client "$CLIENT" --reason competence --date 2999-01-01

@@ -16,8 +16,9 @@
 #include "evault/repo.h"
 
 #define EVAULT_REFUSAL_RID_LEN 32 /* lowercase hex */
-/* client, details and reference: 1 (details and reference: 0) to this many
- * bytes of UTF-8 without control characters */
+/* client, details and reference: 1 to this many bytes of UTF-8 without
+ * control characters (details and reference may be absent: empty in the
+ * sealed plaintext) */
 #define EVAULT_REFUSAL_FIELD_MAX 256
 #define EVAULT_REFUSAL_CATEGORY_MAX 31
 
@@ -39,8 +40,8 @@ typedef struct evault_refusal_opts {
 	unsigned int version;
 	const char *client;   /* required */
 	const char *category; /* required: one of the categories */
-	const char *details;  /* NULL or "": none */
-	const char *ref;      /* NULL or "": none */
+	const char *details;  /* NULL: none */
+	const char *ref;      /* NULL: none */
 	const char *date;     /* "YYYY-MM-DD" the mission was refused (UTC); NULL: today */
 } evault_refusal_opts;
 #define EVAULT_REFUSAL_OPTS_VERSION 1
