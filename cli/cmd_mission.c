@@ -1,4 +1,5 @@
-/* evault mission: create, list, show, grant, revoke, close, certificate, authorize-photos. */
+/* evault mission: create, list, show, grant, revoke, close, certificate, authorize-photos,
+ * refuse, refusals. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,10 +242,152 @@ static int certificate(cli *c, const char *mid)
 	return EXIT_OK;
 }
 
+/* The categories, for messages: "employee-surveillance, private-filming, ..." */
+static void category_list(char *out, size_t n)
+{
+	size_t count, used = 0;
+	const evault_refusal_category *cat = evault_refusal_categories(&count);
+	out[0] = '\0';
+	for (size_t i = 0; i < count && used < n; i++)
+		used += (size_t)snprintf(out + used, n - used, "%s%s", i ? ", " : "", cat[i].name);
+}
+
+static int refuse(cli *c, int argc, char **argv)
+{
+	const char *usage =
+	    "usage: evault mission refuse --client NAME --reason CATEGORY|TEXT "
+	    "[--category CATEGORY] [--details TEXT] [--ref REF] [--date YYYY-MM-DD]";
+	static const struct option opts[] = {{"client", required_argument, NULL, 'c'},
+					     {"reason", required_argument, NULL, 'r'},
+					     {"category", required_argument, NULL, 'k'},
+					     {"details", required_argument, NULL, 'd'},
+					     {"ref", required_argument, NULL, 'f'},
+					     {"date", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
+	evault_refusal_opts ro = EVAULT_REFUSAL_OPTS_INIT;
+	const char *reason = NULL, *category = NULL;
+	char cats[160], rid[EVAULT_REFUSAL_RID_LEN + 1];
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': ro.client = optarg; break;
+		case 'r': reason = optarg; break;
+		case 'k': category = optarg; break;
+		case 'd': ro.details = optarg; break;
+		case 'f': ro.ref = optarg; break;
+		case 't': ro.date = optarg; break;
+		default: return cli_usage("%s", usage);
+		}
+	}
+	if (optind != argc || !ro.client || !reason)
+		return cli_usage("%s", usage);
+	category_list(cats, sizeof(cats));
+	if (category && !evault_refusal_category_valid(category))
+		return cli_usage("--category: no category '%s' (%s)", category, cats);
+	if (evault_refusal_category_valid(reason)) {
+		if (category && strcmp(category, reason) != 0)
+			return cli_usage("--reason %s and --category %s disagree", reason,
+					 category);
+		ro.category = reason;
+	} else { /* a reason in words: the details, and a category to count it in */
+		if (!category)
+			return cli_usage("--reason is not a category: say which category: %s "
+					 "(--category)",
+					 cats);
+		if (ro.details)
+			return cli_usage("--reason in words is the refusal's details: give it or "
+					 "--details, not both");
+		ro.category = category;
+		ro.details = reason;
+	}
+	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 || evault_mission_refuse(c->repo, &ro, rid) < 0)
+		return cli_fail();
+	printf("refused mission recorded: %.8s (%s)\n", rid, ro.category);
+	return EXIT_OK;
+}
+
+typedef struct refusals_ctx {
+	json *j; /* NULL: text */
+	char year[5];
+	size_t shown;
+} refusals_ctx;
+
+static int print_refusal(const evault_refusal *r, void *p)
+{
+	refusals_ctx *x = p;
+	if (x->year[0] && strncmp(r->date, x->year, 4) != 0)
+		return 0;
+	x->shown++;
+	bool opened = r->access == EVAULT_REFUSAL_OPENED;
+	if (x->j) {
+		json *j = x->j;
+		json_object(j);
+		json_kstr(j, "rid", r->rid);
+		json_kstr(j, "date", r->date);
+		json_ktime(j, "time", r->time);
+		json_kstr(j, "by", r->by);
+		json_kstr(j, "category", r->category);
+		json_kstr(j, "client", opened ? r->client : NULL);
+		json_kstr(j, "details", opened ? r->details : NULL);
+		json_kstr(j, "ref", opened ? r->ref : NULL);
+		json_end(j);
+		return 0;
+	}
+	printf("%s  %.8s  %-21s  %s\n", r->date, r->rid, r->category, r->by);
+	if (opened) {
+		printf("%12sclient   %s\n", "", r->client);
+		if (r->ref)
+			printf("%12sref      %s\n", "", r->ref);
+		if (r->details)
+			printf("%12sdetails  %s\n", "", r->details);
+	} else if (r->access == EVAULT_REFUSAL_OTHER_ADMINS)
+		printf("%12s(sealed to other admins)\n", "");
+	return 0;
+}
+
+static int refusals(cli *c, int argc, char **argv)
+{
+	const char *usage = "usage: evault mission refusals [--year YYYY]";
+	static const struct option opts[] = {{"year", required_argument, NULL, 'y'},
+					     {NULL, 0, NULL, 0}};
+	refusals_ctx x = {NULL, "", 0};
+	json j;
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o != 'y')
+			return cli_usage("%s", usage);
+		if (strlen(optarg) != 4 || strspn(optarg, "0123456789") != 4)
+			return cli_usage("--year: a year of four digits, not '%s'", optarg);
+		memcpy(x.year, optarg, 5);
+	}
+	if (optind != argc)
+		return cli_usage("%s", usage);
+	/* the register is public to every user; an admin's passphrase opens the
+	 * sealed part of the refusals sealed to them */
+	if (cli_open_repo(c, CLI_AS_PUBLIC) < 0 ||
+	    (evault_repo_actor_role(c->repo) == EVAULT_ROLE_ADMIN &&
+	     cli_load_identity(c, true) < 0))
+		return cli_fail();
+	if (c->json) {
+		json_init(&j, stdout);
+		json_list_doc(&j, "refusals");
+		x.j = &j;
+	}
+	if (evault_refusals_each(c->repo, print_refusal, &x) < 0)
+		return cli_fail();
+	if (c->json)
+		json_list_doc_end(&j);
+	return EXIT_OK;
+}
+
 int cmd_mission(cli *c, int argc, char **argv)
 {
 	const char *usage = "usage: evault mission create|list|show|grant|revoke|close|certificate|"
-			    "authorize-photos ...";
+			    "authorize-photos|refuse|refusals ...";
 	if (argc < 2)
 		return cli_usage("%s", usage);
 	const char *sub = argv[1];
@@ -287,12 +430,16 @@ int cmd_mission(cli *c, int argc, char **argv)
 		return close_mission(c, argc - 1, argv + 1);
 	if (strcmp(sub, "authorize-photos") == 0)
 		return authorize_photos(c, argc - 1, argv + 1);
+	if (strcmp(sub, "refuse") == 0)
+		return refuse(c, argc - 1, argv + 1);
+	if (strcmp(sub, "refusals") == 0)
+		return refusals(c, argc - 1, argv + 1);
 	if (strcmp(sub, "certificate") == 0) {
 		if (argc != 3)
 			return cli_usage("usage: evault mission certificate MID");
 		return certificate(c, argv[2]);
 	}
 	return cli_usage("unknown mission command '%s' (create, list, show, grant, revoke, close, "
-			 "certificate, authorize-photos)",
+			 "certificate, authorize-photos, refuse, refusals)",
 			 sub);
 }

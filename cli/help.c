@@ -168,6 +168,43 @@ static const help_sub mission_subs[] = {
      EXITS({0, "recorded"}, {3, "no such mission"}, {6, "you are not an admin"},
 	   {7, "authorised already"}, {8, "the mission is closed"}),
      "mission", false},
+    {"refuse",
+     "mission refuse --client NAME --reason CATEGORY|TEXT [--category CATEGORY] [--details TEXT] "
+     "[--ref REF] [--date YYYY-MM-DD]",
+     "record a refused mission in the register of refusals", "admin or technician, passphrase",
+     "Records, as one signed mission.refuse event, that the company refused a mission (the "
+     "charter: no illegal surveillance of people, no mission it lacks the competence for; "
+     "refusals are documented and traced). No mission is created and none is named.\n\n"
+     "Categories: employee-surveillance (surveillance of employees without prior information; "
+     "surveillance de salariés sans information préalable), private-filming (filming private "
+     "spaces without right; filmage d'espaces privés sans droit), court-order (circumventing "
+     "a court decision; contournement de décisions judiciaires), competence (the company lacks "
+     "the competence; compétences insuffisantes), other.\n\n"
+     "The date, the category and who recorded it are in clear in the history. The client, the "
+     "details and the reference are sealed to each admin active now: no one else can read "
+     "them, and an admin added later cannot either. Each field takes 1 to 256 bytes of UTF-8 "
+     "text without control characters.",
+     OPTS({"--client NAME", "the client who asked (sealed to the admins)"},
+	  {"--reason CATEGORY|TEXT",
+	   "the category, or the reason in words (then --category is needed, and the words are "
+	   "the details)"},
+	  {"--category CATEGORY", "the category of a reason given in words"},
+	  {"--details TEXT", "what was asked and why it was refused (sealed)"},
+	  {"--ref REF", "the request's reference (sealed)"},
+	  {"--date YYYY-MM-DD", "the day the mission was refused (default: today, UTC)"}),
+     EXITS({0, "recorded"},
+	   {2, "a missing or unknown category, a field empty, too long or with control "
+	       "characters, a bad date"},
+	   {6, "you are an auditor"}),
+     NULL, false},
+    {"refusals", "mission refusals [--year YYYY]", "the register of refused missions",
+     "any user; admins: passphrase",
+     "Every refusal, oldest first: the day, its id (8 digits), the category and who recorded "
+     "it. An admin also sees the client, the reference and the details of each refusal sealed "
+     "to them, and '(sealed to other admins)' for one recorded before they were an admin. "
+     "Works on a replica without the network.",
+     OPTS({"--year YYYY", "only the refusals of that year"}),
+     EXITS({0, "listed"}, {2, "a bad year"}), NULL, true},
     END};
 
 static const help_sub codes_subs[] = {

@@ -1251,7 +1251,7 @@ static void refused_event(evault_repo *repo, struct replay_fix *x, const char *i
 		if (first > 0 && gmtime_r(&tt, &tm))
 			strftime(when, sizeof(when), ", recorded %Y-%m-%d %H:%M:%SZ", &tm);
 	}
-	at = (size_t)snprintf(out, outlen, "%s in %s%s", action, mid, when);
+	at = (size_t)snprintf(out, outlen, "%s%s%s%s", action, mid[0] ? " in " : "", mid, when);
 	for (const char *l = m.ptr; l && at < outlen; l = strchr(l + 1, '\n')) {
 		char c[16], f[40];
 		evault_class cls;

@@ -8,6 +8,7 @@
  *   verify_missions.c  the rules of missions and their content
  *   verify_close.c     the rules of codes marks, close and expiry
  *   verify_devices.c   the rules of devices: registered, holding, erased, revoked
+ *   verify_refusals.c  the rule of refused missions (mission.refuse)
  *   verify_rules.c     the table of actions and the check of one commit
  *                      against its parent
  *   verify_walk.c      the walk from the head back to the root, on threads
@@ -139,6 +140,9 @@ int event_mission_change(verify_event *ev);
 const mission_rec *event_mission(verify_event *ev, int when);
 /* Frees what the event read (the trees and records above). */
 void event_clear(verify_event *ev);
+/* When the event happened: first recorded (Evault-Replayed, an event
+ * replayed by a replica), else its commit time. */
+int64_t verify_event_time(verify_event *ev);
 
 /* ---- the rules of actions, one function each (verify_rules.c's table) ---- */
 
@@ -160,6 +164,9 @@ int rule_closing(verify_event *ev);
 int rule_close(verify_event *ev);
 int rule_expiring(verify_event *ev);
 int rule_expire(verify_event *ev);
+
+/* verify_refusals.c */
+int rule_mission_refuse(verify_event *ev);
 
 /* verify_devices.c */
 int rule_device_add(verify_event *ev);

@@ -19,15 +19,6 @@
 #include "device.h"
 #include "verify.h"
 
-/* When the event happened: first recorded (a replayed event) or committed. */
-static int64_t event_time(verify_event *ev)
-{
-	char t[32];
-	if (trailer_get(t, sizeof(t), ev->v->message, "Evault-Replayed") == 0)
-		return strtoll(t, NULL, 10);
-	return (int64_t)git_commit_time(ev->commit);
-}
-
 static bool near(int64_t a, int64_t b)
 {
 	return a <= b + TIME_TOLERANCE && b <= a + TIME_TOLERANCE;
@@ -114,7 +105,7 @@ int rule_device_revoke(verify_event *ev)
 	if (added || load_device(&o, v->git, ev->pt, name) < 0 ||
 	    load_device(&n, v->git, ev->ct, name) < 0 || o.revoked || !n.revoked ||
 	    strcmp(o.user, n.user) != 0 || strcmp(n.revoked_by, v->actor) != 0 ||
-	    !near(n.revoked_at, event_time(ev)))
+	    !near(n.revoked_at, verify_event_time(ev)))
 		return verify_bad(v,
 				  "device.revoke must turn device %s from active to revoked by %s, "
 				  "now",
@@ -157,7 +148,7 @@ int rule_device_hold(verify_event *ev)
 		return verify_bad(v, "device.hold of %s by device %s, which holds it already",
 				  v->mission, name);
 	if (load_hold(&n, v->git, ev->cm, name) < 0 || n.erased || strcmp(n.user, v->actor) != 0 ||
-	    !near(n.held, event_time(ev)))
+	    !near(n.held, verify_event_time(ev)))
 		return verify_bad(v, "device.hold: the entry of device %s in %s is not a hold by %s, "
 				     "now",
 				  name, v->mission, v->actor);
@@ -222,7 +213,7 @@ int rule_device_erased(verify_event *ev)
 		return verify_bad(v, "device.erased of %s by device %s, which does not hold it",
 				  v->mission, name);
 	if (load_hold(&n, v->git, ev->cm, name) < 0 || !n.erased || n.held != o.held ||
-	    strcmp(n.user, o.user) != 0 || !near(n.erased_at, event_time(ev)))
+	    strcmp(n.user, o.user) != 0 || !near(n.erased_at, verify_event_time(ev)))
 		return verify_bad(v, "device.erased must turn the entry of device %s in %s from "
 				     "held to erased, now",
 				  name, v->mission);

@@ -194,6 +194,7 @@ static const action_rule rules[] = {
     {"device.revoke", ADMINS, IN_STATE, rule_device_revoke},
     {"device.hold", ANY_USER, IN_MISSION, rule_device_hold},
     {"device.erased", ANY_USER, IN_MISSION, rule_device_erased},
+    {"mission.refuse", ANY_USER, IN_STATE, rule_mission_refuse},
 };
 
 static const action_rule *rule_of(const char *action)

@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <git2.h>
@@ -290,4 +291,12 @@ void event_clear(verify_event *ev)
 	mission_rec_clear(&ev->rec[EVENT_AFTER]);
 	git_tree_free(ev->pm);
 	git_tree_free(ev->cm);
+}
+
+int64_t verify_event_time(verify_event *ev)
+{
+	char t[32];
+	if (trailer_get(t, sizeof(t), ev->v->message, "Evault-Replayed") == 0)
+		return strtoll(t, NULL, 10);
+	return (int64_t)git_commit_time(ev->commit);
 }

@@ -48,6 +48,7 @@ as bob codes mark M-1/codes/badge.txt --rotated >/dev/null
 as bob codes mark M-1/codes/alarm.txt --reported-to "M. Martin, gardien" >/dev/null
 open=$(G rev-parse main)
 as alice mission close M-1 >/dev/null
+as bob mission refuse --client "Client Two SA" --reason employee-surveillance >/dev/null
 as alice audit checkpoint >"$T/checkpoint"
 "$EV" audit export --out "$T/exp" >/dev/null
 
@@ -63,6 +64,9 @@ G show main:missions/M-1/MISSION | seed mission vault-closed 'M-1\n'
 pending=$(G log --format=%H -- missions/M-1/CLOSE | tail -1)
 G show "$pending:missions/M-1/CLOSE" | seed close vault-pending 'M-1\n'
 G show main:missions/M-1/CLOSE | seed close vault-done 'M-1\n'
+rid=$(G ls-tree --name-only main refusals/ | head -1)
+rid=${rid#refusals/}
+G show "main:refusals/$rid" | seed refusal vault "$rid\n"
 for cls in work codes dossier; do
 	p=$(G ls-tree -r --name-only "$open" "missions/M-1/$cls" | grep '\.objs$' | head -1)
 	G show "$open:$p" | seed objs "vault-$cls"

@@ -11,6 +11,7 @@
 #include "evault/maint.h"
 #include "evault/mission.h"
 #include "evault/policy.h"
+#include "evault/refusal.h"
 #include "evault/remote.h"
 #include "evault/repo.h"
 #include "evault/report.h"
