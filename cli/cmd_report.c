@@ -155,6 +155,10 @@ static void print_report(const evault_report *r, const char *client, bool html)
 			       (unsigned long long)r->unreadable_missions,
 			       html ? "<br>\n" : "  \n");
 	}
+	if (client && r->unreadable_refusals)
+		printf("%llu refus scellé(s) à d'autres admins seulement, non attribuable(s) / "
+		       "refusal(s) sealed to other admins only, not attributable%s",
+		       (unsigned long long)r->unreadable_refusals, html ? "<br>\n" : "  \n");
 	printf(html ? "</p>\n" : "\n");
 	bool open = false;
 	for (size_t i = 0; i < NROWS; i++) {
@@ -223,6 +227,7 @@ static void print_json(const evault_report *r, const char *client)
 		json_kstr(&j, "client", client);
 		json_kuint(&j, "client_missions", r->client_missions);
 		json_kuint(&j, "unattributable_missions", r->unreadable_missions);
+		json_kuint(&j, "unattributable_refusals", r->unreadable_refusals);
 	}
 	json_key(&j, "indicators");
 	json_object(&j);

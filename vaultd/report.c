@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "evault/mission.h"
+#include "evault/refusal.h"
 #include "evault/report.h"
 #include "repo.h"
 #include "state.h"
@@ -294,6 +295,41 @@ done:
 	return rc;
 }
 
+/* The date line of refusals/<rid> in a commit's state, as days; -1 when
+ * there is none (the verifier requires it: a record without it never
+ * reaches here). */
+static int64_t refusal_day(git_repository *git, git_commit *c, const char *rid)
+{
+	git_tree *t = NULL;
+	git_tree_entry *te = NULL;
+	git_blob *b = NULL;
+	char path[128], date[11];
+	int64_t day = -1;
+	snprintf(path, sizeof(path), "refusals/%s", rid);
+	if (strlen(rid) > 64 || git_commit_tree(&t, c) < 0 ||
+	    git_tree_entry_bypath(&te, t, path) < 0 ||
+	    git_blob_lookup(&b, git, git_tree_entry_id(te)) < 0)
+		goto done;
+	const char *p = git_blob_rawcontent(b), *end = p + git_blob_rawsize(b);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (ll == 15 && memcmp(p, "date ", 5) == 0) {
+			memcpy(date, p + 5, 10);
+			date[10] = '\0';
+			day = parse_day(date);
+			break;
+		}
+		p = nl ? nl + 1 : end;
+	}
+done:
+	evault_error_clear();
+	git_blob_free(b);
+	git_tree_entry_free(te);
+	git_tree_free(t);
+	return day;
+}
+
 /* content.refused: its "Evault-Refused-Type: <mime> <count>" lines. */
 static int count_refused(run *x, const char *msg, const ref *e, const char *mid)
 {
@@ -395,8 +431,13 @@ static int one_event(run *x, git_repository *git, git_commit *c)
 
 	if (strcmp(action, "mission.refuse") == 0) {
 		char rid[80];
-		if (!year || trailer_get(val, sizeof(val), msg, "Evault-Category") < 0 ||
+		if (trailer_get(val, sizeof(val), msg, "Evault-Category") < 0 ||
 		    trailer_get(rid, sizeof(rid), msg, "Evault-Refusal") < 0)
+			goto out;
+		/* a refusal counts in the year of the day the mission was refused,
+		 * which its record says (it may be recorded later) */
+		int64_t day = refusal_day(git, c, rid);
+		if (!(day >= 0 ? in_year(x, day * DAY) : year))
 			goto out;
 		if (x->sc && !in_set(x->sc->rids, x->sc->nrids, rid))
 			goto out;
@@ -678,10 +719,24 @@ static int client_mission(const char *mid, const char *status, void *p)
 	return rc;
 }
 
+static int client_refusal(const evault_refusal *f, void *p)
+{
+	client_ctx *c = p;
+	if (f->access != EVAULT_REFUSAL_OPENED) { /* sealed before this admin was one */
+		c->r->unreadable_refusals++;
+		return 0;
+	}
+	return f->client && strcmp(f->client, c->client) == 0
+		   ? set_add(&c->sc->rids, &c->sc->nrids, f->rid)
+		   : 0;
+}
+
 static int client_scope(scope *sc, evault_repo *repo, const char *client, evault_report *r)
 {
 	client_ctx c = {repo, client, sc, r};
 	int rc = evault_mission_list(repo, client_mission, &c);
+	if (rc == 0)
+		rc = evault_refusals_each(repo, client_refusal, &c);
 	if (rc < 0)
 		return rc;
 	if (sc->nmids)
