@@ -25,6 +25,7 @@ static const cli_command commands[] = {
     {"sync", cmd_sync},       {"status", cmd_status},
     {"device", cmd_device},   {"serve", cmd_serve},
     {"objects", cmd_objects}, {"fsck", cmd_fsck},
+    {"dossier", cmd_dossier},
 };
 
 /*
