@@ -793,7 +793,9 @@ int evault_dossier_handover(evault_repo *repo, const char *mid, const char *to, 
 		memcpy(hf[i].fid, e->fid, sizeof(hf[i].fid));
 		hf[i].size = e->m.size;
 		s.bytes += e->m.size;
-		if (closed) { /* what close fingerprinted, read back the same */
+		if (closed && strcmp(cr.certificate, e->fid) != 0) {
+			/* what close fingerprinted, read back the same (the certificate,
+			 * stored after, is not among them) */
 			bool same = false;
 			for (size_t k = 0; k < cr.nkept; k++)
 				if (strcmp(cr.kept[k].fid, e->fid) == 0)
@@ -807,9 +809,9 @@ int evault_dossier_handover(evault_repo *repo, const char *mid, const char *to, 
 				    e->m.path, mid);
 				goto done;
 			}
-			if (strcmp(cr.certificate, e->fid) == 0)
-				snprintf(s.cert, sizeof(s.cert), "files/%s", e->m.path);
 		}
+		if (closed && strcmp(cr.certificate, e->fid) == 0)
+			snprintf(s.cert, sizeof(s.cert), "files/%s", e->m.path);
 		if ((rc = evault_buf_printf(&sums, "%s  files/%s\n", hf[i].sha256, e->m.path)) < 0)
 			goto done;
 	}

@@ -322,7 +322,8 @@ static bool parse_count(const char *s, unsigned long long *out)
  * mission: missions/<mid>/handovers/<n> and <n>.enc added, n the next
  * number, nothing else; the record names the actor, the event's time, and
  * only live files of the dossier (of a closed mission: as the erasure
- * record kept them); its counts and manifest are the trailers'.
+ * record kept them, but for the certificate, stored after); its counts and
+ * manifest are the trailers'.
  */
 int rule_dossier_handover(verify_event *ev)
 {
@@ -434,7 +435,9 @@ int rule_dossier_handover(verify_event *ev)
 				       f->fid, v->mission);
 			goto done;
 		}
-		if (!closed)
+		/* the certificate is a dossier file that close stored after it took
+		 * the kept files' fingerprints */
+		if (!closed || strcmp(f->fid, cr.certificate) == 0)
 			continue;
 		bool same = false;
 		for (size_t k = 0; k < cr.nkept; k++)
