@@ -1190,24 +1190,15 @@ int evault_dossier_verify(const char *dir, const char *signers_path, evault_doss
 		rc = evault_error_set(EVAULT_EINVAL, "--signers: %s", why);
 		goto done;
 	}
-	/* the list */
-	if ((rc = read_member(&sums, dfd, "SHA256SUMS",
-			      (size_t)HANDOVER_FILES_MAX * (SUMS_LINE_MAX + 1))) < 0 ||
-	    (rc = sums_parse(&e, &n, sums.ptr, sums.size)) < 0)
-		goto done;
-	/* the statement (its manifest is the hash of the list as read) */
+	/* the list, and its SHA-256 (the statement's manifest) as read */
 	char list_sha[65];
 	uint64_t bytes = 0;
-	crypto_hash_sha256_state hs;
-	uint8_t h[32];
-	/* sums_parse wrote NULs over the newlines: hash with them put back */
-	crypto_hash_sha256_init(&hs);
-	for (size_t i = 0; i < sums.size; i++) {
-		char c = sums.ptr[i] ? sums.ptr[i] : '\n';
-		crypto_hash_sha256_update(&hs, (const uint8_t *)&c, 1);
-	}
-	crypto_hash_sha256_final(&hs, h);
-	hex_encode(list_sha, h, sizeof(h));
+	if ((rc = read_member(&sums, dfd, "SHA256SUMS",
+			      (size_t)HANDOVER_FILES_MAX * (SUMS_LINE_MAX + 1))) < 0)
+		goto done;
+	sha_hex(list_sha, sums.ptr, sums.size);
+	if ((rc = sums_parse(&e, &n, sums.ptr, sums.size)) < 0)
+		goto done;
 	/* the files, each listed one hashed */
 	if ((filesfd = openat(dfd, "files", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = BAD("files: missing or not a directory");

@@ -233,36 +233,39 @@ wfid=$(G "$T/vault" ls-tree -r --name-only main missions/M-2/work | sed -n 's|.*
 put_blob() { # PATH CONTENT-FILE
 	G "$T/v" update-index --add --cacheinfo "100644,$(G "$T/v" hash-object -w "$2"),$1"
 }
-handover_of() { # WHO FID: a handover record 1 of M-2 naming FID
-	local sha=$(printf 'x' | sha256sum | cut -c1-64)
-	printf 'handover 1\nby %s\ntime %s\nmanifest sha256 %s\nstatement sha256 %s\nfile %s sha256 %s size 23\n' \
-		"$1" "$(date +%s)" "$sha" "$sha" "$2" "$sha" >"$T/rec"
+X=$(printf 'x' | sha256sum | cut -c1-64)
+handover_of() { # MID N WHO FID [SHA SIZE]: a handover record N of MID naming FID
+	printf 'handover %s\nby %s\ntime %s\nmanifest sha256 %s\nstatement sha256 %s\nfile %s sha256 %s size %s\n' \
+		"$2" "$3" "$(date +%s)" "$X" "$X" "$4" "${5:-$X}" "${6:-23}" >"$T/rec"
 	echo sealed >"$T/enc"
-	put_blob missions/M-2/handovers/1 "$T/rec"
-	put_blob missions/M-2/handovers/1.enc "$T/enc"
+	put_blob "missions/$1/handovers/$2" "$T/rec"
+	put_blob "missions/$1/handovers/$2.enc" "$T/enc"
 }
-forged() { # SIGNER RECORD-BY FID: a dossier.handover commit on a copy at $T/v, verified
-	local who=$1 tree seq c
+due_of() { # MID SED-EXPRESSION: the MISSION record edited
+	G "$T/v" show "main:missions/$1/MISSION" | sed "$2" >"$T/m"
+	put_blob "missions/$1/MISSION" "$T/m"
+}
+forged() { # SIGNER ACTION MID TRAILERS EDIT ARGS...: a commit on a copy at $T/v, verified
+	local who=$1 action=$2 mid=$3 trailers=$4 tree seq c
+	shift 4
 	rm -rf "$T/v"; cp -a "$T/vault" "$T/v"; forget_verified
 	export GIT_INDEX_FILE=$T/index
 	G "$T/v" read-tree main
-	handover_of "$2" "$3"
+	"$@"
 	tree=$(G "$T/v" write-tree)
 	unset GIT_INDEX_FILE
 	seq=$(( $(G "$T/v" log -1 --format=%B main | sed -n 's/^Evault-Seq: //p') + 1 ))
-	c=$(commit_as "$T/$who" main "$tree" -m "Hand over the dossier of M-2 (1 files)" -m "Evault-Seq: $seq
-Evault-Action: dossier.handover
+	c=$(commit_as "$T/$who" main "$tree" -m "A forged $action" -m "Evault-Seq: $seq
+Evault-Action: $action
 Evault-Actor: $who
-Evault-Mission: M-2
-Evault-Handover: 1
-Evault-Handover-Files: 1
-Evault-Handover-Manifest: $(printf 'x' | sha256sum | cut -c1-64)")
+Evault-Mission: $mid
+$trailers")
 	G "$T/v" update-ref refs/heads/main "$c"
 	"$EVAULT_BIN" -R "$T/v" audit verify >"$T/out" 2>"$T/err"
 	echo $? >"$T/rc"
 	echo "$c" >"$T/forged"
 }
-forge() { # WHAT SIGNER RECORD-BY FID: audit verify must fail at the forged commit
+forge() { # WHAT SIGNER ACTION MID TRAILERS EDIT ARGS...: audit verify must fail at the forged commit
 	local what=$1
 	shift
 	forged "$@"
@@ -272,14 +275,39 @@ forge() { # WHAT SIGNER RECORD-BY FID: audit verify must fail at the forged comm
 		ko "$what: $(cat "$T/err")"
 	fi
 }
-forged eve eve "$dfid"
-check "control: the same commit, well formed and by an admin, verifies (so the forgeries fail for their own reason)" \
+HO1="Evault-Handover: 1
+Evault-Handover-Files: 1
+Evault-Handover-Manifest: $X"
+forged eve dossier.handover M-2 "$HO1" handover_of M-2 1 eve "$dfid"
+check "control: a handover made by hand, well formed and by an admin, verifies (so the forgeries fail for their own reason)" \
 	test "$(cat "$T/rc")" -eq 0
-forge "a handover signed by a technician member (tom)" tom tom "$dfid"
+forge "a handover signed by a technician member (tom)" tom dossier.handover M-2 "$HO1" handover_of M-2 1 tom "$dfid"
 check "... refused as not an admin's" grep -q 'dossier.handover by tom, a technician: only admins may' "$T/err"
-forge "a handover listing a work file (not in the dossier)" eve eve "$wfid"
+forge "a handover listing a work file (not in the dossier)" eve dossier.handover M-2 "$HO1" handover_of M-2 1 eve "$wfid"
 check "... refused naming the fid" grep -q "dossier.handover lists $wfid, which is no live dossier file of M-2" "$T/err"
-forge "a handover whose record names another admin" eve alice "$dfid"
+forge "a handover whose record names another admin" eve dossier.handover M-2 "$HO1" handover_of M-2 1 alice "$dfid"
+forge "a handover numbered 2 where 1 follows" eve dossier.handover M-2 "Evault-Handover: 2
+Evault-Handover-Files: 1
+Evault-Handover-Manifest: $X" handover_of M-2 2 eve "$dfid"
+forge "a handover whose count is not the trailer's" eve dossier.handover M-2 "Evault-Handover: 1
+Evault-Handover-Files: 2
+Evault-Handover-Manifest: $X" handover_of M-2 1 eve "$dfid"
+kept=$(G "$T/vault" show main:missions/M-1/CLOSE | sed -n 's/^kept-file \([0-9a-f]*\) sha256 \([0-9a-f]*\) size \([0-9]*\)$/\1 \2 \3/p' | head -1)
+HO4="Evault-Handover: 4
+Evault-Handover-Files: 1
+Evault-Handover-Manifest: $X"
+forged eve dossier.handover M-1 "$HO4" handover_of M-1 4 eve $kept
+check "control: a handover of closed M-1 with the bytes close kept verifies" test "$(cat "$T/rc")" -eq 0
+forge "a handover of closed M-1 claiming other bytes than close kept" eve dossier.handover M-1 "$HO4" \
+	handover_of M-1 4 eve "${kept%% *}" "$X" "${kept##* }"
+check "... refused against the erasure record" grep -q 'is not the one the erasure record of M-1 kept' "$T/err"
+DUE="Evault-Dossier-Due: 2029-01-01"
+forged eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation/dossier-due 2029-01-01\nphoto-authorisation/'
+check "control: a mission.due made by hand verifies" test "$(cat "$T/rc")" -eq 0
+forge "a mission.due signed by a technician" tom mission.due M-2 "$DUE" due_of M-2 's/^dossier-due .*/dossier-due 2029-01-01/'
+forge "a mission.due whose record is not the trailer's date" eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation/dossier-due 2029-01-02\nphoto-authorisation/'
+forge "a mission.due that also authorises photos" eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation no/dossier-due 2029-01-01\nphoto-authorisation yes/'
+forge "a mission.due that also adds a member" eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation no/dossier-due 2029-01-01\nphoto-authorisation no\nmember bob/'
 expect 0 "the real history still verifies" as alice audit verify
 
 # --- an expired mission: its due date can no longer be set
