@@ -864,8 +864,8 @@ int evault_dossier_handover(evault_repo *repo, const char *mid, const char *to, 
 	    (rc = evault_buf_put(&path, ".enc", 4)) < 0 ||
 	    (rc = evault_buf_put(&path, "", 1)) < 0 ||
 	    (rc = state_put(st, path.ptr, enc.ptr, enc.size)) < 0 ||
-	    (rc = evault_buf_printf(&sum, "Hand over the dossier of %s (%zu files)", mid, list.n)) <
-		0 ||
+	    (rc = evault_buf_printf(&sum, "Hand over the dossier of %s (%zu file%s)", mid, list.n,
+				    list.n == 1 ? "" : "s")) < 0 ||
 	    (rc = evault_buf_printf(&tr,
 				    "Evault-Handover: %u\nEvault-Handover-Files: %zu\n"
 				    "Evault-Handover-Manifest: %s\n",

@@ -296,7 +296,7 @@ kept=$(G "$T/vault" show main:missions/M-1/CLOSE | sed -n 's/^kept-file \([0-9a-
 HO4="Evault-Handover: 4
 Evault-Handover-Files: 1
 Evault-Handover-Manifest: $X"
-forged eve dossier.handover M-1 "$HO4" handover_of M-1 4 eve $kept
+forged eve dossier.handover M-1 "$HO4" handover_of M-1 4 eve ${kept:-none none none}
 check "control: a handover of closed M-1 with the bytes close kept verifies" test "$(cat "$T/rc")" -eq 0
 forge "a handover of closed M-1 claiming other bytes than close kept" eve dossier.handover M-1 "$HO4" \
 	handover_of M-1 4 eve "${kept%% *}" "$X" "${kept##* }"
