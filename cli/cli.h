@@ -112,6 +112,7 @@ int cmd_retention(cli *c, int argc, char **argv);
 int cmd_mount(cli *c, int argc, char **argv);
 int cmd_import(cli *c, int argc, char **argv);
 int cmd_umount(cli *c, int argc, char **argv);
+int cmd_dossier(cli *c, int argc, char **argv);
 
 /*
  * The shortest passphrase a new identity takes, in characters. The engine

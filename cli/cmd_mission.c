@@ -1,5 +1,5 @@
-/* evault mission: create, list, show, grant, revoke, close, certificate, authorize-photos,
- * refuse, refusals. */
+/* evault mission: create, list, show, grant, revoke, set-due, close, certificate,
+ * authorize-photos, refuse, refusals. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +11,11 @@
 
 static int create(cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"client", required_argument, NULL, 'c'},
-					     {"site", required_argument, NULL, 's'},
-					     {"description", required_argument, NULL, 'd'},
-					     {"member", required_argument, NULL, 'm'},
-					     {NULL, 0, NULL, 0}};
-	evault_mission_info info = {NULL, NULL, NULL};
+	static const struct option opts[] = {
+	    {"client", required_argument, NULL, 'c'},      {"site", required_argument, NULL, 's'},
+	    {"description", required_argument, NULL, 'd'}, {"member", required_argument, NULL, 'm'},
+	    {"dossier-due", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0}};
+	evault_mission_info info = {NULL, NULL, NULL, NULL};
 	const char *members[MAX_MEMBERS];
 	size_t n = 0;
 	int o;
@@ -26,19 +25,21 @@ static int create(cli *c, int argc, char **argv)
 		case 'c': info.client = optarg; break;
 		case 's': info.site = optarg; break;
 		case 'd': info.description = optarg; break;
+		case 'D': info.dossier_due = optarg; break;
 		case 'm':
 			if (n == MAX_MEMBERS)
 				return cli_usage("too many --member options");
 			members[n++] = optarg;
 			break;
 		default:
-			return cli_usage("usage: evault mission create MID [--client C] [--site S] "
-					 "[--description D] [--member USER]...");
+			return cli_usage(
+			    "usage: evault mission create MID [--client C] [--site S] "
+			    "[--description D] [--member USER]... [--dossier-due YYYY-MM-DD]");
 		}
 	}
 	if (optind != argc - 1)
 		return cli_usage("usage: evault mission create MID [--client C] [--site S] "
-				 "[--description D] [--member USER]...");
+				 "[--description D] [--member USER]... [--dossier-due YYYY-MM-DD]");
 	const char *mid = argv[optind];
 	if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
 	    evault_mission_create(c->repo, mid, &info, members, n) < 0)
@@ -82,6 +83,20 @@ static void show_json(cli *c, const evault_mission_view *v)
 	json_list(&j, "members", v->members, v->nmembers);
 	json_list(&j, "auditors", v->auditors, v->nauditors);
 	json_kbool(&j, "photos_authorised", v->photo_authorised);
+	json_kstr(&j, "dossier_due", v->dossier_due[0] ? v->dossier_due : NULL);
+	json_key(&j, "handovers");
+	json_array(&j);
+	for (size_t i = 0; i < v->nhandovers; i++) {
+		const evault_handover_view *h = &v->handovers[i];
+		json_object(&j);
+		json_kuint(&j, "handover", h->n);
+		json_ktime(&j, "time", h->time);
+		json_kstr(&j, "by", h->by);
+		json_kuint(&j, "files", h->files);
+		json_kstr(&j, "to", h->to);
+		json_end(&j);
+	}
+	json_end(&j);
 	evault_buf pa = EVAULT_BUF_INIT;
 	json_key(&j, "photo_authorisation");
 	if (v->photo_authorised && v->has_info &&
@@ -128,6 +143,14 @@ static int show(cli *c, const char *mid)
 	       "created", when, v->created_by);
 	print_list("members", v->members, v->nmembers);
 	print_list("auditors", v->auditors, v->nauditors);
+	printf("%-12s%s\n", "dossier due", v->dossier_due[0] ? v->dossier_due : "-");
+	for (size_t i = 0; i < v->nhandovers; i++) {
+		const evault_handover_view *h = &v->handovers[i];
+		cli_time(when, h->time);
+		printf("%-12shandover %u, %s by %s, %zu file%s%s%s\n", i ? "" : "handovers", h->n,
+		       when, h->by, h->files, h->files == 1 ? "" : "s", h->to ? ", to " : "",
+		       h->to ? h->to : "");
+	}
 	printf("%-12s%s\n", "photos", v->photo_authorised ? "authorised" : "not authorised");
 	evault_buf pa = EVAULT_BUF_INIT;
 	if (v->photo_authorised && v->has_info &&
@@ -386,8 +409,8 @@ static int refusals(cli *c, int argc, char **argv)
 
 int cmd_mission(cli *c, int argc, char **argv)
 {
-	const char *usage = "usage: evault mission create|list|show|grant|revoke|close|certificate|"
-			    "authorize-photos|refuse|refusals ...";
+	const char *usage = "usage: evault mission create|list|show|grant|revoke|set-due|close|"
+			    "certificate|authorize-photos|refuse|refusals ...";
 	if (argc < 2)
 		return cli_usage("%s", usage);
 	const char *sub = argv[1];
@@ -426,6 +449,15 @@ int cmd_mission(cli *c, int argc, char **argv)
 		       grant ? "on" : "from", argv[2]);
 		return EXIT_OK;
 	}
+	if (strcmp(sub, "set-due") == 0) {
+		if (argc != 4 || argv[2][0] == '-' || argv[3][0] == '-')
+			return cli_usage("usage: evault mission set-due MID YYYY-MM-DD");
+		if (cli_open_repo(c, CLI_AS_UNLOCKED) < 0 ||
+		    evault_mission_set_due(c->repo, argv[2], argv[3]) < 0)
+			return cli_fail();
+		printf("the dossier of %s is due on %s\n", argv[2], argv[3]);
+		return EXIT_OK;
+	}
 	if (strcmp(sub, "close") == 0)
 		return close_mission(c, argc - 1, argv + 1);
 	if (strcmp(sub, "authorize-photos") == 0)
@@ -439,7 +471,7 @@ int cmd_mission(cli *c, int argc, char **argv)
 			return cli_usage("usage: evault mission certificate MID");
 		return certificate(c, argv[2]);
 	}
-	return cli_usage("unknown mission command '%s' (create, list, show, grant, revoke, close, "
-			 "certificate, authorize-photos, refuse, refusals)",
+	return cli_usage("unknown mission command '%s' (create, list, show, grant, revoke, "
+			 "set-due, close, certificate, authorize-photos, refuse, refusals)",
 			 sub);
 }

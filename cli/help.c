@@ -99,24 +99,29 @@ static const help_sub user_subs[] = {
     END};
 
 static const help_sub mission_subs[] = {
-    {"create", "mission create MID [--client C] [--site S] [--description D] [--member USER]...",
+    {"create",
+     "mission create MID [--client C] [--site S] [--description D] [--member USER]... "
+     "[--dossier-due YYYY-MM-DD]",
      "create a mission", "admin, passphrase",
      "Creates mission MID (letters, digits, '-', '_' and '.', such as M-2026-0042) with its "
      "three classes: dossier (what the client receives and the archive keeps), work (notes, "
      "erased at close) and codes (temporary access codes, erased at close). Client, site and "
-     "description are encrypted under the dossier's key.",
+     "description are encrypted under the dossier's key; the dossier's due date is in clear "
+     "in the mission's record.",
      OPTS({"--client C", "the client's name"}, {"--site S", "the site"},
 	  {"--description D", "what the mission is"},
-	  {"--member USER", "a technician or admin who works in it (repeatable)"}),
-     EXITS({0, "created"}, {2, "bad mission id"}, {3, "no such user"}, {6, "you are not an admin"},
-	   {7, "the mission exists already"}),
+	  {"--member USER", "a technician or admin who works in it (repeatable)"},
+	  {"--dossier-due YYYY-MM-DD", "when the as-built dossier is due to the client"}),
+     EXITS({0, "created"}, {2, "bad mission id or date"}, {3, "no such user"},
+	   {6, "you are not an admin"}, {7, "the mission exists already"}),
      NULL, false},
     {"list", "mission list", "the missions you hold keys for (admins: all), with status",
      "identity", NULL, NULL, NULL, NULL, true},
     {"show", "mission show MID", "one mission: status, members, photo authorisation, files",
      "a key of the mission, passphrase",
-     "Status, members, auditors, the photo authorisation, client, site and description (with "
-     "the dossier's key) and file counts.",
+     "Status, members, auditors, the dossier's due date and handovers (to whom: with the "
+     "dossier's key), the photo authorisation, client, site and description (with the "
+     "dossier's key) and file counts.",
      NULL, EXITS({0, "shown"}, {3, "no such mission, or not yours"}), "mission", true},
     {"grant", "mission grant MID USER", "give a user the mission's keys", "admin, passphrase",
      "Technicians and admins become members (all classes); auditors get the dossier, "
@@ -134,6 +139,16 @@ static const help_sub mission_subs[] = {
      EXITS({0, "revoked"}, {3, "no such mission or user, or the user holds no key of it"},
 	   {6, "you are not an admin"}, {8, "the mission is closed"}),
      "mission user", false},
+    {"set-due", "mission set-due MID YYYY-MM-DD",
+     "set or change when the as-built dossier is due to the client", "admin, passphrase",
+     "Records the date the mission's dossier is due to the client (a mission.due event): "
+     "the handovers (evault dossier handover) are counted on time or late against it. The "
+     "mission is open, closing or closed.",
+     NULL,
+     EXITS({0, "set"}, {2, "not a date YYYY-MM-DD from 2000 to 2999"}, {3, "no such mission"},
+	   {6, "you are not an admin"}, {7, "due on that date already"},
+	   {8, "the mission's dossier has expired"}),
+     "mission", false},
     {"close", "mission close MID [--dry-run] [--force]",
      "close: work and codes erased, the dossier archived, a certificate issued",
      "admin, passphrase",
@@ -218,6 +233,37 @@ static const help_sub codes_subs[] = {
      EXITS({0, "recorded"}, {2, "not a codes path, or neither option"}, {3, "no such file"},
 	   {8, "the mission is closed"}),
      "path", false},
+    END};
+
+static const help_sub dossier_subs[] = {
+    {"handover", "dossier handover MID --to RECIPIENT --out DIR",
+     "hand the dossier over to the client: its files, their SHA-256, a signed statement",
+     "admin, passphrase",
+     "Writes DIR (absent or empty) with every file of the mission's dossier under files/, "
+     "SHA256SUMS, statement.txt (who hands over what to whom, when, and the SHA-256 of "
+     "SHA256SUMS), its SSH signature statement.txt.sig (namespace evault-dossier), the "
+     "signer's key in allowed_signers and a README.txt telling the client how to check it. "
+     "Never a file of work or codes. A closed mission's erasure certificate is one of the "
+     "dossier's files. One dossier.handover event records the handover; the recipient is "
+     "encrypted under the dossier's key. The mission is open or closed.",
+     OPTS({"--to RECIPIENT", "who receives it (1 to 256 bytes, no control character)"},
+	  {"--out DIR", "where to write the package"}),
+     EXITS({0, "handed over"}, {2, "bad option or recipient"}, {3, "no such mission"},
+	   {5, "a dossier file does not read back as recorded"}, {6, "you are not an admin"},
+	   {7, "DIR exists and is not empty"}, {8, "the mission is closing or expired"},
+	   {12, "the dossier is empty"}),
+     "mission", false},
+    {"verify", "dossier verify DIR [--signers FILE]",
+     "check a handed-over dossier: files, list, statement, signature", NULL,
+     "Needs no vault, identity or passphrase. Checks that SHA256SUMS lists every file under "
+     "files/ and nothing else, each with its SHA-256, that statement.txt names SHA256SUMS's "
+     "SHA-256 and its counts, and that statement.txt.sig is the handed-by signer's signature "
+     "of it, with the key in DIR/allowed_signers or, better, in FILE, the keys the company "
+     "publishes.",
+     OPTS({"--signers FILE", "take the signer's key from FILE (allowed-signers format)"}),
+     EXITS({0, "verified"}, {1, "the package fails a check (the message names the file)"},
+	   {2, "bad usage, or DIR or FILE cannot be read"}),
+     "dir", false},
     END};
 
 static const help_sub mount_subs[] = {
@@ -523,6 +569,8 @@ static const help_group groups[] = {
      "(erased when the mission closes).",
      mission_subs},
     {"codes", "record that an access code was changed or handed back", NULL, codes_subs},
+    {"dossier", "hand the dossier over to the client, signed; check a handed-over dossier", NULL,
+     dossier_subs},
     {"mount", "the vault as a folder: your missions, plaintext only in memory", NULL, mount_subs},
     {"umount", "unmount once every file is recorded", NULL, umount_subs},
     {"import", "copy a camera card in, prove every copy, then wipe the card", NULL, import_subs},

@@ -25,7 +25,7 @@ static const cli_command commands[] = {
     {"sync", cmd_sync},       {"status", cmd_status},
     {"device", cmd_device},   {"serve", cmd_serve},
     {"objects", cmd_objects}, {"fsck", cmd_fsck},
-    {"report", cmd_report},
+    {"report", cmd_report},   {"dossier", cmd_dossier},
 };
 
 /*

@@ -29,7 +29,7 @@ LAYERS='
 2 history     state repo layout mounts histpack
 3 records     user mission policy device
 4 rules       content
-5 operations  init file import log close maint missionops userops deviceops migrate refusal
+5 operations  init file import log close dossier maint missionops userops deviceops migrate refusal
 6 verifier    verify verify_walk verify_rules verify_files verify_missions verify_close verify_devices verify_refusals verify_state checkpoint trust bundle show report gitcache packscan
 7 remote      proto histxfer serve sync
 8 front-ends  cli fusefs

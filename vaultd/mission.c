@@ -4,7 +4,8 @@
  * one "key value" per line:
  *   mission M-2026-0042 / status open / created 1763920000 /
  *   created-by alice / key dossier <fp> / key work <fp> / key codes <fp> /
- *   photo-authorisation no / member bob ... / auditor dave ...
+ *   [dossier-due 2027-03-31 /] photo-authorisation no / member bob ... /
+ *   auditor dave ...
  * Client, site and description are only in info.enc, under the dossier key.
  * The operations on missions (create, grant, revoke, ...) are missionops.c.
  */
@@ -114,6 +115,22 @@ int mission_check_writable(evault_repo *repo, const mission_rec *m)
 	return 0;
 }
 
+bool mission_date_valid(const char *s)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (!s || strlen(s) != MISSION_DATE_LEN || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < MISSION_DATE_LEN; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	int mo = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (y < 2000 || y > 2999 || mo < 1 || mo > 12 || d < 1)
+		return false;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return d <= days[mo - 1] + (mo == 2 && leap ? 1 : 0);
+}
+
 int mission_hidden(const char *mid)
 {
 	return evault_error_set(EVAULT_ENOTFOUND, "no such mission: %.64s", mid);
@@ -166,6 +183,10 @@ static int parse_line(void *rec, char *line, unsigned *seen)
 			return -1;
 		memcpy(m->fps[c][m->ngen[c]++], fp, CLASS_FP_HEX);
 		*seen |= 4u << c;
+	} else if (strcmp(k, "dossier-due") == 0) {
+		if (!mission_date_valid(v))
+			return -1;
+		memcpy(m->dossier_due, v, MISSION_DATE_LEN + 1);
 	} else if (strcmp(k, "photo-authorisation") == 0) {
 		m->photo_authorised = strcmp(v, "yes") == 0;
 	} else if (strcmp(k, "member") == 0 || strcmp(k, "auditor") == 0) {
@@ -257,6 +278,8 @@ int mission_format(evault_buf *out, const mission_rec *m)
 		rc = evault_buf_printf(out, "closed %lld\n", (long long)m->closed);
 	if (rc == 0 && m->retain_until)
 		rc = evault_buf_printf(out, "retain-until %lld\n", (long long)m->retain_until);
+	if (rc == 0 && m->dossier_due[0])
+		rc = evault_buf_printf(out, "dossier-due %s\n", m->dossier_due);
 	if (rc == 0)
 		rc = evault_buf_printf(out, "photo-authorisation %s\n",
 				       m->photo_authorised ? "yes" : "no");

@@ -10,13 +10,19 @@
 #include "state.h"
 #include "user.h"
 
+/* A calendar date, YYYY-MM-DD (the dossier's due date). */
+#define MISSION_DATE_LEN 10
+/* A real calendar date from 2000-01-01 to 2999-12-31, written YYYY-MM-DD. */
+bool mission_date_valid(const char *s);
+
 typedef struct mission_rec {
 	char mid[EVAULT_MID_MAX + 1];
 	char status[16];
 	int64_t created;
 	char created_by[EVAULT_USER_MAX + 1];
-	int64_t closed;       /* 0 while open */
-	int64_t retain_until; /* 0 while open: when the dossier expires */
+	int64_t closed;                         /* 0 while open */
+	int64_t retain_until;                   /* 0 while open: when the dossier expires */
+	char dossier_due[MISSION_DATE_LEN + 1]; /* YYYY-MM-DD, "" when none */
 	/* each class's key generations, oldest first (a revoke adds one) */
 	char fps[EVAULT_CLASS_COUNT][CLASS_GENS_MAX][CLASS_FP_HEX];
 	size_t ngen[EVAULT_CLASS_COUNT];

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "dossier.h"
 #include "layout.h"
 #include "mission.h"
 #include "repo.h"
@@ -80,6 +81,12 @@ int evault_mission_create(evault_repo *repo, const char *mid, const evault_missi
 	if ((rc = repo_require_admin(repo, "create missions")) < 0 ||
 	    (rc = check_mission_id(mid)) < 0)
 		return rc;
+	if (info && info->dossier_due && !mission_date_valid(info->dossier_due))
+		return evault_error_set(EVAULT_EINVAL,
+					"the dossier's due date must be a date YYYY-MM-DD from "
+					"2000-01-01 to 2999-12-31");
+	if (info && info->dossier_due)
+		memcpy(m.dossier_due, info->dossier_due, MISSION_DATE_LEN + 1);
 	if ((rc = state_begin(&st, repo, true)) < 0)
 		goto done;
 	path.size = 0;
@@ -143,7 +150,9 @@ int evault_mission_create(evault_repo *repo, const char *mid, const evault_missi
 	    (rc = evault_buf_printf(&tr,
 				    "Evault-Members: %zu\nEvault-Key-Dossier: %s\n"
 				    "Evault-Key-Work: %s\nEvault-Key-Codes: %s\n",
-				    m.nmembers, m.fps[0][0], m.fps[1][0], m.fps[2][0])) < 0)
+				    m.nmembers, m.fps[0][0], m.fps[1][0], m.fps[2][0])) < 0 ||
+	    (m.dossier_due[0] &&
+	     (rc = evault_buf_printf(&tr, "Evault-Dossier-Due: %s\n", m.dossier_due)) < 0))
 		goto done;
 	state_event ev = {NULL, "mission.create", mid, sum.ptr, tr.ptr};
 	rc = state_commit(st, &ev);
@@ -279,6 +288,7 @@ int evault_mission_show(evault_repo *repo, const char *mid, evault_mission_view 
 	snprintf(v->created_by, sizeof(v->created_by), "%s", m.created_by);
 	v->created = m.created;
 	v->photo_authorised = m.photo_authorised;
+	snprintf(v->dossier_due, sizeof(v->dossier_due), "%s", m.dossier_due);
 	v->members = copy_list(m.members, m.nmembers);
 	v->nmembers = m.nmembers;
 	v->auditors = copy_list(m.auditors, m.nauditors);
@@ -297,7 +307,8 @@ int evault_mission_show(evault_repo *repo, const char *mid, evault_mission_view 
 			goto done;
 	}
 	evault_error_clear();
-	if ((rc = decode_info(v, repo, st, &m)) < 0)
+	if ((rc = decode_info(v, repo, st, &m)) < 0 ||
+	    (rc = handover_list(repo, st, &m, &v->handovers, &v->nhandovers)) < 0)
 		goto done;
 	*out = v;
 	v = NULL;
@@ -322,6 +333,12 @@ void evault_mission_view_free(evault_mission_view *v)
 		return;
 	free_list(v->members, v->nmembers);
 	free_list(v->auditors, v->nauditors);
+	for (size_t i = 0; i < v->nhandovers; i++) { /* the recipient: client data */
+		if (v->handovers[i].to)
+			sodium_memzero(v->handovers[i].to, strlen(v->handovers[i].to));
+		free(v->handovers[i].to);
+	}
+	free(v->handovers);
 	char *info[] = {v->client, v->site, v->description};
 	for (size_t i = 0; i < 3; i++) { /* decrypted client data: wipe it */
 		if (info[i])
@@ -400,6 +417,53 @@ int evault_mission_grant(evault_repo *repo, const char *mid, const char *user)
 done:
 	mission_rec_clear(&m);
 	state_end(st);
+	return rc;
+}
+
+int evault_mission_set_due(evault_repo *repo, const char *mid, const char *date)
+{
+	state *st = NULL;
+	mission_rec m;
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT,
+		   tr = EVAULT_BUF_INIT;
+	int rc;
+	memset(&m, 0, sizeof(m));
+	if (!mission_date_valid(date))
+		return evault_error_set(EVAULT_EINVAL,
+					"the dossier's due date must be a date YYYY-MM-DD from "
+					"2000-01-01 to 2999-12-31");
+	/* an admin: every mission, an expired one too (it holds no key of it any more) */
+	if ((rc = repo_require_admin(repo, "set a dossier's due date")) < 0 ||
+	    (rc = check_mission_id(mid)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
+	    (rc = mission_load(st, mid, &m)) < 0)
+		goto done;
+	if (strcmp(m.status, "open") && strcmp(m.status, "closing") && strcmp(m.status, "closed")) {
+		rc = evault_error_set(EVAULT_EREADONLY,
+				      "mission %s is %s: its dossier is no longer kept", mid,
+				      m.status);
+		goto done;
+	}
+	if (strcmp(m.dossier_due, date) == 0) {
+		rc = evault_error_set(EVAULT_EEXISTS, "the dossier of %s is due on %s already", mid,
+				      date);
+		goto done;
+	}
+	memcpy(m.dossier_due, date, MISSION_DATE_LEN + 1);
+	if ((rc = mission_format(&text, &m)) < 0 ||
+	    (rc = evault_buf_printf(&path, "missions/%s/MISSION", mid)) < 0 ||
+	    (rc = state_put(st, path.ptr, text.ptr, text.size)) < 0 ||
+	    (rc = evault_buf_printf(&sum, "Dossier of %s due on %s", mid, date)) < 0 ||
+	    (rc = evault_buf_printf(&tr, "Evault-Dossier-Due: %s\n", date)) < 0)
+		goto done;
+	state_event ev = {NULL, "mission.due", mid, sum.ptr, tr.ptr};
+	rc = state_commit(st, &ev);
+done:
+	mission_rec_clear(&m);
+	state_end(st);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	evault_buf_dispose(&sum);
+	evault_buf_dispose(&tr);
 	return rc;
 }
 

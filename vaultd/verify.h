@@ -153,6 +153,8 @@ typedef int (*verify_check)(verify_event *ev);
 int rule_mission_create(verify_event *ev);
 int rule_membership(verify_event *ev); /* mission.grant, mission.revoke */
 int rule_authorize_photos(verify_event *ev);
+int rule_mission_due(verify_event *ev);
+int rule_dossier_handover(verify_event *ev);
 int rule_refused(verify_event *ev);
 int rule_import(verify_event *ev);
 /* verify_files.c */

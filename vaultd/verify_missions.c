@@ -2,14 +2,18 @@
  * The rules of mission events (verify.h): a mission's creation, grants
  * and revocations (mission.c), and the content events that are not file
  * writes (content.c, import.c): photo authorisation, refused content,
- * imports. Each is one rule of verify_rules.c's table; the event's
- * mission change and records come from its shared prologue.
+ * imports; the dossier's due date and its handovers (dossier.c). Each is one rule of
+ * verify_rules.c's table; the event's mission change and records come from its shared prologue.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <git2.h>
 
+#include "close.h"
+#include "dossier.h"
 #include "verify.h"
 
 /* mission.create: missions/<mid> added with its MISSION and info.enc, an open
@@ -32,6 +36,12 @@ int rule_mission_create(verify_event *ev)
 	if (strcmp(m->status, "open") != 0 || strcmp(m->created_by, v->actor) != 0 || m->nauditors)
 		return verify_bad(v, "mission.create: a new mission must be open, created by its "
 				     "actor, without auditors");
+	char due[16] = "";
+	if (trailer_get(due, sizeof(due), v->message, "Evault-Dossier-Due") < 0)
+		due[0] = '\0';
+	if (strcmp(due, m->dossier_due) != 0)
+		return verify_bad(v, "mission.create: the record's dossier-due is not the event's "
+				     "Evault-Dossier-Due");
 	for (size_t i = 0; i < m->nmembers; i++) {
 		user_rec u;
 		if (load_user(&u, v->git, ev->pt, m->members[i]) < 0 ||
@@ -48,7 +58,8 @@ static bool membership_step(const mission_rec *o, const mission_rec *n, const ch
 			    bool grant, bool auditor)
 {
 	if (strcmp(o->status, n->status) != 0 || strcmp(o->created_by, n->created_by) != 0 ||
-	    o->created != n->created || o->photo_authorised != n->photo_authorised)
+	    o->created != n->created || o->photo_authorised != n->photo_authorised ||
+	    strcmp(o->dossier_due, n->dossier_due) != 0)
 		return false;
 	/* keys: unchanged here; a revoke's new generations are judged by
 	 * rule_membership */
@@ -242,5 +253,212 @@ int rule_import(verify_event *ev)
 done:
 	evault_buf_dispose(&path);
 	evault_buf_dispose(&blob);
+	return r;
+}
+
+/* ---- the dossier's due date and handovers (dossier.c) ---- */
+
+/* mission.due: the MISSION record's dossier-due line, and nothing else,
+ * set to the event's Evault-Dossier-Due, on a mission whose dossier is kept. */
+int rule_mission_due(verify_event *ev)
+{
+	verifier *v = ev->v;
+	const mission_rec *o, *n;
+	char due[16];
+	static const char *const names[] = {"MISSION", NULL};
+	if (trailer_get(due, sizeof(due), v->message, "Evault-Dossier-Due") < 0 ||
+	    !mission_date_valid(due))
+		return verify_bad(v, "mission.due without a valid Evault-Dossier-Due");
+	if (!ev->pm || !changes_exactly(&ev->d, names) || !(o = event_mission(ev, EVENT_BEFORE)) ||
+	    !(n = event_mission(ev, EVENT_AFTER)))
+		return verify_bad(v,
+				  "mission.due may change only the MISSION record of an existing "
+				  "mission");
+	if (strcmp(o->status, "open") && strcmp(o->status, "closing") &&
+	    strcmp(o->status, "closed"))
+		return verify_bad(v, "mission.due on mission %s, which is %s", v->mission,
+				  o->status);
+	mission_rec want = *o;
+	memcpy(want.dossier_due, due, sizeof(want.dossier_due));
+	evault_buf a = EVAULT_BUF_INIT, b = EVAULT_BUF_INIT;
+	bool same = strcmp(o->dossier_due, due) != 0 && mission_format(&a, &want) == 0 &&
+		    mission_format(&b, n) == 0 && a.size == b.size &&
+		    memcmp(a.ptr, b.ptr, a.size) == 0;
+	evault_buf_dispose(&a);
+	evault_buf_dispose(&b);
+	if (!same)
+		return verify_bad(v,
+				  "mission.due must only set the dossier-due line of %s to %s "
+				  "(Evault-Dossier-Due)",
+				  v->mission, due);
+	return 0;
+}
+
+/* The number of handover records (names without ".enc") in a handovers tree. */
+static size_t handover_count(const git_tree *t)
+{
+	size_t n = 0, all = t ? git_tree_entrycount(t) : 0;
+	for (size_t i = 0; i < all; i++) {
+		const char *name = git_tree_entry_name(git_tree_entry_byindex(t, i));
+		size_t l = strlen(name);
+		if (l <= 4 || strcmp(name + l - 4, ".enc") != 0)
+			n++;
+	}
+	return n;
+}
+
+static bool parse_count(const char *s, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	if (!*s || *s < '0' || *s > '9' || (s[0] == '0' && s[1]))
+		return false;
+	*out = strtoull(s, &end, 10);
+	return !*end && !errno;
+}
+
+/*
+ * dossier.handover: an admin hands over the dossier of an open or closed
+ * mission: missions/<mid>/handovers/<n> and <n>.enc added, n the next
+ * number, nothing else; the record names the actor, the event's time, and
+ * only live files of the dossier (of a closed mission: as the erasure
+ * record kept them, but for the certificate, stored after); its counts and
+ * manifest are the trailers'.
+ */
+int rule_dossier_handover(verify_event *ev)
+{
+	verifier *v = ev->v;
+	const delta *d = &ev->d;
+	const mission_rec *o;
+	git_tree *ph = NULL, *ch = NULL;
+	delta h;
+	handover_rec rec;
+	close_rec cr;
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	char tn[24], tf[24], tm[80], first[32];
+	unsigned long long n, files;
+	int r = 0;
+	memset(&rec, 0, sizeof(rec));
+	memset(&cr, 0, sizeof(cr));
+	if (trailer_get(tn, sizeof(tn), v->message, "Evault-Handover") < 0 ||
+	    trailer_get(tf, sizeof(tf), v->message, "Evault-Handover-Files") < 0 ||
+	    trailer_get(tm, sizeof(tm), v->message, "Evault-Handover-Manifest") < 0 ||
+	    !parse_count(tn, &n) || n == 0 || n > UINT32_MAX || !parse_count(tf, &files) ||
+	    strlen(tm) != 64 || strspn(tm, "0123456789abcdef") != 64)
+		return verify_bad(v, "dossier.handover without valid Evault-Handover, "
+				     "Evault-Handover-Files and Evault-Handover-Manifest");
+	if (!ev->pm || !(o = event_mission(ev, EVENT_BEFORE)))
+		return verify_bad(v, "dossier.handover: the MISSION record is not valid");
+	bool closed = strcmp(o->status, "closed") == 0;
+	if (!closed && strcmp(o->status, "open") != 0)
+		return verify_bad(v, "dossier.handover of mission %s, which is %s", v->mission,
+				  o->status);
+	static const char *const names[] = {"handovers", NULL};
+	if (changes_exactly(d, names) && d->c[0].new) {
+		ph = change_tree(v->git, d->c[0].old);
+		ch = change_tree(v->git, d->c[0].new);
+	}
+	char rname[24], ename[32];
+	snprintf(rname, sizeof(rname), "%llu", n);
+	snprintf(ename, sizeof(ename), "%llu.enc", n);
+	bool ok = ch && (!d->c[0].old || ph);
+	if (ok) {
+		tree_delta(&h, ph, ch);
+		ok = !h.more && h.n == 2;
+		for (size_t i = 0; ok && i < h.n; i++)
+			ok = !h.c[i].old && is_blob(h.c[i].new) &&
+			     (strcmp(change_name(&h.c[i]), rname) == 0 ||
+			      strcmp(change_name(&h.c[i]), ename) == 0);
+	}
+	if (!ok) {
+		r = verify_bad(v,
+			       "dossier.handover must add exactly missions/%s/handovers/%s and "
+			       "%s, and change nothing else",
+			       v->mission, rname, ename);
+		goto done;
+	}
+	if (n != handover_count(ph) + 1) {
+		r = verify_bad(v, "dossier.handover %llu of %s where %zu follows", n, v->mission,
+			       handover_count(ph) + 1);
+		goto done;
+	}
+	if (blob_at(&text, v->git, ch, rname) < 0 ||
+	    handover_parse(&rec, (unsigned)n, text.ptr, text.size) < 0) {
+		evault_error_clear();
+		r = verify_bad(v, "dossier.handover: the record handovers/%s is not valid", rname);
+		goto done;
+	}
+	int64_t when = git_commit_time(ev->commit);
+	if (trailer_get(first, sizeof(first), v->message, "Evault-Replayed") == 0)
+		when = strtoll(first, NULL, 10);
+	if (strcmp(rec.by, v->actor) != 0 || rec.time > when + TIME_TOLERANCE ||
+	    rec.time < when - TIME_TOLERANCE) {
+		r = verify_bad(v,
+			       "dossier.handover: the record must name its actor (%s) and the "
+			       "event's time",
+			       v->actor);
+		goto done;
+	}
+	if (rec.nfiles != files || strcmp(rec.manifest, tm) != 0) {
+		r = verify_bad(v,
+			       "dossier.handover: the record lists %zu files where "
+			       "Evault-Handover-Files says %llu, or its manifest is not the "
+			       "trailer's",
+			       rec.nfiles, files);
+		goto done;
+	}
+	if (closed) {
+		text.size = 0;
+		if (blob_at(&text, v->git, ev->pm, "CLOSE") < 0 ||
+		    close_parse(&cr, v->mission, text.ptr, text.size) < 0 || !cr.done) {
+			evault_error_clear();
+			r = verify_bad(v,
+				       "dossier.handover: the erasure record of closed mission "
+				       "%s is not valid",
+				       v->mission);
+			goto done;
+		}
+	}
+	for (size_t i = 0; i < rec.nfiles; i++) {
+		const handover_file *f = &rec.files[i];
+		evault_buf blob = EVAULT_BUF_INIT;
+		path.size = 0;
+		bool live = layout_file_path(&path, v->mission, EVAULT_CLASS_DOSSIER, f->fid,
+					     ".enc") == 0 &&
+			    blob_at(&blob, v->git, ev->pt, path.ptr) == 0;
+		evault_buf_dispose(&blob);
+		if (!live) {
+			evault_error_clear();
+			r = verify_bad(v,
+				       "dossier.handover lists %s, which is no live dossier file "
+				       "of %s",
+				       f->fid, v->mission);
+			goto done;
+		}
+		/* the certificate is a dossier file that close stored after it took
+		 * the kept files' fingerprints */
+		if (!closed || strcmp(f->fid, cr.certificate) == 0)
+			continue;
+		bool same = false;
+		for (size_t k = 0; k < cr.nkept; k++)
+			if (strcmp(cr.kept[k].fid, f->fid) == 0)
+				same = strcmp(cr.kept[k].sha256, f->sha256) == 0 &&
+				       cr.kept[k].size == f->size;
+		if (!same) {
+			r = verify_bad(
+			    v,
+			    "dossier.handover: file %s is not the one the erasure record "
+			    "of %s kept (sha256 and size)",
+			    f->fid, v->mission);
+			goto done;
+		}
+	}
+done:
+	git_tree_free(ph);
+	git_tree_free(ch);
+	handover_rec_clear(&rec);
+	close_rec_clear(&cr);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
 	return r;
 }

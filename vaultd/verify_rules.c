@@ -179,6 +179,8 @@ static const action_rule rules[] = {
     {"mission.grant", ADMINS, IN_MISSION, rule_membership},
     {"mission.revoke", ADMINS, IN_MISSION, rule_membership},
     {"mission.authorize-photos", ADMINS, IN_MISSION, rule_authorize_photos},
+    {"mission.due", ADMINS, IN_MISSION, rule_mission_due},
+    {"dossier.handover", ADMINS, IN_MISSION, rule_dossier_handover},
     {"mission.closing", ADMINS, IN_MISSION, rule_closing},
     {"mission.close", ADMINS, IN_MISSION, rule_close},
     {"mission.expiring", ADMINS, IN_MISSION, rule_expiring},

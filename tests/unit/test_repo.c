@@ -61,7 +61,7 @@ static int setup(void **s)
 	rc_ = open_as(carol);
 	rd = open_as(dave);
 	const char *members[] = {"bob"};
-	evault_mission_info info = {"ACME SA", "Lyon", "alarm"};
+	evault_mission_info info = {"ACME SA", "Lyon", "alarm", NULL};
 	assert_int_equal(evault_mission_create(ra, "M-1", &info, members, 1), 0);
 	const char *members2[] = {"carol"};
 	assert_int_equal(evault_mission_create(ra, "M-2", NULL, members2, 1), 0);

@@ -5,6 +5,7 @@
 #include "evault/audit.h"
 #include "evault/common.h"
 #include "evault/device.h"
+#include "evault/dossier.h"
 #include "evault/file.h"
 #include "evault/identity.h"
 #include "evault/log.h"

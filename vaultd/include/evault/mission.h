@@ -16,11 +16,24 @@ typedef struct evault_mission_info {
 	const char *client; /* encrypted: never in clear on disk or in history */
 	const char *site;
 	const char *description;
+	/* in clear, in the MISSION record: when the as-built dossier is due to
+	 * the client, YYYY-MM-DD, or NULL (docs/lifecycle.md, "The dossier's
+	 * handover") */
+	const char *dossier_due;
 } evault_mission_info;
 
 /* Admin only. Members must be technicians or admins. */
 int evault_mission_create(evault_repo *repo, const char *mid, const evault_mission_info *info,
 			  const char *const *members, size_t nmembers);
+
+/* One handover of the dossier to the client (evault_dossier_handover). */
+typedef struct evault_handover_view {
+	unsigned n;
+	int64_t time;
+	char by[33];
+	size_t files;
+	char *to; /* the recipient: NULL unless the reader holds the dossier key */
+} evault_handover_view;
 
 typedef struct evault_mission_view {
 	char mid[65];
@@ -32,6 +45,9 @@ typedef struct evault_mission_view {
 	char **auditors;
 	size_t nauditors;
 	bool photo_authorised;
+	char dossier_due[11];            /* YYYY-MM-DD, "" when none */
+	evault_handover_view *handovers; /* oldest first */
+	size_t nhandovers;
 	bool has_info; /* client/site/description decrypted (caller holds the dossier key) */
 	char *client, *site, *description;
 	size_t files[3]; /* per class, when the caller holds that class's key */
@@ -48,6 +64,13 @@ void evault_mission_view_free(evault_mission_view *v);
 int evault_mission_grant(evault_repo *repo, const char *mid, const char *user);
 /* Admin only. The user's key copies are destroyed. */
 int evault_mission_revoke(evault_repo *repo, const char *mid, const char *user);
+/*
+ * Admin only. Sets (or changes) the date the as-built dossier is due to the
+ * client, YYYY-MM-DD: one mission.due event. The mission is open, closing
+ * or closed (EVAULT_EREADONLY once it expires); EVAULT_EEXISTS when it is
+ * due on that date already.
+ */
+int evault_mission_set_due(evault_repo *repo, const char *mid, const char *date);
 
 /*
  * Marks an entry of the codes class as rotated (reported_to NULL) or as
