@@ -199,7 +199,7 @@ Evault-Action: dossier.handover
 Evault-Actor: alice
 Evault-Mission: M-3
 Evault-Handover: 1")
-G "$T/v" update-ref main "$forged"
+G "$T/v" update-ref refs/heads/main "$forged"
 expect_error 1 "an unsigned handover appended: no report" as bob -R "$T/v" report indicators --year "$YEAR"
 check "... nothing on stdout" test ! -s "$T/out"
 grep -q 'does not verify' "$T/err" && ok "... the error says the history does not verify" || ko "err: $(cat "$T/err")"
