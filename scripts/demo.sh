@@ -27,7 +27,8 @@ bob() { echo "\$ evault $*    # as bob (technician)" >&2; "$ev" --identity "$dem
 alice init --admin alice
 bob identity new --name bob >"$demo/bob.pub"
 alice user add bob --role technician --pubkey "$(cat "$demo/bob.pub")"
-alice mission create M-2026-0042 --client "Demo client" --site "Demo site" --member bob
+alice mission create M-2026-0042 --client "Demo client" --site "Demo site" --member bob \
+	--dossier-due "$(date -u -d "+14 days" +%Y-%m-%d)"
 printf 'Intervention report: alarm panel serviced, all zones tested.\n' >"$demo/rapport.txt"
 bob put "$demo/rapport.txt" M-2026-0042/dossier/
 echo "code 4711 for the side door, to rotate at the end" | bob put - M-2026-0042/codes/side-door.txt
@@ -61,6 +62,17 @@ bob log
 bob codes mark M-2026-0042/codes/side-door.txt --rotated
 alice mission close M-2026-0042
 alice mission certificate M-2026-0042
+# the dossier handed over to the client: files, SHA-256 list, signed statement
+alice dossier handover M-2026-0042 --to "Demo client, site manager" --out "$demo/dossier-M-2026-0042"
+echo "\$ (cd dossier-M-2026-0042 && sha256sum -c SHA256SUMS && ssh-keygen -Y verify …)" >&2
+(cd "$demo/dossier-M-2026-0042" && sha256sum -c SHA256SUMS &&
+	ssh-keygen -Y verify -f allowed_signers -I alice -n evault-dossier -s statement.txt.sig <statement.txt)
+echo "\$ evault dossier verify $demo/dossier-M-2026-0042" >&2
+"$ev" dossier verify "$demo/dossier-M-2026-0042"
+# a mission the company refuses: in the register, the client sealed to admins
+bob mission refuse --client "Other demo client" --reason employee-surveillance
+bob mission refusals
+alice report indicators --year "$(date -u +%Y)"
 echo "\$ evault audit allowed-signers > allowed-signers; git log --show-signature" >&2
 "$ev" audit allowed-signers >"$demo/allowed-signers"
 git -C "$EVAULT_REPO/audit.git" -c gpg.format=ssh \
