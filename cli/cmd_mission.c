@@ -355,6 +355,7 @@ static int print_refusal(const evault_refusal *r, void *p)
 		json_kstr(j, "client", opened ? r->client : NULL);
 		json_kstr(j, "details", opened ? r->details : NULL);
 		json_kstr(j, "ref", opened ? r->ref : NULL);
+		json_kbool(j, "damaged", r->access == EVAULT_REFUSAL_DAMAGED);
 		json_end(j);
 		return 0;
 	}
@@ -365,8 +366,11 @@ static int print_refusal(const evault_refusal *r, void *p)
 			printf("%12sref      %s\n", "", r->ref);
 		if (r->details)
 			printf("%12sdetails  %s\n", "", r->details);
-	} else if (r->access == EVAULT_REFUSAL_OTHER_ADMINS)
+	} else if (r->access == EVAULT_REFUSAL_OTHER_ADMINS) {
 		printf("%12s(sealed to other admins)\n", "");
+	} else if (r->access == EVAULT_REFUSAL_DAMAGED) {
+		printf("%12s(damaged: its sealed part does not open with your key)\n", "");
+	}
 	return 0;
 }
 

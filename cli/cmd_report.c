@@ -25,6 +25,8 @@ static const row rows[] = {
     {EVAULT_IND_OVERDUE, true, "en retard, pas encore remis", "overdue, not handed over yet"},
     {EVAULT_IND_PENDING, true, "à remettre, date non échue", "pending, date still ahead"},
     {-3, false, "Part remise dans les délais", "Share handed over on time"},
+    {EVAULT_IND_DUE_MOVED, false, "Dates de remise déplacées dans l'année",
+     "Due dates moved in the year"},
     {EVAULT_IND_HANDOVERS, false, "Remises enregistrées dans l'année",
      "Handovers recorded in the year"},
     {-2, false, "Délai médian de la clôture à la remise (jours)",

@@ -206,7 +206,8 @@ static const help_sub mission_subs[] = {
 	  {"--category CATEGORY", "the category of a reason given in words"},
 	  {"--details TEXT", "what was asked and why it was refused (sealed)"},
 	  {"--ref REF", "the request's reference (sealed)"},
-	  {"--date YYYY-MM-DD", "the day the mission was refused (default: today, UTC)"}),
+	  {"--date YYYY-MM-DD", "the day the mission was refused, at most 31 days back "
+				"(default: today, UTC)"}),
      EXITS({0, "recorded"},
 	   {2, "a missing or unknown category, a field empty, too long or with control "
 	       "characters, a bad date"},
@@ -529,8 +530,7 @@ static const help_sub help_subs[] = {
     END};
 
 static const help_sub report_subs[] = {
-    {"indicators",
-     "report indicators --year YYYY [--client NAME] [--explain] [--html] [EXPORT]",
+    {"indicators", "report indicators --year YYYY [--client NAME] [--explain] [--html] [EXPORT]",
      "the year's trust indicators, counted from the verified history",
      "any user; --client: admin, passphrase",
      "Counts, for one calendar year (UTC), what the company promises its clients: dossiers "
@@ -556,7 +556,8 @@ static const help_sub report_subs[] = {
      EXITS({0, "reported"}, {1, "the history or the export does not verify"},
 	   {2, "usage, no year, a replica (run it at the office or on an export), or --client "
 	       "on an export"},
-	   {4, "wrong passphrase"}, {6, "--client by a user who is not an admin"}),
+	   {4, "wrong passphrase"},
+	   {6, "--client by a user who is not an admin, --explain by a technician"}),
      "dir", true},
     END};
 

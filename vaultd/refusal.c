@@ -301,11 +301,12 @@ int evault_mission_refuse(evault_repo *repo, const evault_refusal_opts *opts,
 					"no refusal category '%.40s' (employee-surveillance, "
 					"private-filming, court-order, competence, other)",
 					opts->category ? opts->category : "");
-	if (opts->date && (!refusal_date_parse(opts->date, &day) || day > now + EVAULT_CLOCK_SKEW))
+	if (opts->date && (!refusal_date_parse(opts->date, &day) || day > now + EVAULT_CLOCK_SKEW ||
+			   day + (REFUSAL_LATE_DAYS + 1) * 86400 < now - EVAULT_CLOCK_SKEW))
 		return evault_error_set(EVAULT_EINVAL,
-					"the date of a refusal is a day (YYYY-MM-DD) from 2000 to "
-					"today, not '%.20s'",
-					opts->date);
+					"the date of a refusal is a day (YYYY-MM-DD) of the last %d "
+					"days, not '%.20s': a refusal is recorded when it happens",
+					REFUSAL_LATE_DAYS, opts->date);
 	if ((rc = repo_require_actor(repo)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = user_load(st, repo->actor, &me)) < 0)
 		goto done;
@@ -328,6 +329,9 @@ int evault_mission_refuse(evault_repo *repo, const evault_refusal_opts *opts,
 	    (rc = put_field(&plain, client)) < 0 || (rc = put_field(&plain, details)) < 0 ||
 	    (rc = put_field(&plain, ref)) < 0)
 		goto done;
+	while (plain.size < REFUSAL_PLAIN_SIZE)
+		if ((rc = evault_buf_put(&plain, "", 1)) < 0)
+			goto done;
 	randombytes_buf(rnd, sizeof(rnd));
 	hex_encode(rec.rid, rnd, sizeof(rnd));
 	rec.time = now;
@@ -443,7 +447,10 @@ static int open_sealed(secret **out, evault_repo *repo, const refusal_rec *r, co
 	size_t sl[3];
 	for (int i = 0; i < 3; i++)
 		s[i] = reader_string(&rd, &sl[i]);
-	if (!magic || memcmp(magic, REFUSAL_MAGIC, 4) != 0 || rd.bad || rd.left ||
+	bool padded = plain->len == REFUSAL_PLAIN_SIZE && !rd.bad;
+	for (size_t i = plain->len - rd.left; padded && i < plain->len; i++)
+		padded = plain->data[i] == 0;
+	if (!magic || memcmp(magic, REFUSAL_MAGIC, 4) != 0 || !padded ||
 	    !refusal_field_valid((const char *)s[0], sl[0], 1) ||
 	    !refusal_field_valid((const char *)s[1], sl[1], 0) ||
 	    !refusal_field_valid((const char *)s[2], sl[2], 0)) {
@@ -494,9 +501,13 @@ int evault_refusals_each(evault_repo *repo, evault_refusal_cb cb, void *payload)
 		out.nsealed = r->nseals;
 		out.access = EVAULT_REFUSAL_HIDDEN;
 		if (admin) {
-			if ((rc = open_sealed(&strs, repo, r, f)) < 0)
-				break;
-			out.access = rc == 0 ? EVAULT_REFUSAL_OPENED : EVAULT_REFUSAL_OTHER_ADMINS;
+			/* a box that does not open is that refusal's damage (verify
+			 * cannot see inside boxes), never the end of the register */
+			rc = open_sealed(&strs, repo, r, f);
+			out.access = rc == 0   ? EVAULT_REFUSAL_OPENED
+				     : rc > 0  ? EVAULT_REFUSAL_OTHER_ADMINS
+						: EVAULT_REFUSAL_DAMAGED;
+			evault_error_clear();
 			out.client = f[0];
 			out.details = f[1];
 			out.ref = f[2];

@@ -16,11 +16,14 @@
 
 #define REFUSAL_DIR "refusals"
 #define REFUSAL_MAGIC "EVRF"
-/* the sealed plaintext: "EVRF" || string client || string details || string ref */
-#define REFUSAL_PLAIN_MIN (4 + 3 * 4 + 1)
-#define REFUSAL_PLAIN_MAX (4 + 3 * (4 + EVAULT_REFUSAL_FIELD_MAX))
-#define REFUSAL_BOX_MIN (crypto_box_SEALBYTES + REFUSAL_PLAIN_MIN)
-#define REFUSAL_BOX_MAX (crypto_box_SEALBYTES + REFUSAL_PLAIN_MAX)
+/* the sealed plaintext: "EVRF" || string client || string details || string ref,
+ * then zeros to REFUSAL_PLAIN_SIZE: every box has one size, so none tells
+ * how long the client's name is */
+#define REFUSAL_PLAIN_SIZE (4 + 3 * (4 + EVAULT_REFUSAL_FIELD_MAX))
+#define REFUSAL_BOX_MIN (crypto_box_SEALBYTES + REFUSAL_PLAIN_SIZE)
+#define REFUSAL_BOX_MAX (crypto_box_SEALBYTES + REFUSAL_PLAIN_SIZE)
+/* how long after the day a mission was refused it may still be recorded */
+#define REFUSAL_LATE_DAYS 31
 /* sealed lines a record may hold: one per active admin */
 #define REFUSAL_SEALS_MAX 256
 #define REFUSAL_TEXT_MAX (REFUSAL_SEALS_MAX * 1300 + 1024)

@@ -43,6 +43,7 @@ static const char *const ind_names[EVAULT_IND_COUNT] = {
     "dossiers_late",
     "dossiers_overdue",
     "dossiers_pending",
+    "due_dates_moved",
     "handovers",
     "closed_without_due_date",
     "closed_and_handed_over",
@@ -460,6 +461,9 @@ static int one_event(run *x, git_repository *git, git_commit *c)
 			return rc;
 		if (trailer_get(val, sizeof(val), msg, "Evault-Dossier-Due") == 0) {
 			int64_t d = parse_day(val);
+			if (d >= 0 && m->due_day >= 0 && d != m->due_day && year && m->in_scope &&
+			    (rc = count(x, EVAULT_IND_DUE_MOVED, &e, mid)) < 0)
+				return rc;
 			if (d >= 0) {
 				m->due_day = d;
 				m->due_ref = e;
@@ -722,7 +726,8 @@ static int client_mission(const char *mid, const char *status, void *p)
 static int client_refusal(const evault_refusal *f, void *p)
 {
 	client_ctx *c = p;
-	if (f->access != EVAULT_REFUSAL_OPENED) { /* sealed before this admin was one */
+	/* sealed before this admin was one, or damaged */
+	if (f->access != EVAULT_REFUSAL_OPENED) {
 		c->r->unreadable_refusals++;
 		return 0;
 	}
@@ -761,6 +766,14 @@ int evault_report_indicators(evault_report **out, evault_repo *repo, const evaul
 		rc = evault_error_set(
 		    EVAULT_EINVAL, "the indicators read the whole history: run them at the office, "
 				   "or on an export (evault audit export)");
+		goto done;
+	}
+	/* --explain names missions: a technician sees only the events of their
+	 * own missions (evault log), so it is asked by admins and auditors */
+	if (opts->explain && repo->role == EVAULT_ROLE_TECHNICIAN) {
+		rc = evault_error_set(EVAULT_EDENIED,
+				      "--explain names every mission's events: an admin or an "
+				      "auditor asks for it");
 		goto done;
 	}
 	if (opts->client) {

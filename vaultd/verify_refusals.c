@@ -104,7 +104,8 @@ int rule_mission_refuse(verify_event *ev)
 	if (strcmp(rec.by, v->actor) != 0)
 		r = verify_bad(v, "mission.refuse by %s records a refusal by %s", v->actor, rec.by);
 	else if (rec.time > when + TIME_TOLERANCE || when > rec.time + TIME_TOLERANCE ||
-		 day > when + TIME_TOLERANCE)
+		 day > when + TIME_TOLERANCE ||
+		 day + (REFUSAL_LATE_DAYS + 1) * 86400 < when - TIME_TOLERANCE)
 		r = verify_bad(v,
 			       "mission.refuse: the record is dated %lld (day %s), the event %lld",
 			       (long long)rec.time, rec.date, (long long)when);

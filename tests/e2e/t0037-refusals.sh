@@ -6,6 +6,8 @@
 # mission.refuse events fail verification; a refusal recorded on a laptop
 # replica replays at the office and verifies there.
 . "$(dirname "$0")/lib.sh"
+# a refusal recorded late: the day it happened, 20 days ago
+BACK=$(date -u -d '-20 days' +%F)
 . "$(dirname "$0")/sshd.sh"
 standard_vault # alice admin, bob and carol technicians, dave auditor, M-1 with bob
 G() { git -C "$1/audit.git" "${@:2}"; }
@@ -24,7 +26,7 @@ done
 expect 0 "a reason in words with --category" as bob mission refuse --client "$CLIENT" --reason "$SECRET_DETAILS" --category private-filming
 check "  ... recorded in the category given" grep -Eqx "refused mission recorded: [0-9a-f]{8} \(private-filming\)" "$T/out"
 expect 0 "alice (admin) records one with details, a reference and a date" \
-	as alice mission refuse --client "Other Client SARL" --reason court-order --details "asked us to ignore an injunction" --ref "R-2" --date 2025-06-01
+	as alice mission refuse --client "Other Client SARL" --reason court-order --details "asked us to ignore an injunction" --ref "R-2" --date "$BACK"
 check "six refusals in the history" test "$(nref "$T/vault")" -eq 7
 
 # ---- what is refused ----
@@ -45,6 +47,8 @@ expect_error 2 "empty details" as bob mission refuse --client "$CLIENT" --reason
 expect_error 2 "a reference with a newline" as bob mission refuse --client "$CLIENT" --reason competence --ref $'a\nb'
 expect_error 2 "a date that is no day" as bob mission refuse --client "$CLIENT" --reason competence --date 2026-02-30
 expect_error 2 "a date in the future" as bob mission refuse --client "$CLIENT" --reason competence --date 2999-01-01
+expect_error 2 "a date 40 days back (a refusal is recorded when it happens)" \
+	as bob mission refuse --client "$CLIENT" --reason competence --date "$(date -u -d '-40 days' +%F)"
 expect_error 6 "dave, an auditor, may not record a refusal" as dave mission refuse --client "$CLIENT" --reason competence
 check "  ... told why" grep -q "only an admin or a technician records a refused mission" "$T/err"
 check "nothing refused was recorded" test "$(nref "$T/vault")" -eq 8
@@ -65,7 +69,7 @@ check "the event added refusals/<rid> and nothing else" test "$(G "$T/vault" dif
 
 # ---- the register ----
 expect 0 "bob lists the register" as bob mission refusals
-check "  ... eight refusals, oldest first: alice's, dated 2025, though recorded last" bash -c '[ $(wc -l <"$1") -eq 8 ] && head -1 "$1" | grep -q "^2025-06-01  .*court-order  *alice$"' _ "$T/out"
+check "  ... eight refusals, oldest first: alice's, dated 20 days ago, though recorded last" bash -c '[ $(wc -l <"$1") -eq 8 ] && head -1 "$1" | grep -q "^$2  .*court-order  *alice$"' _ "$T/out" "$BACK"
 check "  ... with the day, the short id, the category and who" grep -Eq "^[0-9]{4}-[0-9]{2}-[0-9]{2}  [0-9a-f]{8}  employee-surveillance +bob$" "$T/out"
 check "  ... and no client" bash -c '! grep -qF -e "$1" -e "Other Client" -e "$2" "$3"' _ "$TOKEN" "$SECRET_REF" "$T/out"
 expect 0 "dave, an auditor, lists it too" as dave mission refusals
@@ -73,8 +77,10 @@ check "  ... without clients" bash -c '[ $(wc -l <"$2") -eq 8 ] && ! grep -qF "$
 expect 0 "alice lists it with what is sealed to her" as alice mission refusals
 check "  ... each client" test "$(grep -c "^            client   $CLIENT$" "$T/out")" -eq 6
 check "  ... the details and the reference" bash -c 'grep -qx "            details  $1" "$3" && grep -qx "            ref      $2" "$3" && grep -qx "            client   Other Client SARL" "$3"' _ "$SECRET_DETAILS" "$SECRET_REF" "$T/out"
-expect 0 "--year 2025" as alice mission refusals --year 2025
-check "  ... only the refusal dated 2025" bash -c '[ $(grep -c "^2025-06-01  " "$1") -eq 1 ] && [ $(grep -vc "^  " "$1") -eq 1 ]' _ "$T/out"
+expect 0 "--year of that day" as alice mission refusals --year "${BACK:0:4}"
+check "  ... the refusals of that year, that one among them" bash -c '[ $(grep -c "^$2  " "$1") -eq 1 ] && ! grep -v "^  " "$1" | grep -vq "^$3-"' _ "$T/out" "$BACK" "${BACK:0:4}"
+expect 0 "--year 2001" as alice mission refusals --year 2001
+check "  ... none" test ! -s "$T/out"
 expect_error 2 "--year that is no year" as alice mission refusals --year 25
 expect 0 "--json as alice" as alice mission refusals --json
 check "  ... parses, every field, the clients" python3 -c '
@@ -83,14 +89,15 @@ d = json.load(open(sys.argv[1]))
 r = d["refusals"]
 assert len(r) == 8, r
 for x in r:
-    assert set(x) == {"rid", "date", "time", "by", "category", "client", "details", "ref"}, x
+    assert set(x) == {"rid", "date", "time", "by", "category", "client", "details", "ref", "damaged"}, x
     assert len(x["rid"]) == 32 and x["time"].endswith("Z"), x
 assert [x["client"] for x in r].count(sys.argv[2]) == 6
 assert sum(1 for x in r if x["details"] == sys.argv[3] and x["category"] == "private-filming") == 1
-assert any(x["by"] == "alice" and x["date"] == "2025-06-01" and x["ref"] == "R-2" for x in r)
+assert any(x["by"] == "alice" and x["date"] == sys.argv[4] and x["ref"] == "R-2" for x in r)
+assert not any(x["damaged"] for x in r)
 assert sorted(x["category"] for x in r if x["by"] == "bob") == sorted(["employee-surveillance", "private-filming", "court-order", "competence", "other", "private-filming", "competence"])
 assert [(x["date"], x["time"]) for x in r] == sorted((x["date"], x["time"]) for x in r)
-' "$T/out" "$CLIENT" "$SECRET_DETAILS"
+' "$T/out" "$CLIENT" "$SECRET_DETAILS" "$BACK"
 expect 0 "--json as bob" as bob mission refusals --json
 check "  ... client, details and ref null" python3 -c '
 import json, sys
@@ -134,7 +141,7 @@ forge() {
 	local frid seq blob tree
 	frid=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	printf 'refusal %s\ntime %s\ndate %s\nby %s\ncategory %s\n%s\n' "$frid" "$(date +%s)" \
-		"$(date -u +%F)" "$by" "$cat" "$SEALED" >"$T/forged-rec"
+		"${FDATE:-$(date -u +%F)}" "$by" "$cat" "$SEALED" >"$T/forged-rec"
 	blob=$(G "$T/v" hash-object -w "$T/forged-rec")
 	export GIT_INDEX_FILE=$T/index
 	G "$T/v" read-tree main && G "$T/v" update-index --add --cacheinfo "100644,$blob,refusals/$frid"
@@ -173,6 +180,30 @@ fresh
 SEALED=$(printf '%s\n' "$SEALED" | head -1)
 f=$(forge "$T/tech" tech tech competence competence) && G "$T/v" update-ref refs/heads/main "$f"
 failed_at "a refusal sealed to one admin of two" "$f" "sealed to 1 admins, where 2 were active"
+# every box is one size, whatever the client's name: 48 + 784 bytes
+check "every sealed box of the register is 832 bytes (its size says nothing of the name)" bash -c '
+	for r in $(git -C "$1/audit.git" ls-tree --name-only main refusals/); do
+		git -C "$1/audit.git" show "main:$r" | awk "/^sealed / {print \$3}"
+	done | while read -r b; do printf "%s" "$b" | base64 -d | wc -c; done | sort -u | grep -qx 832' _ "$T/vault"
+# a box that does not open (random bytes of the right size): verify cannot
+# see it; the register shows it damaged and lists the others
+fresh
+rnd() { head -c 832 /dev/urandom | base64 -w0; }
+SEALED=$(printf 'sealed alice %s\nsealed erin %s' "$(rnd)" "$(rnd)")
+f=$(forge "$T/tech" tech tech competence competence) && G "$T/v" update-ref refs/heads/main "$f"
+expect 0 "a refusal whose boxes are noise verifies (no key sees inside)" "$EVAULT_BIN" -R "$T/v" audit verify
+expect 0 "alice's register still lists everything" as alice -R "$T/v" mission refusals
+check "  ... that refusal marked damaged, the others read" bash -c 'grep -q "(damaged: its sealed part does not open with your key)" "$1" && grep -q "client   Third Client" "$1"' _ "$T/out"
+expect 0 "  ... and --json parses, one damaged" as alice -R "$T/v" mission refusals --json
+check "  ... exactly one damaged" python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["refusals"]; assert sum(x["damaged"] for x in r) == 1' "$T/out"
+# a record dated more than 31 days before it was recorded
+fresh
+SEALED=$(G "$T/vault" show "main:refusals/$rid" | grep '^sealed ')
+f=$(forge "$T/tech" tech tech competence competence) && G "$T/v" update-ref refs/heads/main "$f"
+expect 0 "control: the same forged refusal dated today verifies" "$EVAULT_BIN" -R "$T/v" audit verify
+fresh
+f=$(FDATE=$(date -u -d '-40 days' +%F) forge "$T/tech" tech tech competence competence) && G "$T/v" update-ref refs/heads/main "$f"
+failed_at "a refusal dated 40 days before it was recorded" "$f" "the record is dated"
 
 # ---- a laptop replica: recorded offline, replayed at the office ----
 OFFICE=$T/vault

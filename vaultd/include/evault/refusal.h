@@ -65,6 +65,7 @@ typedef enum evault_refusal_access {
 	EVAULT_REFUSAL_OPENED,       /* client, details, ref decrypted */
 	EVAULT_REFUSAL_OTHER_ADMINS, /* an admin to whom it was not sealed (became admin since) */
 	EVAULT_REFUSAL_HIDDEN,       /* not an admin, or the identity is locked */
+	EVAULT_REFUSAL_DAMAGED,      /* sealed to this admin, but the box does not open */
 } evault_refusal_access;
 
 /* One refusal of the register, as evault_refusals_each gives it. */

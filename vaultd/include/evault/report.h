@@ -23,6 +23,7 @@ typedef enum evault_indicator {
 	EVAULT_IND_LATE,              /* handed over after it */
 	EVAULT_IND_OVERDUE,           /* not handed over, the date passed */
 	EVAULT_IND_PENDING,           /* not handed over, the date still ahead */
+	EVAULT_IND_DUE_MOVED,         /* due dates changed in the year (mission.due over a date) */
 	EVAULT_IND_HANDOVERS,         /* handovers recorded in the year */
 	EVAULT_IND_CLOSED_NO_DUE,     /* missions closed in the year without a due date */
 	EVAULT_IND_CLOSE_TO_HANDOVER, /* closed in the year and handed over: the median's sample */
