@@ -245,21 +245,29 @@ static const help_sub dossier_subs[] = {
      "signer's key in allowed_signers and a README.txt telling the client how to check it. "
      "Never a file of work or codes. A closed mission's erasure certificate is one of the "
      "dossier's files. One dossier.handover event records the handover; the recipient is "
-     "encrypted under the dossier's key. The mission is open or closed.",
+     "encrypted under the dossier's key. The mission is open or closed. The package's modes "
+     "are what your umask allows, like cp (umask 077: readable by you alone).",
      OPTS({"--to RECIPIENT", "who receives it (1 to 256 bytes, no control character)"},
 	  {"--out DIR", "where to write the package"}),
-     EXITS({0, "handed over"}, {2, "bad option or recipient"}, {3, "no such mission"},
+     EXITS({0, "handed over"},
+	   {1, "the package could not be written, or the rename failed after the handover was "
+	       "recorded: the complete package is in DIR.tmp-XXXXXX"},
+	   {2, "bad option or recipient"}, {3, "no such mission"}, {4, "wrong passphrase"},
 	   {5, "a dossier file does not read back as recorded"}, {6, "you are not an admin"},
-	   {7, "DIR exists and is not empty"}, {8, "the mission is closing or expired"},
-	   {12, "the dossier is empty"}),
+	   {7, "DIR exists and is not empty"}, {8, "the mission is closing, expiring or expired"},
+	   {9, "the repository is busy"}, {10, "no space left"},
+	   {12, "the dossier is empty, or has more than 100,000 files"}),
      "mission", false},
     {"verify", "dossier verify DIR [--signers FILE]",
      "check a handed-over dossier: files, list, statement, signature", NULL,
-     "Needs no vault, identity or passphrase. Checks that SHA256SUMS lists every file under "
-     "files/ and nothing else, each with its SHA-256, that statement.txt names SHA256SUMS's "
-     "SHA-256 and its counts, and that statement.txt.sig is the handed-by signer's signature "
-     "of it, with the key in DIR/allowed_signers or, better, in FILE, the keys the company "
-     "publishes.",
+     "Needs no vault, identity or passphrase. Checks that statement.txt.sig is the handed-by "
+     "signer's signature of statement.txt, with the key in DIR/allowed_signers or, better, "
+     "in FILE, the keys the company publishes (lines read as ssh-keygen -Y verify reads them: "
+     "namespaces, valid-after and valid-before at the statement's time, no cert-authority); "
+     "that statement.txt names SHA256SUMS's SHA-256 and its counts; and that SHA256SUMS lists "
+     "every file under files/ and nothing else, each with its SHA-256, no more bytes than the "
+     "statement says. The success line says where the key came from: from the package "
+     "itself, compare it with the key the company publishes.",
      OPTS({"--signers FILE", "take the signer's key from FILE (allowed-signers format)"}),
      EXITS({0, "verified"}, {1, "the package fails a check (the message names the file)"},
 	   {2, "bad usage, or DIR or FILE cannot be read"}),
