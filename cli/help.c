@@ -143,11 +143,15 @@ static const help_sub mission_subs[] = {
      "set or change when the as-built dossier is due to the client", "admin, passphrase",
      "Records the date the mission's dossier is due to the client (a mission.due event): "
      "the handovers (evault dossier handover) are counted on time or late against it. The "
-     "mission is open, closing or closed.",
+     "mission is open, closing or closed. A date is not rewritten after the fact: once the "
+     "dossier is handed over it no longer changes, nor does a date that has passed (before "
+     "today, UTC). A first date may be set at any time before the handover; a date still "
+     "ahead may move.",
      NULL,
      EXITS({0, "set"}, {2, "not a date YYYY-MM-DD from 2000 to 2999"}, {3, "no such mission"},
-	   {6, "you are not an admin"}, {7, "due on that date already"},
-	   {8, "the mission's dossier has expired"}),
+	   {4, "wrong passphrase"}, {6, "you are not an admin"}, {7, "due on that date already"},
+	   {8, "the mission's dossier is expiring or expired"}, {9, "the repository is busy"},
+	   {12, "the dossier is handed over, or its due date has passed"}),
      "mission", false},
     {"close", "mission close MID [--dry-run] [--force]",
      "close: work and codes erased, the dossier archived, a certificate issued",

@@ -348,14 +348,30 @@ forge "a handover whose count is not the trailer's" eve dossier.handover M-2 "Ev
 Evault-Handover-Files: 2
 Evault-Handover-Manifest: $X" handover_of M-2 1 eve "$dfid"
 kept=$(G "$T/vault" show main:missions/M-1/CLOSE | sed -n 's/^kept-file \([0-9a-f]*\) sha256 \([0-9a-f]*\) size \([0-9]*\)$/\1 \2 \3/p' | head -1)
+G "$T/vault" show main:missions/M-1/handovers/3 | grep '^file ' >"$T/all-files"
+handover_all() { # MID N WHO SED: a handover record naming every file of handover 3, edited by SED
+	printf 'handover %s\nby %s\ntime %s\nmanifest sha256 %s\nstatement sha256 %s\n' \
+		"$2" "$3" "$(date +%s)" "$X" "$X" >"$T/rec"
+	sed "$4" "$T/all-files" >>"$T/rec"
+	echo sealed >"$T/enc"
+	put_blob "missions/$1/handovers/$2" "$T/rec"
+	put_blob "missions/$1/handovers/$2.enc" "$T/enc"
+}
 HO4="Evault-Handover: 4
-Evault-Handover-Files: 1
+Evault-Handover-Files: 3
 Evault-Handover-Manifest: $X"
-forged eve dossier.handover M-1 "$HO4" handover_of M-1 4 eve ${kept:-none none none}
-check "control: a handover of closed M-1 with the bytes close kept verifies" test "$(cat "$T/rc")" -eq 0
+forged eve dossier.handover M-1 "$HO4" handover_all M-1 4 eve ''
+check "control: a handover of closed M-1's 3 dossier files with the bytes close kept verifies" test "$(cat "$T/rc")" -eq 0
 forge "a handover of closed M-1 claiming other bytes than close kept" eve dossier.handover M-1 "$HO4" \
-	handover_of M-1 4 eve "${kept%% *}" "$X" "${kept##* }"
+	handover_all M-1 4 eve "/^file ${kept%% *} /s/sha256 [0-9a-f]*/sha256 $X/"
 check "... refused against the erasure record" grep -q 'is not the one the erasure record of M-1 kept' "$T/err"
+forge "a handover listing 1 of the 3 dossier files of M-1" eve dossier.handover M-1 "Evault-Handover: 4
+Evault-Handover-Files: 1
+Evault-Handover-Manifest: $X" handover_of M-1 4 eve ${kept:-none none none}
+check "... refused: a handover is the whole dossier" grep -q 'dossier.handover lists 1 files where the dossier of M-1 holds 3: a handover is the whole dossier' "$T/err"
+forge "a handover listing 2 of the 3" eve dossier.handover M-1 "Evault-Handover: 4
+Evault-Handover-Files: 2
+Evault-Handover-Manifest: $X" handover_all M-1 4 eve '1d'
 DUE="Evault-Dossier-Due: 2029-01-01"
 forged eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation/dossier-due 2029-01-01\nphoto-authorisation/'
 check "control: a mission.due made by hand verifies" test "$(cat "$T/rc")" -eq 0
@@ -364,6 +380,25 @@ forge "a mission.due whose record is not the trailer's date" eve mission.due M-3
 forge "a mission.due that also authorises photos" eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation no/dossier-due 2029-01-01\nphoto-authorisation yes/'
 forge "a mission.due that also adds a member" eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation no/dossier-due 2029-01-01\nphoto-authorisation no\nmember bob/'
 expect 0 "the real history still verifies" as alice audit verify
+
+# --- a due date is not rewritten once the dossier is handed over, or once passed
+as alice mission create M-4 --dossier-due 2020-01-01 >/dev/null
+before=$(head_of "$T/vault")
+expect_error 12 "a passed due date cannot move (M-4, due 2020-01-01)" as alice mission set-due M-4 2030-01-01
+check "... saying so, on one line" bash -c '[ "$(wc -l <"$1")" = 1 ] && grep -q "was due on 2020-01-01, which has passed" "$1"' _ "$T/err"
+expect_error 12 "... nor back to an earlier date" as alice mission set-due M-4 2019-12-31
+check "... nothing recorded" test "$(head_of "$T/vault")" = "$before"
+expect 0 "a first due date may be set any time, a passed one too (M-3)" as alice mission set-due M-3 2020-05-05
+expect_error 12 "... and then stays" as alice mission set-due M-3 2030-05-05
+expect_error 12 "the due date of a handed-over dossier cannot change (M-1)" as alice mission set-due M-1 2099-01-01
+check "... saying so" grep -q 'the dossier of M-1 is handed over: its due date can no longer change' "$T/err"
+expect 0 "a due date still ahead may move (M-2, before its handover)" as alice mission set-due M-2 2099-03-31
+forge "a forged mission.due moving a passed date (M-3, due 2020-05-05)" eve mission.due M-3 "Evault-Dossier-Due: 2031-01-01" \
+	due_of M-3 's/^dossier-due .*/dossier-due 2031-01-01/'
+check "... refused as passed" grep -q 'mission.due moves the due date of M-3, 2020-05-05, which had passed' "$T/err"
+forge "a forged mission.due after a handover (M-1)" eve mission.due M-1 "Evault-Dossier-Due: 2099-01-01" \
+	due_of M-1 's/^dossier-due .*/dossier-due 2099-01-01/'
+check "... refused as handed over" grep -q 'mission.due on mission M-1, whose dossier is handed over' "$T/err"
 
 # --- the package's modes follow the umask, as cp's do
 (umask 077 && as alice dossier handover M-2 --to "ACME" --out "$T/h077" >/dev/null)
@@ -374,6 +409,7 @@ check "... files 0600, directories 0700" \
 (umask 027 && as alice dossier handover M-2 --to "ACME" --out "$T/h027" >/dev/null)
 check "with umask 027: 0640 and 0750" \
 	test "$(stat -c %a "$T/h027" "$T/h027/files" "$T/h027/files/rapport.txt" | tr '\n' ' ')" = "750 750 640 "
+expect_error 12 "... and M-2's due date, handed over now, no longer moves" as alice mission set-due M-2 2099-04-30
 expect 0 "the history still verifies" as alice audit verify
 
 # --- an expired mission: its due date can no longer be set
@@ -391,7 +427,7 @@ if [ -n "$FAKETIME_LIB" ]; then
 	as alice mission close M-2 >/dev/null
 	later '+1 year +3 days' "$EVAULT_BIN" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" retention run >/dev/null 2>&1
 	check "M-2 expired" bash -c '[ "$(sed -n "s/^status //p" <<<"$1")" = expired ]' _ "$(record M-2)"
-	check "... its due date line kept" bash -c 'grep -qx "dossier-due 2027-03-31" <<<"$1"' _ "$(record M-2)"
+	check "... its due date line kept" bash -c 'grep -qx "dossier-due 2099-03-31" <<<"$1"' _ "$(record M-2)"
 	before=$(head_of "$T/vault")
 	expect_error 8 "set-due of an expired mission is refused" \
 		later '+1 year +4 days' "$EVAULT_BIN" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" mission set-due M-2 2028-01-31
