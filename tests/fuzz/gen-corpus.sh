@@ -72,6 +72,11 @@ seed package sums '\001' <"$T/ho/SHA256SUMS"
 # the signer's key (the last 32 bytes of its wire form), the name, the text
 { cut -d' ' -f4 "$T/ho/allowed_signers" | base64 -d | tail -c 32; printf 'alice\n'; cat "$T/ho/allowed_signers"; } |
 	seed package signers '\002'
+key=$(cut -d' ' -f3-4 "$T/ho/allowed_signers")
+{ cut -d' ' -f4 "$T/ho/allowed_signers" | base64 -d | tail -c 32; printf 'alice\n'
+  printf 'alice,bob cert-authority %s\n' "$key"
+  printf 'alice namespaces="file,evault-dossier",valid-after="20200101",valid-before="29991231235959Z" %s\n' "$key"; } |
+	seed package signers-options '\002'
 rid=$(G ls-tree --name-only main refusals/ | head -1)
 rid=${rid#refusals/}
 G show "main:refusals/$rid" | seed refusal vault "$rid\n"
