@@ -23,9 +23,12 @@
  *     directories 0777 less the umask (decrypted client documents are no
  *     more readable than the user's own files).
  *  3. The checker treats every byte of a package as hostile: each count and
- *     length is bounded before use, no symbolic link is followed, and a
- *     package passes only if its list, its files, its statement and its
- *     signature all agree.
+ *     length is bounded before use, no symbolic link is followed, nothing
+ *     but a regular file is opened, and a package passes only if its list,
+ *     its files, its statement and its signature all agree. The cheap
+ *     checks come first: the statement, its signature and signer, then the
+ *     list against the statement, then the files, read no further than the
+ *     statement's byte count.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
