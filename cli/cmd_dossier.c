@@ -66,8 +66,16 @@ static int verify(int argc, char **argv)
 	}
 	char when[32];
 	cli_time(when, r.time);
-	printf("dossier of %s verified: %zu files, handed by %s to %s at %s\n", r.mid, r.files,
-	       r.by, r.to, when);
+	/* the package's own allowed_signers proves it whole, not whose it is */
+	if (r.own_signers)
+		printf("dossier of %s verified: %zu files, handed by %s (key %s from the package "
+		       "itself: compare it with the key the company publishes, or pass "
+		       "--signers) to %s at %s\n",
+		       r.mid, r.files, r.by, r.key, r.to, when);
+	else
+		printf("dossier of %s verified: %zu files, handed by %s (key %s in %s) to %s at "
+		       "%s\n",
+		       r.mid, r.files, r.by, r.key, signers, r.to, when);
 	return EXIT_OK;
 }
 

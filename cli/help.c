@@ -143,11 +143,15 @@ static const help_sub mission_subs[] = {
      "set or change when the as-built dossier is due to the client", "admin, passphrase",
      "Records the date the mission's dossier is due to the client (a mission.due event): "
      "the handovers (evault dossier handover) are counted on time or late against it. The "
-     "mission is open, closing or closed.",
+     "mission is open, closing or closed. A date is not rewritten after the fact: once the "
+     "dossier is handed over it no longer changes, nor does a date that has passed (before "
+     "today, UTC). A first date may be set at any time before the handover; a date still "
+     "ahead may move.",
      NULL,
      EXITS({0, "set"}, {2, "not a date YYYY-MM-DD from 2000 to 2999"}, {3, "no such mission"},
-	   {6, "you are not an admin"}, {7, "due on that date already"},
-	   {8, "the mission's dossier has expired"}),
+	   {4, "wrong passphrase"}, {6, "you are not an admin"}, {7, "due on that date already"},
+	   {8, "the mission's dossier is expiring or expired"}, {9, "the repository is busy"},
+	   {12, "the dossier is handed over, or its due date has passed"}),
      "mission", false},
     {"close", "mission close MID [--dry-run] [--force]",
      "close: work and codes erased, the dossier archived, a certificate issued",
@@ -246,21 +250,29 @@ static const help_sub dossier_subs[] = {
      "signer's key in allowed_signers and a README.txt telling the client how to check it. "
      "Never a file of work or codes. A closed mission's erasure certificate is one of the "
      "dossier's files. One dossier.handover event records the handover; the recipient is "
-     "encrypted under the dossier's key. The mission is open or closed.",
+     "encrypted under the dossier's key. The mission is open or closed. The package's modes "
+     "are what your umask allows, like cp (umask 077: readable by you alone).",
      OPTS({"--to RECIPIENT", "who receives it (1 to 256 bytes, no control character)"},
 	  {"--out DIR", "where to write the package"}),
-     EXITS({0, "handed over"}, {2, "bad option or recipient"}, {3, "no such mission"},
+     EXITS({0, "handed over"},
+	   {1, "the package could not be written, or the rename failed after the handover was "
+	       "recorded: the complete package is in DIR.tmp-XXXXXX"},
+	   {2, "bad option or recipient"}, {3, "no such mission"}, {4, "wrong passphrase"},
 	   {5, "a dossier file does not read back as recorded"}, {6, "you are not an admin"},
-	   {7, "DIR exists and is not empty"}, {8, "the mission is closing or expired"},
-	   {12, "the dossier is empty"}),
+	   {7, "DIR exists and is not empty"}, {8, "the mission is closing, expiring or expired"},
+	   {9, "the repository is busy"}, {10, "no space left"},
+	   {12, "the dossier is empty, or has more than 100,000 files"}),
      "mission", false},
     {"verify", "dossier verify DIR [--signers FILE]",
      "check a handed-over dossier: files, list, statement, signature", NULL,
-     "Needs no vault, identity or passphrase. Checks that SHA256SUMS lists every file under "
-     "files/ and nothing else, each with its SHA-256, that statement.txt names SHA256SUMS's "
-     "SHA-256 and its counts, and that statement.txt.sig is the handed-by signer's signature "
-     "of it, with the key in DIR/allowed_signers or, better, in FILE, the keys the company "
-     "publishes.",
+     "Needs no vault, identity or passphrase. Checks that statement.txt.sig is the handed-by "
+     "signer's signature of statement.txt, with the key in DIR/allowed_signers or, better, "
+     "in FILE, the keys the company publishes (lines read as ssh-keygen -Y verify reads them: "
+     "namespaces, valid-after and valid-before at the statement's time, no cert-authority); "
+     "that statement.txt names SHA256SUMS's SHA-256 and its counts; and that SHA256SUMS lists "
+     "every file under files/ and nothing else, each with its SHA-256, no more bytes than the "
+     "statement says. The success line says where the key came from: from the package "
+     "itself, compare it with the key the company publishes.",
      OPTS({"--signers FILE", "take the signer's key from FILE (allowed-signers format)"}),
      EXITS({0, "verified"}, {1, "the package fails a check (the message names the file)"},
 	   {2, "bad usage, or DIR or FILE cannot be read"}),

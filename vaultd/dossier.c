@@ -19,10 +19,16 @@
  *     nothing behind.
  *  2. The same dossier gives the same bytes (files/, SHA256SUMS, README.txt,
  *     allowed_signers); only statement.txt and its signature carry the time.
+ *     Modes are what the umask allows, as cp gives: files 0666 and
+ *     directories 0777 less the umask (decrypted client documents are no
+ *     more readable than the user's own files).
  *  3. The checker treats every byte of a package as hostile: each count and
- *     length is bounded before use, no symbolic link is followed, and a
- *     package passes only if its list, its files, its statement and its
- *     signature all agree.
+ *     length is bounded before use, no symbolic link is followed, nothing
+ *     but a regular file is opened, and a package passes only if its list,
+ *     its files, its statement and its signature all agree. The cheap
+ *     checks come first: the statement, its signature and signer, then the
+ *     list against the statement, then the files, read no further than the
+ *     statement's byte count.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -31,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -542,17 +549,15 @@ static int write_sink(const void *data, size_t len, void *p)
 	return 0;
 }
 
-/* The parents of files/<path> inside the package (rooted at filesfd), mode 0755. */
+/* The parents of files/<path> inside the package (rooted at filesfd), mode
+ * 0777 less the umask, as cp makes them. */
 static int make_parents(int filesfd, const char *path)
 {
 	char buf[EVAULT_PATH_MAX + 1];
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (char *s = strchr(buf, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		if (mkdirat(filesfd, buf, 0755) == 0) {
-			if (fchmodat(filesfd, buf, 0755, 0) < 0)
-				return error_errno("cannot set the mode of", buf);
-		} else if (errno != EEXIST) {
+		if (mkdirat(filesfd, buf, 0777) < 0 && errno != EEXIST) {
 			return error_errno("cannot make the directory", buf);
 		}
 		*s = '/';
@@ -573,7 +578,7 @@ static int write_file(evault_repo *repo, const class_keys *dk, int filesfd, cons
 		return evault_error_set(EVAULT_ECORRUPT, "a dossier file has a bad path");
 	if ((rc = make_parents(filesfd, m->path)) < 0)
 		return rc;
-	w.fd = openat(filesfd, m->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	w.fd = openat(filesfd, m->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 	if (w.fd < 0)
 		return error_errno("cannot create files/", m->path);
 	crypto_hash_sha256_init(&w.sha);
@@ -584,7 +589,7 @@ static int write_file(evault_repo *repo, const class_keys *dk, int filesfd, cons
 				      m->path, (unsigned long long)w.bytes,
 				      (unsigned long long)m->size);
 	struct timespec ts[2] = {{m->mtime, (long)m->mtime_nsec}, {m->mtime, (long)m->mtime_nsec}};
-	if (rc == 0 && (fchmod(w.fd, 0644) < 0 || futimens(w.fd, ts) < 0 || fsync(w.fd) < 0))
+	if (rc == 0 && (futimens(w.fd, ts) < 0 || fsync(w.fd) < 0))
 		rc = error_errno("cannot write files/", m->path);
 	if (close(w.fd) < 0 && rc == 0)
 		rc = error_errno("cannot write files/", m->path);
@@ -595,11 +600,11 @@ static int write_file(evault_repo *repo, const class_keys *dk, int filesfd, cons
 
 static int write_small(int dirfd, const char *name, const void *data, size_t len)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 	int rc = 0;
 	if (fd < 0)
 		return error_errno("cannot create", name);
-	if (write_full(fd, data, len) < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+	if (write_full(fd, data, len) < 0 || fsync(fd) < 0)
 		rc = error_errno("cannot write", name);
 	if (close(fd) < 0 && rc == 0)
 		rc = error_errno("cannot write", name);
@@ -635,6 +640,10 @@ static int readme(evault_buf *out, const char *mid)
 	    "où NOM est le nom de la ligne \"handed-by\" de statement.txt. Aucun autre fichier\n"
 	    "que ceux de SHA256SUMS ne doit se trouver sous files/.\n"
 	    "Ou, avec evault : evault dossier verify CE_REPERTOIRE [--signers FICHIER]\n"
+	    "Sans --signers, evault prend la clé dans allowed_signers, celui du dossier :\n"
+	    "il le dit (\"from the package itself\") et ne prouve alors que l'intégrité du\n"
+	    "dossier ; avec --signers FICHIER (les clés que l'entreprise publie), il prouve\n"
+	    "aussi qui l'a remis.\n"
 	    "\n"
 	    "ENGLISH\n"
 	    "\n"
@@ -658,7 +667,11 @@ static int readme(evault_buf *out, const char *mid)
 	    "      -s statement.txt.sig < statement.txt\n"
 	    "where NAME is the name on the \"handed-by\" line of statement.txt. No file but\n"
 	    "those of SHA256SUMS may be under files/.\n"
-	    "Or, with evault: evault dossier verify THIS_DIRECTORY [--signers FILE]\n",
+	    "Or, with evault: evault dossier verify THIS_DIRECTORY [--signers FILE]\n"
+	    "Without --signers, evault takes the key from allowed_signers, the package's\n"
+	    "own: it says so (\"from the package itself\") and then proves only that the\n"
+	    "package is whole; with --signers FILE (the keys the company publishes) it\n"
+	    "also proves who handed it over.\n",
 	    mid, mid, mid, mid);
 }
 
@@ -706,6 +719,8 @@ int evault_dossier_handover(evault_repo *repo, const char *mid, const char *to, 
 		   text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT, plain = EVAULT_BUF_INIT,
 		   enc = EVAULT_BUF_INIT, sum = EVAULT_BUF_INIT, tr = EVAULT_BUF_INIT;
 	int tmpfd = -1, filesfd = -1, rc;
+	struct stat fsb;
+	mode_t dirmode = 0700;
 	bool made = false, recorded = false;
 	memset(&m, 0, sizeof(m));
 	memset(&cr, 0, sizeof(cr));
@@ -776,12 +791,16 @@ int evault_dossier_handover(evault_repo *repo, const char *mid, const char *to, 
 	}
 	made = true;
 	if ((tmpfd = open(tmp.ptr, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    mkdirat(tmpfd, "files", 0755) < 0 || fchmodat(tmpfd, "files", 0755, 0) < 0 ||
+	    mkdirat(tmpfd, "files", 0777) < 0 ||
 	    (filesfd = openat(tmpfd, "files", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
-		0) {
+		0 ||
+	    fstat(filesfd, &fsb) < 0) {
 		rc = error_errno("cannot write", tmp.ptr);
 		goto done;
 	}
+	/* files/ has what the umask allows a new directory (read here, not with
+	 * umask(), which would change it for every thread): DIR gets the same */
+	dirmode = fsb.st_mode & 07777;
 	if (!(hf = calloc(list.n, sizeof(*hf)))) {
 		rc = error_oom();
 		goto done;
@@ -886,7 +905,7 @@ int evault_dossier_handover(evault_repo *repo, const char *mid, const char *to, 
 				      rec.n, mid, target.ptr, strerror(errno), tmp.ptr);
 		goto done;
 	}
-	if (fchmod(tmpfd, 0755) < 0 || fsync_parent(target.ptr) < 0)
+	if (fchmod(tmpfd, dirmode) < 0 || fsync_parent(target.ptr) < 0)
 		rc = error_errno("cannot finish", target.ptr);
 done:
 	if (filesfd >= 0)
@@ -920,8 +939,17 @@ done:
 static int read_member(evault_buf *out, int dirfd, const char *name, size_t max)
 {
 	struct stat sb;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	int rc = 0;
+	int rc = 0, fd;
+	/* never open what is not a regular file: a fifo or a device could block
+	 * or act on being opened */
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? BAD("%s: missing", name)
+				       : BAD("%s: cannot be read (%s)", name, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return BAD("%s: not a regular file", name);
+	if ((uint64_t)sb.st_size > max)
+		return BAD("%s: larger than %zu bytes", name, max);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? BAD("%s: missing", name)
 				       : BAD("%s: cannot be read (%s)", name, strerror(errno));
@@ -1016,9 +1044,13 @@ static int open_listed(int filesfd, const char *path, int *fdout)
 			return BAD("files/%s: missing, or a parent is not a directory", path);
 		dfd = fd;
 	}
+	struct stat sb;
+	if (fstatat(dfd, part, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode)) {
+		close(dfd);
+		return BAD("files/%s: missing or not a regular file", path);
+	}
 	fd = openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	close(dfd);
-	struct stat sb;
 	if (fd < 0)
 		return BAD("files/%s: missing or not a regular file", path);
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -1029,11 +1061,16 @@ static int open_listed(int filesfd, const char *path, int *fdout)
 	return 0;
 }
 
-static int hash_fd(int fd, char sha[65], uint64_t *bytes, const char *path)
+/* Hashes fd, adding what it reads to *bytes; refuses as soon as *bytes would
+ * pass max (the statement's total), before hashing a byte too many. */
+static int hash_fd(int fd, char sha[65], uint64_t *bytes, uint64_t max, const char *path)
 {
 	crypto_hash_sha256_state st;
 	uint8_t buf[65536], h[32];
 	ssize_t n;
+	struct stat sb;
+	if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size > max - *bytes)
+		return BAD("files/%s: more bytes than statement.txt says the files hold", path);
 	crypto_hash_sha256_init(&st);
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
@@ -1041,6 +1078,9 @@ static int hash_fd(int fd, char sha[65], uint64_t *bytes, const char *path)
 				continue;
 			return BAD("files/%s: cannot be read (%s)", path, strerror(errno));
 		}
+		if ((uint64_t)n > max - *bytes)
+			return BAD("files/%s: more bytes than statement.txt says the files hold",
+				   path);
 		crypto_hash_sha256_update(&st, buf, (size_t)n);
 		*bytes += (uint64_t)n;
 	}
@@ -1109,11 +1149,99 @@ static int walk_files(walk_ctx *w, int dfd, size_t plen, int depth)
 	return rc;
 }
 
-/* The key of name in an allowed-signers text, for namespace SIG_NS; false if none. */
-static bool signer_key(uint8_t pk[SSH_ED25519_PK_LEN], char *text, const char *name,
-		       const uint8_t signer[SSH_ED25519_PK_LEN])
+/* ssh-keygen's YYYYMMDD[HHMM[SS]][Z] (ssh-keygen(1), ALLOWED SIGNERS): UTC
+ * with the Z, local time without it, as ssh-keygen reads it. */
+static bool signer_time(const char *s, size_t len, int64_t *out)
+{
+	struct tm tm;
+	bool utc = len && s[len - 1] == 'Z';
+	char d[15] = "00000000000000";
+	if (utc)
+		len--;
+	if ((len != 8 && len != 12 && len != 14) || strspn(s, "0123456789") < len)
+		return false;
+	memcpy(d, s, len);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year =
+	    (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0') - 1900;
+	tm.tm_mon = (d[4] - '0') * 10 + (d[5] - '0') - 1;
+	tm.tm_mday = (d[6] - '0') * 10 + (d[7] - '0');
+	tm.tm_hour = (d[8] - '0') * 10 + (d[9] - '0');
+	tm.tm_min = (d[10] - '0') * 10 + (d[11] - '0');
+	tm.tm_sec = (d[12] - '0') * 10 + (d[13] - '0');
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return false;
+	tm.tm_isdst = -1;
+	time_t t = utc ? timegm(&tm) : mktime(&tm);
+	if (t == (time_t)-1)
+		return false;
+	*out = (int64_t)t;
+	return true;
+}
+
+/* A quoted option value at *p ("..."), NUL-terminated in place; NULL if the
+ * quote does not close. */
+static char *quoted(char **p)
+{
+	char *v = *p + 1, *q;
+	if (**p != '"' || !(q = strchr(v, '"')))
+		return NULL;
+	*q = '\0';
+	*p = q + 1;
+	return v;
+}
+
+/* The options of one allowed-signers line, as ssh-keygen reads them. */
+typedef struct signer_opts {
+	bool ca;
+	bool has_ns, ns_ok;
+	int64_t after, before; /* 0: none */
+} signer_opts;
+
+/* Parses opts (a comma-separated list); false on an unknown or bad option,
+ * which makes the line unusable. */
+static bool signer_options(signer_opts *o, char *opts)
+{
+	memset(o, 0, sizeof(*o));
+	for (char *p = opts; *p;) {
+		char *v;
+		if (strncasecmp(p, "cert-authority", 14) == 0 && (p[14] == ',' || !p[14])) {
+			o->ca = true;
+			p += 14;
+		} else if (strncasecmp(p, "namespaces=", 11) == 0) {
+			p += 11;
+			if (!(v = quoted(&p)))
+				return false;
+			o->has_ns = true;
+			for (char *n = v, *c; n && !o->ns_ok; n = c ? c + 1 : NULL) {
+				if ((c = strchr(n, ',')))
+					*c = '\0';
+				o->ns_ok = strcmp(n, SIG_NS) == 0;
+			}
+		} else if (strncasecmp(p, "valid-after=", 12) == 0 ||
+			   strncasecmp(p, "valid-before=", 13) == 0) {
+			bool after = (p[6] | 0x20) == 'a';
+			p += after ? 12 : 13;
+			if (!(v = quoted(&p)) ||
+			    !signer_time(v, strlen(v), after ? &o->after : &o->before))
+				return false;
+		} else {
+			return false;
+		}
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			return false;
+	}
+	return true;
+}
+
+int dossier_signer_key(uint8_t pk[SSH_ED25519_PK_LEN], char *text, const char *name,
+		       const uint8_t signer[SSH_ED25519_PK_LEN], int64_t when, const char **why)
 {
 	bool found = false;
+	*why = "no line names that signer with that key";
 	for (char *line = text, *next; line && *line && !found; line = next) {
 		if ((next = strchr(line, '\n')))
 			*next++ = '\0';
@@ -1137,38 +1265,46 @@ static bool signer_key(uint8_t pk[SSH_ED25519_PK_LEN], char *text, const char *n
 			continue;
 		while (*rest == ' ' || *rest == '\t')
 			rest++;
-		if (strncmp(rest, "ssh-", 4) != 0) { /* options, then the key */
-			char *opts = rest, *k = strpbrk(rest, " \t");
-			if (!k)
+		signer_opts o;
+		memset(&o, 0, sizeof(o));
+		/* options (a quoted value may hold blanks), then the key */
+		if (strncmp(rest, "ssh-", 4) != 0) {
+			char *opts = rest, *k = rest;
+			bool inq = false;
+			for (; *k && (inq || (*k != ' ' && *k != '\t')); k++)
+				if (*k == '"')
+					inq = !inq;
+			if (!*k)
 				continue;
 			*k = '\0';
 			rest = k + 1;
 			while (*rest == ' ' || *rest == '\t')
 				rest++;
-			char *ns = strstr(opts, "namespaces=\"");
-			if (ns) {
-				ns += 12;
-				char *q = strchr(ns, '"');
-				if (!q)
-					continue;
-				*q = '\0';
-				bool ok = false;
-				for (char *p = ns, *c; p && !ok; p = c ? c + 1 : NULL) {
-					if ((c = strchr(p, ',')))
-						*c = '\0';
-					ok = strcmp(p, SIG_NS) == 0;
-				}
-				if (!ok)
-					continue;
+			if (!signer_options(&o, opts)) {
+				*why = "a line for that signer has an option ssh-keygen does not "
+				       "know, "
+				       "or a bad one";
+				continue;
 			}
 		}
 		if (sshkey_parse_public(pk, rest) < 0) {
 			evault_error_clear();
 			continue;
 		}
-		found = sodium_memcmp(pk, signer, SSH_ED25519_PK_LEN) == 0;
+		if (sodium_memcmp(pk, signer, SSH_ED25519_PK_LEN) != 0)
+			continue;
+		if (o.ca)
+			*why = "the line for that key is a cert-authority, not a signer's key";
+		else if (o.has_ns && !o.ns_ok)
+			*why = "the line for that key does not allow namespace " SIG_NS;
+		else if (o.after && when < o.after)
+			*why = "the key was not yet valid at the statement's time (valid-after)";
+		else if (o.before && when > o.before)
+			*why = "the key had expired at the statement's time (valid-before)";
+		else
+			found = true;
 	}
-	return found;
+	return found ? 0 : -1;
 }
 
 int evault_dossier_verify(const char *dir, const char *signers_path, evault_dossier_check *out)
@@ -1190,70 +1326,12 @@ int evault_dossier_verify(const char *dir, const char *signers_path, evault_doss
 		rc = evault_error_set(EVAULT_EINVAL, "--signers: %s", why);
 		goto done;
 	}
-	/* the list, and its SHA-256 (the statement's manifest) as read */
-	char list_sha[65];
-	uint64_t bytes = 0;
-	if ((rc = read_member(&sums, dfd, "SHA256SUMS",
-			      (size_t)HANDOVER_FILES_MAX * (SUMS_LINE_MAX + 1))) < 0)
-		goto done;
-	sha_hex(list_sha, sums.ptr, sums.size);
-	if ((rc = sums_parse(&e, &n, sums.ptr, sums.size)) < 0)
-		goto done;
-	/* the files, each listed one hashed */
-	if ((filesfd = openat(dfd, "files", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		rc = BAD("files: missing or not a directory");
-		goto done;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int fd;
-		char sha[65];
-		if ((rc = open_listed(filesfd, e[i].path, &fd)) < 0)
-			goto done;
-		rc = hash_fd(fd, sha, &bytes, e[i].path);
-		close(fd);
-		if (rc < 0)
-			goto done;
-		if (strcmp(sha, e[i].sha) != 0) {
-			rc =
-			    BAD("files/%s: its SHA-256 is not the one SHA256SUMS lists", e[i].path);
-			goto done;
-		}
-	}
-	walk_ctx w = {e, n, 0, ""};
-	int wfd = dup(filesfd);
-	if (wfd < 0) {
-		rc = error_errno("cannot read", "files");
-		goto done;
-	}
-	if ((rc = walk_files(&w, wfd, 0, 0)) < 0)
-		goto done;
-	if (w.found != n) {
-		rc = BAD("files: %zu files where SHA256SUMS lists %zu", w.found, n);
-		goto done;
-	}
-	if ((rc = read_member(&stmt, dfd, "statement.txt", STATEMENT_MAX)) < 0 ||
-	    (rc = statement_parse(&s, stmt.ptr, stmt.size)) < 0)
-		goto done;
-	if (strcmp(s.manifest, list_sha) != 0) {
-		rc = BAD("statement.txt: its manifest sha256 is not the SHA-256 of SHA256SUMS");
-		goto done;
-	}
-	if (s.files != n || s.bytes != bytes) {
-		rc = BAD("statement.txt: says %zu files and %llu bytes where SHA256SUMS lists %zu "
-			 "files of %llu bytes",
-			 s.files, (unsigned long long)s.bytes, n, (unsigned long long)bytes);
-		goto done;
-	}
-	if (s.cert[0]) {
-		sums_entry key = {{0}, s.cert + 6};
-		if (!bsearch(&key, e, n, sizeof(*e), sums_cmp)) {
-			rc = BAD("statement.txt: its certificate %s is not in SHA256SUMS", s.cert);
-			goto done;
-		}
-	}
-	/* the signature, by the handed-by signer's key */
+	/* the cheap checks first: the statement, its signature and its signer,
+	 * small files, before any byte of the list or the files is read */
 	uint8_t signer[SSH_ED25519_PK_LEN], pk[SSH_ED25519_PK_LEN];
-	if ((rc = read_member(&sig, dfd, "statement.txt.sig", SIG_MAX)) < 0)
+	if ((rc = read_member(&stmt, dfd, "statement.txt", STATEMENT_MAX)) < 0 ||
+	    (rc = statement_parse(&s, stmt.ptr, stmt.size)) < 0 ||
+	    (rc = read_member(&sig, dfd, "statement.txt.sig", SIG_MAX)) < 0)
 		goto done;
 	size_t sl = sig.size;
 	while (sl && (sig.ptr[sl - 1] == '\n' || sig.ptr[sl - 1] == '\r'))
@@ -1269,17 +1347,80 @@ int evault_dossier_verify(const char *dir, const char *signers_path, evault_doss
 		goto done;
 	if ((rc = evault_buf_put(&signers, "", 1)) < 0)
 		goto done;
-	if (!signer_key(pk, signers.ptr, s.by, signer)) {
-		rc =
-		    evault_error_set(EVAULT_EAUTH,
-				     "statement.txt.sig: not signed by the key %s lists for %s "
-				     "(namespace %s)",
-				     signers_path ? signers_path : "allowed_signers", s.by, SIG_NS);
+	const char *why;
+	if (dossier_signer_key(pk, signers.ptr, s.by, signer, s.time, &why) < 0) {
+		rc = evault_error_set(EVAULT_EAUTH,
+				      "statement.txt.sig: not signed by a key %s lists for %s "
+				      "(namespace %s): %s",
+				      signers_path ? signers_path : "allowed_signers", s.by, SIG_NS,
+				      why);
+		goto done;
+	}
+	/* the list: the statement's manifest, its count */
+	char list_sha[65];
+	uint64_t bytes = 0;
+	if ((rc = read_member(&sums, dfd, "SHA256SUMS", s.files * (SUMS_LINE_MAX + 1))) < 0)
+		goto done;
+	sha_hex(list_sha, sums.ptr, sums.size);
+	if (strcmp(s.manifest, list_sha) != 0) {
+		rc = BAD("statement.txt: its manifest sha256 is not the SHA-256 of SHA256SUMS");
+		goto done;
+	}
+	if ((rc = sums_parse(&e, &n, sums.ptr, sums.size)) < 0)
+		goto done;
+	if (s.files != n) {
+		rc = BAD("statement.txt: says %zu files where SHA256SUMS lists %zu", s.files, n);
+		goto done;
+	}
+	if (s.cert[0]) {
+		sums_entry key = {{0}, s.cert + 6};
+		if (!bsearch(&key, e, n, sizeof(*e), sums_cmp)) {
+			rc = BAD("statement.txt: its certificate %s is not in SHA256SUMS", s.cert);
+			goto done;
+		}
+	}
+	/* the files: each listed one hashed, no more bytes than the statement says */
+	if ((filesfd = openat(dfd, "files", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = BAD("files: missing or not a directory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int fd;
+		char sha[65];
+		if ((rc = open_listed(filesfd, e[i].path, &fd)) < 0)
+			goto done;
+		rc = hash_fd(fd, sha, &bytes, s.bytes, e[i].path);
+		close(fd);
+		if (rc < 0)
+			goto done;
+		if (strcmp(sha, e[i].sha) != 0) {
+			rc =
+			    BAD("files/%s: its SHA-256 is not the one SHA256SUMS lists", e[i].path);
+			goto done;
+		}
+	}
+	if (s.bytes != bytes) {
+		rc = BAD("statement.txt: says %llu bytes where the files hold %llu",
+			 (unsigned long long)s.bytes, (unsigned long long)bytes);
+		goto done;
+	}
+	walk_ctx w = {e, n, 0, ""};
+	int wfd = dup(filesfd);
+	if (wfd < 0) {
+		rc = error_errno("cannot read", "files");
+		goto done;
+	}
+	if ((rc = walk_files(&w, wfd, 0, 0)) < 0)
+		goto done;
+	if (w.found != n) {
+		rc = BAD("files: %zu files where SHA256SUMS lists %zu", w.found, n);
 		goto done;
 	}
 	snprintf(out->mid, sizeof(out->mid), "%s", s.mid);
 	snprintf(out->by, sizeof(out->by), "%s", s.by);
 	snprintf(out->to, sizeof(out->to), "%s", s.to);
+	sshkey_fingerprint(out->key, pk);
+	out->own_signers = !signers_path;
 	out->time = s.time;
 	out->handover = s.n;
 	out->files = n;
@@ -1295,5 +1436,28 @@ done:
 	evault_buf_dispose(&stmt);
 	evault_buf_dispose(&sig);
 	evault_buf_dispose(&signers);
+	return rc;
+}
+
+/* ---- the package's decoders, for the fuzz targets ---- */
+
+int dossier_statement_check(const char *text, size_t len, size_t *files)
+{
+	statement s;
+	int rc = statement_parse(&s, text, len);
+	*files = rc == 0 ? s.files : 0;
+	return rc;
+}
+
+int dossier_sums_check(char *text, size_t len, size_t *n)
+{
+	sums_entry *e = NULL;
+	int rc = sums_parse(&e, n, text, len);
+	for (size_t i = 0; rc == 0 && i < *n; i++)
+		if (!file_path_valid(e[i].path) || strlen(e[i].sha) != 64 ||
+		    (i && strcmp(e[i - 1].path, e[i].path) >= 0))
+			rc =
+			    evault_error_set(EVAULT_ERROR, "SHA256SUMS: an entry passed unchecked");
+	free(e);
 	return rc;
 }

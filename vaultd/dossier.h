@@ -38,6 +38,23 @@ int handover_parse(handover_rec *out, unsigned n, const char *text, size_t len);
 int handover_format(evault_buf *out, const handover_rec *r);
 void handover_rec_clear(handover_rec *r);
 
+/*
+ * The key an allowed-signers text (changed: NULs) gives name for the
+ * signature by signer over a statement of time when, read as ssh-keygen -Y
+ * verify reads it: a line's namespaces="..." must include evault-dossier,
+ * its valid-after/valid-before hold at when, a cert-authority line is no
+ * signer's key, an unknown option makes the line unusable. 0 and pk set, or
+ * -1 with why (a static string) saying why no line would do.
+ */
+int dossier_signer_key(uint8_t pk[32], char *text, const char *name, const uint8_t signer[32],
+		       int64_t when, const char **why);
+
+/* The package's decoders on their own (the fuzz targets): statement.txt
+ * (0 and its file count, or EVAULT_ECORRUPT) and SHA256SUMS (text changed;
+ * 0 and its line count, or EVAULT_ECORRUPT). */
+int dossier_statement_check(const char *text, size_t len, size_t *files);
+int dossier_sums_check(char *text, size_t len, size_t *n);
+
 /* Is s a recipient: 1 to EVAULT_RECIPIENT_MAX bytes of UTF-8, no control character? */
 bool handover_recipient_valid(const char *s, size_t len);
 

@@ -443,6 +443,34 @@ int evault_mission_set_due(evault_repo *repo, const char *mid, const char *date)
 				      m.status);
 		goto done;
 	}
+	/* the indicators judge each handover against the due date: none is set
+	 * after a handover, and one that has passed stays */
+	if ((rc = evault_buf_printf(&path, "missions/%s/handovers", mid)) < 0)
+		goto done;
+	if (state_exists(st, path.ptr)) {
+		rc =
+		    evault_error_set(EVAULT_EREFUSED,
+				     "the dossier of %s is handed over: its due date can no longer "
+				     "change",
+				     mid);
+		goto done;
+	}
+	path.size = 0;
+	char today[MISSION_DATE_LEN + 1];
+	time_t now = time(NULL);
+	struct tm tm;
+	if (!gmtime_r(&now, &tm) || strftime(today, sizeof(today), "%Y-%m-%d", &tm) == 0) {
+		rc = evault_error_set(EVAULT_ERROR, "cannot read the clock");
+		goto done;
+	}
+	if (m.dossier_due[0] && strcmp(m.dossier_due, today) < 0) {
+		rc =
+		    evault_error_set(EVAULT_EREFUSED,
+				     "the dossier of %s was due on %s, which has passed: that date "
+				     "can no longer change",
+				     mid, m.dossier_due);
+		goto done;
+	}
 	if (strcmp(m.dossier_due, date) == 0) {
 		rc = evault_error_set(EVAULT_EEXISTS, "the dossier of %s is due on %s already", mid,
 				      date);

@@ -144,6 +144,15 @@ void event_clear(verify_event *ev);
  * replayed by a replica), else its commit time. */
 int64_t verify_event_time(verify_event *ev);
 
+/* The fids of a class's live files (fid order is not promised). */
+typedef struct fidlist {
+	char (*fid)[LAYOUT_FID_LEN + 1];
+	size_t n;
+} fidlist;
+/* The fids of class cls ("dossier", ...) under mission tree mission (NULL:
+ * none); -1 if the class is not laid out as it must be. Free out->fid. */
+int class_fids(fidlist *out, git_repository *git, git_tree *mission, const char *cls);
+
 /* ---- the rules of actions, one function each (verify_rules.c's table) ---- */
 
 /* 0 when the event keeps its action's rule, 1 (verify_bad) when not. */

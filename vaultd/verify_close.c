@@ -16,11 +16,6 @@
 #include "util.h"
 #include "verify.h"
 
-typedef struct fidlist {
-	char (*fid)[LAYOUT_FID_LEN + 1];
-	size_t n;
-} fidlist;
-
 static bool fidlist_has(const fidlist *l, const char *fid)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -64,7 +59,7 @@ static int collect_fids(fidlist *out, git_repository *git, git_tree *t, int dept
 	return 0;
 }
 
-static int class_fids(fidlist *out, git_repository *git, git_tree *mission, const char *cls)
+int class_fids(fidlist *out, git_repository *git, git_tree *mission, const char *cls)
 {
 	git_tree_entry *e = NULL;
 	git_tree *t = NULL;

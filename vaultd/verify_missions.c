@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <git2.h>
 
@@ -258,8 +259,19 @@ done:
 
 /* ---- the dossier's due date and handovers (dossier.c) ---- */
 
+/* The UTC day of t, YYYY-MM-DD. */
+static void utc_day(char out[MISSION_DATE_LEN + 1], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || strftime(out, MISSION_DATE_LEN + 1, "%Y-%m-%d", &tm) == 0)
+		snprintf(out, MISSION_DATE_LEN + 1, "9999-99-99");
+}
+
 /* mission.due: the MISSION record's dossier-due line, and nothing else,
- * set to the event's Evault-Dossier-Due, on a mission whose dossier is kept. */
+ * set to the event's Evault-Dossier-Due, on a mission whose dossier is kept
+ * and not yet handed over (no handovers/), and whose due date, if any, has
+ * not passed: it is not before the event's UTC day. */
 int rule_mission_due(verify_event *ev)
 {
 	verifier *v = ev->v;
@@ -278,6 +290,21 @@ int rule_mission_due(verify_event *ev)
 	    strcmp(o->status, "closed"))
 		return verify_bad(v, "mission.due on mission %s, which is %s", v->mission,
 				  o->status);
+	/* a due date is set before the dossier is handed over, and a passed one
+	 * stays: the indicators judge each handover against it */
+	git_tree_entry *he = NULL;
+	bool handed = git_tree_entry_bypath(&he, ev->pm, "handovers") == 0;
+	git_tree_entry_free(he);
+	if (handed)
+		return verify_bad(v, "mission.due on mission %s, whose dossier is handed over",
+				  v->mission);
+	char day[MISSION_DATE_LEN + 1];
+	utc_day(day, verify_event_time(ev));
+	if (o->dossier_due[0] && strcmp(o->dossier_due, day) < 0)
+		return verify_bad(v,
+				  "mission.due moves the due date of %s, %s, which had passed on "
+				  "%s",
+				  v->mission, o->dossier_due, day);
 	mission_rec want = *o;
 	memcpy(want.dossier_due, due, sizeof(want.dossier_due));
 	evault_buf a = EVAULT_BUF_INIT, b = EVAULT_BUF_INIT;
@@ -321,8 +348,9 @@ static bool parse_count(const char *s, unsigned long long *out)
  * dossier.handover: an admin hands over the dossier of an open or closed
  * mission: missions/<mid>/handovers/<n> and <n>.enc added, n the next
  * number, nothing else; the record names the actor, the event's time, and
- * only live files of the dossier (of a closed mission: as the erasure
- * record kept them, but for the certificate, stored after); its counts and
+ * exactly the live files of the dossier, all of them and nothing else (of a
+ * closed mission: as the erasure record kept them, but for the certificate,
+ * stored after); its counts and
  * manifest are the trailers'.
  */
 int rule_dossier_handover(verify_event *ev)
@@ -334,6 +362,7 @@ int rule_dossier_handover(verify_event *ev)
 	delta h;
 	handover_rec rec;
 	close_rec cr;
+	fidlist dossier = {0};
 	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
 	char tn[24], tf[24], tm[80], first[32];
 	unsigned long long n, files;
@@ -453,9 +482,19 @@ int rule_dossier_handover(verify_event *ev)
 			goto done;
 		}
 	}
+	/* the whole dossier: each listed file is live (above), once (the record
+	 * is sorted), and there are as many as the dossier holds */
+	if (class_fids(&dossier, v->git, ev->pm, "dossier") < 0 || dossier.n != rec.nfiles) {
+		r = verify_bad(v,
+			       "dossier.handover lists %zu files where the dossier of %s holds "
+			       "%zu: a handover is the whole dossier",
+			       rec.nfiles, v->mission, dossier.n);
+		goto done;
+	}
 done:
 	git_tree_free(ph);
 	git_tree_free(ch);
+	free(dossier.fid);
 	handover_rec_clear(&rec);
 	close_rec_clear(&cr);
 	evault_buf_dispose(&text);

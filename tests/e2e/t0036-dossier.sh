@@ -85,7 +85,7 @@ check "the files are the dossier's, byte for byte" \
 check "no work or codes file in it" bash -c "! grep -rqs -e 'notes de chantier' -e 'badge 4711' '$T/h1'"
 check "a file keeps its recorded mtime" \
 	test "$(stat -c %y "$T/h1/files/rapport.txt")" = "$(stat -c %y "$T/src/rapport.txt")"
-check "modes 0644 and 0755" \
+check "modes as the umask allows (022 here: 0644 and 0755)" \
 	test "$(stat -c %a "$T/h1/files/rapport.txt" "$T/h1/files/plans" "$T/h1" "$T/h1/statement.txt" | tr '\n' ' ')" = "644 755 755 644 "
 check "SHA256SUMS lists both, sorted by path" \
 	test "$(cut -c67- "$T/h1/SHA256SUMS" | tr '\n' '|')" = "files/plans/niveau 1.pdf|files/rapport.txt|"
@@ -106,9 +106,42 @@ check "the README explains it, French and English" \
 		grep -q 'evault dossier verify' '$T/h1/README.txt' && grep -q FRANÇAIS '$T/h1/README.txt' && grep -q ENGLISH '$T/h1/README.txt'"
 # evault dossier verify needs no vault, identity or passphrase
 expect 0 "evault dossier verify, with no vault nor identity" env -u EVAULT_REPO HOME=/nonexistent "$EVAULT_BIN" dossier verify "$T/h1"
-check "... one line" bash -c "[ \"\$(cat '$T/out')\" = 'dossier of M-1 verified: 2 files, handed by alice to Mme Durand, ACME SA at '\"\$(sed -n 's/^time [0-9]* (\(.*\)T\(.*\))$/\1 \2/p' '$T/h1/statement.txt')\" ]"
-printf 'alice namespaces="evault-dossier" %s\n' "$(as alice identity show | cut -d' ' -f1-2)" >"$T/company-signers"
+AKEY=$(as alice identity show | cut -d' ' -f1-2)
+AFP=$(ssh-keygen -lf - <<<"$AKEY" | cut -d' ' -f2)
+HTIME=$(sed -n 's/^time [0-9]* (\(.*\)T\(.*\))$/\1 \2/p' "$T/h1/statement.txt")
+check "... one line, saying the key came from the package itself" \
+	test "$(cat "$T/out")" = "dossier of M-1 verified: 2 files, handed by alice (key $AFP from the package itself: compare it with the key the company publishes, or pass --signers) to Mme Durand, ACME SA at $HTIME"
+printf 'alice namespaces="evault-dossier" %s\n' "$AKEY" >"$T/company-signers"
 expect 0 "... with --signers: the keys the company publishes" ev dossier verify "$T/h1" --signers "$T/company-signers"
+check "... one line naming the key and the file it came from" \
+	test "$(cat "$T/out")" = "dossier of M-1 verified: 2 files, handed by alice (key $AFP in $T/company-signers) to Mme Durand, ACME SA at $HTIME"
+# the options of an allowed-signers line, as ssh-keygen -Y verify reads them
+signers_line() { # NAME OPTIONS: a --signers file with alice's key under OPTIONS
+	printf 'alice %s %s\n' "$2" "$AKEY" >"$T/opt-$1"
+}
+stock_verify() { # FILE: ssh-keygen -Y verify of h1's statement against FILE
+	(cd "$T/h1" && ssh-keygen -Y verify -f "$1" -I alice -n evault-dossier -s statement.txt.sig <statement.txt >/dev/null 2>&1)
+}
+signers_line expired 'valid-before="20200101",namespaces="evault-dossier"'
+expect_error 1 "a key that expired (valid-before 2020) before the statement is refused" ev dossier verify "$T/h1" --signers "$T/opt-expired"
+check "... saying so" grep -q 'the key had expired at the statement.s time (valid-before)' "$T/err"
+stock_verify "$T/opt-expired" && ko "... stock ssh-keygen accepts it" || ok "... as stock ssh-keygen refuses it"
+signers_line future 'valid-after="29990101Z"'
+expect_error 1 "a key valid only after 2999 is refused" ev dossier verify "$T/h1" --signers "$T/opt-future"
+signers_line window 'namespaces="file,evault-dossier",valid-after="20000101",valid-before="29991231235959Z"'
+expect 0 "a key valid from 2000 to 2999, namespaces listing evault-dossier, verifies" ev dossier verify "$T/h1" --signers "$T/opt-window"
+stock_verify "$T/opt-window" && ok "... as with stock ssh-keygen" || ko "... stock ssh-keygen refuses it"
+signers_line ca 'cert-authority'
+expect_error 1 "a cert-authority line is no signer's key" ev dossier verify "$T/h1" --signers "$T/opt-ca"
+check "... saying so" grep -q 'cert-authority' "$T/err"
+stock_verify "$T/opt-ca" && ko "... stock ssh-keygen accepts it" || ok "... as stock ssh-keygen refuses it"
+signers_line ns 'namespaces="git,file"'
+expect_error 1 "namespaces without evault-dossier is refused" ev dossier verify "$T/h1" --signers "$T/opt-ns"
+stock_verify "$T/opt-ns" && ko "... stock ssh-keygen accepts it" || ok "... as stock ssh-keygen refuses it"
+signers_line unknown 'no-touch-required,namespaces="evault-dossier"'
+expect_error 1 "an option ssh-keygen does not know makes the line unusable" ev dossier verify "$T/h1" --signers "$T/opt-unknown"
+printf 'alice cert-authority %s\nalice namespaces="evault-dossier" %s\n' "$AKEY" "$AKEY" >"$T/opt-two"
+expect 0 "a usable line after a cert-authority one for the same key verifies" ev dossier verify "$T/h1" --signers "$T/opt-two"
 ssh-keygen -q -t ed25519 -N '' -f "$T/eve" -C eve
 printf 'alice namespaces="evault-dossier" %s\n' "$(cut -d' ' -f1-2 "$T/eve.pub")" >"$T/other-signers"
 expect_error 1 "... a package signed by a key the company does not list fails" ev dossier verify "$T/h1" --signers "$T/other-signers"
@@ -161,7 +194,7 @@ expect_error 1 "another handover's statement with this signature fails" ev dossi
 tamper
 printf '%s  files/../statement.txt\n' "$(sha256sum "$T/t/statement.txt" | cut -c1-64)" >>"$T/t/SHA256SUMS"
 expect_error 1 "a SHA256SUMS line leaving files/ fails" ev dossier verify "$T/t"
-check "... as a bad line" grep -q 'SHA256SUMS: line 3 is not' "$T/err"
+check "... caught by the statement's manifest, before any line is read" grep -q "statement.txt: its manifest sha256 is not the SHA-256 of SHA256SUMS" "$T/err"
 tamper
 tac "$T/h1/SHA256SUMS" >"$T/t/SHA256SUMS"
 expect_error 1 "SHA256SUMS out of order fails" ev dossier verify "$T/t"
@@ -174,6 +207,28 @@ ssh-keygen -q -Y sign -f "$T/eve" -n evault-dossier "$T/t/statement.txt" 2>/dev/
 printf 'alice namespaces="evault-dossier" %s\n' "$(cut -d' ' -f1-2 "$T/eve.pub")" >"$T/t/allowed_signers"
 expect_error 1 "re-signed by another key with its own allowed_signers: fails against the company's keys" \
 	ev dossier verify "$T/t" --signers "$T/company-signers"
+# the statement and its signature are checked first, then the list, then the files
+tamper
+sed -i 's/Mme Durand, ACME SA/Someone Else/g' "$T/t/statement.txt"
+rm "$T/t/files/rapport.txt" && mkfifo "$T/t/files/rapport.txt"
+expect_error 1 "a bad signature is found before any file is opened (a fifo among them)" timeout 20 "$EVAULT_BIN" dossier verify "$T/t"
+check "... on the signature" grep -q 'statement.txt.sig: the signature does not verify' "$T/err"
+tamper
+rm "$T/t/files/rapport.txt" && mkfifo "$T/t/files/rapport.txt"
+expect_error 1 "a fifo in place of a listed file: refused without blocking" timeout 20 "$EVAULT_BIN" dossier verify "$T/t"
+check "... as not a regular file" grep -q 'files/rapport.txt: missing or not a regular file' "$T/err"
+tamper
+rm "$T/t/SHA256SUMS" && mkfifo "$T/t/SHA256SUMS"
+expect_error 1 "a fifo as SHA256SUMS: refused without blocking" timeout 20 "$EVAULT_BIN" dossier verify "$T/t"
+check "... as not a regular file" grep -q 'SHA256SUMS: not a regular file' "$T/err"
+tamper
+head -c 2000000 /dev/zero >>"$T/t/files/plans/niveau 1.pdf"
+sed -i 's/^bytes 300023$/bytes 1000/' "$T/t/statement.txt"
+rm "$T/t/statement.txt.sig"
+ssh-keygen -q -Y sign -f "$T/eve" -n evault-dossier "$T/t/statement.txt" 2>/dev/null
+printf 'alice namespaces="evault-dossier" %s\n' "$(cut -d' ' -f1-2 "$T/eve.pub")" >"$T/t/allowed_signers"
+expect_error 1 "a file longer than the statement's byte count is refused once the count is passed" ev dossier verify "$T/t"
+check "... naming the file" grep -q 'files/plans/niveau 1.pdf: more bytes than statement.txt says the files hold' "$T/err"
 
 # --- the handover of a closed mission: the certificate is one of its files
 as bob codes mark M-1/codes/badge.txt --rotated >/dev/null
@@ -293,14 +348,30 @@ forge "a handover whose count is not the trailer's" eve dossier.handover M-2 "Ev
 Evault-Handover-Files: 2
 Evault-Handover-Manifest: $X" handover_of M-2 1 eve "$dfid"
 kept=$(G "$T/vault" show main:missions/M-1/CLOSE | sed -n 's/^kept-file \([0-9a-f]*\) sha256 \([0-9a-f]*\) size \([0-9]*\)$/\1 \2 \3/p' | head -1)
+G "$T/vault" show main:missions/M-1/handovers/3 | grep '^file ' >"$T/all-files"
+handover_all() { # MID N WHO SED: a handover record naming every file of handover 3, edited by SED
+	printf 'handover %s\nby %s\ntime %s\nmanifest sha256 %s\nstatement sha256 %s\n' \
+		"$2" "$3" "$(date +%s)" "$X" "$X" >"$T/rec"
+	sed "$4" "$T/all-files" >>"$T/rec"
+	echo sealed >"$T/enc"
+	put_blob "missions/$1/handovers/$2" "$T/rec"
+	put_blob "missions/$1/handovers/$2.enc" "$T/enc"
+}
 HO4="Evault-Handover: 4
-Evault-Handover-Files: 1
+Evault-Handover-Files: 3
 Evault-Handover-Manifest: $X"
-forged eve dossier.handover M-1 "$HO4" handover_of M-1 4 eve ${kept:-none none none}
-check "control: a handover of closed M-1 with the bytes close kept verifies" test "$(cat "$T/rc")" -eq 0
+forged eve dossier.handover M-1 "$HO4" handover_all M-1 4 eve ''
+check "control: a handover of closed M-1's 3 dossier files with the bytes close kept verifies" test "$(cat "$T/rc")" -eq 0
 forge "a handover of closed M-1 claiming other bytes than close kept" eve dossier.handover M-1 "$HO4" \
-	handover_of M-1 4 eve "${kept%% *}" "$X" "${kept##* }"
+	handover_all M-1 4 eve "/^file ${kept%% *} /s/sha256 [0-9a-f]*/sha256 $X/"
 check "... refused against the erasure record" grep -q 'is not the one the erasure record of M-1 kept' "$T/err"
+forge "a handover listing 1 of the 3 dossier files of M-1" eve dossier.handover M-1 "Evault-Handover: 4
+Evault-Handover-Files: 1
+Evault-Handover-Manifest: $X" handover_of M-1 4 eve ${kept:-none none none}
+check "... refused: a handover is the whole dossier" grep -q 'dossier.handover lists 1 files where the dossier of M-1 holds 3: a handover is the whole dossier' "$T/err"
+forge "a handover listing 2 of the 3" eve dossier.handover M-1 "Evault-Handover: 4
+Evault-Handover-Files: 2
+Evault-Handover-Manifest: $X" handover_all M-1 4 eve '1d'
 DUE="Evault-Dossier-Due: 2029-01-01"
 forged eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation/dossier-due 2029-01-01\nphoto-authorisation/'
 check "control: a mission.due made by hand verifies" test "$(cat "$T/rc")" -eq 0
@@ -309,6 +380,37 @@ forge "a mission.due whose record is not the trailer's date" eve mission.due M-3
 forge "a mission.due that also authorises photos" eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation no/dossier-due 2029-01-01\nphoto-authorisation yes/'
 forge "a mission.due that also adds a member" eve mission.due M-3 "$DUE" due_of M-3 's/^photo-authorisation no/dossier-due 2029-01-01\nphoto-authorisation no\nmember bob/'
 expect 0 "the real history still verifies" as alice audit verify
+
+# --- a due date is not rewritten once the dossier is handed over, or once passed
+as alice mission create M-4 --dossier-due 2020-01-01 >/dev/null
+before=$(head_of "$T/vault")
+expect_error 12 "a passed due date cannot move (M-4, due 2020-01-01)" as alice mission set-due M-4 2030-01-01
+check "... saying so, on one line" bash -c '[ "$(wc -l <"$1")" = 1 ] && grep -q "was due on 2020-01-01, which has passed" "$1"' _ "$T/err"
+expect_error 12 "... nor back to an earlier date" as alice mission set-due M-4 2019-12-31
+check "... nothing recorded" test "$(head_of "$T/vault")" = "$before"
+expect 0 "a first due date may be set any time, a passed one too (M-3)" as alice mission set-due M-3 2020-05-05
+expect_error 12 "... and then stays" as alice mission set-due M-3 2030-05-05
+expect_error 12 "the due date of a handed-over dossier cannot change (M-1)" as alice mission set-due M-1 2099-01-01
+check "... saying so" grep -q 'the dossier of M-1 is handed over: its due date can no longer change' "$T/err"
+expect 0 "a due date still ahead may move (M-2, before its handover)" as alice mission set-due M-2 2099-03-31
+forge "a forged mission.due moving a passed date (M-3, due 2020-05-05)" eve mission.due M-3 "Evault-Dossier-Due: 2031-01-01" \
+	due_of M-3 's/^dossier-due .*/dossier-due 2031-01-01/'
+check "... refused as passed" grep -q 'mission.due moves the due date of M-3, 2020-05-05, which had passed' "$T/err"
+forge "a forged mission.due after a handover (M-1)" eve mission.due M-1 "Evault-Dossier-Due: 2099-01-01" \
+	due_of M-1 's/^dossier-due .*/dossier-due 2099-01-01/'
+check "... refused as handed over" grep -q 'mission.due on mission M-1, whose dossier is handed over' "$T/err"
+
+# --- the package's modes follow the umask, as cp's do
+(umask 077 && as alice dossier handover M-2 --to "ACME" --out "$T/h077" >/dev/null)
+check "with umask 077 nothing of the package is readable by others" \
+	test "$(find "$T/h077" -perm /077 | wc -l)" = 0
+check "... files 0600, directories 0700" \
+	test "$(stat -c %a "$T/h077" "$T/h077/files" "$T/h077/files/rapport.txt" "$T/h077/statement.txt" | tr '\n' ' ')" = "700 700 600 600 "
+(umask 027 && as alice dossier handover M-2 --to "ACME" --out "$T/h027" >/dev/null)
+check "with umask 027: 0640 and 0750" \
+	test "$(stat -c %a "$T/h027" "$T/h027/files" "$T/h027/files/rapport.txt" | tr '\n' ' ')" = "750 750 640 "
+expect_error 12 "... and M-2's due date, handed over now, no longer moves" as alice mission set-due M-2 2099-04-30
+expect 0 "the history still verifies" as alice audit verify
 
 # --- an expired mission: its due date can no longer be set
 FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
@@ -325,7 +427,7 @@ if [ -n "$FAKETIME_LIB" ]; then
 	as alice mission close M-2 >/dev/null
 	later '+1 year +3 days' "$EVAULT_BIN" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" retention run >/dev/null 2>&1
 	check "M-2 expired" bash -c '[ "$(sed -n "s/^status //p" <<<"$1")" = expired ]' _ "$(record M-2)"
-	check "... its due date line kept" bash -c 'grep -qx "dossier-due 2027-03-31" <<<"$1"' _ "$(record M-2)"
+	check "... its due date line kept" bash -c 'grep -qx "dossier-due 2099-03-31" <<<"$1"' _ "$(record M-2)"
 	before=$(head_of "$T/vault")
 	expect_error 8 "set-due of an expired mission is refused" \
 		later '+1 year +4 days' "$EVAULT_BIN" --identity "$T/alice.id" --passphrase-file "$T/alice.pass" mission set-due M-2 2028-01-31

@@ -51,6 +51,8 @@ as alice mission close M-1 >/dev/null
 as bob mission refuse --client "Client Two SA" --reason employee-surveillance >/dev/null
 as alice audit checkpoint >"$T/checkpoint"
 "$EV" audit export --out "$T/exp" >/dev/null
+# a dossier handed over, after the export (the fixture bundle stays as it was)
+as alice dossier handover M-1 --to "Client One SA" --out "$T/ho" >/dev/null
 
 seed config vault <"$EVAULT_REPO/evault.conf"
 G show main:POLICY | seed policy vault
@@ -64,6 +66,17 @@ G show main:missions/M-1/MISSION | seed mission vault-closed 'M-1\n'
 pending=$(G log --format=%H -- missions/M-1/CLOSE | tail -1)
 G show "$pending:missions/M-1/CLOSE" | seed close vault-pending 'M-1\n'
 G show main:missions/M-1/CLOSE | seed close vault-done 'M-1\n'
+G show main:missions/M-1/handovers/1 | seed handover vault '1\n'
+seed package statement '\000' <"$T/ho/statement.txt"
+seed package sums '\001' <"$T/ho/SHA256SUMS"
+# the signer's key (the last 32 bytes of its wire form), the name, the text
+{ cut -d' ' -f4 "$T/ho/allowed_signers" | base64 -d | tail -c 32; printf 'alice\n'; cat "$T/ho/allowed_signers"; } |
+	seed package signers '\002'
+key=$(cut -d' ' -f3-4 "$T/ho/allowed_signers")
+{ cut -d' ' -f4 "$T/ho/allowed_signers" | base64 -d | tail -c 32; printf 'alice\n'
+  printf 'alice,bob cert-authority %s\n' "$key"
+  printf 'alice namespaces="file,evault-dossier",valid-after="20200101",valid-before="29991231235959Z" %s\n' "$key"; } |
+	seed package signers-options '\002'
 rid=$(G ls-tree --name-only main refusals/ | head -1)
 rid=${rid#refusals/}
 G show "main:refusals/$rid" | seed refusal vault "$rid\n"

@@ -12,7 +12,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$root/build-fuzz
-all="manifest object config policy identity user mission close sshkey sshsig trailer objs signers checkpoint packscan bundle content mark serve clone device refusal"
+all="manifest object config policy identity user mission close sshkey sshsig trailer objs signers checkpoint packscan bundle content mark serve clone device refusal handover package"
 
 configure() {
 	mkdir -p "$build"

@@ -1,13 +1,15 @@
 /*
  * The MISSION record's dossier-due line and the handover record: both
  * canonical (one record, one text), dates real calendar dates, anything
- * else refused as damage.
+ * else refused as damage; and the allowed-signers lines a handed-over
+ * dossier is checked with.
  */
 #include "helpers.h"
 
 #include "dossier.h"
 #include "evault.h"
 #include "mission.h"
+#include "sshkey.h"
 
 #define KEYS                                                                                       \
 	"key dossier 0123456789abcdef0123456789abcdef\n"                                           \
@@ -132,12 +134,80 @@ static void recipients(void **s)
 	assert_false(handover_recipient_valid(big, EVAULT_RECIPIENT_MAX + 1));
 }
 
+/* The allowed-signers lines dossier verify takes a signer's key from, read
+ * as ssh-keygen -Y verify reads them (at a statement of 2026-11-23). */
+static void signer_options(void **s)
+{
+	(void)s;
+	uint8_t pk[32], other[32], got[32];
+	for (int i = 0; i < 32; i++)
+		pk[i] = (uint8_t)(i + 1), other[i] = (uint8_t)(0xa0 + i);
+	evault_buf key = EVAULT_BUF_INIT, okey = EVAULT_BUF_INIT, text = EVAULT_BUF_INIT;
+	assert_int_equal(sshkey_format_public(&key, pk, NULL), 0);
+	assert_int_equal(sshkey_format_public(&okey, other, NULL), 0);
+	const int64_t when = 1763920000;
+	static const struct {
+		const char *line; /* %s: the key */
+		bool ok;
+	} cases[] = {
+	    {"alice %s", true},
+	    {"alice namespaces=\"evault-dossier\" %s", true},
+	    {"bob,alice namespaces=\"git,evault-dossier\" %s", true},
+	    {"alice valid-after=\"20200101\",valid-before=\"20991231235959Z\" %s", true},
+	    {"alice VALID-BEFORE=\"202611240000Z\" %s", true},
+	    {"alice valid-before=\"20200101\",namespaces=\"evault-dossier\" %s", false},
+	    {"alice valid-after=\"20991231Z\" %s", false},
+	    {"alice valid-before=\"2020\" %s", false},
+	    {"alice valid-before=\"20201301\" %s", false},
+	    {"alice cert-authority %s", false},
+	    {"alice cert-authority,namespaces=\"evault-dossier\" %s", false},
+	    {"alice namespaces=\"git\" %s", false},
+	    {"alice namespaces=\"evault-dossier-x\" %s", false},
+	    {"alice namespaces=\"evault-dossier %s", false},
+	    {"alice no-touch-required %s", false},
+	    {"alice namespaces=\"evault-dossier\",, %s", false},
+	    {"alice namespaces=\"evault-dossier\"x %s", false},
+	    {"alicia %s", false},
+	    {"# alice %s", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = NULL;
+		text.size = 0;
+		const char *at = strstr(cases[i].line, "%s");
+		assert_non_null(at);
+		assert_int_equal(evault_buf_put(&text, cases[i].line, (size_t)(at - cases[i].line)),
+				 0);
+		assert_int_equal(evault_buf_put(&text, key.ptr, key.size), 0);
+		assert_int_equal(evault_buf_put(&text, at + 2, strlen(at + 2) + 1), 0);
+		int rc = dossier_signer_key(got, text.ptr, "alice", pk, when, &why);
+		if (cases[i].ok != (rc == 0))
+			fail_msg("line %zu: %s", i, cases[i].line);
+		if (rc == 0)
+			assert_memory_equal(got, pk, 32);
+		else
+			assert_non_null(why);
+	}
+	/* another key for the name does not do; a later usable line does */
+	text.size = 0;
+	assert_int_equal(evault_buf_printf(&text, "alice %s\nalice cert-authority %s\nalice %s\n",
+					   okey.ptr, key.ptr, key.ptr),
+			 0);
+	const char *why = NULL;
+	assert_int_equal(dossier_signer_key(got, text.ptr, "alice", pk, when, &why), 0);
+	text.size = 0;
+	assert_int_equal(evault_buf_printf(&text, "alice %s\n", okey.ptr), 0);
+	assert_int_equal(dossier_signer_key(got, text.ptr, "alice", pk, when, &why), -1);
+	evault_buf_dispose(&key);
+	evault_buf_dispose(&okey);
+	evault_buf_dispose(&text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(dates),           cmocka_unit_test(due_line_round_trip),
 	    cmocka_unit_test(due_line_damage), cmocka_unit_test(handover_record),
-	    cmocka_unit_test(recipients),
+	    cmocka_unit_test(recipients),      cmocka_unit_test(signer_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

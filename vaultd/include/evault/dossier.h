@@ -8,6 +8,7 @@
 #ifndef EVAULT_DOSSIER_H
 #define EVAULT_DOSSIER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "evault/repo.h"
@@ -39,13 +40,18 @@ typedef struct evault_dossier_check {
 	unsigned handover;
 	size_t files;
 	uint64_t bytes;
+	char key[64];     /* the signer's key, "SHA256:..." */
+	bool own_signers; /* the key came from the package's own allowed_signers */
 } evault_dossier_check;
 
 /*
  * Checks a handed-over dossier at dir (docs/auditing.md, "Checking a
  * handed-over dossier"). signers: an allowed-signers file to take the
- * admin's key from (the company's), or NULL for the package's own. 0: it
- * verifies. EVAULT_ECORRUPT or EVAULT_EAUTH: it does not (the message names
+ * admin's key from (the company's), or NULL for the package's own, which
+ * proves only that the package is whole (own_signers says so). The
+ * statement and its signature are checked first, then SHA256SUMS against
+ * the statement, then the files, read no further than the statement's
+ * byte count. 0: it verifies. EVAULT_ECORRUPT or EVAULT_EAUTH: it does not (the message names
  * the file and what failed). Any other error: dir or signers could not be
  * read.
  */
