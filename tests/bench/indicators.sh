@@ -4,6 +4,8 @@
 # vault's history is. Measures the report on the repository (its head
 # already verified, as after any earlier command) and on an export, which
 # is verified in full first. Target: the year's report in seconds.
+# Measured (2 cores): 2.1-2.3 s on the repository, 24 s on the export
+# (its verification).
 #
 # usage: tests/bench/indicators.sh [EVENTS] [REPEAT]
 set -euo pipefail
