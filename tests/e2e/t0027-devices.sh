@@ -107,6 +107,12 @@ check "lists bob-laptop as pending, with its last contact" grep -Eq '^    bob-la
 check "and says the close was forced past it" grep -q "closed without its last sync" "$T/out"
 expect 0 "alice lists the devices" as alice -R "$OFFICE" device list
 check "M-1 pending on bob-laptop" grep -Eq '^    M-1 +erasure pending \(closed\)$' "$T/out"
+# the year's indicators: an erasure waiting for a device (docs/indicators.md)
+ind_has() { # FIGURE MID: the report's --explain lists MID under FIGURE
+	as alice -R "$OFFICE" report indicators --year "$(date -u +%Y)" --explain --json >"$T/ind" 2>"$T/err" &&
+		python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["explain"]; assert sys.argv[3] in [x["mission"] for x in e[sys.argv[2]]], e' "$T/ind" "$1" "$2"
+}
+check "the indicators count M-1's erasure as waiting for a device" ind_has erasures_waiting M-1
 expect 0 "retention in 8 days reports the late erasure" true
 as alice -R "$OFFICE" retention run --dry-run --now "$(date -u -d '+8 days' +%Y-%m-%d)" >"$T/out" 2>&1
 check "... with exit 1, naming the device and mission" grep -q "device bob-laptop (bob) has not erased M-1 (closed) since" "$T/out"
@@ -133,6 +139,7 @@ check "and the dropped event" grep -q '^Evault-Dropped: 1$' <(G "$OFFICE" log --
 expect 0 "the certificate, asked again" as alice -R "$OFFICE" mission certificate M-1
 check "shows bob-laptop's confirmation with its time" grep -Eq '^    bob-laptop \(bob\): effacé le / erased [0-9-]+ [0-9:]+Z$' "$T/out"
 check "and the refused event" grep -q "1 événement(s) refusé(s) et effacé(s)" "$T/out"
+check "the indicators count it confirmed by every device" ind_has erasures_confirmed M-1
 expect 0 "retention in 8 days has nothing late" true
 as alice -R "$OFFICE" retention run --dry-run --now "$(date -u -d '+8 days' +%Y-%m-%d)" >"$T/out" 2>&1
 check "... no device named" test -z "$(grep 'has not erased' "$T/out")"
