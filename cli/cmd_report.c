@@ -116,9 +116,9 @@ static void html_text(const char *s)
 static void md_text(const char *s)
 {
 	for (; *s; s++) {
-		if (strchr("\\`*_{}[]()<>#+-.!|", *s))
+		if (strchr("\\`*_{}[]()<>#+-.!|&", *s))
 			putchar('\\');
-		putchar(*s);
+		putchar(*s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s);
 	}
 }
 

@@ -735,6 +735,9 @@ int evault_dossier_handover(evault_repo *repo, const char *mid, const char *to, 
 	if ((rc = check_mission_id(mid)) < 0 ||
 	    (rc = repo_require_admin(repo, "hand over a dossier")) < 0)
 		return rc;
+	if (repo->replica) /* dated by the office's history: never replayed */
+		return evault_error_set(EVAULT_EINVAL,
+					"a dossier is handed over at the office, not from a replica");
 	/* DIR without its trailing slashes: the temporary directory is its sibling */
 	if (!dir || !*dir || (rc = evault_buf_put(&target, dir, strlen(dir))) < 0) {
 		rc = rc < 0 ? rc : evault_error_set(EVAULT_EINVAL, "--out needs a directory");

@@ -433,6 +433,9 @@ int evault_mission_set_due(evault_repo *repo, const char *mid, const char *date)
 					"the dossier's due date must be a date YYYY-MM-DD from "
 					"2000-01-01 to 2999-12-31");
 	/* an admin: every mission, an expired one too (it holds no key of it any more) */
+	if (repo->replica) /* dated by the office's history: never replayed */
+		return evault_error_set(EVAULT_EINVAL,
+					"a dossier's due date is set at the office, not on a replica");
 	if ((rc = repo_require_admin(repo, "set a dossier's due date")) < 0 ||
 	    (rc = check_mission_id(mid)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = mission_load(st, mid, &m)) < 0)

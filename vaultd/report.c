@@ -261,14 +261,14 @@ static int count_codes(run *x, git_repository *git, git_commit *c, const char *m
 	snprintf(path, sizeof(path), "missions/%s/CLOSE", mid);
 	if (git_commit_tree(&t, c) < 0 || git_tree_entry_bypath(&te, t, path) < 0 ||
 	    git_blob_lookup(&b, git, git_tree_entry_id(te)) < 0) {
-		rc = evault_error_set(EVAULT_ECORRUPT, "mission.close of %s without its record",
+		rc = evault_error_set(EVAULT_ERROR, "mission.close of %s without its record",
 				      mid);
 		goto done;
 	}
 	git_object_size_t size = git_blob_rawsize(b);
 	const char *p = git_blob_rawcontent(b), *end = p + size;
 	if (size > (16u << 20)) {
-		rc = evault_error_set(EVAULT_ECORRUPT, "the CLOSE record of %s is too large", mid);
+		rc = evault_error_set(EVAULT_ERROR, "the CLOSE record of %s is too large", mid);
 		goto done;
 	}
 	while (p < end) {
@@ -361,7 +361,7 @@ static int count_refused(run *x, const char *msg, const ref *e, const char *mid)
 		num[nl] = '\0';
 		char *endp;
 		unsigned long long n = strtoull(num, &endp, 10);
-		if (*endp || n > 1000000000ull)
+		if (*endp || n == 0 || n > 1000000000ull)
 			continue;
 		evault_indicator i = EVAULT_IND_COUNT;
 		if (strncmp(v, "image/", 6) == 0 || strncmp(v, "video/", 6) == 0)
@@ -417,16 +417,10 @@ static int one_event(run *x, git_repository *git, git_commit *c)
 	git_oid_tostr(e.commit, sizeof(e.commit), git_commit_id(c));
 	if (trailer_get(mid, sizeof(mid), msg, "Evault-Mission") < 0)
 		mid[0] = '\0';
-	/* an event's time: when it was first recorded (a replica's event
-	 * replayed later keeps it in Evault-Replayed), as the verifier reads it */
+	/* an event's time: when it entered this history, the commit's, which
+	 * the verifier bounds by its neighbours; not a replayed event's
+	 * Evault-Replayed, the replica's own word that nothing bounds below */
 	int64_t t = git_commit_time(c);
-	if (trailer_get(val, sizeof(val), msg, "Evault-Replayed") == 0) {
-		char *endp;
-		long long r = strtoll(val, &endp, 10);
-		if (!*endp && r > 0 && r <= t + EVAULT_CLOCK_SKEW)
-			t = r;
-	}
-	evault_error_clear();
 	x->r->events++;
 	bool year = in_year(x, t);
 

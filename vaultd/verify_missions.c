@@ -189,17 +189,51 @@ int rule_authorize_photos(verify_event *ev)
 	return 0;
 }
 
-/* content.refused: traced, no state change, by someone who could have written. */
+/* A count as evault writes it: decimal, no sign or leading zero, 1 to 1e9;
+ * 0 when s is not one. */
+static uint64_t refused_count(const char *s, size_t n)
+{
+	uint64_t c = 0;
+	if (n == 0 || n > 10 || s[0] == '0')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		c = c * 10 + (uint64_t)(s[i] - '0');
+	}
+	return c <= 1000000000u ? c : 0;
+}
+
+/* content.refused: traced, no state change, by someone who could have
+ * written; its Evault-Refused-Type lines (what the indicators count) at
+ * most 8, each "<type> <count>", their counts adding up to Evault-Refused. */
 int rule_refused(verify_event *ev)
 {
 	verifier *v = ev->v;
 	const mission_rec *m;
 	char count[32];
+	static const char key[] = "\nEvault-Refused-Type: ";
 	if (ev->top.n || ev->top.more)
 		return verify_bad(v, "content.refused may not change the state");
+	uint64_t total = 0, sum = 0;
+	size_t kinds = 0;
 	if (trailer_get(count, sizeof(count), v->message, "Evault-Refused") < 0 ||
-	    strtoull(count, NULL, 10) == 0)
+	    (total = refused_count(count, strlen(count))) == 0)
 		return verify_bad(v, "content.refused without a count of refused files");
+	for (const char *p = strstr(v->message, key); p; p = strstr(p + 1, key)) {
+		const char *t = p + sizeof(key) - 1;
+		size_t ll = strcspn(t, "\n"), tl = strcspn(t, " \n");
+		uint64_t c = tl < ll ? refused_count(t + tl + 1, ll - tl - 1) : 0;
+		if (tl == 0 || c == 0 || ++kinds > 8)
+			return verify_bad(v, "content.refused: an Evault-Refused-Type line is not "
+					     "'<type> <count>', or more than 8");
+		sum += c;
+	}
+	if (kinds && sum != total)
+		return verify_bad(v,
+				  "content.refused: its types count %llu files, Evault-Refused "
+				  "%llu",
+				  (unsigned long long)sum, (unsigned long long)total);
 	if (!(m = event_mission(ev, EVENT_BEFORE)) || !may_write(ev->actor, m, v->actor))
 		return verify_bad(v, "content.refused by %s, who cannot write to %s", v->actor,
 				  v->mission);
@@ -278,9 +312,16 @@ int rule_mission_due(verify_event *ev)
 	const mission_rec *o, *n;
 	char due[16];
 	static const char *const names[] = {"MISSION", NULL};
+	char replayed[32];
 	if (trailer_get(due, sizeof(due), v->message, "Evault-Dossier-Due") < 0 ||
 	    !mission_date_valid(due))
 		return verify_bad(v, "mission.due without a valid Evault-Dossier-Due");
+	/* the indicators judge dossiers by these dates: they are set at the
+	 * office, dated by the history itself, never replayed from elsewhere
+	 * (whose claimed time nothing bounds) */
+	if (trailer_get(replayed, sizeof(replayed), v->message, "Evault-Replayed") == 0)
+		return verify_bad(v, "mission.due is recorded at the office, never replayed");
+	evault_error_clear();
 	if (!ev->pm || !changes_exactly(&ev->d, names) || !(o = event_mission(ev, EVENT_BEFORE)) ||
 	    !(n = event_mission(ev, EVENT_AFTER)))
 		return verify_bad(v,
@@ -299,7 +340,7 @@ int rule_mission_due(verify_event *ev)
 		return verify_bad(v, "mission.due on mission %s, whose dossier is handed over",
 				  v->mission);
 	char day[MISSION_DATE_LEN + 1];
-	utc_day(day, verify_event_time(ev));
+	utc_day(day, git_commit_time(ev->commit));
 	if (o->dossier_due[0] && strcmp(o->dossier_due, day) < 0)
 		return verify_bad(v,
 				  "mission.due moves the due date of %s, %s, which had passed on "
@@ -417,9 +458,13 @@ int rule_dossier_handover(verify_event *ev)
 		r = verify_bad(v, "dossier.handover: the record handovers/%s is not valid", rname);
 		goto done;
 	}
+	/* as mission.due: dated by the office's history, never replayed */
 	int64_t when = git_commit_time(ev->commit);
-	if (trailer_get(first, sizeof(first), v->message, "Evault-Replayed") == 0)
-		when = strtoll(first, NULL, 10);
+	if (trailer_get(first, sizeof(first), v->message, "Evault-Replayed") == 0) {
+		r = verify_bad(v, "dossier.handover is recorded at the office, never replayed");
+		goto done;
+	}
+	evault_error_clear();
 	if (strcmp(rec.by, v->actor) != 0 || rec.time > when + TIME_TOLERANCE ||
 	    rec.time < when - TIME_TOLERANCE) {
 		r = verify_bad(v,

@@ -105,7 +105,10 @@ int rule_mission_refuse(verify_event *ev)
 		r = verify_bad(v, "mission.refuse by %s records a refusal by %s", v->actor, rec.by);
 	else if (rec.time > when + TIME_TOLERANCE || when > rec.time + TIME_TOLERANCE ||
 		 day > when + TIME_TOLERANCE ||
-		 day + (REFUSAL_LATE_DAYS + 1) * 86400 < when - TIME_TOLERANCE)
+		 /* late by the office's clock, the commit's: a replayed event's own
+		  * time is the replica's word */
+		 day + (REFUSAL_LATE_DAYS + 1) * 86400 <
+		     (int64_t)git_commit_time(ev->commit) - TIME_TOLERANCE)
 		r = verify_bad(v,
 			       "mission.refuse: the record is dated %lld (day %s), the event %lld",
 			       (long long)rec.time, rec.date, (long long)when);

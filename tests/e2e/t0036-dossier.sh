@@ -399,6 +399,15 @@ check "... refused as passed" grep -q 'mission.due moves the due date of M-3, 20
 forge "a forged mission.due after a handover (M-1)" eve mission.due M-1 "Evault-Dossier-Due: 2099-01-01" \
 	due_of M-1 's/^dossier-due .*/dossier-due 2099-01-01/'
 check "... refused as handed over" grep -q 'mission.due on mission M-1, whose dossier is handed over' "$T/err"
+# a replayed event's own time is the replica's word: a mission.due claiming
+# to be replayed from before the date passed is caught all the same
+forge "a mission.due moving a passed date, claiming to be replayed from before it passed" eve mission.due M-3 \
+	"Evault-Dossier-Due: 2031-01-01
+Evault-Replayed: 1588291200" due_of M-3 's/^dossier-due .*/dossier-due 2031-01-01/'
+check "... refused: recorded at the office, never replayed" grep -q 'mission.due is recorded at the office, never replayed' "$T/err"
+forge "a handover claiming to be replayed (back-dated)" eve dossier.handover M-2 "$HO1
+Evault-Replayed: 1588291200" handover_of M-2 1 eve "$dfid"
+check "... refused: recorded at the office, never replayed" grep -q 'dossier.handover is recorded at the office, never replayed' "$T/err"
 
 # --- the package's modes follow the umask, as cp's do
 (umask 077 && as alice dossier handover M-2 --to "ACME" --out "$T/h077" >/dev/null)

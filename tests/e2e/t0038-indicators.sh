@@ -207,6 +207,33 @@ expect_error 1 "an unsigned handover appended: no report" as bob -R "$T/v" repor
 check "... nothing on stdout" test ! -s "$T/out"
 grep -q 'does not verify' "$T/err" && ok "... the error says the history does not verify" || ko "err: $(cat "$T/err")"
 
+# ---- the photo and recording counts rest on verified trailers ----
+ssh-keygen -q -t ed25519 -N '' -f "$T/tech" -C tech
+as alice user add tech --role technician --pubkey "$(cat "$T/tech.pub")" >/dev/null
+as alice mission grant M-4 tech >/dev/null
+refused_as_tech() { # REFUSED TYPE-LINES: a content.refused on M-4 signed by tech, on a fresh copy
+	rm -rf "$T/v"
+	copy_vault "$T/vault" "$T/v"
+	local seq
+	seq=$(($(G "$T/v" log -1 --format=%B main | sed -n 's/^Evault-Seq: //p') + 1))
+	commit_as "$T/tech" "$(G "$T/v" rev-parse main)" "$(G "$T/v" rev-parse 'main^{tree}')" \
+		-m "Refuse files in M-4 (charter content rules)" -m "Evault-Seq: $seq
+Evault-Action: content.refused
+Evault-Actor: tech
+Evault-Mission: M-4
+Evault-Refused: $1
+Evault-Refused-Between: $(date +%s) $(date +%s)
+$2" >"$T/c" && G "$T/v" update-ref refs/heads/main "$(cat "$T/c")"
+}
+refused_as_tech 2 "Evault-Refused-Type: image/jpeg 2"
+expect 0 "control: a content.refused made by hand verifies" "$EVAULT_BIN" -R "$T/v" audit verify
+refused_as_tech 1 "Evault-Refused-Type: image/jpeg 1000000"
+expect 1 "a content.refused whose types claim more files than it refused is caught" "$EVAULT_BIN" -R "$T/v" audit verify
+grep -q 'its types count 1000000 files, Evault-Refused 1' "$T/err" && ok "... naming the rule" || ko "err: $(cat "$T/err")"
+expect_error 1 "... and gives no report" as bob -R "$T/v" report indicators --year "$YEAR"
+refused_as_tech 01 "Evault-Refused-Type: image/jpeg 1"
+expect 1 "a count with a leading zero is caught" "$EVAULT_BIN" -R "$T/v" audit verify
+
 # ---- usage ----
 expect_error 2 "no --year" as bob report indicators
 expect_error 2 "--year 1999" as bob report indicators --year 1999
