@@ -117,18 +117,7 @@ int mission_check_writable(evault_repo *repo, const mission_rec *m)
 
 bool mission_date_valid(const char *s)
 {
-	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (!s || strlen(s) != MISSION_DATE_LEN || s[4] != '-' || s[7] != '-')
-		return false;
-	for (int i = 0; i < MISSION_DATE_LEN; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	int mo = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 2000 || y > 2999 || mo < 1 || mo > 12 || d < 1)
-		return false;
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return d <= days[mo - 1] + (mo == 2 && leap ? 1 : 0);
+	return utc_date_parse(s, NULL);
 }
 
 int mission_hidden(const char *mid)
@@ -361,9 +350,10 @@ int mission_open_key(evault_repo *repo, const mission_rec *m, evault_class cls, 
 	for (size_t g = 0; g < m->ngen[cls]; g++) {
 		class_key_fingerprint_at(fp, key, g);
 		if (strcmp(fp, m->fps[cls][g]) != 0) {
-			rc = evault_error_set(EVAULT_ECORRUPT,
-					      "key copy of %s/%s does not match the mission's record",
-					      m->mid, evault_class_name(cls));
+			rc = evault_error_set(
+			    EVAULT_ECORRUPT,
+			    "key copy of %s/%s does not match the mission's record", m->mid,
+			    evault_class_name(cls));
 			goto done;
 		}
 	}

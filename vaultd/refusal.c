@@ -62,28 +62,9 @@ bool refusal_rid_valid(const char *s)
 	return true;
 }
 
-static bool leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 bool refusal_date_parse(const char *s, int64_t *t)
 {
-	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-	if (y < 2000 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap(y) ? 1 : 0))
-		return false;
-	struct tm tm = {0};
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	*t = (int64_t)timegm(&tm);
-	return true;
+	return utc_date_parse(s, t);
 }
 
 /* The length of the UTF-8 sequence at p (at most n bytes): 0 if it is not
@@ -303,10 +284,11 @@ int evault_mission_refuse(evault_repo *repo, const evault_refusal_opts *opts,
 					opts->category ? opts->category : "");
 	if (opts->date && (!refusal_date_parse(opts->date, &day) || day > now + EVAULT_CLOCK_SKEW ||
 			   day + (REFUSAL_LATE_DAYS + 1) * 86400 < now - EVAULT_CLOCK_SKEW))
-		return evault_error_set(EVAULT_EINVAL,
-					"the date of a refusal is a day (YYYY-MM-DD) of the last %d "
-					"days, not '%.20s': a refusal is recorded when it happens",
-					REFUSAL_LATE_DAYS, opts->date);
+		return evault_error_set(
+		    EVAULT_EINVAL,
+		    "the date of a refusal is a day (YYYY-MM-DD) of the last %d "
+		    "days, not '%.20s': a refusal is recorded when it happens",
+		    REFUSAL_LATE_DAYS, opts->date);
 	if ((rc = repo_require_actor(repo)) < 0 || (rc = state_begin(&st, repo, true)) < 0 ||
 	    (rc = user_load(st, repo->actor, &me)) < 0)
 		goto done;
@@ -504,9 +486,9 @@ int evault_refusals_each(evault_repo *repo, evault_refusal_cb cb, void *payload)
 			/* a box that does not open is that refusal's damage (verify
 			 * cannot see inside boxes), never the end of the register */
 			rc = open_sealed(&strs, repo, r, f);
-			out.access = rc == 0   ? EVAULT_REFUSAL_OPENED
-				     : rc > 0  ? EVAULT_REFUSAL_OTHER_ADMINS
-						: EVAULT_REFUSAL_DAMAGED;
+			out.access = rc == 0  ? EVAULT_REFUSAL_OPENED
+				     : rc > 0 ? EVAULT_REFUSAL_OTHER_ADMINS
+					      : EVAULT_REFUSAL_DAMAGED;
 			evault_error_clear();
 			out.client = f[0];
 			out.details = f[1];

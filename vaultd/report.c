@@ -27,6 +27,8 @@
 
 #include "evault/mission.h"
 #include "evault/refusal.h"
+#include "close.h"
+#include "refusal.h"
 #include "evault/report.h"
 #include "repo.h"
 #include "state.h"
@@ -218,21 +220,8 @@ static bool in_year(const run *x, int64_t t)
 /* YYYY-MM-DD, a real date: days since 1970-01-01; -1 when not one. */
 static int64_t parse_day(const char *s)
 {
-	int y, mo, d;
-	char end;
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
-	    sscanf(s, "%4d-%2d-%2d%c", &y, &mo, &d, &end) != 3 || y < 2000 || y > 2999 || mo < 1 ||
-	    mo > 12 || d < 1 || d > 31)
-		return -1;
-	struct tm tm = {0};
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	time_t t = timegm(&tm);
-	struct tm back;
-	if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
-		return -1;
-	return (int64_t)t / DAY;
+	int64_t t;
+	return utc_date_parse(s, &t) ? t / DAY : -1;
 }
 
 /* The last space of the n bytes at p, or NULL. */
@@ -249,85 +238,61 @@ static int64_t day_of(int64_t t)
 	return t >= 0 ? t / DAY : -((-t + DAY - 1) / DAY);
 }
 
-/* The codes lines of a close's CLOSE record (bounded: a blob read whole
- * only up to 16 MiB, lines scanned in place). */
-static int count_codes(run *x, git_repository *git, git_commit *c, const char *mid, const ref *e)
+/* A record of a commit's state, read as the verifier reads it. */
+static int record_at(evault_buf *out, git_commit *c, const char *path)
 {
 	git_tree *t = NULL;
-	git_tree_entry *te = NULL;
-	git_blob *b = NULL;
-	char path[EVAULT_MID_MAX + 32];
-	int rc = 0;
-	snprintf(path, sizeof(path), "missions/%s/CLOSE", mid);
-	if (git_commit_tree(&t, c) < 0 || git_tree_entry_bypath(&te, t, path) < 0 ||
-	    git_blob_lookup(&b, git, git_tree_entry_id(te)) < 0) {
-		rc = evault_error_set(EVAULT_ERROR, "mission.close of %s without its record",
-				      mid);
-		goto done;
-	}
-	git_object_size_t size = git_blob_rawsize(b);
-	const char *p = git_blob_rawcontent(b), *end = p + size;
-	if (size > (16u << 20)) {
-		rc = evault_error_set(EVAULT_ERROR, "the CLOSE record of %s is too large", mid);
-		goto done;
-	}
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (ll > 5 && memcmp(p, "code ", 5) == 0) {
-			const char *sp = last_space(p, ll);
-			size_t wl = ll - (size_t)(sp - p) - 1;
-			evault_indicator i = EVAULT_IND_COUNT;
-			if (wl == 7 && memcmp(sp + 1, "rotated", 7) == 0)
-				i = EVAULT_IND_CODES_ROTATED;
-			else if (wl == 8 && memcmp(sp + 1, "reported", 8) == 0)
-				i = EVAULT_IND_CODES_REPORTED;
-			else if (wl == 7 && memcmp(sp + 1, "damaged", 7) == 0)
-				i = EVAULT_IND_CODES_DAMAGED;
-			if (i != EVAULT_IND_COUNT && (rc = count(x, i, e, mid)) < 0)
-				goto done;
-		}
-		p = nl ? nl + 1 : end;
-	}
-done:
-	git_blob_free(b);
-	git_tree_entry_free(te);
+	int rc = git_commit_tree(&t, c) < 0 ? verify_git_fail("cannot read a state")
+					    : blob_at(out, git_commit_owner(c), t, path);
 	git_tree_free(t);
 	return rc;
 }
 
-/* The date line of refusals/<rid> in a commit's state, as days; -1 when
- * there is none (the verifier requires it: a record without it never
- * reaches here). */
-static int64_t refusal_day(git_repository *git, git_commit *c, const char *rid)
+/* The codes of a close: its CLOSE record's code lines (close_parse). */
+static int count_codes(run *x, git_commit *c, const char *mid, const ref *e)
 {
-	git_tree *t = NULL;
-	git_tree_entry *te = NULL;
-	git_blob *b = NULL;
-	char path[128], date[11];
-	int64_t day = -1;
-	snprintf(path, sizeof(path), "refusals/%s", rid);
-	if (strlen(rid) > 64 || git_commit_tree(&t, c) < 0 ||
-	    git_tree_entry_bypath(&te, t, path) < 0 ||
-	    git_blob_lookup(&b, git, git_tree_entry_id(te)) < 0)
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	close_rec cr;
+	int rc;
+	memset(&cr, 0, sizeof(cr));
+	if ((rc = evault_buf_printf(&path, "missions/%s/CLOSE", mid)) < 0 ||
+	    (rc = record_at(&text, c, path.ptr)) < 0 ||
+	    (rc = close_parse(&cr, mid, text.ptr, text.size)) < 0) {
+		/* not a verification failure: the verifier read this record */
+		rc = evault_error_set(EVAULT_ERROR, "mission.close of %s: its record is unreadable",
+				      mid);
 		goto done;
-	const char *p = git_blob_rawcontent(b), *end = p + git_blob_rawsize(b);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (ll == 15 && memcmp(p, "date ", 5) == 0) {
-			memcpy(date, p + 5, 10);
-			date[10] = '\0';
-			day = parse_day(date);
-			break;
-		}
-		p = nl ? nl + 1 : end;
+	}
+	for (size_t k = 0; k < cr.ncode && rc == 0; k++) {
+		const char *how = cr.code[k].how;
+		evault_indicator i = strcmp(how, "rotated") == 0    ? EVAULT_IND_CODES_ROTATED
+				     : strcmp(how, "reported") == 0 ? EVAULT_IND_CODES_REPORTED
+								    : EVAULT_IND_CODES_DAMAGED;
+		rc = count(x, i, e, mid);
 	}
 done:
+	close_rec_clear(&cr);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
+	return rc;
+}
+
+/* The day refusals/<rid> says the mission was refused, as days; -1 when
+ * its record does not read (the verifier read it: never here). */
+static int64_t refusal_day(git_commit *c, const char *rid)
+{
+	evault_buf text = EVAULT_BUF_INIT, path = EVAULT_BUF_INIT;
+	refusal_rec rec;
+	int64_t day = -1;
+	memset(&rec, 0, sizeof(rec));
+	if (evault_buf_printf(&path, REFUSAL_DIR "/%.64s", rid) == 0 &&
+	    record_at(&text, c, path.ptr) == 0 &&
+	    refusal_parse(&rec, rid, text.ptr, text.size) == 0)
+		day = parse_day(rec.date);
 	evault_error_clear();
-	git_blob_free(b);
-	git_tree_entry_free(te);
-	git_tree_free(t);
+	refusal_rec_clear(&rec);
+	evault_buf_dispose(&text);
+	evault_buf_dispose(&path);
 	return day;
 }
 
@@ -378,7 +343,7 @@ static int count_refused(run *x, const char *msg, const ref *e, const char *mid)
 	return 0;
 }
 
-static int device_event(run *x, mstat *m, const char *msg, bool erased)
+static int device_event(mstat *m, const char *msg, bool erased)
 {
 	char dev[EVAULT_USER_MAX + 1];
 	if (trailer_get(dev, sizeof(dev), msg, "Evault-Device") < 0) {
@@ -398,11 +363,10 @@ static int device_event(run *x, mstat *m, const char *msg, bool erased)
 	m->holds = h;
 	snprintf(h[m->nholds].name, sizeof(h[m->nholds].name), "%s", dev);
 	h[m->nholds++].erased = false;
-	(void)x;
 	return 0;
 }
 
-static int one_event(run *x, git_repository *git, git_commit *c)
+static int one_event(run *x, git_commit *c)
 {
 	const char *msg = git_commit_message(c);
 	char seq[24], action[40], mid[EVAULT_MID_MAX + 1] = "", val[80];
@@ -431,7 +395,7 @@ static int one_event(run *x, git_repository *git, git_commit *c)
 			goto out;
 		/* a refusal counts in the year of the day the mission was refused,
 		 * which its record says (it may be recorded later) */
-		int64_t day = refusal_day(git, c, rid);
+		int64_t day = refusal_day(c, rid);
 		if (!(day >= 0 ? in_year(x, day * DAY) : year))
 			goto out;
 		if (x->sc && !in_set(x->sc->rids, x->sc->nrids, rid))
@@ -476,7 +440,7 @@ static int one_event(run *x, git_repository *git, git_commit *c)
 		m->closed = t;
 		m->close_ref = e;
 		if (year && ((rc = count(x, EVAULT_IND_CLOSED, &e, mid)) < 0 ||
-			     (rc = count_codes(x, git, c, mid, &e)) < 0))
+			     (rc = count_codes(x, c, mid, &e)) < 0))
 			return rc;
 	} else if (strcmp(action, "mission.expire") == 0) {
 		if (year && (rc = count(x, EVAULT_IND_EXPIRED, &e, mid)) < 0)
@@ -488,7 +452,7 @@ static int one_event(run *x, git_repository *git, git_commit *c)
 		if (year && (rc = count(x, EVAULT_IND_AUTHORISATIONS, &e, mid)) < 0)
 			return rc;
 	} else if (strcmp(action, "device.hold") == 0 || strcmp(action, "device.erased") == 0) {
-		if ((rc = device_event(x, m, msg, action[7] == 'e')) < 0)
+		if ((rc = device_event(m, msg, action[7] == 'e')) < 0)
 			return rc;
 	}
 out:
@@ -607,7 +571,7 @@ static int report_git(git_repository *git, const git_oid *head, void *payload)
 			evault_error_clear();
 			root = false;
 		}
-		rc = one_event(x, git, c);
+		rc = one_event(x, c);
 		git_commit_free(c);
 	}
 	if (rc == 0)

@@ -554,6 +554,30 @@ int text_get(char *out, size_t outlen, const char *text, size_t textlen, const c
 	return EVAULT_ENOTFOUND;
 }
 
+bool utc_date_parse(const char *s, int64_t *t)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	int m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 2000 || y > 2999 || m < 1 || m > 12 || d < 1 ||
+	    d > mdays[m - 1] + (m == 2 && leap ? 1 : 0))
+		return false;
+	if (t) {
+		struct tm tm = {0};
+		tm.tm_year = y - 1900;
+		tm.tm_mon = m - 1;
+		tm.tm_mday = d;
+		*t = (int64_t)timegm(&tm);
+	}
+	return true;
+}
+
 void utc_time(char out[32], int64_t t, bool date_only, const char *none_text)
 {
 	time_t tt = (time_t)t;

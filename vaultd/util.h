@@ -84,6 +84,9 @@ const uint8_t *reader_string(reader *r, size_t *len);
 
 /* Text lines "key value" (state files): value of the first line with key, or NULL. */
 int text_get(char *out, size_t outlen, const char *text, size_t textlen, const char *key);
+/* A date YYYY-MM-DD, a calendar day from 2000-01-01 to 2999-12-31; *t (when
+ * not NULL): its 00:00 UTC. Due dates, refusals and reports read dates so. */
+bool utc_date_parse(const char *s, int64_t *t);
 /* t as "YYYY-MM-DD HH:MM:SSZ" (UTC; date_only: "YYYY-MM-DD"); 0 gives none_text. */
 void utc_time(char out[32], int64_t t, bool date_only, const char *none_text);
 /*

@@ -15,6 +15,7 @@
 
 #include "close.h"
 #include "dossier.h"
+#include "util.h"
 #include "verify.h"
 
 /* mission.create: missions/<mid> added with its MISSION and info.enc, an open
@@ -293,15 +294,6 @@ done:
 
 /* ---- the dossier's due date and handovers (dossier.c) ---- */
 
-/* The UTC day of t, YYYY-MM-DD. */
-static void utc_day(char out[MISSION_DATE_LEN + 1], int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || strftime(out, MISSION_DATE_LEN + 1, "%Y-%m-%d", &tm) == 0)
-		snprintf(out, MISSION_DATE_LEN + 1, "9999-99-99");
-}
-
 /* mission.due: the MISSION record's dossier-due line, and nothing else,
  * set to the event's Evault-Dossier-Due, on a mission whose dossier is kept
  * and not yet handed over (no handovers/), and whose due date, if any, has
@@ -339,8 +331,8 @@ int rule_mission_due(verify_event *ev)
 	if (handed)
 		return verify_bad(v, "mission.due on mission %s, whose dossier is handed over",
 				  v->mission);
-	char day[MISSION_DATE_LEN + 1];
-	utc_day(day, git_commit_time(ev->commit));
+	char day[32];
+	utc_time(day, git_commit_time(ev->commit), true, "");
 	if (o->dossier_due[0] && strcmp(o->dossier_due, day) < 0)
 		return verify_bad(v,
 				  "mission.due moves the due date of %s, %s, which had passed on "
