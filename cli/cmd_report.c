@@ -196,19 +196,20 @@ static void print_report(const evault_report *r, const char *client, bool html)
 		printf("\n%s  \n%s\n", fr, en);
 	bool any = false;
 	for (int i = 0; i < EVAULT_IND_COUNT; i++) {
-		if (!r->explain[i] || !*r->explain[i])
+		if (!r->nexplain[i])
 			continue;
 		if (!any)
 			printf(html ? "<h2>Événements / Events</h2>\n"
 				    : "\n## Événements / Events\n\nseq, commit, mission:\n");
 		any = true;
-		if (html) {
-			printf("<h3>%s</h3>\n<pre>", evault_indicator_name(i));
-			html_text(r->explain[i]);
-			printf("</pre>\n");
-		} else {
-			printf("\n### %s\n\n```\n%s```\n", evault_indicator_name(i), r->explain[i]);
+		printf(html ? "<h3>%s</h3>\n<pre>" : "\n### %s\n\n```\n", evault_indicator_name(i));
+		for (size_t k = 0; k < r->nexplain[i];
+		     k++) { /* ids and digits: nothing to escape */
+			const evault_report_event *e = &r->explain[i][k];
+			printf("%llu %s%s%s\n", (unsigned long long)e->seq, e->commit,
+			       e->mission[0] ? " " : "", e->mission);
 		}
+		printf(html ? "</pre>\n" : "```\n");
 	}
 	if (html)
 		printf("</body>\n</html>\n");
@@ -241,24 +242,19 @@ static void print_json(const evault_report *r, const char *client)
 	json_tenths(&j, s);
 	json_key(&j, "median_days_close_to_handover");
 	json_tenths(&j, r->median_tenths);
-	if (r->explain[0]) {
+	if (r->explained) {
 		json_key(&j, "explain");
 		json_object(&j);
 		for (int i = 0; i < EVAULT_IND_COUNT; i++) {
 			json_key(&j, evault_indicator_name(i));
 			json_array(&j);
-			for (const char *p = r->explain[i]; p && *p;) {
-				const char *nl = strchr(p, '\n');
-				size_t n = nl ? (size_t)(nl - p) : strlen(p);
-				char line[128], seq[24] = "", commit[16] = "", mid[80] = "";
-				snprintf(line, sizeof(line), "%.*s", (int)(n < 127 ? n : 127), p);
-				sscanf(line, "%23s %15s %79s", seq, commit, mid);
+			for (size_t k = 0; k < r->nexplain[i]; k++) {
+				const evault_report_event *e = &r->explain[i][k];
 				json_object(&j);
-				json_kuint(&j, "seq", strtoull(seq, NULL, 10));
-				json_kstr(&j, "commit", commit);
-				json_kstr(&j, "mission", mid[0] ? mid : NULL);
+				json_kuint(&j, "seq", e->seq);
+				json_kstr(&j, "commit", e->commit);
+				json_kstr(&j, "mission", e->mission[0] ? e->mission : NULL);
 				json_end(&j);
-				p = nl ? nl + 1 : p + n;
 			}
 			json_end(&j);
 		}

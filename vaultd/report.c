@@ -19,7 +19,6 @@
  *  3. With a client, an event counts only when its mission (or refusal)
  *     is that client's; nothing of another mission reaches the report.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +77,7 @@ const char *evault_indicator_name(evault_indicator i)
 static const char *const categories[] = {"employee-surveillance", "private-filming", "court-order",
 					 "competence", "other"};
 
-/* An event's reference in --explain: "seq commit(12) [mission]". */
+/* An event's reference in --explain. */
 typedef struct ref {
 	uint64_t seq;
 	char commit[13];
@@ -114,8 +113,8 @@ typedef struct run {
 	const evault_report_opts *opts;
 	const scope *sc; /* NULL: everything */
 	evault_report *r;
-	evault_buf ex[EVAULT_IND_COUNT];
-	mstat *ms; /* in creation order */
+	size_t aex[EVAULT_IND_COUNT]; /* room in r->explain[i] */
+	mstat *ms;                    /* in creation order */
 	size_t nms, ams;
 	size_t *index; /* open addressing into ms, (size_t)-1 empty */
 	size_t isize;
@@ -208,8 +207,20 @@ static int count(run *x, evault_indicator i, const ref *e, const char *mid)
 	x->r->value[i]++;
 	if (!x->opts->explain)
 		return 0;
-	return evault_buf_printf(&x->ex[i], "%" PRIu64 " %s%s%s\n", e->seq, e->commit,
-				 mid && *mid ? " " : "", mid ? mid : "");
+	evault_report *r = x->r;
+	if (r->nexplain[i] == x->aex[i]) {
+		size_t n = x->aex[i] ? x->aex[i] * 2 : 16;
+		evault_report_event *v = realloc(r->explain[i], n * sizeof(*v));
+		if (!v)
+			return error_oom();
+		r->explain[i] = v;
+		x->aex[i] = n;
+	}
+	evault_report_event *ev = &r->explain[i][r->nexplain[i]++];
+	ev->seq = e->seq;
+	snprintf(ev->commit, sizeof(ev->commit), "%s", e->commit);
+	snprintf(ev->mission, sizeof(ev->mission), "%s", mid ? mid : "");
+	return 0;
 }
 
 static bool in_year(const run *x, int64_t t)
@@ -599,6 +610,7 @@ static int run_init(run *x, evault_report **out, const evault_report_opts *opts,
 	if (!(x->r = calloc(1, sizeof(*x->r))))
 		return error_oom();
 	x->r->year = opts->year;
+	x->r->explained = opts->explain;
 	x->r->median_tenths = -1;
 	return 0;
 }
@@ -609,15 +621,6 @@ static int run_end(run *x, int rc, evault_report **out)
 		free(x->ms[k].holds);
 	free(x->ms);
 	free(x->index);
-	for (int i = 0; i < EVAULT_IND_COUNT; i++) {
-		if (rc == 0 && x->opts->explain) {
-			if (!x->ex[i].ptr && evault_buf_put(&x->ex[i], "", 0) < 0)
-				rc = error_oom();
-			x->r->explain[i] = x->ex[i].ptr;
-			x->ex[i].ptr = NULL;
-		}
-		evault_buf_dispose(&x->ex[i]);
-	}
 	if (rc < 0) {
 		evault_report_free(x->r);
 		return rc;

@@ -63,6 +63,13 @@ typedef struct evault_report_opts {
 		EVAULT_REPORT_OPTS_VERSION, 0, NULL, false                                         \
 	}
 
+/* One event a figure was counted from (--explain). */
+typedef struct evault_report_event {
+	uint64_t seq;
+	char commit[13];  /* its first 12 hex digits */
+	char mission[65]; /* the mission id, "" for none (a refused mission) */
+} evault_report_event;
+
 typedef struct evault_report {
 	int year;
 	char vault_id[33];
@@ -72,9 +79,10 @@ typedef struct evault_report {
 	int64_t as_of;   /* the head's time: "pending" and "overdue" are as of then */
 	uint64_t events; /* events read */
 	uint64_t value[EVAULT_IND_COUNT];
-	/* with opts.explain: per figure, its events, one "seq commit [mission]"
-	 * line each, oldest first ("" when none) */
-	char *explain[EVAULT_IND_COUNT];
+	/* with opts.explain: per figure, its events, oldest first */
+	bool explained;
+	evault_report_event *explain[EVAULT_IND_COUNT];
+	size_t nexplain[EVAULT_IND_COUNT];
 	/* median days from close to the first handover (of the
 	 * EVAULT_IND_CLOSE_TO_HANDOVER sample), in tenths of a day; -1: none */
 	int64_t median_tenths;
