@@ -311,9 +311,10 @@ int evault_mission_refuse(evault_repo *repo, const evault_refusal_opts *opts,
 	    (rc = put_field(&plain, client)) < 0 || (rc = put_field(&plain, details)) < 0 ||
 	    (rc = put_field(&plain, ref)) < 0)
 		goto done;
-	while (plain.size < REFUSAL_PLAIN_SIZE)
-		if ((rc = evault_buf_put(&plain, "", 1)) < 0)
-			goto done;
+	/* the fields are bounded, so they fit: zeros to the one size */
+	static const char zeros[REFUSAL_PLAIN_SIZE];
+	if ((rc = evault_buf_put(&plain, zeros, REFUSAL_PLAIN_SIZE - plain.size)) < 0)
+		goto done;
 	randombytes_buf(rnd, sizeof(rnd));
 	hex_encode(rec.rid, rnd, sizeof(rnd));
 	rec.time = now;
