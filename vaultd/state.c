@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,6 +170,9 @@ int trailer_get(char *out, size_t outlen, const char *message, const char *key)
 	return EVAULT_ENOTFOUND;
 }
 
+/* seconds after which a lock file of main is a crashed writer's */
+#define STALE_REF_LOCK_S 10
+
 static int take_lock(state *st, bool changes)
 {
 	evault_buf path = EVAULT_BUF_INIT;
@@ -199,6 +203,21 @@ static int take_lock(state *st, bool changes)
 		}
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
+	}
+	/* A ref lock file git left beside main that is older than any move of
+	 * main takes (milliseconds) is a crashed writer's, killed between
+	 * taking it and renaming it: it would refuse every later move as "the
+	 * history moved" for ever. The ref itself is untouched (the old head). */
+	if (changes) {
+		struct stat sb;
+		path.size = 0;
+		if ((rc = evault_buf_printf(&path, "%s/audit.git/refs/heads/main.lock",
+					    st->repo->path)) < 0)
+			goto done;
+		if (lstat(path.ptr, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_mtime + STALE_REF_LOCK_S < time(NULL) && unlink(path.ptr) < 0 &&
+		    errno != ENOENT)
+			rc = error_errno("cannot remove a crashed writer's lock", path.ptr);
 	}
 done:
 	evault_buf_dispose(&path);
@@ -535,10 +554,11 @@ int state_commit(state *st, const state_event *ev)
 	 * future (beyond the skew machines may have) stops the commit. */
 	int64_t now = (int64_t)time(NULL);
 	if (st->commit && git_commit_time(st->commit) > now + EVAULT_CLOCK_SKEW) {
-		rc = evault_error_set(EVAULT_ERROR,
-				      "the last event is dated %lld s after this machine's clock: the "
-				      "clock or the history is wrong; nothing recorded",
-				      (long long)(git_commit_time(st->commit) - now));
+		rc = evault_error_set(
+		    EVAULT_ERROR,
+		    "the last event is dated %lld s after this machine's clock: the "
+		    "clock or the history is wrong; nothing recorded",
+		    (long long)(git_commit_time(st->commit) - now));
 		goto done;
 	}
 	if (st->commit && git_commit_time(st->commit) > now)

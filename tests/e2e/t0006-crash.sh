@@ -63,4 +63,18 @@ elif mount -t tmpfs -o size=40m tmpfs "$T/small-fs"; then
 else
 	ko "cannot mount a small tmpfs to fill (needs root)"
 fi
+
+# a writer killed while it moved main leaves git's main.lock behind: the
+# next writer removes it (no move of main takes seconds) instead of
+# refusing every change as "the history moved" for ever
+V=$T/vault
+touch -d '1 minute ago' "$V/audit.git/refs/heads/main.lock"
+head_before=$(git -C "$V/audit.git" rev-parse main)
+expect 0 "a put after a writer died holding main's lock" bash -c "printf 'after\n' | '$EVAULT_BIN' --identity '$T/bob.id' --passphrase-file '$T/bob.pass' -R '$V' put - M-1/work/after-crash.txt"
+check "... the stale lock is gone, main moved on from where it was" \
+	bash -c "[ ! -e '$V/audit.git/refs/heads/main.lock' ] && [ \"\$(git -C '$V/audit.git' rev-parse main~1)\" = '$head_before' ]"
+touch "$V/audit.git/refs/heads/main.lock"
+expect_error 9 "a fresh one (a writer at work) is left alone" bash -c "printf 'x\n' | '$EVAULT_BIN' --identity '$T/bob.id' --passphrase-file '$T/bob.pass' -R '$V' put - M-1/work/during.txt"
+rm -f "$V/audit.git/refs/heads/main.lock"
+expect 0 "the history verifies" "$EVAULT_BIN" -R "$V" audit verify
 finish
